@@ -1,0 +1,67 @@
+// Site and key administration as domain calls; scripts/admin.ts and the demo bootstrap use them.
+import { randomBytes } from 'node:crypto';
+import type { Db } from './storage/db.js';
+import { insertSite, insertApiKey, listApiKeys, listSites, revokeApiKey, getSiteById, type Site } from './storage/sites.js';
+import { newId, newSecret, hashSecret } from './auth/secrets.js';
+import { SCOPES, type Scope } from '../shared/scopes.js';
+import { seedSiteDefaults } from './site-defaults.js';
+
+const HOST_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export class AdminError extends Error {}
+
+/** Accepts `example.com`, `https://www.example.com/`, `127.0.0.1`; returns the bare lower-case host. */
+export function normalizeDomain(input: string): string {
+  let host = input.trim().toLowerCase();
+  host = host.replace(/^[a-z]+:\/\//, '').replace(/[/?#].*$/, '').replace(/:\d+$/, '');
+  if (!HOST_RE.test(host)) throw new AdminError(`"${input}" is not a host name`);
+  return host;
+}
+
+export async function createSite(db: Db, input: { domain: string; name?: string }, now = Date.now()) {
+  const domain = normalizeDomain(input.domain);
+  const site: Site = {
+    siteId: newId('site'),
+    siteKey: 'pk_' + randomBytes(12).toString('base64url'),
+    domain,
+    name: input.name?.trim() || domain,
+    settings: { respectPrivacySignals: true },
+    createdAt: now,
+  };
+  await insertSite(db, site);
+  await seedSiteDefaults(db, site.siteId, now);
+  return site;
+}
+
+export function parseScopes(list: string): Scope[] {
+  const scopes = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (scopes.length === 0) throw new AdminError('--scopes needs at least one of ' + SCOPES.join(', '));
+  for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new AdminError(`unknown scope "${s}"; use ${SCOPES.join(', ')}`);
+  return scopes as Scope[];
+}
+
+export async function createKey(db: Db, siteId: string, scopes: Scope[], now = Date.now()) {
+  if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
+  const keyId = newId('fbk');
+  const secret = newSecret(keyId);
+  await insertApiKey(db, { siteId, keyId, secretHash: hashSecret(secret), scopes, createdAt: now, revokedAt: null });
+  return { keyId, secret, scopes };
+}
+
+export const listSitesPublic = async (db: Db) =>
+  (await listSites(db)).map((s) => ({ siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, name: s.name, createdAt: new Date(s.createdAt).toISOString() }));
+
+export async function listKeysPublic(db: Db, siteId: string) {
+  if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
+  return (await listApiKeys(db, siteId)).map((k) => ({
+    keyId: k.keyId,
+    scopes: k.scopes,
+    createdAt: new Date(k.createdAt).toISOString(),
+    revokedAt: k.revokedAt ? new Date(k.revokedAt).toISOString() : null,
+  }));
+}
+
+export async function revokeKey(db: Db, keyId: string, now = Date.now()) {
+  if (!(await revokeApiKey(db, keyId, now))) throw new AdminError(`no live key "${keyId}"`);
+  return { keyId, revoked: true };
+}

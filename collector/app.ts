@@ -1,0 +1,87 @@
+// createApp: the whole HTTP surface, used by server.ts and by every test (app.request()).
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv, Deps } from './context.js';
+import { ApiError, errorBody } from './errors.js';
+import { createLog } from './ops/log.js';
+import { createMetrics } from './ops/metrics.js';
+import { defaultConfig } from './config.js';
+import type { Db } from './storage/db.js';
+import { mountOps } from './routes/ops.js';
+
+export type ApiApp = OpenAPIHono<AppEnv>;
+
+export interface AppOptions extends Partial<Omit<Deps, 'db'>> {
+  db: Db;
+}
+
+/** Background work owned by the app (group commit, sweeps, webhook delivery); stopped by close(). */
+export interface Service {
+  name: string;
+  /** finish in-flight work and stop timers */
+  close(): Promise<void>;
+}
+
+export interface CreatedApp {
+  app: ApiApp;
+  deps: Deps;
+  services: Service[];
+  /** stops every service in reverse order of start (graceful shutdown) */
+  close(): Promise<void>;
+}
+
+export function createApp(options: AppOptions): CreatedApp {
+  const config = options.config ?? defaultConfig();
+  const deps: Deps = {
+    db: options.db,
+    config,
+    log: options.log ?? createLog(config.LOG_LEVEL),
+    metrics: options.metrics ?? createMetrics(),
+    now: options.now ?? Date.now,
+  };
+  const services: Service[] = [];
+  const app: ApiApp = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const where = issue?.path?.length ? issue.path.join('.') + ': ' : '';
+        return c.json(errorBody('invalid_request', where + (issue?.message ?? 'invalid request')), 400);
+      }
+    },
+  });
+  app.use('*', async function injectDeps(c, next) {
+    c.set('deps', deps);
+    await next();
+  });
+  app.onError(function toErrorResponse(err, c) {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      return c.json(errorBody(err.code, err.message), err.status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'bad_request';
+      return c.json(errorBody(code, err.message || 'bad request'), status);
+    }
+    deps.log.error('unhandled error', { path: c.req.path, error: (err as Error).message, stack: (err as Error).stack });
+    return c.json(errorBody('internal', 'internal error'), 500);
+  });
+  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+
+  mountOps(app, deps);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Funnelbeam API', version: '0.1.0', description: 'Collector, funnel, segments and audiences.' },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+  return {
+    app,
+    deps,
+    services,
+    async close() {
+      for (const s of [...services].reverse()) await s.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Bearer-key middleware: finds the key, proves the secret in constant time, checks the scope, pins the site.
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../context.js';
+import type { Scope } from '../../shared/scopes.js';
+import { ApiError } from '../errors.js';
+import { getApiKey } from '../storage/sites.js';
+import { keyIdOf, secretMatches } from './secrets.js';
+
+export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
+  return async function requireScopeMiddleware(c, next) {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <secret>');
+    const secret = match[1];
+    const keyId = keyIdOf(secret);
+    const key = keyId ? await getApiKey(c.var.deps.db, keyId) : undefined;
+    // Compare even when the key is missing so timing does not tell which ids exist.
+    const ok = secretMatches(secret, key?.secretHash ?? '0'.repeat(64)) && !!key && key.revokedAt === null;
+    if (!ok || !key) throw new ApiError(401, 'unauthorized', 'unknown or revoked key');
+    if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
+      throw new ApiError(403, 'forbidden', `this key lacks the "${scope}" scope`);
+    }
+    c.set('siteId', key.siteId);
+    c.set('scopes', key.scopes);
+    await next();
+  };
+}

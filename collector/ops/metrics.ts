@@ -1,0 +1,78 @@
+// In-process counters and summaries, rendered as Prometheus text on GET /metrics.
+export interface Metrics {
+  inc(name: string, labels?: Record<string, string>, by?: number): void;
+  observe(name: string, value: number): void;
+  gauge(name: string, read: () => number | Promise<number>): void;
+  render(): Promise<string>;
+  /** current value of a counter (tests and the fault script read it) */
+  value(name: string, labels?: Record<string, string>): number;
+}
+
+const HELP: Record<string, string> = {
+  funnelbeam_events_accepted_total: 'Events committed to storage.',
+  funnelbeam_events_duplicate_total: 'Events whose id was already stored (retries), stored once.',
+  funnelbeam_events_rejected_total: 'Requests or events rejected, by reason.',
+  funnelbeam_cors_refused_total: 'Beacons refused because their Origin is not the site domain.',
+  funnelbeam_flush_batch_size: 'Events per group-commit flush.',
+  funnelbeam_flush_seconds: 'Group-commit flush latency.',
+  funnelbeam_database_bytes: 'Size of the database.',
+  funnelbeam_attribution_failures_total: 'Batches whose attribution failed (events kept, replayable).',
+};
+
+const key = (name: string, labels?: Record<string, string>) =>
+  labels && Object.keys(labels).length
+    ? `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, '_')}"`).join(',')}}`
+    : name;
+
+export function createMetrics(): Metrics {
+  const counters = new Map<string, number>();
+  const counterNames = new Set<string>();
+  const summaries = new Map<string, { count: number; sum: number; recent: number[] }>();
+  const gauges = new Map<string, () => number | Promise<number>>();
+  return {
+    inc(name, labels, by = 1) {
+      counterNames.add(name);
+      const k = key(name, labels);
+      counters.set(k, (counters.get(k) ?? 0) + by);
+    },
+    observe(name, value) {
+      let s = summaries.get(name);
+      if (!s) summaries.set(name, (s = { count: 0, sum: 0, recent: [] }));
+      s.count++;
+      s.sum += value;
+      s.recent.push(value);
+      if (s.recent.length > 1024) s.recent.splice(0, 512);
+    },
+    gauge(name, read) {
+      gauges.set(name, read);
+    },
+    value(name, labels) {
+      return counters.get(key(name, labels)) ?? 0;
+    },
+    async render() {
+      const lines: string[] = [];
+      const help = (n: string, type: string) => {
+        if (HELP[n]) lines.push(`# HELP ${n} ${HELP[n]}`);
+        lines.push(`# TYPE ${n} ${type}`);
+      };
+      for (const n of [...counterNames].sort()) {
+        help(n, 'counter');
+        for (const [k, v] of counters) if (k === n || k.startsWith(n + '{')) lines.push(`${k} ${v}`);
+      }
+      for (const [n, s] of summaries) {
+        help(n, 'summary');
+        const sorted = [...s.recent].sort((a, b) => a - b);
+        for (const q of [0.5, 0.99]) {
+          const v = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
+          lines.push(`${n}{quantile="${q}"} ${v}`);
+        }
+        lines.push(`${n}_sum ${s.sum}`, `${n}_count ${s.count}`);
+      }
+      for (const [n, read] of gauges) {
+        help(n, 'gauge');
+        lines.push(`${n} ${await read()}`);
+      }
+      return lines.join('\n') + '\n';
+    },
+  };
+}

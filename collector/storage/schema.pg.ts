@@ -1,0 +1,215 @@
+// PostgreSQL schema (several collectors, one database). Mirrors schema.sqlite.ts column for column; schema-parity.ts checks it.
+// Conventions: epoch-ms integers, JSON as text, flags as 0/1 integers, every key starts with site_id.
+import { pgTable, text, integer, bigint, doublePrecision as real, primaryKey, index, uniqueIndex } from 'drizzle-orm/pg-core';
+
+export const sites = pgTable('sites', {
+  siteId: text('site_id').primaryKey(),
+  siteKey: text('site_key').notNull(),
+  domain: text('domain').notNull(),
+  name: text('name').notNull(),
+  settings: text('settings').notNull().default('{}'),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+}, (t) => [uniqueIndex('sites_site_key').on(t.siteKey)]);
+
+export const apiKeys = pgTable('api_keys', {
+  siteId: text('site_id').notNull(),
+  keyId: text('key_id').notNull(),
+  secretHash: text('secret_hash').notNull(),
+  scopes: text('scopes').notNull(),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  revokedAt: bigint('revoked_at', { mode: 'number' }),
+}, (t) => [primaryKey({ columns: [t.siteId, t.keyId] }), index('api_keys_key_id').on(t.keyId)]);
+
+export const visitors = pgTable('visitors', {
+  siteId: text('site_id').notNull(),
+  visitorId: text('visitor_id').notNull(),
+  leadId: text('lead_id'),
+  firstSeen: bigint('first_seen', { mode: 'number' }).notNull(),
+  lastSeen: bigint('last_seen', { mode: 'number' }).notNull(),
+  sessionId: text('session_id').notNull(),
+  sessionStarted: bigint('session_started', { mode: 'number' }).notNull(),
+  sessionCampaign: text('session_campaign').notNull().default(''),
+  sessionCount: integer('session_count').notNull().default(1),
+  eventCount: integer('event_count').notNull().default(0),
+  firstTouch: text('first_touch'),
+  lastTouch: text('last_touch'),
+  browser: text('browser'),
+  os: text('os'),
+  device: text('device'),
+  isBot: integer('is_bot').notNull().default(0),
+}, (t) => [primaryKey({ columns: [t.siteId, t.visitorId] }), index('visitors_lead').on(t.siteId, t.leadId), index('visitors_last_seen').on(t.siteId, t.lastSeen)]);
+
+export const events = pgTable('events', {
+  siteId: text('site_id').notNull(),
+  eventId: text('event_id').notNull(),
+  visitorId: text('visitor_id').notNull(),
+  sessionId: text('session_id').notNull(),
+  name: text('name').notNull(),
+  at: bigint('at', { mode: 'number' }).notNull(),
+  receivedAt: bigint('received_at', { mode: 'number' }).notNull(),
+  source: text('source').notNull(),
+  url: text('url').notNull().default(''),
+  path: text('path').notNull().default(''),
+  referrer: text('referrer').notNull().default(''),
+  props: text('props'),
+  form: text('form'),
+  email: text('email'),
+  traits: text('traits'),
+  channel: text('channel').notNull(),
+  utmSource: text('utm_source'),
+  utmMedium: text('utm_medium'),
+  utmCampaign: text('utm_campaign'),
+  utmTerm: text('utm_term'),
+  utmContent: text('utm_content'),
+  clickId: text('click_id'),
+  firstTouch: text('first_touch'),
+  browser: text('browser'),
+  os: text('os'),
+  device: text('device'),
+  isBot: integer('is_bot').notNull().default(0),
+  attributed: integer('attributed').notNull().default(0),
+}, (t) => [
+  primaryKey({ columns: [t.siteId, t.eventId] }),
+  index('events_visitor_at').on(t.siteId, t.visitorId, t.at),
+  index('events_site_at').on(t.siteId, t.at),
+  index('events_unattributed').on(t.siteId, t.attributed, t.receivedAt),
+]);
+
+export const leads = pgTable('leads', {
+  siteId: text('site_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  email: text('email'),
+  traits: text('traits').notNull().default('{}'),
+  stage: text('stage').notNull(),
+  stageRank: integer('stage_rank').notNull().default(0),
+  stageAt: bigint('stage_at', { mode: 'number' }).notNull(),
+  score: real('score').notNull().default(0),
+  scoreAt: bigint('score_at', { mode: 'number' }).notNull(),
+  mql: integer('mql').notNull().default(0),
+  mqlAt: bigint('mql_at', { mode: 'number' }),
+  sql: integer('sql').notNull().default(0),
+  sqlAt: bigint('sql_at', { mode: 'number' }),
+  firstTouch: text('first_touch'),
+  lastTouch: text('last_touch'),
+  state: text('state').notNull().default('{}'),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  identifiedAt: bigint('identified_at', { mode: 'number' }),
+  version: integer('version').notNull().default(0),
+  optedOut: integer('opted_out').notNull().default(0),
+  isBot: integer('is_bot').notNull().default(0),
+}, (t) => [
+  primaryKey({ columns: [t.siteId, t.leadId] }),
+  uniqueIndex('leads_email').on(t.siteId, t.email),
+  index('leads_stage').on(t.siteId, t.stageRank),
+  index('leads_score').on(t.siteId, t.score),
+]);
+
+export const identityLinks = pgTable('identity_links', {
+  siteId: text('site_id').notNull(),
+  visitorId: text('visitor_id').notNull(),
+  fromAt: bigint('from_at', { mode: 'number' }).notNull(),
+  toAt: bigint('to_at', { mode: 'number' }),
+  leadId: text('lead_id').notNull(),
+  email: text('email'),
+  eventId: text('event_id'),
+  reason: text('reason').notNull(),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.visitorId, t.fromAt] }), index('identity_links_lead').on(t.siteId, t.leadId)]);
+
+export const stageChanges = pgTable('stage_changes', {
+  siteId: text('site_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  toStage: text('to_stage').notNull(),
+  fromStage: text('from_stage'),
+  at: bigint('at', { mode: 'number' }).notNull(),
+  eventId: text('event_id'),
+  rule: text('rule'),
+}, (t) => [primaryKey({ columns: [t.siteId, t.leadId, t.toStage] }), index('stage_changes_at').on(t.siteId, t.toStage, t.at)]);
+
+export const scoreChanges = pgTable('score_changes', {
+  siteId: text('site_id').notNull(),
+  changeId: text('change_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  at: bigint('at', { mode: 'number' }).notNull(),
+  eventId: text('event_id'),
+  rule: text('rule').notNull(),
+  points: real('points').notNull(),
+  scoreAfter: real('score_after').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.changeId] }), index('score_changes_lead').on(t.siteId, t.leadId, t.at)]);
+
+export const segments = pgTable('segments', {
+  siteId: text('site_id').notNull(),
+  segmentKey: text('segment_key').notNull(),
+  name: text('name').notNull(),
+  definition: text('definition').notNull(),
+  memberCount: integer('member_count').notNull().default(0),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey] })]);
+
+export const segmentMembers = pgTable('segment_members', {
+  siteId: text('site_id').notNull(),
+  segmentKey: text('segment_key').notNull(),
+  leadId: text('lead_id').notNull(),
+  enteredAt: bigint('entered_at', { mode: 'number' }).notNull(),
+  recheckAt: bigint('recheck_at', { mode: 'number' }),
+}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey, t.leadId] }), index('segment_members_lead').on(t.siteId, t.leadId)]);
+
+export const segmentChanges = pgTable('segment_changes', {
+  siteId: text('site_id').notNull(),
+  changeId: text('change_id').notNull(),
+  segmentKey: text('segment_key').notNull(),
+  leadId: text('lead_id').notNull(),
+  kind: text('kind').notNull(),
+  at: bigint('at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.changeId] }), index('segment_changes_lead').on(t.siteId, t.leadId, t.at)]);
+
+export const segmentRechecks = pgTable('segment_rechecks', {
+  siteId: text('site_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  dueAt: bigint('due_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.leadId] }), index('segment_rechecks_due').on(t.dueAt)]);
+
+export const siteConfig = pgTable('site_config', {
+  siteId: text('site_id').notNull(),
+  kind: text('kind').notNull(),
+  body: text('body').notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.kind] })]);
+
+export const webhooks = pgTable('webhooks', {
+  siteId: text('site_id').notNull(),
+  webhookId: text('webhook_id').notNull(),
+  url: text('url').notNull(),
+  secret: text('secret').notNull(),
+  events: text('events').notNull(),
+  active: integer('active').notNull().default(1),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.webhookId] })]);
+
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  siteId: text('site_id').notNull(),
+  deliveryId: text('delivery_id').notNull(),
+  webhookId: text('webhook_id').notNull(),
+  eventType: text('event_type').notNull(),
+  payload: text('payload').notNull(),
+  status: text('status').notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: bigint('next_attempt_at', { mode: 'number' }).notNull(),
+  lastStatus: integer('last_status'),
+  lastError: text('last_error'),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  deliveredAt: bigint('delivered_at', { mode: 'number' }),
+}, (t) => [primaryKey({ columns: [t.siteId, t.deliveryId] }), index('webhook_deliveries_due').on(t.status, t.nextAttemptAt), index('webhook_deliveries_hook').on(t.siteId, t.webhookId, t.createdAt)]);
+
+export const rejectedEvents = pgTable('rejected_events', {
+  siteId: text('site_id').notNull().default(''),
+  rejectedId: text('rejected_id').notNull(),
+  reason: text('reason').notNull(),
+  message: text('message').notNull(),
+  route: text('route').notNull(),
+  raw: text('raw').notNull(),
+  receivedAt: bigint('received_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.rejectedId] }), index('rejected_events_at').on(t.siteId, t.receivedAt)]);

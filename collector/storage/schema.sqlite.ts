@@ -1,0 +1,215 @@
+// SQLite schema (the embedded default). Mirrors schema.pg.ts column for column; schema-parity.ts checks it.
+// Conventions: epoch-ms integers, JSON as text, flags as 0/1 integers, every key starts with site_id.
+import { sqliteTable, text, integer, real, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const sites = sqliteTable('sites', {
+  siteId: text('site_id').primaryKey(),
+  siteKey: text('site_key').notNull(),
+  domain: text('domain').notNull(),
+  name: text('name').notNull(),
+  settings: text('settings').notNull().default('{}'),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [uniqueIndex('sites_site_key').on(t.siteKey)]);
+
+export const apiKeys = sqliteTable('api_keys', {
+  siteId: text('site_id').notNull(),
+  keyId: text('key_id').notNull(),
+  secretHash: text('secret_hash').notNull(),
+  scopes: text('scopes').notNull(),
+  createdAt: integer('created_at').notNull(),
+  revokedAt: integer('revoked_at'),
+}, (t) => [primaryKey({ columns: [t.siteId, t.keyId] }), index('api_keys_key_id').on(t.keyId)]);
+
+export const visitors = sqliteTable('visitors', {
+  siteId: text('site_id').notNull(),
+  visitorId: text('visitor_id').notNull(),
+  leadId: text('lead_id'),
+  firstSeen: integer('first_seen').notNull(),
+  lastSeen: integer('last_seen').notNull(),
+  sessionId: text('session_id').notNull(),
+  sessionStarted: integer('session_started').notNull(),
+  sessionCampaign: text('session_campaign').notNull().default(''),
+  sessionCount: integer('session_count').notNull().default(1),
+  eventCount: integer('event_count').notNull().default(0),
+  firstTouch: text('first_touch'),
+  lastTouch: text('last_touch'),
+  browser: text('browser'),
+  os: text('os'),
+  device: text('device'),
+  isBot: integer('is_bot').notNull().default(0),
+}, (t) => [primaryKey({ columns: [t.siteId, t.visitorId] }), index('visitors_lead').on(t.siteId, t.leadId), index('visitors_last_seen').on(t.siteId, t.lastSeen)]);
+
+export const events = sqliteTable('events', {
+  siteId: text('site_id').notNull(),
+  eventId: text('event_id').notNull(),
+  visitorId: text('visitor_id').notNull(),
+  sessionId: text('session_id').notNull(),
+  name: text('name').notNull(),
+  at: integer('at').notNull(),
+  receivedAt: integer('received_at').notNull(),
+  source: text('source').notNull(),
+  url: text('url').notNull().default(''),
+  path: text('path').notNull().default(''),
+  referrer: text('referrer').notNull().default(''),
+  props: text('props'),
+  form: text('form'),
+  email: text('email'),
+  traits: text('traits'),
+  channel: text('channel').notNull(),
+  utmSource: text('utm_source'),
+  utmMedium: text('utm_medium'),
+  utmCampaign: text('utm_campaign'),
+  utmTerm: text('utm_term'),
+  utmContent: text('utm_content'),
+  clickId: text('click_id'),
+  firstTouch: text('first_touch'),
+  browser: text('browser'),
+  os: text('os'),
+  device: text('device'),
+  isBot: integer('is_bot').notNull().default(0),
+  attributed: integer('attributed').notNull().default(0),
+}, (t) => [
+  primaryKey({ columns: [t.siteId, t.eventId] }),
+  index('events_visitor_at').on(t.siteId, t.visitorId, t.at),
+  index('events_site_at').on(t.siteId, t.at),
+  index('events_unattributed').on(t.siteId, t.attributed, t.receivedAt),
+]);
+
+export const leads = sqliteTable('leads', {
+  siteId: text('site_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  email: text('email'),
+  traits: text('traits').notNull().default('{}'),
+  stage: text('stage').notNull(),
+  stageRank: integer('stage_rank').notNull().default(0),
+  stageAt: integer('stage_at').notNull(),
+  score: real('score').notNull().default(0),
+  scoreAt: integer('score_at').notNull(),
+  mql: integer('mql').notNull().default(0),
+  mqlAt: integer('mql_at'),
+  sql: integer('sql').notNull().default(0),
+  sqlAt: integer('sql_at'),
+  firstTouch: text('first_touch'),
+  lastTouch: text('last_touch'),
+  state: text('state').notNull().default('{}'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+  identifiedAt: integer('identified_at'),
+  version: integer('version').notNull().default(0),
+  optedOut: integer('opted_out').notNull().default(0),
+  isBot: integer('is_bot').notNull().default(0),
+}, (t) => [
+  primaryKey({ columns: [t.siteId, t.leadId] }),
+  uniqueIndex('leads_email').on(t.siteId, t.email),
+  index('leads_stage').on(t.siteId, t.stageRank),
+  index('leads_score').on(t.siteId, t.score),
+]);
+
+export const identityLinks = sqliteTable('identity_links', {
+  siteId: text('site_id').notNull(),
+  visitorId: text('visitor_id').notNull(),
+  fromAt: integer('from_at').notNull(),
+  toAt: integer('to_at'),
+  leadId: text('lead_id').notNull(),
+  email: text('email'),
+  eventId: text('event_id'),
+  reason: text('reason').notNull(),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.visitorId, t.fromAt] }), index('identity_links_lead').on(t.siteId, t.leadId)]);
+
+export const stageChanges = sqliteTable('stage_changes', {
+  siteId: text('site_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  toStage: text('to_stage').notNull(),
+  fromStage: text('from_stage'),
+  at: integer('at').notNull(),
+  eventId: text('event_id'),
+  rule: text('rule'),
+}, (t) => [primaryKey({ columns: [t.siteId, t.leadId, t.toStage] }), index('stage_changes_at').on(t.siteId, t.toStage, t.at)]);
+
+export const scoreChanges = sqliteTable('score_changes', {
+  siteId: text('site_id').notNull(),
+  changeId: text('change_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  at: integer('at').notNull(),
+  eventId: text('event_id'),
+  rule: text('rule').notNull(),
+  points: real('points').notNull(),
+  scoreAfter: real('score_after').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.changeId] }), index('score_changes_lead').on(t.siteId, t.leadId, t.at)]);
+
+export const segments = sqliteTable('segments', {
+  siteId: text('site_id').notNull(),
+  segmentKey: text('segment_key').notNull(),
+  name: text('name').notNull(),
+  definition: text('definition').notNull(),
+  memberCount: integer('member_count').notNull().default(0),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey] })]);
+
+export const segmentMembers = sqliteTable('segment_members', {
+  siteId: text('site_id').notNull(),
+  segmentKey: text('segment_key').notNull(),
+  leadId: text('lead_id').notNull(),
+  enteredAt: integer('entered_at').notNull(),
+  recheckAt: integer('recheck_at'),
+}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey, t.leadId] }), index('segment_members_lead').on(t.siteId, t.leadId)]);
+
+export const segmentChanges = sqliteTable('segment_changes', {
+  siteId: text('site_id').notNull(),
+  changeId: text('change_id').notNull(),
+  segmentKey: text('segment_key').notNull(),
+  leadId: text('lead_id').notNull(),
+  kind: text('kind').notNull(),
+  at: integer('at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.changeId] }), index('segment_changes_lead').on(t.siteId, t.leadId, t.at)]);
+
+export const segmentRechecks = sqliteTable('segment_rechecks', {
+  siteId: text('site_id').notNull(),
+  leadId: text('lead_id').notNull(),
+  dueAt: integer('due_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.leadId] }), index('segment_rechecks_due').on(t.dueAt)]);
+
+export const siteConfig = sqliteTable('site_config', {
+  siteId: text('site_id').notNull(),
+  kind: text('kind').notNull(),
+  body: text('body').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.kind] })]);
+
+export const webhooks = sqliteTable('webhooks', {
+  siteId: text('site_id').notNull(),
+  webhookId: text('webhook_id').notNull(),
+  url: text('url').notNull(),
+  secret: text('secret').notNull(),
+  events: text('events').notNull(),
+  active: integer('active').notNull().default(1),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.webhookId] })]);
+
+export const webhookDeliveries = sqliteTable('webhook_deliveries', {
+  siteId: text('site_id').notNull(),
+  deliveryId: text('delivery_id').notNull(),
+  webhookId: text('webhook_id').notNull(),
+  eventType: text('event_type').notNull(),
+  payload: text('payload').notNull(),
+  status: text('status').notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: integer('next_attempt_at').notNull(),
+  lastStatus: integer('last_status'),
+  lastError: text('last_error'),
+  createdAt: integer('created_at').notNull(),
+  deliveredAt: integer('delivered_at'),
+}, (t) => [primaryKey({ columns: [t.siteId, t.deliveryId] }), index('webhook_deliveries_due').on(t.status, t.nextAttemptAt), index('webhook_deliveries_hook').on(t.siteId, t.webhookId, t.createdAt)]);
+
+export const rejectedEvents = sqliteTable('rejected_events', {
+  siteId: text('site_id').notNull().default(''),
+  rejectedId: text('rejected_id').notNull(),
+  reason: text('reason').notNull(),
+  message: text('message').notNull(),
+  route: text('route').notNull(),
+  raw: text('raw').notNull(),
+  receivedAt: integer('received_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.rejectedId] }), index('rejected_events_at').on(t.siteId, t.receivedAt)]);

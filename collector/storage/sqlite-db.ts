@@ -1,0 +1,118 @@
+// SQLite executor: WAL, prepared-statement cache, and a lock so that a transaction's awaits are never interleaved.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Db } from './db.js';
+
+export interface SqliteDb extends Db {
+  readonly raw: Database.Database;
+  /** Runs fn synchronously in one transaction once no async transaction holds the connection. */
+  syncTransaction<T>(fn: () => T): Promise<T>;
+  /** Checkpoints the WAL (call off the request path). */
+  checkpoint(): void;
+}
+
+export function openSqlite(path: string): SqliteDb {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const raw = new Database(path);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = FULL');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('foreign_keys = OFF');
+  // Checkpoints run on a timer (checkpoint()), never inside a request's commit.
+  raw.pragma('wal_autocheckpoint = 0');
+  const cache = new Map<string, Database.Statement>();
+  const prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = raw.prepare(sql);
+      if (cache.size > 500) cache.clear();
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+  const bind = (params: readonly unknown[] = []) =>
+    params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
+  let lock: Promise<void> = Promise.resolve();
+  let locked = false;
+  const waitUnlocked = async () => {
+    while (locked) await lock;
+  };
+  const direct = {
+    all: <T>(sql: string, params?: readonly unknown[]) => {
+      const stmt = prepare(sql);
+      return (stmt.reader ? stmt.all(...bind(params)) : (stmt.run(...bind(params)), [])) as T[];
+    },
+    get: <T>(sql: string, params?: readonly unknown[]) => prepare(sql).get(...bind(params)) as T | undefined,
+    run: (sql: string, params?: readonly unknown[]) => {
+      const stmt = prepare(sql);
+      if (stmt.reader) return stmt.all(...bind(params)).length; // RETURNING
+      return stmt.run(...bind(params)).changes;
+    },
+  };
+  const acquire = async () => {
+    await waitUnlocked();
+    locked = true;
+    let release!: () => void;
+    lock = new Promise<void>((r) => (release = r));
+    return () => {
+      locked = false;
+      release();
+    };
+  };
+  const txDb: Db = {
+    dialect: 'sqlite',
+    all: async (s, p) => direct.all(s, p),
+    get: async (s, p) => direct.get(s, p),
+    run: async (s, p) => direct.run(s, p),
+    transaction: async (fn) => fn(txDb), // nested: same transaction
+    close: async () => {},
+  };
+  const db: SqliteDb = {
+    dialect: 'sqlite',
+    raw,
+    async all(sql, params) {
+      if (locked) await waitUnlocked();
+      return direct.all(sql, params);
+    },
+    async get(sql, params) {
+      if (locked) await waitUnlocked();
+      return direct.get(sql, params);
+    },
+    async run(sql, params) {
+      if (locked) await waitUnlocked();
+      return direct.run(sql, params);
+    },
+    async transaction(fn) {
+      const release = await acquire();
+      try {
+        raw.prepare('BEGIN IMMEDIATE').run();
+        try {
+          const result = await fn(txDb);
+          raw.prepare('COMMIT').run();
+          return result;
+        } catch (err) {
+          if (raw.inTransaction) raw.prepare('ROLLBACK').run();
+          throw err;
+        }
+      } finally {
+        release();
+      }
+    },
+    async syncTransaction(fn) {
+      if (locked) await waitUnlocked();
+      return raw.transaction(fn).immediate();
+    },
+    checkpoint() {
+      raw.pragma('wal_checkpoint(PASSIVE)');
+    },
+    async close() {
+      await waitUnlocked();
+      if (raw.open) {
+        raw.pragma('wal_checkpoint(TRUNCATE)');
+        raw.close();
+      }
+    },
+  };
+  return db;
+}

@@ -1,0 +1,33 @@
+// Event names the snippet sends by itself, and the names with meaning for the funnel engine.
+export const AUTO_EVENTS = {
+  pageview: 'pageview',
+  download: 'download',
+  outbound: 'outbound',
+  newsletter: 'newsletter_signup',
+  demo: 'demo_request',
+  form: 'form_submit',
+  engagement: 'engagement',
+  identify: 'identify',
+} as const;
+
+/** Server-side events from sales and the CRM (POST /api/events). Any name is accepted; these have default rules. */
+export const SERVER_EVENTS = [
+  'demo_completed',
+  'proposal_sent',
+  'opportunity_created',
+  'sales_accepted',
+  'closed_won',
+  'closed_lost',
+] as const;
+
+/** Form kinds, from `data-funnelbeam` on the form element. */
+export const FORM_KINDS = ['newsletter', 'demo', 'other'] as const;
+export type FormKind = (typeof FORM_KINDS)[number];
+
+/** Click ids kept with a touch, next to the UTM parameters. */
+export const CLICK_IDS = ['gclid', 'fbclid', 'msclkid', 'li_fat_id', 'ttclid'] as const;
+export const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'] as const;
+
+/** Trait keys that feed audience exports. */
+export const TRAIT_KEYS = ['phone', 'firstName', 'lastName', 'company', 'jobTitle', 'country', 'city', 'state', 'zip'] as const;
+export type TraitKey = (typeof TRAIT_KEYS)[number];

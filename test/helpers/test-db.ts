@@ -1,0 +1,31 @@
+// Test databases: a fresh SQLite file per call, or (with TEST_DATABASE_URL) a fresh PostgreSQL schema.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDb } from '../../collector/storage/open-db.js';
+import type { Db } from '../../collector/storage/db.js';
+
+export const tempDir = (prefix = 'funnelbeam-') => mkdtempSync(join(tmpdir(), prefix));
+
+export async function openTestSqlite(): Promise<Db> {
+  return openDb({ databasePath: join(tempDir(), 'test.db') });
+}
+
+/** The engines a contract test runs on: SQLite always, PostgreSQL when TEST_DATABASE_URL is set. */
+export const ENGINES: Array<'sqlite' | 'pg'> = process.env.TEST_DATABASE_URL ? ['sqlite', 'pg'] : ['sqlite'];
+
+/** A fresh database of the engine: a temp SQLite file, or a new PostgreSQL database created on the test server. */
+export async function openTestDb(engine: 'sqlite' | 'pg' = 'sqlite'): Promise<Db> {
+  if (engine === 'sqlite') return openTestSqlite();
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `fb_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(url);
+  u.pathname = '/' + name;
+  return openDb({ databaseUrl: u.toString(), poolSize: 4 });
+}

@@ -43,6 +43,7 @@ export const events = pgTable('events', {
   siteId: text('site_id').notNull(),
   eventId: text('event_id').notNull(),
   visitorId: text('visitor_id').notNull(),
+  leadId: text('lead_id'),
   sessionId: text('session_id').notNull(),
   name: text('name').notNull(),
   at: bigint('at', { mode: 'number' }).notNull(),
@@ -72,6 +73,7 @@ export const events = pgTable('events', {
   primaryKey({ columns: [t.siteId, t.eventId] }),
   index('events_visitor_at').on(t.siteId, t.visitorId, t.at),
   index('events_site_at').on(t.siteId, t.at),
+  index('events_lead_at').on(t.siteId, t.leadId, t.at),
   index('events_unattributed').on(t.siteId, t.attributed, t.receivedAt),
 ]);
 

@@ -13,6 +13,7 @@ CREATE TABLE `events` (
 	`site_id` text NOT NULL,
 	`event_id` text NOT NULL,
 	`visitor_id` text NOT NULL,
+	`lead_id` text,
 	`session_id` text NOT NULL,
 	`name` text NOT NULL,
 	`at` integer NOT NULL,
@@ -43,6 +44,7 @@ CREATE TABLE `events` (
 --> statement-breakpoint
 CREATE INDEX `events_visitor_at` ON `events` (`site_id`,`visitor_id`,`at`);--> statement-breakpoint
 CREATE INDEX `events_site_at` ON `events` (`site_id`,`at`);--> statement-breakpoint
+CREATE INDEX `events_lead_at` ON `events` (`site_id`,`lead_id`,`at`);--> statement-breakpoint
 CREATE INDEX `events_unattributed` ON `events` (`site_id`,`attributed`,`received_at`);--> statement-breakpoint
 CREATE TABLE `identity_links` (
 	`site_id` text NOT NULL,

@@ -12,6 +12,7 @@ CREATE TABLE "events" (
 	"site_id" text NOT NULL,
 	"event_id" text NOT NULL,
 	"visitor_id" text NOT NULL,
+	"lead_id" text,
 	"session_id" text NOT NULL,
 	"name" text NOT NULL,
 	"at" bigint NOT NULL,
@@ -218,6 +219,7 @@ CREATE TABLE "webhooks" (
 CREATE INDEX "api_keys_key_id" ON "api_keys" USING btree ("key_id");--> statement-breakpoint
 CREATE INDEX "events_visitor_at" ON "events" USING btree ("site_id","visitor_id","at");--> statement-breakpoint
 CREATE INDEX "events_site_at" ON "events" USING btree ("site_id","at");--> statement-breakpoint
+CREATE INDEX "events_lead_at" ON "events" USING btree ("site_id","lead_id","at");--> statement-breakpoint
 CREATE INDEX "events_unattributed" ON "events" USING btree ("site_id","attributed","received_at");--> statement-breakpoint
 CREATE INDEX "identity_links_lead" ON "identity_links" USING btree ("site_id","lead_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "leads_email" ON "leads" USING btree ("site_id","email");--> statement-breakpoint

@@ -1,0 +1,63 @@
+// The pipeline's states: WireEvent (shared/wire.ts) → EnrichedEvent → StoredEvent, and a Rejection when input is bad.
+import type { FormKind } from '../../shared/events.js';
+import type { WireProps, WireTouch } from '../../shared/wire.js';
+import type { Channel } from './channels.js';
+
+export type Touch = WireTouch & { channel?: Channel };
+
+export interface EnrichedEvent {
+  siteId: string;
+  eventId: string;
+  visitorId: string;
+  /** set for server-side events that name a lead; filled for web events by attribution */
+  leadId: string | null;
+  sessionId: string;
+  name: string;
+  /** event time, epoch ms (client time clamped to the receive time + skew) */
+  at: number;
+  receivedAt: number;
+  source: 'web' | 'server';
+  url: string;
+  path: string;
+  referrer: string;
+  props: WireProps | null;
+  form: FormKind | null;
+  /** lower-cased, trimmed email when the event identifies the visitor */
+  email: string | null;
+  traits: Record<string, string> | null;
+  channel: Channel;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  utmTerm: string | null;
+  utmContent: string | null;
+  /** which click id the session touch carried, e.g. `gclid` */
+  clickId: string | null;
+  firstTouch: Touch | null;
+  /** the session's touch (what `lastTouch` of a lead is built from) */
+  sessionTouch: Touch | null;
+  browser: string | null;
+  os: string | null;
+  device: string | null;
+  isBot: boolean;
+}
+
+/** An event that this request committed for the first time (retries of stored ids are not StoredEvents again). */
+export type StoredEvent = EnrichedEvent;
+
+export type RejectionReason =
+  | 'invalid_json'
+  | 'invalid_batch'
+  | 'invalid_event'
+  | 'payload_too_large'
+  | 'unknown_site'
+  | 'origin_not_allowed'
+  | 'too_many_events'
+  | 'rate_limited';
+
+export interface Rejection {
+  status: 400 | 403 | 404 | 413 | 429;
+  reason: RejectionReason;
+  message: string;
+  siteId?: string;
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command against a throwaway PostgreSQL cluster (127.0.0.1, random port, fsync off) and removes it afterwards.
 # Usage: bash scripts/with-postgres.sh <command…>   → the command sees TEST_DATABASE_URL=postgres://postgres@127.0.0.1:<port>/postgres
+# WITH_POSTGRES_DURABLE=1 keeps fsync on (benchmarks).
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -74,12 +75,19 @@ free_port() {
   node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
 }
 
+# Tests want speed (fsync off); benchmarks want the durability a user runs with: WITH_POSTGRES_DURABLE=1.
+if [ "${WITH_POSTGRES_DURABLE:-0}" = "1" ]; then
+  DURABILITY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+else
+  DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
+
 # A port can be taken between probing and binding: try a few.
 PORT=""
 for attempt in 1 2 3 4 5; do
   candidate=$(free_port)
   if as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start -o \
-    "-c listen_addresses=127.0.0.1 -p $candidate -k $ROOT -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB" \
+    "-c listen_addresses=127.0.0.1 -p $candidate -k $ROOT $DURABILITY -c max_connections=300 -c shared_buffers=128MB -c deadlock_timeout=100ms" \
     >/dev/null 2>&1; then
     PORT=$candidate
     STARTED=1

@@ -13,16 +13,25 @@ export interface PgDb extends Db {
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
+/** deadlock_detected and serialization_failure: the server aborted the transaction, running it again is the fix. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 5;
+/** Named (server-side prepared) statements per connection; SQL texts past this run unnamed so dynamic SQL cannot grow server memory. */
+const MAX_NAMED = 500;
+
+const sqlState = (err: unknown) => (err as { code?: string } | null)?.code;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export function openPostgres(url: string, max = 10): PgDb {
-  const pool = new pg.Pool({ connectionString: url, max });
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'funnelbeam' });
   pool.on('error', (err) => console.error(JSON.stringify({ level: 'error', msg: 'pg pool error', error: err.message })));
-  const texts = new Map<string, { text: string; name: string }>();
+  const texts = new Map<string, { text: string; name?: string }>();
   const compile = (sql: string) => {
     let c = texts.get(sql);
     if (!c) {
       const text = toPgPlaceholders(sql);
+      if (texts.size >= MAX_NAMED) return { text };
       c = { text, name: 'q' + createHash('sha1').update(text).digest('hex').slice(0, 20) };
-      if (texts.size > 1000) texts.clear();
       texts.set(sql, c);
     }
     return c;
@@ -31,35 +40,63 @@ export function openPostgres(url: string, max = 10): PgDb {
     params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
   const exec = async (q: Queryable, sql: string, params?: readonly unknown[]) => {
     const { text, name } = compile(sql);
-    return q.query({ name, text, values: bind(params) });
+    return q.query(name ? { name, text, values: bind(params) } : { text, values: bind(params) });
   };
-  const on = (q: Queryable): Omit<Db, 'transaction' | 'close' | 'dialect'> => ({
-    all: async <T>(s: string, p?: readonly unknown[]) => (await exec(q, s, p)).rows as T[],
-    get: async <T>(s: string, p?: readonly unknown[]) => (await exec(q, s, p)).rows[0] as T | undefined,
-    run: async (s, p) => (await exec(q, s, p)).rowCount ?? 0,
-  });
+  const on = (q: Queryable, isOpen: () => boolean = () => true): Omit<Db, 'transaction' | 'close' | 'dialect'> => {
+    const guard = () => {
+      if (!isOpen()) throw new Error('transaction already ended: use the tx only inside its callback');
+    };
+    return {
+      all: async <T>(s: string, p?: readonly unknown[]) => (guard(), (await exec(q, s, p)).rows as T[]),
+      get: async <T>(s: string, p?: readonly unknown[]) => (guard(), (await exec(q, s, p)).rows[0] as T | undefined),
+      run: async (s, p) => (guard(), (await exec(q, s, p)).rowCount ?? 0),
+    };
+  };
+
+  async function runOnce<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let open = true;
+    let broken: Error | undefined;
+    const tx: Db = {
+      dialect: 'pg',
+      ...on(client, () => open),
+      // Nested: the same transaction, as on SQLite (use SAVEPOINT statements for partial rollback).
+      transaction: async (inner) => inner(tx),
+      close: async () => {},
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      const done = await client.query('COMMIT');
+      // After a failed statement PostgreSQL answers COMMIT with ROLLBACK instead of an error: nothing was stored.
+      if (done.command === 'ROLLBACK') throw new Error('transaction rolled back: a statement in it failed and was caught');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      open = false;
+      client.release(broken);
+    }
+  }
+
   const db: PgDb = {
     dialect: 'pg',
     pool,
     ...on(pool),
+    /**
+     * Runs fn in one transaction on one pooled connection. When PostgreSQL aborts it for a deadlock or a serialization
+     * failure (several collectors touching the same rows), fn runs again from the start: keep it free of side effects
+     * outside the database until it resolves.
+     */
     async transaction(fn) {
-      const client = await pool.connect();
-      const tx: Db = {
-        dialect: 'pg',
-        ...on(client),
-        transaction: async (inner) => inner(tx),
-        close: async () => {},
-      };
-      try {
-        await client.query('BEGIN');
-        const result = await fn(tx);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await runOnce(fn);
+        } catch (err) {
+          if (!RETRYABLE.has(sqlState(err) ?? '') || attempt >= MAX_ATTEMPTS) throw err;
+          await sleep(Math.random() * 10 * attempt);
+        }
       }
     },
     async close() {

@@ -35,9 +35,8 @@ export function openSqlite(path: string): SqliteDb {
     params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
   let lock: Promise<void> = Promise.resolve();
   let locked = false;
-  const waitUnlocked = async () => {
-    while (locked) await lock;
-  };
+  // Every wait is `while (locked) await lock;` followed synchronously by the statement: no tick in between in which
+  // another caller's transaction could start and swallow it.
   const direct = {
     all: <T>(sql: string, params?: readonly unknown[]) => {
       const stmt = prepare(sql);
@@ -51,7 +50,7 @@ export function openSqlite(path: string): SqliteDb {
     },
   };
   const acquire = async () => {
-    await waitUnlocked();
+    while (locked) await lock;
     locked = true;
     let release!: () => void;
     lock = new Promise<void>((r) => (release = r));
@@ -72,15 +71,15 @@ export function openSqlite(path: string): SqliteDb {
     dialect: 'sqlite',
     raw,
     async all(sql, params) {
-      if (locked) await waitUnlocked();
+      while (locked) await lock;
       return direct.all(sql, params);
     },
     async get(sql, params) {
-      if (locked) await waitUnlocked();
+      while (locked) await lock;
       return direct.get(sql, params);
     },
     async run(sql, params) {
-      if (locked) await waitUnlocked();
+      while (locked) await lock;
       return direct.run(sql, params);
     },
     async transaction(fn) {
@@ -100,14 +99,14 @@ export function openSqlite(path: string): SqliteDb {
       }
     },
     async syncTransaction(fn) {
-      if (locked) await waitUnlocked();
+      while (locked) await lock;
       return raw.transaction(fn).immediate();
     },
     checkpoint() {
       raw.pragma('wal_checkpoint(PASSIVE)');
     },
     async close() {
-      await waitUnlocked();
+      while (locked) await lock;
       if (raw.open) {
         raw.pragma('wal_checkpoint(TRUNCATE)');
         raw.close();

@@ -18,14 +18,14 @@ export function normalizeDomain(input: string): string {
   return host;
 }
 
-export async function createSite(db: Db, input: { domain: string; name?: string }, now = Date.now()) {
+export async function createSite(db: Db, input: { domain: string; name?: string; extraOrigins?: string[] }, now = Date.now()) {
   const domain = normalizeDomain(input.domain);
   const site: Site = {
     siteId: newId('site'),
     siteKey: 'pk_' + randomBytes(12).toString('base64url'),
     domain,
     name: input.name?.trim() || domain,
-    settings: { respectPrivacySignals: true },
+    settings: { respectPrivacySignals: true, ...(input.extraOrigins ? { extraOrigins: input.extraOrigins.map(normalizeDomain) } : {}) },
     createdAt: now,
   };
   await insertSite(db, site);

@@ -8,10 +8,15 @@ import { createMetrics } from './ops/metrics.js';
 import { defaultConfig } from './config.js';
 import type { Db } from './storage/db.js';
 import { mountOps } from './routes/ops.js';
+import { mountIngest } from './routes/ingest.js';
+import { mountRejected } from './routes/rejected.js';
+import { mountSnippet } from './routes/snippet.js';
+import { mountDemo } from './routes/demo.js';
+import { createEventWriter } from './ingest/store.js';
 
 export type ApiApp = OpenAPIHono<AppEnv>;
 
-export interface AppOptions extends Partial<Omit<Deps, 'db'>> {
+export interface AppOptions extends Partial<Omit<Deps, 'db' | 'writer'>> {
   db: Db;
 }
 
@@ -32,14 +37,15 @@ export interface CreatedApp {
 
 export function createApp(options: AppOptions): CreatedApp {
   const config = options.config ?? defaultConfig();
-  const deps: Deps = {
+  const deps = {
     db: options.db,
     config,
     log: options.log ?? createLog(config.LOG_LEVEL),
     metrics: options.metrics ?? createMetrics(),
     now: options.now ?? Date.now,
-  };
-  const services: Service[] = [];
+  } as Deps;
+  deps.writer = createEventWriter(deps);
+  const services: Service[] = [deps.writer];
   const app: ApiApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
@@ -69,6 +75,10 @@ export function createApp(options: AppOptions): CreatedApp {
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
   mountOps(app, deps);
+  mountIngest(app, deps);
+  mountRejected(app, deps);
+  mountSnippet(app, deps);
+  mountDemo(app, deps);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

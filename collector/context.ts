@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Log } from './ops/log.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Scope } from '../shared/scopes.js';
+import type { EventWriter } from './ingest/store.js';
 
 export interface Deps {
   db: Db;
@@ -11,6 +12,8 @@ export interface Deps {
   log: Log;
   metrics: Metrics;
   now: () => number;
+  /** group-commit writer: every event (beacon or server-side) is stored through it */
+  writer: EventWriter;
 }
 
 export interface AppEnv {

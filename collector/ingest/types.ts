@@ -33,8 +33,9 @@ export interface EnrichedEvent {
   utmContent: string | null;
   /** which click id the session touch carried, e.g. `gclid` */
   clickId: string | null;
+  /** the visitor's first touch; set on session-opening events only */
   firstTouch: Touch | null;
-  /** the session's touch (what `lastTouch` of a lead is built from) */
+  /** the session's full touch as received (not stored as such: use touchOf(event) for what survives storage) */
   sessionTouch: Touch | null;
   browser: string | null;
   os: string | null;
@@ -61,3 +62,24 @@ export interface Rejection {
   message: string;
   siteId?: string;
 }
+
+/** The session touch of an event as stored (UTM columns, channel, click id kind): the same live and in replay. */
+export interface StoredTouch {
+  channel: Channel;
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  term: string | null;
+  content: string | null;
+  clickId: string | null;
+}
+
+export const touchOf = (e: EnrichedEvent): StoredTouch => ({
+  channel: e.channel,
+  source: e.utmSource,
+  medium: e.utmMedium,
+  campaign: e.utmCampaign,
+  term: e.utmTerm,
+  content: e.utmContent,
+  clickId: e.clickId,
+});

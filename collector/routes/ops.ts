@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiApp } from '../app.js';
 import type { Deps } from '../context.js';
+import { getDatabaseBytes } from '../storage/db-size.js';
 
 const health = createRoute({
   method: 'get',
@@ -23,6 +24,7 @@ const metrics = createRoute({
 });
 
 export function mountOps(app: ApiApp, deps: Deps) {
+  deps.metrics.gauge('funnelbeam_database_bytes', () => getDatabaseBytes(deps.db));
   app.openapi(health, async (c) => {
     try {
       await deps.db.get('SELECT 1 AS one');

@@ -1,0 +1,117 @@
+// Step 2 of POST /e: turn valid wire events into enriched events (user agent, channel, UTM, session). Pure.
+import { LIMITS } from '../../shared/limits.js';
+import { CLICK_IDS, UTM_KEYS } from '../../shared/events.js';
+import type { WireBatch, WireEvent, WireTouch } from '../../shared/wire.js';
+import type { Site } from '../storage/sites.js';
+import type { EnrichedEvent, Touch } from './types.js';
+import { classifyChannel } from './channels.js';
+import { campaignKey, nextSession, type SessionState } from './sessions.js';
+import type { UserAgentInfo } from './user-agent.js';
+
+export interface EnrichInput {
+  site: Site;
+  batch: WireBatch;
+  ua: UserAgentInfo;
+  receivedAt: number;
+  /** the visitor's session before this batch (from cache or storage) */
+  session: SessionState | null;
+}
+
+export interface EnrichOutput {
+  events: EnrichedEvent[];
+  /** the visitor's session after this batch */
+  session: SessionState;
+  /** sessions this batch opened */
+  newSessions: number;
+  /** events dropped as too old, with the reason */
+  tooOld: WireEvent[];
+}
+
+/** Path of a page URL; `#/route` hash routes count as paths (`/app#/pricing` → `/app/pricing`). */
+export function pathOf(url: string): string {
+  try {
+    const u = new URL(url);
+    const base = u.pathname || '/';
+    if (u.hash.startsWith('#/')) return base.replace(/\/$/, '') + u.hash.slice(1).replace(/[?].*$/, '');
+    return base;
+  } catch {
+    return '';
+  }
+}
+
+/** A touch read from a landing URL and its referrer, for events that carry none. */
+export function touchFromUrl(url: string, referrer: string | undefined, at: number): WireTouch {
+  const touch: WireTouch = { url, at };
+  if (referrer) touch.ref = referrer;
+  try {
+    const params = new URL(url).searchParams;
+    for (const k of [...UTM_KEYS, ...CLICK_IDS]) {
+      const v = params.get(k);
+      if (v) touch[k] = v.slice(0, LIMITS.valueChars);
+    }
+  } catch {
+    /* not a URL: no parameters */
+  }
+  return touch;
+}
+
+const withChannel = (t: WireTouch | undefined, siteHost: string): Touch | null => (t ? { ...t, channel: classifyChannel(t, siteHost) } : null);
+
+export function enrichBatch(input: EnrichInput): EnrichOutput {
+  const { site, batch, ua, receivedAt } = input;
+  let session = input.session;
+  let newSessions = 0;
+  const events: EnrichedEvent[] = [];
+  const tooOld: WireEvent[] = [];
+  // Oldest first, so sessions open in order even when the snippet flushes retried events with new ones.
+  const wire = [...batch.e].sort((a, b) => a.t - b.t);
+  for (const w of wire) {
+    const at = Math.min(w.t, receivedAt + LIMITS.futureSkewMs);
+    if (at < receivedAt - LIMITS.maxAgeMs) {
+      tooOld.push(w);
+      continue;
+    }
+    const candidate = w.st ?? touchFromUrl(w.u, w.r, at);
+    const next = nextSession(session, batch.v, at, campaignKey(candidate));
+    // an event without a session touch of its own belongs to its session's touch
+    const sessionTouch = w.st || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
+    if (next.isNew && next.state.sessionId === next.sessionId) next.state.touch = sessionTouch;
+    const firstTouch = withChannel(w.ft, site.domain) ?? sessionTouch;
+    session = next.state;
+    if (next.isNew) newSessions++;
+    const clickId = CLICK_IDS.find((k) => sessionTouch?.[k]) ?? null;
+    events.push({
+      siteId: site.siteId,
+      eventId: w.i,
+      visitorId: batch.v,
+      leadId: null,
+      sessionId: next.sessionId,
+      name: w.n,
+      at,
+      receivedAt,
+      source: 'web',
+      url: w.u,
+      path: pathOf(w.u),
+      referrer: w.r ?? '',
+      props: w.p && Object.keys(w.p).length ? w.p : null,
+      form: w.f ?? null,
+      email: w.em ? w.em.trim().toLowerCase() : null,
+      traits: w.tr && Object.keys(w.tr).length ? w.tr : null,
+      channel: sessionTouch?.channel ?? 'direct',
+      utmSource: sessionTouch?.utm_source ?? null,
+      utmMedium: sessionTouch?.utm_medium ?? null,
+      utmCampaign: sessionTouch?.utm_campaign ?? null,
+      utmTerm: sessionTouch?.utm_term ?? null,
+      utmContent: sessionTouch?.utm_content ?? null,
+      clickId,
+      // the visitor's first touch rides on session-opening events only (the visitor row keeps it too)
+      firstTouch: next.isNew ? firstTouch : null,
+      sessionTouch,
+      browser: ua.browser,
+      os: ua.os,
+      device: ua.device,
+      isBot: ua.isBot,
+    });
+  }
+  return { events, session: session as SessionState, newSessions, tooOld };
+}

@@ -1,0 +1,17 @@
+// Which browser origins may send a site's beacons: the site's domain and its subdomains (plus listed extras).
+import type { Site } from '../storage/sites.js';
+
+/** True when a request with this Origin header may send events for the site. No Origin (server clients) is allowed. */
+export function isOriginAllowed(origin: string | undefined | null, site: Pick<Site, 'domain' | 'settings'>): boolean {
+  if (origin === undefined || origin === null || origin === '') return true;
+  let host: string;
+  try {
+    const u = new URL(origin);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
+    host = u.hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  const allowed = [site.domain, ...(site.settings.extraOrigins ?? [])];
+  return allowed.some((d) => host === d || host.endsWith('.' + d));
+}

@@ -1,0 +1,119 @@
+// POST /e as a named list of steps: validate → resolve site → check origin → enrich → store (→ attribute).
+// Each step either passes its result on or stops the chain with a Rejection.
+import type { Deps } from '../context.js';
+import type { Rejection } from './types.js';
+import { parseBatch, type EventProblem } from './validate.js';
+import { enrichBatch } from './enrich.js';
+import { isOriginAllowed } from './origin.js';
+import { parseUserAgent } from './user-agent.js';
+import { createSessionCache, type SessionState } from './sessions.js';
+import { createSiteCache } from './site-cache.js';
+import type { EventWriter } from './store.js';
+import { getVisitorSession } from '../storage/events.js';
+import { insertRejected, type RejectedRow } from '../storage/rejected.js';
+import { LIMITS } from '../../shared/limits.js';
+import type { Site } from '../storage/sites.js';
+
+export interface BeaconInput {
+  text: string;
+  origin: string | undefined;
+  userAgent: string;
+}
+
+export type BeaconOutcome =
+  | { ok: true; site: Site; accepted: number; duplicates: number; rejected: Array<{ index: number; id: string | null; message: string }> }
+  | { ok: false; rejection: Rejection; site?: Site };
+
+export const truncateRaw = (text: string) => (text.length > LIMITS.rejectedRawBytes ? text.slice(0, LIMITS.rejectedRawBytes) + '…' : text);
+
+export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
+  const findSite = createSiteCache(deps.db, 10_000, deps.now);
+  const sessions = createSessionCache();
+  const loading = new Map<string, Promise<SessionState | null>>();
+
+  async function loadSession(siteId: string, visitorId: string): Promise<SessionState | null> {
+    const key = siteId + '\u0000' + visitorId;
+    const cached = sessions.get(key);
+    if (cached) return cached;
+    let p = loading.get(key);
+    if (!p) {
+      p = getVisitorSession(deps.db, siteId, visitorId).finally(() => loading.delete(key));
+      loading.set(key, p);
+    }
+    const loaded = await p;
+    // another request for this visitor may have enriched while we waited
+    return sessions.get(key) ?? loaded;
+  }
+
+  /** Keeps a rejection in the rejected store and counts it; never throws. */
+  async function keepRejected(rows: RejectedRow[]) {
+    for (const r of rows) deps.metrics.inc('funnelbeam_events_rejected_total', { reason: r.reason });
+    try {
+      await insertRejected(deps.db, rows);
+    } catch (err) {
+      deps.log.error('could not store rejected input', { error: (err as Error).message });
+    }
+  }
+
+  async function reject(rejection: Rejection, text: string, site?: Site): Promise<BeaconOutcome> {
+    await keepRejected([{ siteId: site?.siteId ?? null, reason: rejection.reason, message: rejection.message, route: '/e', raw: truncateRaw(text), receivedAt: deps.now() }]);
+    return { ok: false, rejection, site };
+  }
+
+  return async function ingestBeacon(input: BeaconInput): Promise<BeaconOutcome> {
+    const receivedAt = deps.now();
+    // 1. validate
+    const parsed = parseBatch(input.text);
+    if (!parsed.ok) {
+      const site = parsed.siteKey ? (await findSite(parsed.siteKey)) ?? undefined : undefined;
+      return reject(parsed.rejection, input.text, site);
+    }
+    const { batch } = parsed;
+    // 2. resolve site
+    const site = await findSite(batch.s);
+    if (!site) return reject({ status: 404, reason: 'unknown_site', message: `no site with key "${batch.s}"` }, input.text);
+    // 3. check origin
+    if (!isOriginAllowed(input.origin, site)) {
+      deps.metrics.inc('funnelbeam_cors_refused_total');
+      return reject({ status: 403, reason: 'origin_not_allowed', message: `origin ${input.origin} may not send events for ${site.domain}` }, input.text, site);
+    }
+    // 4. enrich
+    const key = site.siteId + '\u0000' + batch.v;
+    const previous = await loadSession(site.siteId, batch.v);
+    const ua = parseUserAgent(input.userAgent);
+    const enriched = enrichBatch({ site, batch, ua, receivedAt, session: previous });
+    const problems: EventProblem[] = [...parsed.problems];
+    for (const w of enriched.tooOld) problems.push({ index: batch.e.indexOf(w), eventId: w.i, raw: w, message: `event ${w.i} is older than ${LIMITS.maxAgeMs / 86_400_000} days` });
+    if (problems.length) {
+      await keepRejected(
+        problems.map((p) => ({ siteId: site.siteId, reason: 'invalid_event', message: p.message, route: '/e', raw: truncateRaw(JSON.stringify(p.raw) ?? ''), receivedAt })),
+      );
+    }
+    const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
+    if (enriched.events.length === 0) {
+      return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
+    }
+    sessions.set(key, enriched.session);
+    const first = enriched.events[0];
+    const last = enriched.events[enriched.events.length - 1];
+    // 5. store (attribution runs inside the same commit)
+    const result = await writer.write({
+      events: enriched.events,
+      visitor: {
+        siteId: site.siteId,
+        visitorId: batch.v,
+        firstSeen: first.at,
+        lastSeen: last.at,
+        session: enriched.session,
+        newSessions: enriched.newSessions,
+        firstTouch: first.firstTouch ? JSON.stringify(first.firstTouch) : null,
+        lastTouch: last.sessionTouch ? JSON.stringify(last.sessionTouch) : null,
+        browser: ua.browser,
+        os: ua.os,
+        device: ua.device,
+        isBot: ua.isBot,
+      },
+    });
+    return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected };
+  };
+}

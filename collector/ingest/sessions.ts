@@ -1,0 +1,67 @@
+// Sessions: 30 minutes without activity, or a new campaign, starts a new one. Pure rule + a per-process cache.
+import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
+import type { WireTouch } from '../../shared/wire.js';
+
+export interface SessionState {
+  sessionId: string;
+  started: number;
+  lastSeen: number;
+  /** campaign key of the session's touch ('' when none) */
+  campaign: string;
+  /** the touch that opened the session, inherited by its events that carry none */
+  touch?: (WireTouch & { channel?: string }) | null;
+}
+
+/** What identifies a campaign: source, medium, campaign and any click id. Empty for a touch without one. */
+export function campaignKey(touch: WireTouch | null | undefined): string {
+  if (!touch) return '';
+  const parts = [touch.utm_source, touch.utm_medium, touch.utm_campaign, touch.gclid, touch.fbclid, touch.msclkid, touch.li_fat_id, touch.ttclid];
+  return parts.some(Boolean) ? parts.map((p) => p ?? '').join('|') : '';
+}
+
+export const sessionIdFor = (visitorId: string, started: number) => `${visitorId}.${started.toString(36)}`;
+
+/**
+ * The session an event at `at` with campaign `campaign` belongs to, given the visitor's current session.
+ * Returns the event's session id, the visitor's session state afterwards, and whether the event opened a session.
+ */
+export function nextSession(
+  prev: SessionState | null,
+  visitorId: string,
+  at: number,
+  campaign: string,
+): { sessionId: string; state: SessionState; isNew: boolean } {
+  if (prev) {
+    const late = at < prev.lastSeen;
+    if (late) {
+      // Retried events from the snippet's store arrive late: they join the session they fell in, or open a past
+      // session of their own without moving the current one.
+      if (at >= prev.started - SESSION_TIMEOUT_MS) return { sessionId: prev.sessionId, state: prev, isNew: false };
+      return { sessionId: sessionIdFor(visitorId, at), state: prev, isNew: true };
+    }
+    const idle = at - prev.lastSeen > SESSION_TIMEOUT_MS;
+    const newCampaign = campaign !== '' && campaign !== prev.campaign;
+    if (!idle && !newCampaign) return { sessionId: prev.sessionId, state: { ...prev, lastSeen: at }, isNew: false };
+  }
+  const state = { sessionId: sessionIdFor(visitorId, at), started: at, lastSeen: at, campaign };
+  return { sessionId: state.sessionId, state, isNew: true };
+}
+
+/** Recently seen visitors' sessions, so enrichment needs no read on the hot path. LRU by insertion order. */
+export function createSessionCache(max = 100_000) {
+  const map = new Map<string, SessionState>();
+  return {
+    get(key: string) {
+      return map.get(key);
+    },
+    set(key: string, state: SessionState) {
+      map.delete(key);
+      if (map.size >= max) map.delete(map.keys().next().value as string);
+      map.set(key, state);
+    },
+    get size() {
+      return map.size;
+    },
+  };
+}
+export type SessionCache = ReturnType<typeof createSessionCache>;

@@ -1,0 +1,170 @@
+// Step 3 of POST /e: group commit. Concurrent requests share one transaction, flushed every FLUSH_MS or FLUSH_ROWS;
+// each request's promise resolves only after that transaction committed, so a 202 always means durable.
+import type { Deps } from '../context.js';
+import type { Service } from '../app.js';
+import type { EnrichedEvent, StoredEvent } from './types.js';
+import type { SessionState } from './sessions.js';
+import { insertEvents, upsertVisitors, type VisitorUpdate } from '../storage/events.js';
+import { attribute } from './attribute.js';
+
+/** What a request hands to the writer: its events and what it learned about its visitor. */
+export interface WriteRequest {
+  events: EnrichedEvent[];
+  /** visitor facts; events of other visitors (server events) may come with none */
+  visitor?: Omit<VisitorUpdate, 'newEvents'>;
+}
+
+export interface WriteResult {
+  /** events stored for the first time */
+  stored: number;
+  /** events whose id was already stored */
+  duplicates: number;
+}
+
+export interface EventWriter extends Service {
+  write(req: WriteRequest): Promise<WriteResult>;
+  /** flush now and wait (tests, shutdown) */
+  flush(): Promise<void>;
+}
+
+interface Pending {
+  req: WriteRequest;
+  resolve: (r: WriteResult) => void;
+  reject: (e: unknown) => void;
+}
+
+const mergeSessions = (a: SessionState, b: SessionState) => (b.started >= a.started ? { ...b, lastSeen: Math.max(a.lastSeen, b.lastSeen) } : a);
+
+/** Merges the visitor facts of several requests in one flush into one upsert per visitor. */
+export function mergeVisitorUpdates(reqs: WriteRequest[], stored: StoredEvent[]): VisitorUpdate[] {
+  const storedPerVisitor = new Map<string, number>();
+  for (const e of stored) {
+    const k = e.siteId + '\u0000' + e.visitorId;
+    storedPerVisitor.set(k, (storedPerVisitor.get(k) ?? 0) + 1);
+  }
+  const merged = new Map<string, VisitorUpdate>();
+  for (const { visitor: v } of reqs) {
+    if (!v) continue;
+    const k = v.siteId + '\u0000' + v.visitorId;
+    const prev = merged.get(k);
+    if (!prev) {
+      merged.set(k, { ...v, newEvents: storedPerVisitor.get(k) ?? 0 });
+      continue;
+    }
+    const later = v.lastSeen >= prev.lastSeen;
+    merged.set(k, {
+      ...prev,
+      firstSeen: Math.min(prev.firstSeen, v.firstSeen),
+      lastSeen: Math.max(prev.lastSeen, v.lastSeen),
+      session: mergeSessions(prev.session, v.session),
+      newSessions: prev.newSessions + v.newSessions,
+      firstTouch: prev.firstTouch ?? v.firstTouch,
+      lastTouch: later ? (v.lastTouch ?? prev.lastTouch) : prev.lastTouch,
+      browser: v.browser ?? prev.browser,
+      os: v.os ?? prev.os,
+      device: v.device ?? prev.device,
+      isBot: prev.isBot || v.isBot,
+    });
+  }
+  return [...merged.values()];
+}
+
+export function createEventWriter(deps: Deps): EventWriter {
+  const { db, config, metrics, log } = deps;
+  let pending: Pending[] = [];
+  let pendingRows = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let flushing: Promise<void> | null = null;
+  let closed = false;
+
+  async function runFlush(batch: Pending[]) {
+    const started = performance.now();
+    const reqs = batch.map((p) => p.req);
+    const all = reqs.flatMap((r) => r.events);
+    try {
+      const stored = await db.transaction(async (tx) => {
+        const stored = await insertEvents(tx, all);
+        await upsertVisitors(tx, mergeVisitorUpdates(reqs, stored));
+        const toAttribute = stored.filter((e) => !e.isBot);
+        if (toAttribute.length) {
+          // A failing attribution never un-accepts an event: roll back to here, keep the events unattributed.
+          await tx.run('SAVEPOINT attribution');
+          try {
+            await attribute(tx, deps, toAttribute);
+            await tx.run('RELEASE SAVEPOINT attribution');
+          } catch (err) {
+            await tx.run('ROLLBACK TO SAVEPOINT attribution');
+            await tx.run('RELEASE SAVEPOINT attribution');
+            metrics.inc('funnelbeam_attribution_failures_total');
+            log.error('attribution failed; events kept unattributed for replay', { events: toAttribute.length, error: (err as Error).message });
+          }
+        }
+        return stored;
+      });
+      const storedIds = new Set(stored.map((e) => e.siteId + '\u0000' + e.eventId));
+      metrics.inc('funnelbeam_events_accepted_total', undefined, stored.length);
+      metrics.inc('funnelbeam_events_duplicate_total', undefined, all.length - stored.length);
+      metrics.observe('funnelbeam_flush_batch_size', all.length);
+      metrics.observe('funnelbeam_flush_seconds', (performance.now() - started) / 1000);
+      for (const p of batch) {
+        // An id repeated inside one flush counts once as stored, the rest as duplicates.
+        let n = 0;
+        for (const e of p.req.events) if (storedIds.delete(e.siteId + '\u0000' + e.eventId)) n++;
+        p.resolve({ stored: n, duplicates: p.req.events.length - n });
+      }
+    } catch (err) {
+      log.error('flush failed; requests answered 503', { events: all.length, error: (err as Error).message });
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  function flushSoon() {
+    if (flushing || timer) return;
+    if (pendingRows >= config.FLUSH_ROWS || config.FLUSH_MS === 0) {
+      void doFlush();
+    } else {
+      timer = setTimeout(() => {
+        timer = null;
+        void doFlush();
+      }, config.FLUSH_MS);
+    }
+  }
+
+  function doFlush(): Promise<void> {
+    if (flushing) return flushing;
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    if (pending.length === 0) return Promise.resolve();
+    const batch = pending;
+    pending = [];
+    pendingRows = 0;
+    flushing = runFlush(batch).finally(() => {
+      flushing = null;
+      if (pending.length) flushSoon();
+    });
+    return flushing;
+  }
+
+  return {
+    name: 'event-writer',
+    write(req) {
+      if (closed) return Promise.reject(new Error('writer closed'));
+      if (req.events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
+      return new Promise<WriteResult>((resolve, reject) => {
+        pending.push({ req, resolve, reject });
+        pendingRows += req.events.length;
+        if (pendingRows >= config.FLUSH_ROWS && !flushing) void doFlush();
+        else flushSoon();
+      });
+    },
+    async flush() {
+      while (flushing || pending.length) await (flushing ?? doFlush());
+    },
+    async close() {
+      closed = true;
+      while (flushing || pending.length) await (flushing ?? doFlush());
+    },
+  };
+}

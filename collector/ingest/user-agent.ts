@@ -1,0 +1,36 @@
+// User agents parsed once per distinct string (LRU cache): browser, OS, device type and the bot flag.
+import { UAParser } from 'ua-parser-js';
+import { isbot } from 'isbot';
+
+export interface UserAgentInfo {
+  browser: string | null;
+  os: string | null;
+  device: 'desktop' | 'mobile' | 'tablet' | 'other';
+  isBot: boolean;
+}
+
+const CACHE_MAX = 5000;
+const cache = new Map<string, UserAgentInfo>();
+
+export function parseUserAgent(ua: string): UserAgentInfo {
+  const hit = cache.get(ua);
+  if (hit) {
+    // refresh recency: Map keeps insertion order, so re-inserting makes this the newest
+    cache.delete(ua);
+    cache.set(ua, hit);
+    return hit;
+  }
+  const r = new UAParser(ua).getResult();
+  const type = r.device.type;
+  const info: UserAgentInfo = {
+    browser: r.browser.name ?? null,
+    os: r.os.name ?? null,
+    device: type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : type ? 'other' : 'desktop',
+    isBot: !ua || isbot(ua),
+  };
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(ua, info);
+  return info;
+}
+
+export const userAgentCacheSize = () => cache.size;

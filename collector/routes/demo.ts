@@ -1,0 +1,22 @@
+// The demo marketing site at /demo/, tracked by the demo site created on first start.
+import type { ApiApp } from '../app.js';
+import type { Deps } from '../context.js';
+import { DEMO_FILES, DEMO_PAGES, DEMO_SITE_NAME, demoPdf, renderDemoPage } from '../demo/pages.js';
+import { getSiteByName } from '../storage/sites.js';
+import { errorBody } from '../errors.js';
+
+export function mountDemo(app: ApiApp, deps: Deps) {
+  let siteKey: string | null = null;
+  const pages = new Map(DEMO_PAGES.map((p) => [p.path, p]));
+  app.get('/demo', (c) => c.redirect('/demo/', 301));
+  app.get('/demo/*', async (c) => {
+    const path = c.req.path;
+    const file = DEMO_FILES[path];
+    if (file) return c.body(new Uint8Array(demoPdf(file)), 200, { 'Content-Type': 'application/pdf' });
+    const page = pages.get(path) ?? pages.get(path.replace(/\.html$/, ''));
+    if (!page) return c.json(errorBody('not_found', `no demo page ${path}`), 404);
+    siteKey ??= (await getSiteByName(deps.db, DEMO_SITE_NAME))?.siteKey ?? null;
+    if (!siteKey) return c.json(errorBody('not_found', 'the demo site is not created (start with DEMO=1)'), 404);
+    return c.html(renderDemoPage(page, siteKey));
+  });
+}

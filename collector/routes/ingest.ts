@@ -1,0 +1,97 @@
+// POST /e: the beacon endpoint. Translates HTTP to the ingest pipeline and back; no logic of its own.
+import { z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { Context } from 'hono';
+import type { ApiApp } from '../app.js';
+import type { AppEnv, Deps } from '../context.js';
+import { errorBody } from '../errors.js';
+import { createBeaconPipeline } from '../ingest/pipeline.js';
+import { insertRejected } from '../storage/rejected.js';
+import { LIMITS } from '../../shared/limits.js';
+
+const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+function corsHeaders(c: Context<AppEnv>, origin: string | undefined) {
+  if (origin) {
+    c.header('Access-Control-Allow-Origin', origin);
+    c.header('Vary', 'Origin');
+  }
+}
+
+export function mountIngest(app: ApiApp, deps: Deps) {
+  const ingestBeacon = createBeaconPipeline(deps, deps.writer);
+
+  app.options('/e', (c) => {
+    corsHeaders(c, c.req.header('origin'));
+    c.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    c.header('Access-Control-Allow-Headers', 'Content-Type');
+    c.header('Access-Control-Max-Age', '86400');
+    return c.body(null, 204);
+  });
+
+  app.post(
+    '/e',
+    bodyLimit({
+      maxSize: LIMITS.bodyBytes,
+      onError: async (c) => {
+        deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'payload_too_large' });
+        await insertRejected(deps.db, [
+          { siteId: null, reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, route: '/e', raw: '', receivedAt: deps.now() },
+        ]).catch(() => {});
+        return c.json(errorBody('payload_too_large', `body over ${LIMITS.bodyBytes} bytes`), 413);
+      },
+    }),
+    async function postBeacon(c) {
+      const origin = c.req.header('origin');
+      const text = await c.req.text();
+      let outcome;
+      try {
+        outcome = await ingestBeacon({ text, origin, userAgent: c.req.header('user-agent') ?? '' });
+      } catch (err) {
+        deps.log.error('beacon not stored', { error: (err as Error).message });
+        corsHeaders(c, origin);
+        c.header('Retry-After', '5');
+        return c.json(errorBody('unavailable', 'events could not be stored; retry later'), 503);
+      }
+      if (!outcome.ok) {
+        const { rejection } = outcome;
+        if (rejection.reason !== 'origin_not_allowed') corsHeaders(c, origin);
+        return c.json(errorBody(rejection.reason, rejection.message), rejection.status);
+      }
+      corsHeaders(c, origin);
+      const body: Record<string, unknown> = { accepted: outcome.accepted, duplicates: outcome.duplicates };
+      if (outcome.rejected.length) body.rejected = outcome.rejected;
+      return c.json(body, 202);
+    },
+  );
+
+  app.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/e',
+    tags: ['ingest'],
+    summary: 'Beacon ingest: a batch of events for one site key and one visitor; 202 once durably committed.',
+    description:
+      'Body: text/plain (or application/json) JSON `{ s: siteKey, v: visitorId, e: [{ i, n, t, u, r?, p?, ft?, st?, em?, tr?, f? }] }` (see shared/wire.ts). ' +
+      `At most ${LIMITS.bodyBytes} bytes and ${LIMITS.batchEvents} events. Invalid events inside a valid batch are rejected one by one (listed in \`rejected\`) and kept in the rejected store; the rest are stored.`,
+    request: { body: { content: { 'text/plain': { schema: z.string() } } } },
+    responses: {
+      202: {
+        description: 'committed',
+        content: {
+          'application/json': {
+            schema: z.object({
+              accepted: z.number().int(),
+              duplicates: z.number().int(),
+              rejected: z.array(z.object({ index: z.number().int(), id: z.string().nullable(), message: z.string() })).optional(),
+            }),
+          },
+        },
+      },
+      400: { description: 'invalid JSON, batch or events', content: { 'application/json': { schema: errorSchema } } },
+      403: { description: 'origin not allowed for the site', content: { 'application/json': { schema: errorSchema } } },
+      404: { description: 'unknown site key', content: { 'application/json': { schema: errorSchema } } },
+      413: { description: 'body too large', content: { 'application/json': { schema: errorSchema } } },
+      503: { description: 'storage unavailable; retry', content: { 'application/json': { schema: errorSchema } } },
+    },
+  });
+}

@@ -1,0 +1,125 @@
+// Events and visitors on the ingest path: idempotent event inserts and one visitor upsert per visitor per flush.
+import type { Db } from './db.js';
+import { dialectSql } from './db.js';
+import type { EnrichedEvent, StoredEvent } from '../ingest/types.js';
+import type { SessionState } from '../ingest/sessions.js';
+
+export const EVENT_COLUMNS = [
+  'site_id', 'event_id', 'visitor_id', 'lead_id', 'session_id', 'name', 'at', 'received_at', 'source', 'url', 'path', 'referrer',
+  'props', 'form', 'email', 'traits', 'channel', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content',
+  'click_id', 'first_touch', 'browser', 'os', 'device', 'is_bot', 'attributed',
+] as const;
+
+const json = (v: unknown) => (v == null ? null : JSON.stringify(v));
+
+/** The row values of an event, in EVENT_COLUMNS order. */
+export function eventRow(e: EnrichedEvent): unknown[] {
+  return [
+    e.siteId, e.eventId, e.visitorId, e.leadId, e.sessionId, e.name, e.at, e.receivedAt, e.source, e.url, e.path, e.referrer,
+    json(e.props), e.form, e.email, json(e.traits), e.channel, e.utmSource, e.utmMedium, e.utmCampaign, e.utmTerm, e.utmContent,
+    e.clickId, json(e.firstTouch), e.browser, e.os, e.device, e.isBot ? 1 : 0, 0,
+  ];
+}
+
+const INSERT_EVENT = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (site_id, event_id) DO NOTHING RETURNING event_id`;
+
+/**
+ * Inserts events; an id already stored for the site is skipped (retries are stored once).
+ * Resolves to the events this call stored for the first time, in input order.
+ */
+export async function insertEvents(tx: Db, events: EnrichedEvent[]): Promise<StoredEvent[]> {
+  const stored: StoredEvent[] = [];
+  for (const e of events) {
+    if (await tx.get(INSERT_EVENT, eventRow(e))) stored.push(e);
+  }
+  return stored;
+}
+
+/** What one flush learned about one visitor. */
+export interface VisitorUpdate {
+  siteId: string;
+  visitorId: string;
+  firstSeen: number;
+  lastSeen: number;
+  session: SessionState;
+  newSessions: number;
+  newEvents: number;
+  firstTouch: string | null;
+  lastTouch: string | null;
+  browser: string | null;
+  os: string | null;
+  device: string | null;
+  isBot: boolean;
+}
+
+export function upsertVisitorSql(db: Db): string {
+  const d = dialectSql(db.dialect);
+  return `INSERT INTO visitors (site_id, visitor_id, first_seen, last_seen, session_id, session_started, session_campaign,
+      session_count, event_count, first_touch, last_touch, browser, os, device, is_bot)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (site_id, visitor_id) DO UPDATE SET
+      first_seen = ${d.least('visitors.first_seen', 'excluded.first_seen')},
+      last_seen = ${d.greatest('visitors.last_seen', 'excluded.last_seen')},
+      session_id = CASE WHEN excluded.session_started >= visitors.session_started THEN excluded.session_id ELSE visitors.session_id END,
+      session_campaign = CASE WHEN excluded.session_started >= visitors.session_started THEN excluded.session_campaign ELSE visitors.session_campaign END,
+      session_started = ${d.greatest('visitors.session_started', 'excluded.session_started')},
+      session_count = visitors.session_count + excluded.session_count,
+      event_count = visitors.event_count + excluded.event_count,
+      first_touch = COALESCE(visitors.first_touch, excluded.first_touch),
+      last_touch = CASE WHEN excluded.last_seen >= visitors.last_seen THEN COALESCE(excluded.last_touch, visitors.last_touch) ELSE visitors.last_touch END,
+      browser = COALESCE(excluded.browser, visitors.browser),
+      os = COALESCE(excluded.os, visitors.os),
+      device = COALESCE(excluded.device, visitors.device),
+      is_bot = ${d.greatest('visitors.is_bot', 'excluded.is_bot')}`;
+}
+
+export async function upsertVisitors(tx: Db, updates: VisitorUpdate[]): Promise<void> {
+  const sql = upsertVisitorSql(tx);
+  for (const u of updates) {
+    await tx.run(sql, [
+      u.siteId, u.visitorId, u.firstSeen, u.lastSeen, u.session.sessionId, u.session.started, u.session.campaign,
+      u.newSessions, u.newEvents, u.firstTouch, u.lastTouch, u.browser, u.os, u.device, u.isBot ? 1 : 0,
+    ]);
+  }
+}
+
+/** A visitor's current session, for enrichment when the process has not seen the visitor yet. */
+export async function getVisitorSession(db: Db, siteId: string, visitorId: string): Promise<SessionState | null> {
+  const r = await db.get<{ session_id: string; session_started: number; last_seen: number; session_campaign: string; last_touch: string | null }>(
+    'SELECT session_id, session_started, last_seen, session_campaign, last_touch FROM visitors WHERE site_id = ? AND visitor_id = ?',
+    [siteId, visitorId],
+  );
+  return r
+    ? {
+        sessionId: r.session_id,
+        started: Number(r.session_started),
+        lastSeen: Number(r.last_seen),
+        campaign: r.session_campaign,
+        touch: r.last_touch ? JSON.parse(r.last_touch) : null,
+      }
+    : null;
+}
+
+/** Events stored but not attributed (attribution failed, or the process died between commit and attribution). */
+export async function listUnattributedEvents(db: Db, siteId: string, limit: number): Promise<Array<Record<string, unknown>>> {
+  return db.all(
+    `SELECT ${EVENT_COLUMNS.join(', ')} FROM events WHERE site_id = ? AND attributed = 0 AND is_bot = 0 ORDER BY received_at, at LIMIT ?`,
+    [siteId, limit],
+  );
+}
+
+/** Rows of `events` back as StoredEvents (replay, recovery). */
+export function rowToEvent(r: Record<string, unknown>): StoredEvent {
+  const parse = (v: unknown) => (v == null ? null : JSON.parse(String(v)));
+  return {
+    siteId: String(r.site_id), eventId: String(r.event_id), visitorId: String(r.visitor_id), leadId: (r.lead_id as string) ?? null,
+    sessionId: String(r.session_id), name: String(r.name), at: Number(r.at), receivedAt: Number(r.received_at),
+    source: r.source as 'web' | 'server', url: String(r.url), path: String(r.path), referrer: String(r.referrer),
+    props: parse(r.props), form: (r.form as StoredEvent['form']) ?? null, email: (r.email as string) ?? null, traits: parse(r.traits),
+    channel: r.channel as StoredEvent['channel'], utmSource: (r.utm_source as string) ?? null, utmMedium: (r.utm_medium as string) ?? null,
+    utmCampaign: (r.utm_campaign as string) ?? null, utmTerm: (r.utm_term as string) ?? null, utmContent: (r.utm_content as string) ?? null,
+    clickId: (r.click_id as string) ?? null, firstTouch: parse(r.first_touch), sessionTouch: null,
+    browser: (r.browser as string) ?? null, os: (r.os as string) ?? null, device: (r.device as string) ?? null, isBot: Number(r.is_bot) === 1,
+  };
+}

@@ -1,0 +1,71 @@
+// `npm run admin -- <command>`: site and key administration, JSON on stdout, one-line message and exit 1 on error.
+import { parseArgs } from 'node:util';
+import { parseConfig } from '../collector/config.js';
+import { openDb } from '../collector/storage/open-db.js';
+import { AdminError, createKey, createSite, listKeysPublic, listSitesPublic, parseScopes, revokeKey } from '../collector/admin.js';
+import type { Db } from '../collector/storage/db.js';
+
+const USAGE = `usage: npm run admin -- <command>
+  site create --domain <host> [--name <text>]
+  site list
+  key create --site <siteId> --scopes <events:write,leads:read,audiences:read,admin>
+  key list --site <siteId>
+  key revoke --key <keyId>`;
+
+type Command = (db: Db, opts: Record<string, string | undefined>) => Promise<unknown>;
+
+const need = (opts: Record<string, string | undefined>, name: string) => {
+  const v = opts[name];
+  if (!v) throw new AdminError(`--${name} is required`);
+  return v;
+};
+
+export const COMMANDS: Record<string, Command> = {
+  'site create': async (db, o) => {
+    const s = await createSite(db, { domain: need(o, 'domain'), name: o.name });
+    return { siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, name: s.name };
+  },
+  'site list': (db) => listSitesPublic(db),
+  'key create': (db, o) => createKey(db, need(o, 'site'), parseScopes(need(o, 'scopes'))),
+  'key list': (db, o) => listKeysPublic(db, need(o, 'site')),
+  'key revoke': (db, o) => revokeKey(db, need(o, 'key')),
+};
+
+export async function runAdmin(argv: string[], env = process.env): Promise<{ code: number; out: string }> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { domain: { type: 'string' }, name: { type: 'string' }, site: { type: 'string' }, scopes: { type: 'string' }, key: { type: 'string' } },
+    });
+  } catch (err) {
+    return { code: 2, out: `funnelbeam admin: ${(err as Error).message}\n${USAGE}` };
+  }
+  const name = parsed.positionals.slice(0, 2).join(' ');
+  const command = COMMANDS[name];
+  if (!command) return { code: 2, out: `funnelbeam admin: unknown command "${name}"\n${USAGE}` };
+  const config = parseConfig(env);
+  const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
+  try {
+    return { code: 0, out: JSON.stringify(await command(db, parsed.values), null, 2) };
+  } catch (err) {
+    if (err instanceof AdminError) return { code: 1, out: `funnelbeam admin: ${err.message}` };
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runAdmin(process.argv.slice(2)).then(
+    ({ code, out }) => {
+      (code === 0 ? process.stdout : process.stderr).write(out + '\n');
+      process.exit(code);
+    },
+    (err) => {
+      process.stderr.write(`funnelbeam admin: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

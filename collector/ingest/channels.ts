@@ -44,9 +44,9 @@ export function classifyChannel(touch: WireTouch | null | undefined, siteHost = 
     if (/mail|newsletter/.test(source)) return 'email';
   }
   if (refHost && refHost !== siteHost && !refHost.endsWith('.' + siteHost)) {
+    if (hostMatches(refHost, EMAIL_HOSTS)) return 'email';
     if (hostMatches(refHost, SEARCH_HOSTS)) return 'organic_search';
     if (hostMatches(refHost, SOCIAL_HOSTS)) return 'organic_social';
-    if (hostMatches(refHost, EMAIL_HOSTS)) return 'email';
     return 'referral';
   }
   return medium || source ? 'other' : 'direct';

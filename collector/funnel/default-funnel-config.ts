@@ -1,0 +1,57 @@
+// The funnel a site starts with (contract §6): the B2B playbook as stage rules, score rules, MQL threshold and SQL triggers.
+import type { FunnelConfig } from './funnel-config.js';
+import { DEFAULT_STAGES } from '../../shared/stages.js';
+
+const PRICING = ['/pricing*', '/plans*'];
+const COMPARISON = ['/compare*', '/comparison*', '/vs/*', '*-vs-*', '/alternative*'];
+const CASE_STUDIES = ['/case-stud*', '/customers*', '/customer-stor*', '/success-stor*'];
+const CONTENT_FILES = ['*ebook*', '*e-book*', '*whitepaper*', '*white-paper*', '*guide*.pdf', '*report*.pdf'];
+const CASE_STUDY_FILES = ['*case-stud*', '*case_stud*', '*casestud*', '*customer-stor*'];
+const SALES_FORM_PAGES = ['/contact*', '/quote*', '/get-a-quote*', '/request-a-quote*', '/trial*', '/free-trial*', '/start-trial*', '/talk-to-sales*', '/sales*'];
+const CAREERS = ['/careers*', '/jobs*'];
+
+export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
+  stages: [...DEFAULT_STAGES],
+  stageRules: [
+    { id: 'any_visit', stage: 'awareness', when: {} },
+
+    { id: 'newsletter_signup', stage: 'interest', when: { event: 'newsletter_signup' } },
+    { id: 'content_download', stage: 'interest', when: { event: 'download', props: { url: CONTENT_FILES } } },
+    { id: 'webinar_registration', stage: 'interest', when: { event: ['webinar_registration', 'webinar_signup'] } },
+    { id: 'webinar_form', stage: 'interest', when: { event: 'form_submit', path: '/webinar*' } },
+    { id: 'second_session', stage: 'interest', when: { source: 'web', sessions: 2 } },
+
+    { id: 'pricing_page', stage: 'consideration', when: { event: 'pageview', path: PRICING } },
+    { id: 'comparison_page', stage: 'consideration', when: { event: 'pageview', path: COMPARISON } },
+    { id: 'case_study_page', stage: 'consideration', when: { event: 'pageview', path: CASE_STUDIES } },
+    { id: 'case_study_download', stage: 'consideration', when: { event: 'download', props: { url: CASE_STUDY_FILES } } },
+
+    { id: 'sales_form', stage: 'intent', when: { event: 'form_submit', path: SALES_FORM_PAGES } },
+    { id: 'sales_form_event', stage: 'intent', when: { event: ['contact_sales', 'quote_request', 'trial_signup', 'trial_started'] } },
+    { id: 'pricing_two_sessions', stage: 'intent', when: { event: 'pageview', path: PRICING, sessions: 2 } },
+
+    { id: 'demo_request', stage: 'evaluation', when: { event: 'demo_request' } },
+    { id: 'demo_completed', stage: 'evaluation', when: { event: 'demo_completed', source: 'server' } },
+    { id: 'proposal_sent', stage: 'evaluation', when: { event: 'proposal_sent', source: 'server' } },
+
+    { id: 'closed_won', stage: 'purchase', when: { event: 'closed_won', source: 'server' } },
+  ],
+  scoreRules: [
+    { id: 'pageview', points: 1, when: { event: 'pageview' }, cap: 10 },
+    { id: 'return_visit', points: 5, when: { source: 'web', sessions: 2 }, cap: 5 },
+    { id: 'pricing_view', points: 10, when: { event: 'pageview', path: PRICING }, window: '1d', cap: 30 },
+    { id: 'comparison_view', points: 5, when: { event: 'pageview', path: COMPARISON }, window: '1d', cap: 15 },
+    { id: 'case_study_view', points: 5, when: { event: 'pageview', path: CASE_STUDIES }, window: '1d', cap: 15 },
+    { id: 'content_download', points: 10, when: { event: 'download' }, cap: 30 },
+    { id: 'newsletter_signup', points: 10, when: { event: 'newsletter_signup' }, cap: 10 },
+    { id: 'webinar_registration', points: 15, when: { event: ['webinar_registration', 'webinar_signup'] }, cap: 30 },
+    { id: 'sales_form', points: 20, when: { event: 'form_submit', path: SALES_FORM_PAGES }, cap: 40 },
+    { id: 'demo_request', points: 30, when: { event: 'demo_request' }, cap: 30 },
+    { id: 'demo_completed', points: 20, when: { event: 'demo_completed', source: 'server' }, cap: 20 },
+    { id: 'proposal_sent', points: 10, when: { event: 'proposal_sent', source: 'server' }, cap: 10 },
+    { id: 'careers_page', points: -10, when: { event: 'pageview', path: CAREERS }, cap: 20 },
+  ],
+  halfLifeDays: 90,
+  mqlThreshold: 50,
+  sqlWhen: [{ event: 'sales_accepted', source: 'server' }, { event: 'demo_request' }],
+};

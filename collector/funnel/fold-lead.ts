@@ -1,0 +1,70 @@
+// The fold: one lead's events, in time order, into its stage, score, MQL/SQL, traits and touches. Pure; live
+// attribution folds new events onto the stored state, replay and late events fold everything from empty.
+import type { CompiledFunnel } from './compile-funnel.js';
+import { compareEvents, sessionTouchOf, type FoldEvent } from './fold-event.js';
+import type { LeadFold } from './lead-fold.js';
+import { nextStage, type StageChange } from './next-stage.js';
+import { scoreEvent, type ScoreChange } from '../scoring/score-event.js';
+import { advanceRule } from './rule-progress.js';
+import { normalizeTraits } from '../identity/normalize-traits.js';
+
+export interface FoldResult {
+  fold: LeadFold;
+  stageChanges: StageChange[];
+  scoreChanges: ScoreChange[];
+}
+
+/** True when these events cannot simply be added on top of the state: it was folded under other rules, or one is late. */
+export function needsRebuild(funnel: CompiledFunnel, fold: LeadFold, events: readonly FoldEvent[]): boolean {
+  if (fold.version !== funnel.version) return true;
+  const last = fold.last;
+  if (!last) return false;
+  return events.some((e) => compareEvents(e, { at: last[0], eventId: last[1] }) <= 0);
+}
+
+/** Folds events (any order; they are sorted here) onto a state that has seen only earlier events. */
+export function foldLead(funnel: CompiledFunnel, start: LeadFold, events: readonly FoldEvent[]): FoldResult {
+  const sorted = [...events].sort(compareEvents);
+  const f: LeadFold = { ...start, version: funnel.version };
+  const stageChanges: StageChange[] = [];
+  const scoreChanges: ScoreChange[] = [];
+  let stage = { rank: f.rank, stageAt: f.stageAt, progress: f.stageProgress };
+  let score = { score: f.score, scoreAt: f.scoreAt, mqlAt: f.mqlAt, progress: f.scoreProgress };
+  for (const e of sorted) {
+    if (e.traits) {
+      const t = normalizeTraits(e.traits);
+      if (Object.keys(t).length) f.traits = { ...f.traits, ...t };
+    }
+    if (e.source === 'web') {
+      if (!f.firstTouch && e.firstTouch) f.firstTouch = { ...e.firstTouch, at: e.firstTouch.at ?? e.at };
+      if (!f.lastTouch || f.lastTouch.sessionId !== e.sessionId) f.lastTouch = sessionTouchOf(e);
+    }
+    const s = nextStage(funnel, stage, e);
+    stage = s.state;
+    stageChanges.push(...s.changes);
+    const sc = scoreEvent(funnel, score, e);
+    score = sc.state;
+    scoreChanges.push(...sc.changes);
+    if (f.sqlAt === null) {
+      for (const rule of funnel.sqlRules) {
+        if (!rule.test(e)) continue;
+        const r = advanceRule(rule, f.sqlProgress[rule.key], e);
+        if (r.progress !== f.sqlProgress[rule.key]) f.sqlProgress = { ...f.sqlProgress, [rule.key]: r.progress! };
+        if (r.hit) {
+          f.sqlAt = e.at;
+          f.sqlProgress = {};
+          break;
+        }
+      }
+    }
+    f.last = [e.at, e.eventId];
+  }
+  f.rank = stage.rank;
+  f.stageAt = stage.stageAt;
+  f.stageProgress = stage.progress;
+  f.score = score.score;
+  f.scoreAt = score.scoreAt;
+  f.mqlAt = score.mqlAt;
+  f.scoreProgress = score.progress;
+  return { fold: f, stageChanges, scoreChanges };
+}

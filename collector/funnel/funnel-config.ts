@@ -1,0 +1,102 @@
+// The funnel config as data: stages, stage rules, score rules, MQL threshold, SQL conditions. Zod-checked; a bad part is named.
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { FORM_KINDS } from '../../shared/events.js';
+import { parseDuration } from './duration.js';
+
+const name = z.string().min(1).max(64);
+const ruleId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'rule ids hold letters, digits and _ . : -');
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1).max(50)]);
+const scalar = z.union([z.string().max(512), z.number().finite(), z.boolean()]);
+const range = z
+  .strictObject({ gte: z.number().finite().optional(), gt: z.number().finite().optional(), lte: z.number().finite().optional(), lt: z.number().finite().optional() })
+  .refine((r) => Object.keys(r).length > 0, 'a range needs gte, gt, lte or lt');
+const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration reads like "30m", "12h" or "7d"');
+
+/** What one event must look like for a rule to count it. Every given field must hold; `{}` matches any event. */
+export const conditionSchema = z.strictObject({
+  /** event name(s); `*` is a wildcard */
+  event: oneOrMany(z.string().min(1).max(64)).optional(),
+  /** page path glob(s), e.g. `/pricing*` (case-insensitive, `*` matches anything) */
+  path: oneOrMany(z.string().min(1).max(512)).optional(),
+  /** full page URL glob(s) */
+  url: oneOrMany(z.string().min(1).max(2048)).optional(),
+  /** props that must match: a value (strings are globs), a list of accepted values, or a numeric range */
+  props: z.record(z.string().min(1).max(64), z.union([scalar, z.array(scalar).min(1).max(50), range])).optional(),
+  /** form kind(s) from `data-funnelbeam` */
+  form: oneOrMany(z.enum(FORM_KINDS)).optional(),
+  /** 'web' (the snippet) or 'server' (POST /api/events) */
+  source: z.enum(['web', 'server']).optional(),
+  /** the rule holds once matching events were seen in this many distinct sessions (across all devices of the lead) */
+  sessions: z.number().int().min(1).max(1000).optional(),
+  /** the rule holds once this many matching events were seen */
+  count: z.number().int().min(1).max(100000).optional(),
+});
+export type Condition = z.infer<typeof conditionSchema>;
+
+export const stageRuleSchema = z.strictObject({
+  id: ruleId,
+  stage: name,
+  when: conditionSchema,
+});
+export type StageRule = z.infer<typeof stageRuleSchema>;
+
+export const scoreRuleSchema = z.strictObject({
+  id: ruleId,
+  /** points per matching event; negative points lower the score */
+  points: z.number().finite().refine((p) => p !== 0, 'points must not be 0').refine((p) => Math.abs(p) <= 10000, 'at most ±10000 points'),
+  when: conditionSchema,
+  /** the most points (in absolute value) this rule ever gives one lead */
+  cap: z.number().finite().positive().optional(),
+  /** at most one award per window per lead, e.g. "1d" */
+  window: duration.optional(),
+});
+export type ScoreRule = z.infer<typeof scoreRuleSchema>;
+
+export const funnelConfigSchema = z
+  .strictObject({
+    /** stage names in funnel order; a lead only ever moves forward */
+    stages: z.array(name).min(1).max(20),
+    stageRules: z.array(stageRuleSchema).max(200),
+    scoreRules: z.array(scoreRuleSchema).max(200),
+    /** score halves every this many days without new points; null: no decay */
+    halfLifeDays: z.number().positive().max(3650).nullable(),
+    /** a lead becomes an MQL the first time its score reaches this */
+    mqlThreshold: z.number().finite().positive(),
+    /** any of these makes the lead an SQL */
+    sqlWhen: z.array(conditionSchema).max(50),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.stages.forEach((s, i) => {
+      if (seen.has(s)) ctx.addIssue({ code: 'custom', path: ['stages', i], message: `stage "${s}" is listed twice` });
+      seen.add(s);
+    });
+    const ids = new Set<string>();
+    c.stageRules.forEach((r, i) => {
+      if (!seen.has(r.stage)) ctx.addIssue({ code: 'custom', path: ['stageRules', i, 'stage'], message: `unknown stage "${r.stage}"; stages are ${c.stages.join(', ')}` });
+      if (ids.has(r.id)) ctx.addIssue({ code: 'custom', path: ['stageRules', i, 'id'], message: `rule id "${r.id}" is used twice` });
+      ids.add(r.id);
+    });
+    const scoreIds = new Set<string>();
+    c.scoreRules.forEach((r, i) => {
+      if (scoreIds.has(r.id)) ctx.addIssue({ code: 'custom', path: ['scoreRules', i, 'id'], message: `rule id "${r.id}" is used twice` });
+      scoreIds.add(r.id);
+    });
+  });
+export type FunnelConfig = z.infer<typeof funnelConfigSchema>;
+
+export type ConfigParse = { ok: true; config: FunnelConfig } | { ok: false; message: string };
+
+/** Checks a config; the message names the first bad part, e.g. `scoreRules.2.window: a duration reads like …`. */
+export function parseFunnelConfig(input: unknown): ConfigParse {
+  const r = funnelConfigSchema.safeParse(input);
+  if (r.success) return { ok: true, config: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, message: `${issue.path.length ? issue.path.join('.') : 'config'}: ${issue.message}` };
+}
+
+/** A short fingerprint of a config: a lead folded under another version is rebuilt from its events. */
+export function configVersion(config: FunnelConfig): string {
+  return createHash('sha1').update(JSON.stringify(config)).digest('base64url').slice(0, 12);
+}

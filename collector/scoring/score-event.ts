@@ -1,0 +1,60 @@
+// Score rules applied to one event: points, caps, frequency windows, negative points, half-life decay, MQL crossing.
+import type { CompiledFunnel } from '../funnel/compile-funnel.js';
+import type { FoldEvent } from '../funnel/fold-event.js';
+import { advanceRule, type ProgressMap, type RuleProgress } from '../funnel/rule-progress.js';
+import { decayScore, roundScore } from './decay.js';
+
+export interface ScoreState {
+  /** the score as worth at `scoreAt` */
+  score: number;
+  /** reference time of `score`: the last award (decay runs from there) */
+  scoreAt: number | null;
+  /** first time the score reached the MQL threshold */
+  mqlAt: number | null;
+  progress: ProgressMap;
+}
+
+export interface ScoreChange {
+  /** `<eventId>:<ruleId>`: the same award has the same id live and in replay */
+  changeId: string;
+  at: number;
+  eventId: string;
+  rule: string;
+  points: number;
+  /** the score right after this award */
+  scoreAfter: number;
+  /** the event made the lead an MQL */
+  mql: boolean;
+}
+
+export const emptyScoreState = (): ScoreState => ({ score: 0, scoreAt: null, mqlAt: null, progress: {} });
+
+/**
+ * The score after one more event (events come in time order). A rule awards its points when its condition holds,
+ * unless it already awarded within its window or its cap is used up (the last award is cut to fit the cap). Pure.
+ */
+export function scoreEvent(funnel: CompiledFunnel, state: ScoreState, e: FoldEvent): { state: ScoreState; changes: ScoreChange[] } {
+  let { score, scoreAt, mqlAt, progress } = state;
+  const changes: ScoreChange[] = [];
+  for (const rule of funnel.scoreRules) {
+    if (!rule.test(e)) continue;
+    const adv = advanceRule(rule, progress[rule.key], e);
+    let p: RuleProgress | undefined = adv.progress;
+    if (adv.hit && !(rule.windowMs && p?.l !== undefined && e.at - p.l < rule.windowMs)) {
+      const total = p?.p ?? 0;
+      let award = rule.points;
+      if (rule.cap !== undefined) award = Math.sign(award) * Math.min(Math.abs(award), Math.max(0, rule.cap - Math.abs(total)));
+      if (award !== 0) {
+        score = roundScore(decayScore(score, scoreAt, e.at, funnel.halfLifeMs) + award);
+        scoreAt = e.at;
+        p = { ...p, p: total + award, l: e.at };
+        const crossed = mqlAt === null && score >= funnel.mqlThreshold;
+        if (crossed) mqlAt = e.at;
+        changes.push({ changeId: `${e.eventId}:${rule.id}`, at: e.at, eventId: e.eventId, rule: rule.id, points: award, scoreAfter: score, mql: crossed });
+      }
+    }
+    if (p !== progress[rule.key]) progress = { ...progress, [rule.key]: p! };
+  }
+  if (progress === state.progress && changes.length === 0) return { state, changes };
+  return { state: { score, scoreAt, mqlAt, progress }, changes };
+}

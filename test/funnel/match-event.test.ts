@@ -1,0 +1,39 @@
+import { describe, expect, test } from 'vitest';
+import { compileCondition, globToRegExp } from '../../collector/funnel/match-event.js';
+import { makeEvent } from '../helpers/funnel-factories.js';
+
+describe('conditions', () => {
+  test('a path glob matches the page and its sub-pages, case-insensitively', () => {
+    const t = compileCondition({ path: '/pricing*' });
+    expect(t(makeEvent({ path: '/pricing' }))).toBe(true);
+    expect(t(makeEvent({ path: '/Pricing/enterprise' }))).toBe(true);
+    expect(t(makeEvent({ path: '/about/pricing' }))).toBe(false);
+  });
+
+  test('glob special characters other than * are literal', () => {
+    expect(globToRegExp('/a.b?').test('/a.b?')).toBe(true);
+    expect(globToRegExp('/a.b?').test('/axbc')).toBe(false);
+  });
+
+  test('every given field must hold', () => {
+    const t = compileCondition({ event: 'download', props: { url: ['*ebook*', '*whitepaper*'] } });
+    expect(t(makeEvent({ name: 'download', props: { url: '/files/Ebook-2025.pdf' } }))).toBe(true);
+    expect(t(makeEvent({ name: 'download', props: { url: '/files/pricing.pdf' } }))).toBe(false);
+    expect(t(makeEvent({ name: 'pageview', props: { url: '/files/ebook.pdf' } }))).toBe(false);
+    expect(t(makeEvent({ name: 'download' }))).toBe(false);
+  });
+
+  test('props match numbers by range and by value', () => {
+    const t = compileCondition({ props: { seconds: { gte: 60 }, plan: 'pro', trial: true } });
+    expect(t(makeEvent({ props: { seconds: 75, plan: 'Pro', trial: true } }))).toBe(true);
+    expect(t(makeEvent({ props: { seconds: '90', plan: 'pro', trial: 'true' } }))).toBe(true);
+    expect(t(makeEvent({ props: { seconds: 30, plan: 'pro', trial: true } }))).toBe(false);
+  });
+
+  test('source, form kind and name wildcards', () => {
+    expect(compileCondition({ source: 'server', event: 'closed_won' })(makeEvent({ name: 'closed_won', source: 'web' }))).toBe(false);
+    expect(compileCondition({ form: 'demo' })(makeEvent({ name: 'demo_request', form: 'demo' }))).toBe(true);
+    expect(compileCondition({ event: 'webinar_*' })(makeEvent({ name: 'webinar_signup' }))).toBe(true);
+    expect(compileCondition({})(makeEvent({ name: 'anything' }))).toBe(true);
+  });
+});

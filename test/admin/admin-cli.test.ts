@@ -1,0 +1,80 @@
+import { describe, expect, test } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { runAdmin } from '../../scripts/admin.js';
+import { tempDir } from '../helpers/test-db.js';
+import { openDb } from '../../collector/storage/open-db.js';
+import { createApp } from '../../collector/app.js';
+import { secretMatches } from '../../collector/auth/secrets.js';
+
+const run = promisify(execFile);
+
+describe('npm run admin', () => {
+  test('creates sites and keys, lists and revokes them, storing secrets only as hashes', async () => {
+    const env = { DATABASE_PATH: join(tempDir(), 'admin.db') };
+    const site = await runAdmin(['site', 'create', '--domain', 'https://www.Example.com/path', '--name', 'Example'], env);
+    expect(site.code).toBe(0);
+    const s = JSON.parse(site.out);
+    expect(s).toMatchObject({ domain: 'www.example.com', name: 'Example', siteId: expect.stringMatching(/^site_/), siteKey: expect.stringMatching(/^pk_/) });
+
+    const key = JSON.parse((await runAdmin(['key', 'create', '--site', s.siteId, '--scopes', 'leads:read,audiences:read'], env)).out);
+    expect(key.scopes).toEqual(['leads:read', 'audiences:read']);
+    expect(key.secret.startsWith(key.keyId + '.')).toBe(true);
+
+    const keys = JSON.parse((await runAdmin(['key', 'list', '--site', s.siteId], env)).out);
+    expect(keys).toEqual([{ keyId: key.keyId, scopes: ['leads:read', 'audiences:read'], createdAt: expect.any(String), revokedAt: null }]);
+    expect(JSON.parse((await runAdmin(['site', 'list'], env)).out)).toHaveLength(1);
+
+    const db = await openDb({ databasePath: env.DATABASE_PATH });
+    const row = await db.get<{ secret_hash: string }>('SELECT secret_hash FROM api_keys');
+    expect(row!.secret_hash).not.toContain(key.secret.split('.')[1]);
+    expect(secretMatches(key.secret, row!.secret_hash)).toBe(true);
+    expect(secretMatches(key.secret + 'x', row!.secret_hash)).toBe(false);
+
+    // the key works on the API until it is revoked
+    const { app } = createApp({ db });
+    const call = () => app.request('/api/rejected', { headers: { authorization: `Bearer ${key.secret}` } });
+    expect((await call()).status).toBe(403); // leads:read is not admin
+    const admin = JSON.parse((await runAdmin(['key', 'create', '--site', s.siteId, '--scopes', 'admin'], env)).out);
+    const asAdmin = () => app.request('/api/rejected', { headers: { authorization: `Bearer ${admin.secret}` } });
+    expect((await asAdmin()).status).toBe(200);
+    expect(JSON.parse((await runAdmin(['key', 'revoke', '--key', admin.keyId], env)).out)).toEqual({ keyId: admin.keyId, revoked: true });
+    expect((await asAdmin()).status).toBe(401);
+    await db.close();
+  });
+
+  test.each([
+    [['nope'], 2, 'unknown command'],
+    [['site', 'create'], 1, '--domain is required'],
+    [['site', 'create', '--domain', 'not a host!'], 1, 'is not a host name'],
+    [['key', 'create', '--site', 'site_missing', '--scopes', 'admin'], 1, 'no site'],
+    [['key', 'create', '--site', 'site_missing', '--scopes', 'root'], 1, 'unknown scope "root"'],
+    [['key', 'revoke', '--key', 'fbk_nope'], 1, 'no live key'],
+  ])('admin %j fails with exit %i and a one-line message', async (args, code, message) => {
+    const r = await runAdmin(args, { DATABASE_PATH: join(tempDir(), 'admin.db') });
+    expect(r.code).toBe(code);
+    expect(r.out).toContain(message);
+  });
+
+  test('the command line prints JSON on stdout and exits non-zero on error', async () => {
+    const env = { ...process.env, DATABASE_PATH: join(tempDir(), 'cli.db') };
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'site', 'create', '--domain', 'acme.io'], { env });
+    expect(JSON.parse(stdout).domain).toBe('acme.io');
+    const failed = await run(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'key', 'list', '--site', 'nope'], { env }).catch((e) => e);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim()).toBe('funnelbeam admin: no site "nope"');
+  });
+});
+
+describe('API keys', () => {
+  test('a missing, malformed or unknown bearer secret gets 401 with the error shape', async () => {
+    const db = await openDb({ databasePath: join(tempDir(), 'k.db') });
+    const { app } = createApp({ db });
+    for (const authorization of ['', 'Bearer', 'Basic abc', 'Bearer fbk_x.y', 'Bearer nodot']) {
+      const res = await app.request('/api/rejected', { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.code).toBe('unauthorized');
+    }
+  });
+});

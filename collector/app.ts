@@ -8,6 +8,9 @@ import { createMetrics } from './ops/metrics.js';
 import { defaultConfig } from './config.js';
 import type { Db } from './storage/db.js';
 import { mountOps } from './routes/ops.js';
+import { mountSegments } from './routes/segments.js';
+import { mountVisitorSegments } from './routes/visitor-segments.js';
+import { createSegmentSweep } from './segments/sweep.js';
 import { mountIngest } from './routes/ingest.js';
 import { mountRejected } from './routes/rejected.js';
 import { mountSnippet } from './routes/snippet.js';
@@ -75,6 +78,9 @@ export function createApp(options: AppOptions): CreatedApp {
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
   mountOps(app, deps);
+  mountSegments(app, deps);
+  mountVisitorSegments(app, deps);
+  services.push(createSegmentSweep(deps, config.SEGMENT_SWEEP_MS));
   mountIngest(app, deps);
   mountRejected(app, deps);
   mountSnippet(app, deps);

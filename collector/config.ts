@@ -10,6 +10,8 @@ const envSchema = z.object({
   FLUSH_MS: z.coerce.number().int().min(0).max(1000).default(4),
   /** … or this many events, whichever comes first */
   FLUSH_ROWS: z.coerce.number().int().min(1).max(100000).default(1000),
+  /** how often the segment sweep re-evaluates leads whose time windows expired, ms (0: no timer) */
+  SEGMENT_SWEEP_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** base URL printed at start and used by the demo pages; defaults to http://HOST:PORT */
   PUBLIC_URL: z.string().url().optional(),
   /** create the demo site and pages (on by default) */

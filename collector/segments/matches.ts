@@ -1,0 +1,177 @@
+// Pure segment evaluation: whether a lead's facts match a definition, and the next moment time alone could change that.
+import type { Condition, DidTest, InStageTest, NumberTest, OneOrMany, SegmentDefinition, StageTest, TouchTest } from './definition.js';
+import { durationMs } from './definition.js';
+import type { LeadFacts } from './lead-facts.js';
+import { pathMatches } from './glob.js';
+import { classifyChannel, hostOf } from '../ingest/channels.js';
+import type { Touch } from '../ingest/types.js';
+
+const DAY_MS = 86_400_000;
+/** no moment: the result only changes when new facts arrive (an event, a stage or score change) */
+export const NEVER = Infinity;
+
+export interface Evaluation {
+  value: boolean;
+  /** earliest time > now at which the value could flip with no new facts; NEVER if it cannot */
+  changeAt: number;
+}
+
+export function matches(definition: SegmentDefinition, facts: LeadFacts): boolean {
+  return evaluateCondition(definition, facts).value;
+}
+
+/** The next moment (> facts.now) the result may change by time passing alone, or null. */
+export function nextChangeAt(definition: SegmentDefinition, facts: LeadFacts): number | null {
+  const { changeAt } = evaluateCondition(definition, facts);
+  return changeAt === NEVER ? null : changeAt;
+}
+
+export function evaluateCondition(c: Condition, f: LeadFacts): Evaluation {
+  if ('all' in c) return evaluateAll(c.all, f);
+  if ('any' in c) return evaluateAny(c.any, f);
+  if ('not' in c) {
+    const inner = evaluateCondition(c.not, f);
+    return { value: !inner.value, changeAt: inner.changeAt };
+  }
+  if ('did' in c) return evaluateDid(c.did, f);
+  if ('inStage' in c) return evaluateInStage(c.inStage, f);
+  if ('score' in c) return evaluateScore(c.score, f);
+  // the rest depend on the lead row only: they change when the row does, never by time
+  if ('stage' in c) return fixed(stageMatches(c.stage, f));
+  if ('identified' in c) return fixed(f.identified === c.identified);
+  if ('touch' in c) return fixed(touchMatches(c.touch, f));
+  throw new Error('unknown condition kind: ' + Object.keys(c).join(','));
+}
+
+const fixed = (value: boolean): Evaluation => ({ value, changeAt: NEVER });
+
+// True until the first true part flips; while false, cannot turn true before every false part has flipped.
+function evaluateAll(parts: Condition[], f: LeadFacts): Evaluation {
+  let allTrue = true;
+  let firstFlip = NEVER;
+  let lastFalseFlip = 0;
+  for (const part of parts) {
+    const e = evaluateCondition(part, f);
+    if (e.value) firstFlip = Math.min(firstFlip, e.changeAt);
+    else {
+      if (e.changeAt === NEVER) return fixed(false);
+      allTrue = false;
+      lastFalseFlip = Math.max(lastFalseFlip, e.changeAt);
+    }
+  }
+  return allTrue ? { value: true, changeAt: firstFlip } : { value: false, changeAt: lastFalseFlip };
+}
+
+// The mirror image of all.
+function evaluateAny(parts: Condition[], f: LeadFacts): Evaluation {
+  let anyTrue = false;
+  let firstFlip = NEVER;
+  let lastTrueFlip = 0;
+  for (const part of parts) {
+    const e = evaluateCondition(part, f);
+    if (!e.value) firstFlip = Math.min(firstFlip, e.changeAt);
+    else {
+      if (e.changeAt === NEVER) return fixed(true);
+      anyTrue = true;
+      lastTrueFlip = Math.max(lastTrueFlip, e.changeAt);
+    }
+  }
+  return anyTrue ? { value: true, changeAt: lastTrueFlip } : { value: false, changeAt: firstFlip };
+}
+
+export function propsMatch(wanted: Record<string, string | number | boolean>, props: LeadFacts['events'][number]['props']): boolean {
+  if (!props) return false;
+  for (const key in wanted) {
+    if (!(key in props) || String(props[key]) !== String(wanted[key])) return false;
+  }
+  return true;
+}
+
+// An event counts while now - at < within; with `min` N the result flips when the N-th newest leaves the window.
+function evaluateDid(d: DidTest, f: LeadFacts): Evaluation {
+  const windowMs = d.within ? durationMs(d.within) : null;
+  const since = windowMs === null ? -Infinity : f.now - windowMs;
+  const min = d.min ?? 1;
+  const times: number[] = [];
+  for (const e of f.events) {
+    if (d.event !== '*' && e.name !== d.event) continue;
+    if (e.at <= since) continue;
+    if (d.path !== undefined && !pathMatches(d.path, e.path)) continue;
+    if (d.props !== undefined && !propsMatch(d.props, e.props)) continue;
+    times.push(e.at);
+  }
+  if (times.length < min) return fixed(false);
+  if (windowMs === null) return fixed(true);
+  times.sort((a, b) => b - a);
+  return { value: true, changeAt: times[min - 1] + windowMs };
+}
+
+// Time in the current stage crosses `gte` days once (turning true) and `lte` days once (turning false).
+function evaluateInStage(t: InStageTest, f: LeadFacts): Evaluation {
+  const elapsed = f.now - f.stageAt;
+  const { gte, lte } = t.days;
+  const value = (gte === undefined || elapsed >= gte * DAY_MS) && (lte === undefined || elapsed <= lte * DAY_MS);
+  let changeAt = NEVER;
+  if (gte !== undefined && f.stageAt + gte * DAY_MS > f.now) changeAt = Math.min(changeAt, f.stageAt + gte * DAY_MS);
+  if (lte !== undefined && f.stageAt + lte * DAY_MS + 1 > f.now) changeAt = Math.min(changeAt, f.stageAt + lte * DAY_MS + 1);
+  return { value, changeAt };
+}
+
+/** score × ½^(elapsed / half-life), as the lead reads show it (unrounded). */
+export function decayedScore(f: Pick<LeadFacts, 'score' | 'scoreAt' | 'halfLifeMs'>, at: number): number {
+  if (!f.halfLifeMs) return f.score;
+  return f.score * Math.pow(0.5, Math.max(0, at - f.scoreAt) / f.halfLifeMs);
+}
+
+// A decaying score crosses each threshold between it and zero once: at scoreAt + halfLife × log2(score / threshold).
+function evaluateScore(t: NumberTest, f: LeadFacts): Evaluation {
+  const value = numberMatches(t, decayedScore(f, f.now));
+  if (!f.halfLifeMs || f.score === 0) return fixed(value);
+  let changeAt = NEVER;
+  for (const v of [t.gte, t.lte, t.gt, t.lt]) {
+    if (v === undefined || v === 0 || Math.sign(v) !== Math.sign(f.score) || Math.abs(v) >= Math.abs(f.score)) continue;
+    // one ms past the crossing, so that the re-evaluation sees the score on the other side
+    const at = Math.floor(f.scoreAt + f.halfLifeMs * Math.log2(f.score / v)) + 1;
+    if (at > f.now) changeAt = Math.min(changeAt, at);
+  }
+  return { value, changeAt };
+}
+
+function stageMatches(s: StageTest, f: LeadFacts): boolean {
+  if (s.in !== undefined && !s.in.includes(f.stage)) return false;
+  if (s.eq !== undefined && s.eq !== f.stage) return false;
+  if (s.gte !== undefined) {
+    const at = f.stageOrder.indexOf(f.stage);
+    const floor = f.stageOrder.indexOf(s.gte);
+    if (at < 0 || floor < 0 || at < floor) return false;
+  }
+  return true;
+}
+
+export function numberMatches(t: NumberTest, n: number): boolean {
+  return (t.gte === undefined || n >= t.gte) && (t.lte === undefined || n <= t.lte) && (t.gt === undefined || n > t.gt) && (t.lt === undefined || n < t.lt);
+}
+
+const wantedList = (v: OneOrMany) => (Array.isArray(v) ? v : [v]).map((x) => x.trim().toLowerCase());
+const lower = (v: string | undefined) => (v ?? '').trim().toLowerCase();
+
+// A source is the touch's utm_source or, without one, its referrer host ("google" matches google.com and google.co.uk).
+function sourceMatches(touch: Touch | null, wanted: string): boolean {
+  if (!touch) return false;
+  if (lower(touch.utm_source) === wanted) return true;
+  if (touch.utm_source) return false;
+  const host = hostOf(touch.ref);
+  return !!host && (host === wanted || host.startsWith(wanted + '.') || host.endsWith('.' + wanted));
+}
+
+function touchMatches(t: TouchTest, f: LeadFacts): boolean {
+  const touch = (t.model ?? 'first') === 'last' ? f.lastTouch : f.firstTouch;
+  if (t.source !== undefined && !wantedList(t.source).some((w) => sourceMatches(touch, w))) return false;
+  if (t.medium !== undefined && !wantedList(t.medium).includes(lower(touch?.utm_medium))) return false;
+  if (t.campaign !== undefined && !wantedList(t.campaign).includes(lower(touch?.utm_campaign))) return false;
+  if (t.channel !== undefined) {
+    const channel = touch ? touch.channel ?? classifyChannel(touch) : 'direct';
+    if (!wantedList(t.channel).includes(channel)) return false;
+  }
+  return true;
+}

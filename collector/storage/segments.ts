@@ -1,0 +1,229 @@
+// Segments, their members, enter/exit history and recheck times: the only SQL of the segments module.
+import type { Db } from './db.js';
+
+export interface SegmentRow {
+  siteId: string;
+  key: string;
+  name: string;
+  /** the definition as stored JSON text */
+  definition: string;
+  memberCount: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface RawSegment { site_id: string; segment_key: string; name: string; definition: string; member_count: number; created_at: number; updated_at: number }
+const toSegment = (r: RawSegment): SegmentRow => ({
+  siteId: r.site_id,
+  key: r.segment_key,
+  name: r.name,
+  definition: r.definition,
+  memberCount: Number(r.member_count),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+const SEGMENT_COLS = 'site_id, segment_key, name, definition, member_count, created_at, updated_at';
+
+// IN lists are padded to a few sizes (repeating the last id) so that prepared statements are reused, not one per length.
+const IN_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+export const MAX_IN = IN_SIZES[IN_SIZES.length - 1];
+function padded(ids: readonly string[]): { marks: string; values: string[] } {
+  if (ids.length === 0 || ids.length > MAX_IN) throw new Error(`IN list of ${ids.length} ids (1..${MAX_IN})`);
+  const size = IN_SIZES.find((n) => n >= ids.length)!;
+  const values = [...ids];
+  while (values.length < size) values.push(ids[ids.length - 1]);
+  return { marks: values.map(() => '?').join(', '), values };
+}
+
+export async function listSegments(db: Db, siteId: string): Promise<SegmentRow[]> {
+  return (await db.all<RawSegment>(`SELECT ${SEGMENT_COLS} FROM segments WHERE site_id = ? ORDER BY segment_key`, [siteId])).map(toSegment);
+}
+
+export async function getSegment(db: Db, siteId: string, key: string): Promise<SegmentRow | undefined> {
+  const r = await db.get<RawSegment>(`SELECT ${SEGMENT_COLS} FROM segments WHERE site_id = ? AND segment_key = ?`, [siteId, key]);
+  return r && toSegment(r);
+}
+
+/** Just keys and definitions: read on every ingest flush, so as little as possible. */
+export async function listSegmentDefinitions(db: Db, siteId: string): Promise<Array<{ key: string; name: string; definition: string }>> {
+  const rows = await db.all<{ segment_key: string; name: string; definition: string }>(
+    'SELECT segment_key, name, definition FROM segments WHERE site_id = ? ORDER BY segment_key',
+    [siteId],
+  );
+  return rows.map((r) => ({ key: r.segment_key, name: r.name, definition: r.definition }));
+}
+
+export async function insertSegment(db: Db, s: { siteId: string; key: string; name: string; definition: string; at: number }): Promise<boolean> {
+  const n = await db.run(
+    `INSERT INTO segments (site_id, segment_key, name, definition, member_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?)
+     ON CONFLICT (site_id, segment_key) DO NOTHING`,
+    [s.siteId, s.key, s.name, s.definition, s.at, s.at],
+  );
+  return n > 0;
+}
+
+export async function updateSegment(db: Db, s: { siteId: string; key: string; name: string; definition: string; at: number }): Promise<boolean> {
+  const n = await db.run('UPDATE segments SET name = ?, definition = ?, updated_at = ? WHERE site_id = ? AND segment_key = ?', [
+    s.name, s.definition, s.at, s.siteId, s.key,
+  ]);
+  return n > 0;
+}
+
+/** Removes the segment and its members (its enter/exit history stays with the leads' timelines). */
+export async function deleteSegment(db: Db, siteId: string, key: string): Promise<boolean> {
+  await db.run('DELETE FROM segment_members WHERE site_id = ? AND segment_key = ?', [siteId, key]);
+  return (await db.run('DELETE FROM segments WHERE site_id = ? AND segment_key = ?', [siteId, key])) > 0;
+}
+
+export async function addMemberCount(db: Db, siteId: string, key: string, delta: number): Promise<void> {
+  await db.run('UPDATE segments SET member_count = member_count + ? WHERE site_id = ? AND segment_key = ?', [delta, siteId, key]);
+}
+
+/** Sets member_count from the member rows (after a recompute). */
+export async function recountMembers(db: Db, siteId: string, key: string): Promise<number> {
+  const row = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM segment_members WHERE site_id = ? AND segment_key = ?', [siteId, key]);
+  const n = Number(row?.n ?? 0);
+  await db.run('UPDATE segments SET member_count = ? WHERE site_id = ? AND segment_key = ?', [n, siteId, key]);
+  return n;
+}
+
+export interface LeadFactsRow {
+  lead_id: string;
+  email: string | null;
+  stage: string;
+  stage_at: number;
+  score: number;
+  score_at: number;
+  first_touch: string | null;
+  last_touch: string | null;
+  is_bot: number;
+}
+
+export async function loadLeadFactRows(db: Db, siteId: string, leadIds: readonly string[]): Promise<LeadFactsRow[]> {
+  const { marks, values } = padded(leadIds);
+  return db.all<LeadFactsRow>(
+    `SELECT lead_id, email, stage, stage_at, score, score_at, first_touch, last_touch, is_bot FROM leads WHERE site_id = ? AND lead_id IN (${marks})`,
+    [siteId, ...values],
+  );
+}
+
+/** Which events the active `did` conditions can look at; everything else stays on disk. */
+export interface EventFilter {
+  /** some condition counts every event, all time */
+  everyEvent: boolean;
+  /** names counted over all time */
+  names: string[];
+  /** names counted only in a window: loaded when newer than `since` */
+  recentNames: string[];
+  /** some windowed condition counts any event name */
+  recentAny: boolean;
+  /** oldest moment a windowed condition looks at, epoch ms */
+  since: number;
+  /** parse props (some condition filters on them) */
+  withProps: boolean;
+}
+
+export interface LeadEventRow { lead_id: string; name: string; path: string; props: string | null; at: number }
+
+// Uses events_lead_at (site_id, lead_id, at): one index range per lead, filtered by name and time.
+export async function loadLeadEvents(db: Db, siteId: string, leadIds: readonly string[], filter: EventFilter): Promise<LeadEventRow[]> {
+  const { marks, values } = padded(leadIds);
+  const ors: string[] = [];
+  const params: unknown[] = [siteId, ...values];
+  if (!filter.everyEvent) {
+    if (filter.names.length) {
+      ors.push(`name IN (${filter.names.map(() => '?').join(', ')})`);
+      params.push(...filter.names);
+    }
+    if (filter.recentAny) {
+      ors.push('at > ?');
+      params.push(filter.since);
+    } else if (filter.recentNames.length) {
+      ors.push(`(name IN (${filter.recentNames.map(() => '?').join(', ')}) AND at > ?)`);
+      params.push(...filter.recentNames, filter.since);
+    }
+    if (!ors.length) return [];
+  }
+  const props = filter.withProps ? 'props' : 'NULL AS props';
+  return db.all<LeadEventRow>(
+    `SELECT lead_id, name, path, ${props}, at FROM events WHERE site_id = ? AND lead_id IN (${marks})` + (ors.length ? ` AND (${ors.join(' OR ')})` : ''),
+    params,
+  );
+}
+
+export async function loadMemberships(db: Db, siteId: string, leadIds: readonly string[]): Promise<Array<{ lead_id: string; segment_key: string }>> {
+  const { marks, values } = padded(leadIds);
+  return db.all(`SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND lead_id IN (${marks})`, [siteId, ...values]);
+}
+
+export async function loadRechecks(db: Db, siteId: string, leadIds: readonly string[]): Promise<Array<{ lead_id: string; due_at: number }>> {
+  const { marks, values } = padded(leadIds);
+  return db.all(`SELECT lead_id, due_at FROM segment_rechecks WHERE site_id = ? AND lead_id IN (${marks})`, [siteId, ...values]);
+}
+
+/** Resolves to true when the lead was not a member yet (so exactly one writer records the entry). */
+export async function insertMember(db: Db, siteId: string, key: string, leadId: string, at: number): Promise<boolean> {
+  const n = await db.run(
+    `INSERT INTO segment_members (site_id, segment_key, lead_id, entered_at, recheck_at) VALUES (?, ?, ?, ?, NULL)
+     ON CONFLICT (site_id, segment_key, lead_id) DO NOTHING`,
+    [siteId, key, leadId, at],
+  );
+  return n > 0;
+}
+
+export async function deleteMember(db: Db, siteId: string, key: string, leadId: string): Promise<boolean> {
+  return (await db.run('DELETE FROM segment_members WHERE site_id = ? AND segment_key = ? AND lead_id = ?', [siteId, key, leadId])) > 0;
+}
+
+export async function insertSegmentChange(db: Db, c: { siteId: string; changeId: string; key: string; leadId: string; kind: 'entered' | 'exited'; at: number }): Promise<void> {
+  await db.run('INSERT INTO segment_changes (site_id, change_id, segment_key, lead_id, kind, at) VALUES (?, ?, ?, ?, ?, ?)', [
+    c.siteId, c.changeId, c.key, c.leadId, c.kind, c.at,
+  ]);
+}
+
+export async function upsertRecheck(db: Db, siteId: string, leadId: string, dueAt: number): Promise<void> {
+  await db.run(
+    `INSERT INTO segment_rechecks (site_id, lead_id, due_at) VALUES (?, ?, ?)
+     ON CONFLICT (site_id, lead_id) DO UPDATE SET due_at = excluded.due_at`,
+    [siteId, leadId, dueAt],
+  );
+}
+
+export async function deleteRecheck(db: Db, siteId: string, leadId: string): Promise<void> {
+  await db.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+}
+
+/** Leads whose segments may have changed by now, oldest first (segment_rechecks_due index). */
+export async function listDueRechecks(db: Db, now: number, limit: number): Promise<Array<{ siteId: string; leadId: string }>> {
+  const rows = await db.all<{ site_id: string; lead_id: string }>(
+    'SELECT site_id, lead_id FROM segment_rechecks WHERE due_at <= ? ORDER BY due_at LIMIT ?',
+    [now, limit],
+  );
+  return rows.map((r) => ({ siteId: r.site_id, leadId: r.lead_id }));
+}
+
+/** A page of the site's lead ids after `after`, for recomputing a segment in short transactions. */
+export async function listLeadIdsAfter(db: Db, siteId: string, after: string, limit: number): Promise<string[]> {
+  const rows = await db.all<{ lead_id: string }>(
+    'SELECT lead_id FROM leads WHERE site_id = ? AND lead_id > ? ORDER BY lead_id LIMIT ?',
+    [siteId, after, limit],
+  );
+  return rows.map((r) => r.lead_id);
+}
+
+/** Segment keys of the lead a visitor belongs to now. */
+export async function listVisitorSegmentKeys(db: Db, siteId: string, visitorId: string): Promise<string[]> {
+  const rows = await db.all<{ segment_key: string }>(
+    `SELECT m.segment_key FROM visitors v
+     JOIN segment_members m ON m.site_id = v.site_id AND m.lead_id = v.lead_id
+     WHERE v.site_id = ? AND v.visitor_id = ? ORDER BY m.segment_key`,
+    [siteId, visitorId],
+  );
+  return rows.map((r) => r.segment_key);
+}
+
+/** The stored funnel config's body text (kind 'funnel'), or null when the site uses the defaults. */
+export async function getFunnelConfigBody(db: Db, siteId: string): Promise<string | null> {
+  const row = await db.get<{ body: string }>("SELECT body FROM site_config WHERE site_id = ? AND kind = 'funnel'", [siteId]);
+  return row?.body ?? null;
+}

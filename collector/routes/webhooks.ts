@@ -1,0 +1,142 @@
+// Webhook administration: PUT/GET/DELETE /api/webhooks/{id} and GET /api/webhooks, with the recent delivery log.
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ApiApp } from '../app.js';
+import type { Deps } from '../context.js';
+import { requireScope } from '../auth/require-scope.js';
+import { ApiError } from '../errors.js';
+import { WEBHOOK_EVENTS } from '../webhooks/enqueue.js';
+import { saveWebhook } from '../webhooks/save-webhook.js';
+import { deleteWebhook, getWebhook, listRecentDeliveries, listWebhooks, type Delivery, type Webhook } from '../storage/webhooks.js';
+
+const RECENT_DELIVERIES = 50;
+
+const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const errors = {
+  400: { description: 'invalid request', content: { 'application/json': { schema: ErrorSchema } } },
+  401: { description: 'no or bad key', content: { 'application/json': { schema: ErrorSchema } } },
+  403: { description: 'key lacks admin', content: { 'application/json': { schema: ErrorSchema } } },
+} as const;
+const notFound = { 404: { description: 'no such webhook', content: { 'application/json': { schema: ErrorSchema } } } } as const;
+
+const IdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64') });
+
+const WebhookSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENTS)),
+  active: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const SavedSchema = WebhookSchema.extend({
+  secret: z.string().optional().openapi({ description: 'only in the response that generated it; never shown again' }),
+});
+const DeliverySchema = z.object({
+  deliveryId: z.string(),
+  event: z.string(),
+  status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+  attempts: z.number(),
+  lastStatusCode: z.number().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  nextAttemptAt: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+});
+const BodySchema = z.object({
+  url: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL'),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1),
+  secret: z.string().min(16).max(256).optional().openapi({ description: 'omit to keep the current secret, or to have one generated for a new webhook' }),
+  active: z.boolean().optional(),
+});
+
+const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+const toJson = (w: Webhook) => ({
+  id: w.webhookId,
+  url: w.url,
+  events: w.events as Array<(typeof WEBHOOK_EVENTS)[number]>,
+  active: w.active,
+  createdAt: iso(w.createdAt)!,
+  updatedAt: iso(w.updatedAt)!,
+});
+const deliveryJson = (d: Delivery) => ({
+  deliveryId: d.deliveryId,
+  event: d.eventType,
+  status: d.status,
+  attempts: d.attempts,
+  lastStatusCode: d.lastStatus,
+  lastError: d.lastError,
+  createdAt: iso(d.createdAt)!,
+  nextAttemptAt: d.status === 'pending' || d.status === 'sending' ? iso(d.nextAttemptAt) : null,
+  deliveredAt: iso(d.deliveredAt),
+});
+
+const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
+
+const putRoute = createRoute({
+  ...common,
+  middleware: [requireScope('admin')] as const,
+  method: 'put',
+  path: '/api/webhooks/{id}',
+  summary: 'Create or replace a webhook. A generated secret is returned once.',
+  request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: BodySchema } } } },
+  responses: {
+    200: { description: 'updated', content: { 'application/json': { schema: SavedSchema } } },
+    201: { description: 'created', content: { 'application/json': { schema: SavedSchema } } },
+    ...errors,
+  },
+});
+
+const getRoute = createRoute({
+  ...common,
+  middleware: [requireScope('admin')] as const,
+  method: 'get',
+  path: '/api/webhooks/{id}',
+  summary: `A webhook and its ${RECENT_DELIVERIES} most recent deliveries (the secret is never shown).`,
+  request: { params: IdParams },
+  responses: {
+    200: { description: 'the webhook', content: { 'application/json': { schema: WebhookSchema.extend({ deliveries: z.array(DeliverySchema) }) } } },
+    ...errors,
+    ...notFound,
+  },
+});
+
+const listRoute = createRoute({
+  ...common,
+  middleware: [requireScope('admin')] as const,
+  method: 'get',
+  path: '/api/webhooks',
+  summary: 'Every webhook of the site.',
+  responses: { 200: { description: 'webhooks', content: { 'application/json': { schema: z.object({ webhooks: z.array(WebhookSchema) }) } } }, ...errors },
+});
+
+const deleteRoute = createRoute({
+  ...common,
+  middleware: [requireScope('admin')] as const,
+  method: 'delete',
+  path: '/api/webhooks/{id}',
+  summary: 'Delete a webhook and its queued deliveries and log.',
+  request: { params: IdParams },
+  responses: { 204: { description: 'deleted' }, ...errors, ...notFound },
+});
+
+export function mountWebhooks(app: ApiApp, deps: Deps) {
+  app.openapi(putRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const saved = await saveWebhook(deps.db, c.var.siteId, id, c.req.valid('json'), deps.now());
+    const body = { ...toJson(saved.webhook), ...(saved.generatedSecret ? { secret: saved.generatedSecret } : {}) };
+    return c.json(body, saved.created ? 201 : 200);
+  });
+  app.openapi(getRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const hook = await getWebhook(deps.db, c.var.siteId, id);
+    if (!hook) throw new ApiError(404, 'webhook_not_found', `no webhook "${id}"`);
+    const deliveries = await listRecentDeliveries(deps.db, c.var.siteId, id, RECENT_DELIVERIES);
+    return c.json({ ...toJson(hook), deliveries: deliveries.map(deliveryJson) }, 200);
+  });
+  app.openapi(listRoute, async (c) => c.json({ webhooks: (await listWebhooks(deps.db, c.var.siteId)).map(toJson) }, 200));
+  app.openapi(deleteRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await deleteWebhook(deps.db, c.var.siteId, id))) throw new ApiError(404, 'webhook_not_found', `no webhook "${id}"`);
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,36 @@
+// Creating and changing a webhook: keeps created_at and the secret unless a new one is given; generates one for a new hook.
+import type { Db } from '../storage/db.js';
+import { getWebhook, upsertWebhook, type Webhook } from '../storage/webhooks.js';
+import type { WebhookEvent } from './enqueue.js';
+import { generateWebhookSecret } from './webhook-secret.js';
+
+export interface WebhookInput {
+  url: string;
+  events: WebhookEvent[];
+  secret?: string;
+  active?: boolean;
+}
+
+export interface SavedWebhook {
+  webhook: Webhook;
+  created: boolean;
+  /** only when this call generated the secret: the one time it is shown */
+  generatedSecret: string | null;
+}
+
+export async function saveWebhook(db: Db, siteId: string, webhookId: string, input: WebhookInput, now: number): Promise<SavedWebhook> {
+  const existing = await getWebhook(db, siteId, webhookId);
+  const generatedSecret = input.secret || existing ? null : generateWebhookSecret();
+  const webhook: Webhook = {
+    siteId,
+    webhookId,
+    url: input.url,
+    secret: input.secret || existing?.secret || generatedSecret!,
+    events: [...new Set(input.events)],
+    active: input.active ?? true,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  };
+  await upsertWebhook(db, webhook);
+  return { webhook, created: !existing, generatedSecret };
+}

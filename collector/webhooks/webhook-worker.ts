@@ -1,0 +1,118 @@
+// Delivers queued webhooks: claims due rows, POSTs them with bounded concurrency, records the outcome or a retry time.
+// All state lives in webhook_deliveries, so a restarted (or crashed) collector picks up exactly where it stopped.
+import type { Deps } from '../context.js';
+import type { Service } from '../app.js';
+import { claimDelivery, finishDelivery, listDueDeliveries, type DueDelivery } from '../storage/webhooks.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
+import { sendWebhook } from './send-webhook.js';
+
+export interface WebhookWorkerOptions {
+  /** how often the queue is checked when idle */
+  pollMs?: number;
+  /** deliveries in flight at once; a slow receiver holds at most one slot per delivery until its timeout */
+  concurrency?: number;
+  /** a receiver that has not answered within this is a failed attempt */
+  timeoutMs?: number;
+  /** a claim older than this is considered abandoned by a crashed worker and is taken over */
+  leaseMs?: number;
+  policy?: RetryPolicy;
+  random?: () => number;
+  /** false: no timer; the owner calls runOnce (tests, scripts) */
+  autoStart?: boolean;
+}
+
+export interface WebhookWorker extends Service {
+  /** Claims what is due at `now`, delivers it, and resolves once those attempts are recorded; the number attempted. */
+  runOnce(now?: number): Promise<number>;
+}
+
+export function startWebhookWorker(deps: Pick<Deps, 'db' | 'log' | 'metrics' | 'now'>, options: WebhookWorkerOptions = {}): WebhookWorker {
+  const pollMs = options.pollMs ?? 1000;
+  const concurrency = options.concurrency ?? 4;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const leaseMs = options.leaseMs ?? timeoutMs + 30_000;
+  const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+  const random = options.random ?? Math.random;
+  const inFlight = new Set<Promise<void>>();
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function attempt(delivery: DueDelivery, now: number, leaseUntil: number): Promise<void> {
+    const outcome = delivery.url
+      ? await sendWebhook(delivery, now, timeoutMs)
+      : ({ ok: false, status: null, error: 'webhook no longer exists' } as const);
+    const delay = outcome.ok ? null : retryDelay(delivery.attempts, policy, random());
+    const status = outcome.ok ? 'delivered' : delay === null ? 'failed' : 'pending';
+    deps.metrics.inc('funnelbeam_webhook_attempts_total', { result: outcome.ok ? 'delivered' : delay === null ? 'failed' : 'retry' });
+    const recorded = await finishDelivery(
+      deps.db,
+      { siteId: delivery.siteId, deliveryId: delivery.deliveryId, leaseUntil },
+      {
+        status,
+        nextAttemptAt: delay === null ? now : now + delay,
+        lastStatus: outcome.status,
+        lastError: outcome.ok ? null : outcome.error,
+        deliveredAt: outcome.ok ? now : null,
+      },
+    );
+    if (!recorded) deps.log.warn('webhook claim expired before its outcome was recorded', { deliveryId: delivery.deliveryId });
+    if (!outcome.ok) deps.log.warn('webhook attempt failed', { deliveryId: delivery.deliveryId, attempts: delivery.attempts, error: outcome.error, status });
+  }
+
+  /** Starts attempts for up to the free slots; resolves to the started attempts. */
+  async function fill(now: number): Promise<Promise<void>[]> {
+    const free = concurrency - inFlight.size;
+    if (free <= 0 || closed) return [];
+    const started: Promise<void>[] = [];
+    for (const due of await listDueDeliveries(deps.db, now, free)) {
+      const leaseUntil = now + leaseMs;
+      const claimed = await claimDelivery(deps.db, due, leaseUntil);
+      if (!claimed) continue;
+      const run: Promise<void> = attempt(claimed, now, leaseUntil)
+        .catch((err) => deps.log.error('webhook attempt could not be recorded', { deliveryId: due.deliveryId, error: (err as Error).message }))
+        .finally(() => inFlight.delete(run));
+      inFlight.add(run);
+      started.push(run);
+    }
+    return started;
+  }
+
+  function schedule(delayMs: number) {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void tick();
+    }, delayMs);
+    timer.unref();
+  }
+
+  async function tick() {
+    let saturated = false;
+    try {
+      await fill(deps.now());
+      saturated = inFlight.size >= concurrency;
+    } catch (err) {
+      deps.log.error('webhook queue check failed', { error: (err as Error).message });
+    }
+    // With every slot busy there may be more due: refill as soon as one attempt ends, not a poll later.
+    if (saturated) void Promise.race(inFlight).then(() => schedule(0));
+    else schedule(pollMs);
+  }
+
+  if (options.autoStart !== false) schedule(pollMs);
+
+  return {
+    name: 'webhook-delivery',
+    async runOnce(now = deps.now()) {
+      const started = await fill(now);
+      await Promise.all(started);
+      return started.length;
+    },
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -8,6 +8,9 @@ import { createMetrics } from './ops/metrics.js';
 import { defaultConfig } from './config.js';
 import type { Db } from './storage/db.js';
 import { mountOps } from './routes/ops.js';
+import { mountSegmentMembers } from './routes/segment-members.js';
+import { mountWebhooks } from './routes/webhooks.js';
+import { startWebhookWorker } from './webhooks/webhook-worker.js';
 import { mountSegments } from './routes/segments.js';
 import { mountVisitorSegments } from './routes/visitor-segments.js';
 import { createSegmentSweep } from './segments/sweep.js';
@@ -78,6 +81,9 @@ export function createApp(options: AppOptions): CreatedApp {
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
   mountOps(app, deps);
+  mountSegmentMembers(app, deps);
+  mountWebhooks(app, deps);
+  services.push(startWebhookWorker(deps));
   mountSegments(app, deps);
   mountVisitorSegments(app, deps);
   services.push(createSegmentSweep(deps, config.SEGMENT_SWEEP_MS));

@@ -24,16 +24,50 @@ export function eventRow(e: EnrichedEvent): unknown[] {
 const INSERT_EVENT = `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})
   ON CONFLICT (site_id, event_id) DO NOTHING RETURNING event_id`;
 
+/** PostgreSQL types of the non-text event columns, for the UNNEST array casts. */
+const EVENT_PG_TYPES: Partial<Record<(typeof EVENT_COLUMNS)[number], string>> = {
+  at: 'bigint', received_at: 'bigint', is_bot: 'integer', attributed: 'integer',
+};
+
+// PostgreSQL: the whole flush in one statement, one array parameter per column (29 parameters whatever the row count).
+const INSERT_EVENTS_PG = `INSERT INTO events (${EVENT_COLUMNS.join(', ')})
+  SELECT * FROM UNNEST(${EVENT_COLUMNS.map((c) => `?::${EVENT_PG_TYPES[c] ?? 'text'}[]`).join(', ')})
+  ON CONFLICT (site_id, event_id) DO NOTHING RETURNING site_id, event_id`;
+
+const keyOf = (siteId: string, id: string) => siteId + '\u0000' + id;
+
+/** Rows as one array per column. Sorted by key so that concurrent flushes of several collectors lock rows in one order. */
+function toColumnArrays<T>(items: T[], key: (item: T) => string, row: (item: T) => unknown[], width: number): unknown[][] {
+  const keyed = items.map((item) => ({ k: key(item), item })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const columns: unknown[][] = Array.from({ length: width }, () => []);
+  for (const { item } of keyed) {
+    const values = row(item);
+    for (let c = 0; c < width; c++) columns[c].push(values[c]);
+  }
+  return columns;
+}
+
 /**
  * Inserts events; an id already stored for the site is skipped (retries are stored once).
  * Resolves to the events this call stored for the first time, in input order.
+ * SQLite: one prepared statement per row (cheap in-process). PostgreSQL: one multi-row UNNEST statement per call.
  */
 export async function insertEvents(tx: Db, events: EnrichedEvent[]): Promise<StoredEvent[]> {
+  if (tx.dialect === 'pg') return insertEventsPg(tx, events);
   const stored: StoredEvent[] = [];
   for (const e of events) {
     if (await tx.get(INSERT_EVENT, eventRow(e))) stored.push(e);
   }
   return stored;
+}
+
+async function insertEventsPg(tx: Db, events: EnrichedEvent[]): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  // a stable sort keeps the first of two same-id events first, so it is the one stored, as on SQLite
+  const columns = toColumnArrays(events, (e) => keyOf(e.siteId, e.eventId), eventRow, EVENT_COLUMNS.length);
+  const rows = await tx.all<{ site_id: string; event_id: string }>(INSERT_EVENTS_PG, columns);
+  const inserted = new Set(rows.map((r) => keyOf(r.site_id, r.event_id)));
+  return events.filter((e) => inserted.delete(keyOf(e.siteId, e.eventId)));
 }
 
 /** What one flush learned about one visitor. */
@@ -53,11 +87,27 @@ export interface VisitorUpdate {
   isBot: boolean;
 }
 
-export function upsertVisitorSql(db: Db): string {
+const VISITOR_COLUMNS = [
+  'site_id', 'visitor_id', 'first_seen', 'last_seen', 'session_id', 'session_started', 'session_campaign',
+  'session_count', 'event_count', 'first_touch', 'last_touch', 'browser', 'os', 'device', 'is_bot',
+] as const;
+const VISITOR_PG_TYPES: Partial<Record<(typeof VISITOR_COLUMNS)[number], string>> = {
+  first_seen: 'bigint', last_seen: 'bigint', session_started: 'bigint', session_count: 'integer', event_count: 'integer', is_bot: 'integer',
+};
+
+const visitorRow = (u: VisitorUpdate): unknown[] => [
+  u.siteId, u.visitorId, u.firstSeen, u.lastSeen, u.session.sessionId, u.session.started, u.session.campaign,
+  u.newSessions, u.newEvents, u.firstTouch, u.lastTouch, u.browser, u.os, u.device, u.isBot ? 1 : 0,
+];
+
+/** The visitor upsert; rows come from one VALUES tuple, or on PostgreSQL (`multiRow`) from UNNEST of one array per column. */
+export function upsertVisitorSql(db: Db, multiRow = false): string {
   const d = dialectSql(db.dialect);
-  return `INSERT INTO visitors (site_id, visitor_id, first_seen, last_seen, session_id, session_started, session_campaign,
-      session_count, event_count, first_touch, last_touch, browser, os, device, is_bot)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  const rows = multiRow
+    ? `SELECT * FROM UNNEST(${VISITOR_COLUMNS.map((c) => `?::${VISITOR_PG_TYPES[c] ?? 'text'}[]`).join(', ')})`
+    : `VALUES (${VISITOR_COLUMNS.map(() => '?').join(', ')})`;
+  return `INSERT INTO visitors (${VISITOR_COLUMNS.join(', ')})
+    ${rows}
     ON CONFLICT (site_id, visitor_id) DO UPDATE SET
       first_seen = ${d.least('visitors.first_seen', 'excluded.first_seen')},
       last_seen = ${d.greatest('visitors.last_seen', 'excluded.last_seen')},
@@ -74,13 +124,29 @@ export function upsertVisitorSql(db: Db): string {
       is_bot = ${d.greatest('visitors.is_bot', 'excluded.is_bot')}`;
 }
 
+/** Applies visitor updates in order. SQLite: one prepared statement per update. PostgreSQL: one UNNEST statement per call. */
 export async function upsertVisitors(tx: Db, updates: VisitorUpdate[]): Promise<void> {
+  if (tx.dialect === 'pg') return upsertVisitorsPg(tx, updates);
   const sql = upsertVisitorSql(tx);
-  for (const u of updates) {
-    await tx.run(sql, [
-      u.siteId, u.visitorId, u.firstSeen, u.lastSeen, u.session.sessionId, u.session.started, u.session.campaign,
-      u.newSessions, u.newEvents, u.firstTouch, u.lastTouch, u.browser, u.os, u.device, u.isBot ? 1 : 0,
-    ]);
+  for (const u of updates) await tx.run(sql, visitorRow(u));
+}
+
+async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<void> {
+  // One statement may not update a row twice (ON CONFLICT DO UPDATE): a visitor repeated in the input waits for the
+  // next statement, so updates still apply in input order. The ingest flush merges them, so this is one round.
+  const sql = upsertVisitorSql(tx, true);
+  let rest = updates;
+  while (rest.length) {
+    const seen = new Set<string>();
+    const round: VisitorUpdate[] = [];
+    const later: VisitorUpdate[] = [];
+    for (const u of rest) {
+      const k = keyOf(u.siteId, u.visitorId);
+      if (seen.has(k)) later.push(u);
+      else (seen.add(k), round.push(u));
+    }
+    await tx.run(sql, toColumnArrays(round, (u) => keyOf(u.siteId, u.visitorId), visitorRow, VISITOR_COLUMNS.length));
+    rest = later;
   }
 }
 

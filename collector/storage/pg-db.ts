@@ -19,6 +19,13 @@ const MAX_ATTEMPTS = 5;
 /** Named (server-side prepared) statements per connection; SQL texts past this run unnamed so dynamic SQL cannot grow server memory. */
 const MAX_NAMED = 500;
 
+/** PostgreSQL text cannot hold U+0000 (the whole statement would fail): it becomes U+FFFD, as on SQLite (sqlite-db.ts). */
+const bindOne = (p: unknown) =>
+  typeof p === 'string' ? (p.indexOf('\u0000') === -1 ? p : p.replaceAll('\u0000', '\uFFFD'))
+  : typeof p === 'boolean' ? (p ? 1 : 0)
+  : p === undefined ? null
+  : p;
+
 const sqlState = (err: unknown) => (err as { code?: string } | null)?.code;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,8 +43,7 @@ export function openPostgres(url: string, max = 10): PgDb {
     }
     return c;
   };
-  const bind = (params: readonly unknown[] = []) =>
-    params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
+  const bind = (params: readonly unknown[] = []) => params.map((p) => (Array.isArray(p) ? p.map(bindOne) : bindOne(p)));
   const exec = async (q: Queryable, sql: string, params?: readonly unknown[]) => {
     const { text, name } = compile(sql);
     return q.query(name ? { name, text, values: bind(params) } : { text, values: bind(params) });

@@ -31,8 +31,14 @@ export function openSqlite(path: string): SqliteDb {
     }
     return stmt;
   };
+  // U+0000 becomes U+FFFD as on PostgreSQL, whose text cannot hold it (pg-db.ts): the same text reads back on both engines.
   const bind = (params: readonly unknown[] = []) =>
-    params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
+    params.map((p) =>
+      typeof p === 'string' ? (p.indexOf('\u0000') === -1 ? p : p.replaceAll('\u0000', '\uFFFD'))
+      : typeof p === 'boolean' ? (p ? 1 : 0)
+      : p === undefined ? null
+      : p,
+    );
   let lock: Promise<void> = Promise.resolve();
   let locked = false;
   // Every wait is `while (locked) await lock;` followed synchronously by the statement: no tick in between in which

@@ -159,6 +159,12 @@ describe.each(ENGINES)('the %s executor', (engine) => {
     expect((await db.get<{ body: string }>('SELECT body FROM site_config WHERE site_id = ?', [s]))?.body).toBe(body);
   });
 
+  test('a NUL character in text reads back as U+FFFD instead of failing the statement', async () => {
+    const s = site();
+    await db.run(INSERT_CONFIG, [s, 'k', 'a\u0000b', NOW]);
+    expect((await db.get<{ body: string }>('SELECT body FROM site_config WHERE site_id = ?', [s]))?.body).toBe('a\uFFFDb');
+  });
+
   test('runs more distinct statements than its statement cache holds', async () => {
     const s = site();
     await db.run(INSERT_CONFIG, [s, 'k', 'v', NOW]);

@@ -8,6 +8,7 @@ import { createMetrics } from './ops/metrics.js';
 import { defaultConfig } from './config.js';
 import type { Db } from './storage/db.js';
 import { mountOps } from './routes/ops.js';
+import { mountLeads } from './routes/leads.js';
 import { mountSegmentMembers } from './routes/segment-members.js';
 import { mountWebhooks } from './routes/webhooks.js';
 import { startWebhookWorker } from './webhooks/webhook-worker.js';
@@ -81,6 +82,7 @@ export function createApp(options: AppOptions): CreatedApp {
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
   mountOps(app, deps);
+  mountLeads(app, deps);
   mountSegmentMembers(app, deps);
   mountWebhooks(app, deps);
   services.push(startWebhookWorker(deps));

@@ -1,0 +1,16 @@
+// DELETE /api/leads/{ref}: erases the lead a ref names, with everything of it, in one transaction.
+import type { Deps } from '../context.js';
+import { eraseLeadRows, type ErasureCounts } from '../storage/erasure.js';
+import { findLead, type FindLeadResult } from './find-lead.js';
+
+export type EraseResult = { ok: true; leadId: string; erased: ErasureCounts } | Extract<FindLeadResult, { ok: false }>;
+
+export async function eraseLead(deps: Deps, siteId: string, rawRef: string): Promise<EraseResult> {
+  const found = await findLead(deps.db, siteId, rawRef);
+  if (!found.ok) return found;
+  const { lead_id: leadId, email } = found.lead;
+  const erased = await deps.db.transaction((tx) => eraseLeadRows(tx, siteId, leadId, email));
+  // The log keeps counts only: the erased ids and email must not survive here either.
+  deps.log.info('lead erased', { siteId, events: erased.events, visitors: erased.visitors });
+  return { ok: true, leadId, erased };
+}

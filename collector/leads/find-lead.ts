@@ -1,0 +1,23 @@
+// Resolves a `{ref}` to the lead row: email → by email; otherwise a lead id, then a visitor id (its current lead).
+import type { Db } from '../storage/db.js';
+import { getLeadIdOfVisitor, getLeadRow, getLeadRowByEmail, type LeadRow } from '../storage/lead-reads.js';
+import { isRefProblem, parseRef } from './parse-ref.js';
+
+export type FindLeadResult =
+  | { ok: true; lead: LeadRow }
+  | { ok: false; code: 'invalid_ref' | 'not_found'; message: string };
+
+export async function findLead(db: Db, siteId: string, rawRef: string): Promise<FindLeadResult> {
+  const ref = parseRef(rawRef);
+  if (isRefProblem(ref)) return { ok: false, code: 'invalid_ref', message: ref.problem };
+  let lead: LeadRow | undefined;
+  if (ref.kind === 'email') lead = await getLeadRowByEmail(db, siteId, ref.email);
+  else {
+    lead = await getLeadRow(db, siteId, ref.id);
+    if (!lead) {
+      const leadId = await getLeadIdOfVisitor(db, siteId, ref.id);
+      if (leadId) lead = await getLeadRow(db, siteId, leadId);
+    }
+  }
+  return lead ? { ok: true, lead } : { ok: false, code: 'not_found', message: 'no lead, visitor or email matches this ref' };
+}

@@ -1,0 +1,53 @@
+// GET /api/leads: a filtered page of lead profiles, newest activity first, with an opaque keyset cursor.
+import type { Deps } from '../context.js';
+import { listLeadRows, listSegmentKeysOfLeads, listVisitorIdsOfLeads } from '../storage/lead-reads.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { loadFunnel } from './load-funnel.js';
+import { toLeadProfile, type LeadProfile } from './to-lead-profile.js';
+
+export const LEADS_PAGE = { defaultLimit: 50, maxLimit: 500 } as const;
+
+export interface LeadListQuery {
+  stage?: string;
+  segment?: string;
+  q?: string;
+  identified?: boolean;
+  limit?: number;
+  cursor?: string;
+}
+
+export type LeadListResult =
+  | { ok: true; page: { items: LeadProfile[]; nextCursor: string | null } }
+  | { ok: false; code: 'invalid_cursor'; message: string };
+
+export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery): Promise<LeadListResult> {
+  const limit = Math.min(query.limit ?? LEADS_PAGE.defaultLimit, LEADS_PAGE.maxLimit);
+  let after: { updatedAt: number; leadId: string } | undefined;
+  if (query.cursor) {
+    const parts = decodeCursor(query.cursor, ['number', 'string']);
+    if (!parts) return { ok: false, code: 'invalid_cursor', message: 'cursor is not one this API returned' };
+    after = { updatedAt: parts[0] as number, leadId: parts[1] as string };
+  }
+  const rows = await listLeadRows(deps.db, siteId, {
+    stage: query.stage,
+    segment: query.segment,
+    q: query.q,
+    identified: query.identified,
+    after,
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const ids = page.map((r) => r.lead_id);
+  const [visitors, segments, funnel] = await Promise.all([
+    listVisitorIdsOfLeads(deps.db, siteId, ids),
+    listSegmentKeysOfLeads(deps.db, siteId, ids),
+    loadFunnel(deps.db, siteId),
+  ]);
+  const now = deps.now();
+  const items = page.map((r) =>
+    toLeadProfile(r, { visitorIds: visitors.get(r.lead_id) ?? [], segments: segments.get(r.lead_id) ?? [], now, halfLifeMs: funnel.halfLifeMs }),
+  );
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > limit && last ? encodeCursor([Number(last.updated_at), last.lead_id]) : null;
+  return { ok: true, page: { items, nextCursor } };
+}

@@ -1,0 +1,23 @@
+// Tells what a `{ref}` path segment names: an email (has an @) or an id (lead or visitor, decided by lookup).
+export type LeadRef = { kind: 'email'; email: string } | { kind: 'id'; id: string };
+
+export type RefProblem = { problem: string };
+
+// Control characters, path separators and dot-dot never belong in an id or an email.
+const FORBIDDEN = /[\u0000-\u001f\u007f\u0080-\u009f/\\]|\.\./;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+const ID = /^[A-Za-z0-9._:~+=-]{1,128}$/;
+
+/** Classifies a URL-decoded ref by shape; the lookup happens in storage. */
+export function parseRef(raw: string): LeadRef | RefProblem {
+  if (raw.length === 0) return { problem: 'ref is empty' };
+  if (raw.length > 320) return { problem: 'ref is longer than 320 characters' };
+  if (FORBIDDEN.test(raw)) return { problem: 'ref contains control characters, a path separator or ".."' };
+  if (raw.includes('@')) {
+    const email = raw.trim().toLowerCase();
+    return EMAIL.test(email) ? { kind: 'email', email } : { problem: 'ref looks like an email but is not one' };
+  }
+  return ID.test(raw) ? { kind: 'id', id: raw } : { problem: 'ref is neither an email nor an id' };
+}
+
+export const isRefProblem = (r: LeadRef | RefProblem): r is RefProblem => 'problem' in r;

@@ -1,0 +1,197 @@
+// Lead routes: list, profile, timeline (scope leads:read) and erasure (scope admin). HTTP in, domain call, JSON out.
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ApiApp } from '../app.js';
+import type { Deps } from '../context.js';
+import { requireScope } from '../auth/require-scope.js';
+import { ApiError } from '../errors.js';
+import { listLeads } from '../leads/list-leads.js';
+import { getLeadProfile } from '../leads/get-lead-profile.js';
+import { eraseLead } from '../leads/erase-lead.js';
+import { getLeadTimeline } from '../timeline/get-lead-timeline.js';
+import { TIMELINE_KINDS } from '../timeline/timeline-item.js';
+
+const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
+const errors = (...statuses: Array<400 | 401 | 403 | 404>) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      {
+        description: { 400: 'bad ref, query or cursor', 401: 'missing or unknown key', 403: 'key lacks the scope', 404: 'no such lead in this site' }[s],
+        content: { 'application/json': { schema: errorSchema } },
+      },
+    ]),
+  ) as Record<400 | 401 | 403 | 404, { description: string; content: { 'application/json': { schema: typeof errorSchema } } }>;
+
+const touchSchema = z.record(z.string(), z.unknown()).nullable();
+const profileSchema = z
+  .object({
+    leadId: z.string(),
+    email: z.string().nullable(),
+    identified: z.boolean(),
+    visitorIds: z.array(z.string()),
+    stage: z.string(),
+    score: z.number().openapi({ description: 'score decayed to now by the site half-life' }),
+    mql: z.boolean(),
+    sql: z.boolean(),
+    firstTouch: touchSchema,
+    lastTouch: touchSchema,
+    traits: z.record(z.string(), z.unknown()),
+    segments: z.array(z.string()),
+    stageEnteredAt: z.string(),
+    mqlAt: z.string().nullable(),
+    sqlAt: z.string().nullable(),
+    identifiedAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    scoreStored: z.number(),
+    scoreAt: z.string(),
+    isBot: z.boolean(),
+  })
+  .openapi('LeadProfile');
+
+const refParam = z.object({
+  ref: z.string().openapi({ description: 'a lead id, a visitor id or an email (URL-encoded)', example: 'ada@example.com' }),
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/api/leads',
+  tags: ['leads'],
+  summary: 'Leads, newest activity first, filtered by stage, segment, email part or identified; cursor-paginated.',
+  security: [{ bearer: [] }],
+  middleware: [requireScope('leads:read')] as const,
+  request: {
+    query: z.object({
+      stage: z.string().min(1).max(64).optional(),
+      segment: z.string().min(1).max(64).optional().openapi({ description: 'segment key the lead is a member of' }),
+      q: z.string().min(1).max(320).optional().openapi({ description: 'part of the email, case-insensitive' }),
+      identified: z.enum(['true', 'false', '1', '0']).optional(),
+      limit: z.coerce.number().int().min(1).default(50).openapi({ description: '1–500 (larger values are capped); default 50' }),
+      cursor: z.string().max(1024).optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'a page of lead profiles',
+      content: { 'application/json': { schema: z.object({ items: z.array(profileSchema), nextCursor: z.string().nullable() }) } },
+    },
+    ...errors(400, 401, 403),
+  },
+});
+
+const profileRoute = createRoute({
+  method: 'get',
+  path: '/api/leads/{ref}',
+  tags: ['leads'],
+  summary: 'A lead profile: ids, email, traits, stage, score, MQL/SQL, first and last touch.',
+  security: [{ bearer: [] }],
+  middleware: [requireScope('leads:read')] as const,
+  request: { params: refParam },
+  responses: {
+    200: { description: 'the lead profile', content: { 'application/json': { schema: profileSchema } } },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const timelineItemSchema = z
+  .looseObject({ kind: z.enum(TIMELINE_KINDS), name: z.string(), at: z.string(), id: z.string() })
+  .openapi('TimelineItem', {
+    description:
+      'event items add visitorId, sessionId, url, path, form, props, channel, utm; stage items from, to, rule; score items points, rule, scoreAfter; identity items visitorId, email, reason; segment items segment, change',
+  });
+
+const timelineRoute = createRoute({
+  method: 'get',
+  path: '/api/leads/{ref}/timeline',
+  tags: ['leads'],
+  summary: 'The lead’s activity on every device, newest first, with identity, score, stage and segment changes in line.',
+  security: [{ bearer: [] }],
+  middleware: [requireScope('leads:read')] as const,
+  request: {
+    params: refParam,
+    query: z.object({
+      types: z.string().max(2048).optional().openapi({ description: `comma list of kinds (${TIMELINE_KINDS.join(', ')}) and/or event names` }),
+      from: z.string().max(64).optional().openapi({ description: 'inclusive; ISO 8601 or epoch ms' }),
+      to: z.string().max(64).optional().openapi({ description: 'exclusive; ISO 8601 or epoch ms' }),
+      limit: z.coerce.number().int().min(1).default(50).openapi({ description: '1–500 (larger values are capped); default 50' }),
+      cursor: z.string().max(1024).optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'a page of timeline items',
+      content: {
+        'application/json': {
+          schema: z.object({ leadId: z.string(), items: z.array(timelineItemSchema), nextCursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const eraseRoute = createRoute({
+  method: 'delete',
+  path: '/api/leads/{ref}',
+  tags: ['leads'],
+  summary: 'Erasure: every event, visitor, identity link, change, membership, delivery and rejected row of the lead.',
+  security: [{ bearer: [] }],
+  middleware: [requireScope('admin')] as const,
+  request: { params: refParam },
+  responses: {
+    200: {
+      description: 'rows erased per table',
+      content: {
+        'application/json': {
+          schema: z.object({
+            leadId: z.string(),
+            erased: z.object({
+              events: z.number(),
+              visitors: z.number(),
+              identityLinks: z.number(),
+              stageChanges: z.number(),
+              scoreChanges: z.number(),
+              segmentMembers: z.number(),
+              segmentChanges: z.number(),
+              segmentRechecks: z.number(),
+              webhookDeliveries: z.number(),
+              rejectedEvents: z.number(),
+              leads: z.number(),
+              other: z.record(z.string(), z.number()),
+            }),
+          }),
+        },
+      },
+    },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const failure = (r: { code: string; message: string }) =>
+  new ApiError(r.code === 'not_found' ? 404 : 400, r.code === 'invalid_ref' ? 'invalid_ref' : r.code, r.message);
+
+const flag = (v: string | undefined) => (v === undefined ? undefined : v === 'true' || v === '1');
+
+export function mountLeads(app: ApiApp, deps: Deps) {
+  app.openapi(listRoute, async (c) => {
+    const q = c.req.valid('query');
+    const r = await listLeads(deps, c.var.siteId, { ...q, identified: flag(q.identified) });
+    if (!r.ok) throw failure(r);
+    return c.json(r.page, 200);
+  });
+  app.openapi(profileRoute, async (c) => {
+    const r = await getLeadProfile(deps, c.var.siteId, c.req.valid('param').ref);
+    if (!r.ok) throw failure(r);
+    return c.json(r.profile, 200);
+  });
+  app.openapi(timelineRoute, async (c) => {
+    const r = await getLeadTimeline(deps, c.var.siteId, c.req.valid('param').ref, c.req.valid('query'));
+    if (!r.ok) throw failure(r);
+    return c.json(r.page, 200);
+  });
+  app.openapi(eraseRoute, async (c) => {
+    const r = await eraseLead(deps, c.var.siteId, c.req.valid('param').ref);
+    if (!r.ok) throw failure(r);
+    return c.json({ leadId: r.leadId, erased: r.erased }, 200);
+  });
+}

@@ -1,0 +1,152 @@
+// Erasure of one lead: every row that holds its id, email, visitors or their hashes, in one transaction.
+// Known tables are cleared by their indexed columns; any other table with a lead_id/visitor_id column is found
+// from the catalog, so a table added later cannot keep what erasure should remove.
+import { createHash } from 'node:crypto';
+import type { Db } from './db.js';
+
+export interface ErasureCounts {
+  events: number;
+  visitors: number;
+  identityLinks: number;
+  stageChanges: number;
+  scoreChanges: number;
+  segmentMembers: number;
+  segmentChanges: number;
+  segmentRechecks: number;
+  webhookDeliveries: number;
+  rejectedEvents: number;
+  leads: number;
+  /** rows of other tables found by their lead_id / visitor_id columns */
+  other: Record<string, number>;
+}
+
+const KNOWN = new Set([
+  'events', 'visitors', 'identity_links', 'stage_changes', 'score_changes', 'segment_members', 'segment_changes',
+  'segment_rechecks', 'webhook_deliveries', 'rejected_events', 'leads',
+]);
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const likeOf = (s: string) => '%' + s.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+
+/** Runs fn over `items` in chunks so IN lists stay under every engine's parameter limit. */
+async function sumChunks(items: string[], fn: (chunk: string[]) => Promise<number>, size = 500): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < items.length; i += size) n += await fn(items.slice(i, i + size));
+  return n;
+}
+
+/** Every visitor ever tied to the lead, split into those only it ever had and those shared with another live lead. */
+async function splitVisitors(tx: Db, siteId: string, leadId: string) {
+  const rows = await tx.all<{ visitor_id: string }>(
+    `SELECT visitor_id FROM visitors WHERE site_id = ? AND lead_id = ?
+     UNION SELECT visitor_id FROM identity_links WHERE site_id = ? AND lead_id = ?`,
+    [siteId, leadId, siteId, leadId],
+  );
+  const all = rows.map((r) => r.visitor_id);
+  const shared = new Set<string>();
+  await sumChunks(all, async (chunk) => {
+    const others = await tx.all<{ visitor_id: string }>(
+      `SELECT v.visitor_id FROM visitors v JOIN leads l ON l.site_id = v.site_id AND l.lead_id = v.lead_id
+         WHERE v.site_id = ? AND v.visitor_id IN (${ph(chunk.length)}) AND v.lead_id <> ?
+       UNION SELECT i.visitor_id FROM identity_links i JOIN leads l ON l.site_id = i.site_id AND l.lead_id = i.lead_id
+         WHERE i.site_id = ? AND i.visitor_id IN (${ph(chunk.length)}) AND i.lead_id <> ?`,
+      [siteId, ...chunk, leadId, siteId, ...chunk, leadId],
+    );
+    for (const o of others) shared.add(o.visitor_id);
+    return 0;
+  });
+  return { own: all.filter((v) => !shared.has(v)), shared: [...shared] };
+}
+
+async function listTablesWithColumns(tx: Db): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  if (tx.dialect === 'pg') {
+    const rows = await tx.all<{ table_name: string; column_name: string }>(
+      `SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN information_schema.tables t
+         ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+       WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'`,
+    );
+    for (const r of rows) (out.get(r.table_name) ?? out.set(r.table_name, new Set()).get(r.table_name)!).add(r.column_name);
+    return out;
+  }
+  const tables = await tx.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+  for (const t of tables) {
+    const cols = await tx.all<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, [t.name]);
+    out.set(t.name, new Set(cols.map((c) => c.name)));
+  }
+  return out;
+}
+
+const quoteIdent = (name: string) => '"' + name.replace(/"/g, '""') + '"';
+
+export async function eraseLeadRows(tx: Db, siteId: string, leadId: string, email: string | null): Promise<ErasureCounts> {
+  const { own, shared } = await splitVisitors(tx, siteId, leadId);
+  const links = await tx.all<{ visitor_id: string; from_at: number; to_at: number | null }>(
+    'SELECT visitor_id, from_at, to_at FROM identity_links WHERE site_id = ? AND lead_id = ?',
+    [siteId, leadId],
+  );
+  const c: ErasureCounts = {
+    events: 0, visitors: 0, identityLinks: 0, stageChanges: 0, scoreChanges: 0, segmentMembers: 0, segmentChanges: 0,
+    segmentRechecks: 0, webhookDeliveries: 0, rejectedEvents: 0, leads: 0, other: {},
+  };
+
+  c.events += await tx.run('DELETE FROM events WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  c.events += await sumChunks(own, (v) => tx.run(`DELETE FROM events WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
+  // A shared device keeps the other lead's events; the lead's own period on it goes (unattributed ones included).
+  const sharedSet = new Set(shared);
+  for (const l of links) {
+    if (!sharedSet.has(l.visitor_id)) continue;
+    c.events += await tx.run(
+      'DELETE FROM events WHERE site_id = ? AND visitor_id = ? AND at >= ? AND at < ? AND lead_id IS NULL',
+      [siteId, l.visitor_id, l.from_at, l.to_at ?? Number.MAX_SAFE_INTEGER],
+    );
+  }
+  if (email) {
+    // Identifying events that attribution has not reached yet carry the email without a lead.
+    c.events += await tx.run('DELETE FROM events WHERE site_id = ? AND attributed = 0 AND email = ?', [siteId, email]);
+  }
+  c.visitors += await sumChunks(own, (v) => tx.run(`DELETE FROM visitors WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
+  c.identityLinks += await tx.run('DELETE FROM identity_links WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  c.identityLinks += await sumChunks(own, (v) =>
+    tx.run(`DELETE FROM identity_links WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]),
+  );
+  if (email) c.identityLinks += await tx.run('DELETE FROM identity_links WHERE site_id = ? AND email = ?', [siteId, email]);
+
+  c.stageChanges = await tx.run('DELETE FROM stage_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  c.scoreChanges = await tx.run('DELETE FROM score_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  // Live member counts drop with the memberships.
+  await tx.run(
+    `UPDATE segments SET member_count = member_count - 1
+     WHERE site_id = ? AND member_count > 0 AND segment_key IN (SELECT segment_key FROM segment_members WHERE site_id = ? AND lead_id = ?)`,
+    [siteId, siteId, leadId],
+  );
+  c.segmentMembers = await tx.run('DELETE FROM segment_members WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  c.segmentChanges = await tx.run('DELETE FROM segment_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  c.segmentRechecks = await tx.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+
+  // Free-text rows: anything mentioning the lead id, the email, an erased visitor, or their SHA-256 hashes.
+  const needles = [leadId, ...own, ...(email ? [email] : [])];
+  const patterns = [...needles, ...needles.map(sha256)].map(likeOf);
+  c.webhookDeliveries = await sumChunks(patterns, (p) =>
+    tx.run(`DELETE FROM webhook_deliveries WHERE site_id = ? AND (${p.map(() => "payload LIKE ? ESCAPE '\\'").join(' OR ')})`, [siteId, ...p]),
+  100);
+  // Rejected input of an unknown site has no site id; it may still hold the person's email.
+  c.rejectedEvents = await sumChunks(patterns, (p) =>
+    tx.run(`DELETE FROM rejected_events WHERE site_id IN (?, '') AND (${p.map(() => "raw LIKE ? ESCAPE '\\'").join(' OR ')})`, [siteId, ...p]),
+  100);
+
+  c.leads = await tx.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+
+  for (const [table, cols] of await listTablesWithColumns(tx)) {
+    if (KNOWN.has(table) || !cols.has('site_id')) continue;
+    let n = 0;
+    if (cols.has('lead_id')) n += await tx.run(`DELETE FROM ${quoteIdent(table)} WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);
+    if (cols.has('visitor_id')) {
+      n += await sumChunks(own, (v) => tx.run(`DELETE FROM ${quoteIdent(table)} WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
+    }
+    if (email && cols.has('email')) n += await tx.run(`DELETE FROM ${quoteIdent(table)} WHERE site_id = ? AND email = ?`, [siteId, email]);
+    if (n > 0) c.other[table] = n;
+  }
+  return c;
+}

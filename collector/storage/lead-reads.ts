@@ -1,0 +1,127 @@
+// Lead reads: one lead by id, email or visitor; pages of leads by filter; visitor ids and segment keys of leads.
+import { dialectSql, type Db } from './db.js';
+
+export interface LeadRow {
+  lead_id: string;
+  email: string | null;
+  traits: string;
+  stage: string;
+  stage_rank: number;
+  stage_at: number;
+  score: number;
+  score_at: number;
+  mql: number;
+  mql_at: number | null;
+  sql: number;
+  sql_at: number | null;
+  first_touch: string | null;
+  last_touch: string | null;
+  created_at: number;
+  updated_at: number;
+  identified_at: number | null;
+  opted_out: number;
+  is_bot: number;
+  /** the funnel engine's fold state; `s` holds the exact score */
+  state: string;
+}
+
+const LEAD_COLS = [
+  'lead_id', 'email', 'traits', 'stage', 'stage_rank', 'stage_at', 'score', 'score_at', 'mql', 'mql_at', 'sql', 'sql_at',
+  'first_touch', 'last_touch', 'created_at', 'updated_at', 'identified_at', 'opted_out', 'is_bot', 'state',
+];
+const COLS = LEAD_COLS.join(', ');
+
+export async function getLeadRow(db: Db, siteId: string, leadId: string): Promise<LeadRow | undefined> {
+  return db.get<LeadRow>(`SELECT ${COLS} FROM leads WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);
+}
+
+export async function getLeadRowByEmail(db: Db, siteId: string, email: string): Promise<LeadRow | undefined> {
+  return db.get<LeadRow>(`SELECT ${COLS} FROM leads WHERE site_id = ? AND email = ?`, [siteId, email]);
+}
+
+/** The lead a visitor belongs to now: its visitors row, else its open identity link. */
+export async function getLeadIdOfVisitor(db: Db, siteId: string, visitorId: string): Promise<string | undefined> {
+  const v = await db.get<{ lead_id: string | null }>('SELECT lead_id FROM visitors WHERE site_id = ? AND visitor_id = ?', [siteId, visitorId]);
+  if (v?.lead_id) return v.lead_id;
+  const link = await db.get<{ lead_id: string }>(
+    'SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ? AND to_at IS NULL ORDER BY from_at DESC LIMIT 1',
+    [siteId, visitorId],
+  );
+  return link?.lead_id;
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** Visitor ids tied to each lead now (visitors rows and open identity links), sorted. */
+export async function listVisitorIdsOfLeads(db: Db, siteId: string, leadIds: string[]): Promise<Map<string, string[]>> {
+  if (leadIds.length === 0) return new Map();
+  const out = new Map<string, Set<string>>(leadIds.map((id) => [id, new Set()]));
+  const ph = placeholders(leadIds.length);
+  const rows = await db.all<{ lead_id: string; visitor_id: string }>(
+    `SELECT lead_id, visitor_id FROM visitors WHERE site_id = ? AND lead_id IN (${ph})
+     UNION SELECT lead_id, visitor_id FROM identity_links WHERE site_id = ? AND lead_id IN (${ph}) AND to_at IS NULL`,
+    [siteId, ...leadIds, siteId, ...leadIds],
+  );
+  for (const r of rows) out.get(r.lead_id)?.add(r.visitor_id);
+  return new Map([...out].map(([k, v]) => [k, [...v].sort()]));
+}
+
+/** Segment keys each lead is a member of now, sorted. */
+export async function listSegmentKeysOfLeads(db: Db, siteId: string, leadIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(leadIds.map((id) => [id, []]));
+  if (leadIds.length === 0) return out;
+  const rows = await db.all<{ lead_id: string; segment_key: string }>(
+    `SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND lead_id IN (${placeholders(leadIds.length)}) ORDER BY segment_key`,
+    [siteId, ...leadIds],
+  );
+  for (const r of rows) out.get(r.lead_id)?.push(r.segment_key);
+  return out;
+}
+
+export interface LeadListFilter {
+  stage?: string;
+  segment?: string;
+  /** part of the email, matched case-insensitively */
+  q?: string;
+  identified?: boolean;
+  /** keyset: rows strictly after (updatedAt, leadId) in newest-first order */
+  after?: { updatedAt: number; leadId: string };
+  limit: number;
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
+
+/** A page of leads, newest activity (updated_at) first, ties by lead id descending. */
+export async function listLeadRows(db: Db, siteId: string, f: LeadListFilter): Promise<LeadRow[]> {
+  const where = ['l.site_id = ?'];
+  const params: unknown[] = [siteId];
+  if (f.stage !== undefined) {
+    where.push('l.stage = ?');
+    params.push(f.stage);
+  }
+  if (f.segment !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM segment_members m WHERE m.site_id = l.site_id AND m.segment_key = ? AND m.lead_id = l.lead_id)');
+    params.push(f.segment);
+  }
+  if (f.q !== undefined) {
+    where.push(`l.email ${dialectSql(db.dialect).ilike} ? ESCAPE '\\'`);
+    params.push('%' + escapeLike(f.q.trim().toLowerCase()) + '%');
+  }
+  if (f.identified !== undefined) where.push(f.identified ? 'l.email IS NOT NULL' : 'l.email IS NULL');
+  if (f.after) {
+    where.push('(l.updated_at < ? OR (l.updated_at = ? AND l.lead_id < ?))');
+    params.push(f.after.updatedAt, f.after.updatedAt, f.after.leadId);
+  }
+  params.push(f.limit);
+  return db.all<LeadRow>(
+    `SELECT ${LEAD_COLS.map((c) => 'l.' + c).join(', ')} FROM leads l WHERE ${where.join(' AND ')}
+     ORDER BY l.updated_at DESC, l.lead_id DESC LIMIT ?`,
+    params,
+  );
+}
+
+/** The site's stored funnel config JSON, or null when it runs on the defaults. */
+export async function getFunnelConfigText(db: Db, siteId: string): Promise<string | null> {
+  const r = await db.get<{ body: string }>("SELECT body FROM site_config WHERE site_id = ? AND kind = 'funnel'", [siteId]);
+  return r?.body ?? null;
+}

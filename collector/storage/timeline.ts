@@ -1,0 +1,156 @@
+// Timeline sources of one lead: its events (by lead and by linked visitor), identity links, stage, score and
+// segment changes. Each paged source reads at most `limit` rows after a keyset bound through a (site, lead|visitor, at) index.
+import type { Db } from './db.js';
+
+/** Keyset bound in the timeline's total order (at desc, rank desc, id desc). */
+export interface KeyBound {
+  at: number;
+  rank: number;
+  id: string;
+}
+
+export interface SourceWindow {
+  /** inclusive, epoch ms */
+  from: number;
+  /** exclusive, epoch ms */
+  to: number;
+  /** rows strictly after this key, newest first */
+  after?: KeyBound;
+  limit: number;
+}
+
+/**
+ * "Strictly after the bound" for a source whose items all have `rank`, as a tighter exclusive upper time (so the
+ * index range itself skips what earlier pages returned) plus a tie filter on the id for the bound's own millisecond.
+ * pg compares ids byte-wise (COLLATE "C") so both engines order ties the way the merge does.
+ */
+function afterBound(db: Db, rank: number, w: SourceWindow, idCol: string): { to: number; sql: string; params: unknown[] } {
+  const bound = w.after;
+  if (!bound) return { to: w.to, sql: '', params: [] };
+  if (rank < bound.rank) return { to: Math.min(w.to, bound.at + 1), sql: '', params: [] };
+  if (rank > bound.rank) return { to: Math.min(w.to, bound.at), sql: '', params: [] };
+  return { to: Math.min(w.to, bound.at + 1), sql: ` AND (at < ? OR ${byteOrder(db, idCol)} < ?)`, params: [bound.at, bound.id] };
+}
+
+const byteOrder = (db: Db, col: string) => (db.dialect === 'pg' ? `${col} COLLATE "C"` : col);
+
+export interface EventRow {
+  event_id: string;
+  visitor_id: string;
+  lead_id: string | null;
+  session_id: string;
+  name: string;
+  at: number;
+  source: string;
+  url: string;
+  path: string;
+  referrer: string;
+  props: string | null;
+  form: string | null;
+  email: string | null;
+  traits: string | null;
+  channel: string;
+  utm_source: string | null;
+  utm_medium: string | null;
+  utm_campaign: string | null;
+  utm_term: string | null;
+  utm_content: string | null;
+  click_id: string | null;
+}
+
+const EVENT_COLS = `event_id, visitor_id, lead_id, session_id, name, at, source, url, path, referrer, props, form, email, traits,
+  channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id`;
+
+const nameFilter = (names: string[] | null) =>
+  names && names.length ? { sql: ` AND name IN (${names.map(() => '?').join(', ')})`, params: names as unknown[] } : { sql: '', params: [] };
+
+/** Events attributed to the lead (web events after attribution, server events from the start). */
+export async function listLeadEvents(db: Db, siteId: string, leadId: string, w: SourceWindow, rank: number, names: string[] | null): Promise<EventRow[]> {
+  const b = afterBound(db, rank, w, 'event_id');
+  const n = nameFilter(names);
+  return db.all<EventRow>(
+    `SELECT ${EVENT_COLS} FROM events WHERE site_id = ? AND lead_id = ? AND at >= ? AND at < ?${n.sql}${b.sql}
+     ORDER BY at DESC, ${byteOrder(db, 'event_id')} DESC LIMIT ?`,
+    [siteId, leadId, w.from, b.to, ...n.params, ...b.params, w.limit],
+  );
+}
+
+/**
+ * Events of one visitor during a period its identity link ties it to the lead that carry no other lead:
+ * this finds events attribution has not reached yet (attributed = 0).
+ */
+export async function listVisitorEvents(
+  db: Db, siteId: string, visitorId: string, leadId: string, w: SourceWindow, rank: number, names: string[] | null,
+): Promise<EventRow[]> {
+  const b = afterBound(db, rank, w, 'event_id');
+  const n = nameFilter(names);
+  return db.all<EventRow>(
+    `SELECT ${EVENT_COLS} FROM events WHERE site_id = ? AND visitor_id = ? AND at >= ? AND at < ? AND (lead_id IS NULL OR lead_id = ?)${n.sql}${b.sql}
+     ORDER BY at DESC, ${byteOrder(db, 'event_id')} DESC LIMIT ?`,
+    [siteId, visitorId, w.from, b.to, leadId, ...n.params, ...b.params, w.limit],
+  );
+}
+
+export interface LinkRow {
+  visitor_id: string;
+  from_at: number;
+  to_at: number | null;
+  email: string | null;
+  event_id: string | null;
+  reason: string;
+}
+
+/** Every identity link of the lead (a lead has a handful: one per device and identification). */
+export async function listLeadLinks(db: Db, siteId: string, leadId: string): Promise<LinkRow[]> {
+  return db.all<LinkRow>(
+    'SELECT visitor_id, from_at, to_at, email, event_id, reason FROM identity_links WHERE site_id = ? AND lead_id = ? ORDER BY from_at',
+    [siteId, leadId],
+  );
+}
+
+export interface StageRow {
+  to_stage: string;
+  from_stage: string | null;
+  at: number;
+  event_id: string | null;
+  rule: string | null;
+}
+
+/** Every stage change of the lead (at most one per stage). */
+export async function listStageChanges(db: Db, siteId: string, leadId: string): Promise<StageRow[]> {
+  return db.all<StageRow>('SELECT to_stage, from_stage, at, event_id, rule FROM stage_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+}
+
+export interface ScoreRow {
+  change_id: string;
+  at: number;
+  event_id: string | null;
+  rule: string;
+  points: number;
+  score_after: number;
+}
+
+export async function listScoreChanges(db: Db, siteId: string, leadId: string, w: SourceWindow, rank: number): Promise<ScoreRow[]> {
+  const b = afterBound(db, rank, w, 'change_id');
+  return db.all<ScoreRow>(
+    `SELECT change_id, at, event_id, rule, points, score_after FROM score_changes WHERE site_id = ? AND lead_id = ? AND at >= ? AND at < ?${b.sql}
+     ORDER BY at DESC, ${byteOrder(db, 'change_id')} DESC LIMIT ?`,
+    [siteId, leadId, w.from, b.to, ...b.params, w.limit],
+  );
+}
+
+export interface SegmentChangeRow {
+  change_id: string;
+  segment_key: string;
+  kind: string;
+  at: number;
+}
+
+export async function listSegmentChanges(db: Db, siteId: string, leadId: string, w: SourceWindow, rank: number): Promise<SegmentChangeRow[]> {
+  const b = afterBound(db, rank, w, 'change_id');
+  return db.all<SegmentChangeRow>(
+    `SELECT change_id, segment_key, kind, at FROM segment_changes WHERE site_id = ? AND lead_id = ? AND at >= ? AND at < ?${b.sql}
+     ORDER BY at DESC, ${byteOrder(db, 'change_id')} DESC LIMIT ?`,
+    [siteId, leadId, w.from, b.to, ...b.params, w.limit],
+  );
+}

@@ -1,0 +1,71 @@
+// GET /api/leads/{ref}/timeline: the lead's events on every device, with identity, score, stage and segment
+// changes in line, newest first, keyset-paged. Five sources, each read with its own LIMIT, merged in memory.
+import type { Deps } from '../context.js';
+import { decodeCursor, encodeCursor } from '../leads/cursor.js';
+import { findLead } from '../leads/find-lead.js';
+import { parseTime } from '../leads/parse-time.js';
+import {
+  listLeadEvents, listLeadLinks, listScoreChanges, listSegmentChanges, listStageChanges, listVisitorEvents, type SourceWindow,
+} from '../storage/timeline.js';
+import { mergeTimeline } from './merge-timeline.js';
+import { parseTimelineTypes, wantsEvents } from './timeline-filter.js';
+import { isAfter, KIND_RANK, type KeyedItem, type TimelineItem, type TimelineKey } from './timeline-item.js';
+import { eventItem, linkItems, scoreItem, segmentItem, stageItem } from './to-timeline-items.js';
+
+export const TIMELINE_PAGE = { defaultLimit: 50, maxLimit: 500 } as const;
+
+export interface TimelineQuery {
+  types?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export type TimelineResult =
+  | { ok: true; page: { leadId: string; items: TimelineItem[]; nextCursor: string | null } }
+  | { ok: false; code: 'invalid_ref' | 'not_found' | 'invalid_request' | 'invalid_cursor'; message: string };
+
+const fail = (code: Extract<TimelineResult, { ok: false }>['code'], message: string): TimelineResult => ({ ok: false, code, message });
+
+export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string, q: TimelineQuery): Promise<TimelineResult> {
+  const filter = parseTimelineTypes(q.types);
+  if ('problem' in filter) return fail('invalid_request', filter.problem);
+  const from = parseTime(q.from);
+  const to = parseTime(q.to);
+  if (from === null) return fail('invalid_request', 'from: use an ISO 8601 time or epoch milliseconds');
+  if (to === null) return fail('invalid_request', 'to: use an ISO 8601 time or epoch milliseconds');
+  let after: TimelineKey | undefined;
+  if (q.cursor) {
+    const parts = decodeCursor(q.cursor, ['number', 'number', 'string']);
+    if (!parts) return fail('invalid_cursor', 'cursor is not one this API returned');
+    after = { at: parts[0] as number, rank: parts[1] as number, id: parts[2] as string };
+  }
+  const found = await findLead(deps.db, siteId, rawRef);
+  if (!found.ok) return found;
+  const leadId = found.lead.lead_id;
+  const limit = Math.min(q.limit ?? TIMELINE_PAGE.defaultLimit, TIMELINE_PAGE.maxLimit);
+  const w: SourceWindow = { from: from ?? 0, to: to ?? Number.MAX_SAFE_INTEGER, after, limit: limit + 1 };
+  const inWindow = (k: KeyedItem) => k.key.at >= w.from && k.key.at < w.to && isAfter(k.key, after);
+  const names = filter.eventNames.length ? filter.eventNames : null;
+  const db = deps.db;
+
+  const links = wantsEvents(filter) || filter.kinds.has('identity') ? await listLeadLinks(db, siteId, leadId) : [];
+  const reads: Array<Promise<KeyedItem[]>> = [];
+  if (wantsEvents(filter)) {
+    reads.push(listLeadEvents(db, siteId, leadId, w, KIND_RANK.event, names).then((rows) => rows.map(eventItem)));
+    for (const link of links) {
+      const period = { ...w, from: Math.max(w.from, Number(link.from_at)), to: Math.min(w.to, link.to_at == null ? w.to : Number(link.to_at)) };
+      if (period.from >= period.to) continue;
+      reads.push(listVisitorEvents(db, siteId, link.visitor_id, leadId, period, KIND_RANK.event, names).then((rows) => rows.map(eventItem)));
+    }
+  }
+  if (filter.kinds.has('identity')) reads.push(Promise.resolve(links.flatMap(linkItems).filter(inWindow)));
+  if (filter.kinds.has('stage')) reads.push(listStageChanges(db, siteId, leadId).then((rows) => rows.map(stageItem).filter(inWindow)));
+  if (filter.kinds.has('score')) reads.push(listScoreChanges(db, siteId, leadId, w, KIND_RANK.score).then((rows) => rows.map(scoreItem)));
+  if (filter.kinds.has('segment')) reads.push(listSegmentChanges(db, siteId, leadId, w, KIND_RANK.segment).then((rows) => rows.map(segmentItem)));
+
+  const merged = mergeTimeline(await Promise.all(reads), limit);
+  const nextCursor = merged.next ? encodeCursor([merged.next.at, merged.next.rank, merged.next.id]) : null;
+  return { ok: true, page: { leadId, items: merged.items, nextCursor } };
+}

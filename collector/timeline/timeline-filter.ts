@@ -1,0 +1,30 @@
+// The `types` parameter: a comma list of item kinds and/or event names, as a filter the storage queries apply.
+import { TIMELINE_KINDS, type TimelineKind } from './timeline-item.js';
+
+export interface TimelineFilter {
+  kinds: Set<TimelineKind>;
+  /** event names to include when the `event` kind itself is not asked for; empty = no events */
+  eventNames: string[];
+}
+
+const EVENT_NAME = /^[A-Za-z0-9_.:$-]{1,64}$/;
+const MAX_TYPES = 50;
+
+export type FilterProblem = { problem: string };
+
+/** All kinds when the parameter is absent; `event` means every event, a name means events of that name. */
+export function parseTimelineTypes(raw: string | undefined): TimelineFilter | FilterProblem {
+  if (raw === undefined || raw.trim() === '') return { kinds: new Set(TIMELINE_KINDS), eventNames: [] };
+  const parts = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (parts.length > MAX_TYPES) return { problem: `types lists more than ${MAX_TYPES} entries` };
+  const kinds = new Set<TimelineKind>();
+  const eventNames: string[] = [];
+  for (const p of parts) {
+    if ((TIMELINE_KINDS as readonly string[]).includes(p)) kinds.add(p as TimelineKind);
+    else if (EVENT_NAME.test(p)) eventNames.push(p);
+    else return { problem: `types: "${p.slice(0, 40)}" is neither a kind (${TIMELINE_KINDS.join(', ')}) nor an event name` };
+  }
+  return { kinds, eventNames: kinds.has('event') ? [] : eventNames };
+}
+
+export const wantsEvents = (f: TimelineFilter) => f.kinds.has('event') || f.eventNames.length > 0;

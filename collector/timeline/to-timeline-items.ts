@@ -1,0 +1,98 @@
+// Storage rows → timeline items with their sort keys: one pure mapper per source.
+import type { EventRow, LinkRow, ScoreRow, SegmentChangeRow, StageRow } from '../storage/timeline.js';
+import { KIND_RANK, type KeyedItem } from './timeline-item.js';
+
+const iso = (ms: number) => new Date(Number(ms)).toISOString();
+
+function parseJson(text: string | null): unknown {
+  if (text == null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+export function eventItem(r: EventRow): KeyedItem {
+  const at = Number(r.at);
+  const utm: Record<string, string> = {};
+  if (r.utm_source) utm.source = r.utm_source;
+  if (r.utm_medium) utm.medium = r.utm_medium;
+  if (r.utm_campaign) utm.campaign = r.utm_campaign;
+  if (r.utm_term) utm.term = r.utm_term;
+  if (r.utm_content) utm.content = r.utm_content;
+  return {
+    key: { at, rank: KIND_RANK.event, id: r.event_id },
+    item: {
+      kind: 'event',
+      name: r.name,
+      at: iso(at),
+      id: r.event_id,
+      visitorId: r.visitor_id,
+      sessionId: r.session_id,
+      source: r.source,
+      url: r.url,
+      path: r.path,
+      referrer: r.referrer || null,
+      form: r.form,
+      props: parseJson(r.props),
+      channel: r.channel,
+      utm: Object.keys(utm).length ? utm : null,
+      clickId: r.click_id,
+      email: r.email,
+      traits: parseJson(r.traits),
+      attributed: r.lead_id != null,
+    },
+  };
+}
+
+export function linkItems(r: LinkRow): KeyedItem[] {
+  const from = Number(r.from_at);
+  const base = { visitorId: r.visitor_id, email: r.email, reason: r.reason, eventId: r.event_id };
+  const id = `${r.visitor_id}@${from}`;
+  const items: KeyedItem[] = [
+    { key: { at: from, rank: KIND_RANK.identity, id }, item: { kind: 'identity', name: 'identity_linked', at: iso(from), id, ...base } },
+  ];
+  if (r.to_at != null) {
+    const to = Number(r.to_at);
+    items.push({
+      key: { at: to, rank: KIND_RANK.identity, id: id + '~end' },
+      item: { kind: 'identity', name: 'identity_unlinked', at: iso(to), id: id + '~end', ...base },
+    });
+  }
+  return items;
+}
+
+export function stageItem(r: StageRow): KeyedItem {
+  const at = Number(r.at);
+  return {
+    key: { at, rank: KIND_RANK.stage, id: r.to_stage },
+    item: { kind: 'stage', name: 'stage_changed', at: iso(at), id: r.to_stage, from: r.from_stage, to: r.to_stage, rule: r.rule, eventId: r.event_id },
+  };
+}
+
+export function scoreItem(r: ScoreRow): KeyedItem {
+  const at = Number(r.at);
+  return {
+    key: { at, rank: KIND_RANK.score, id: r.change_id },
+    item: {
+      kind: 'score',
+      name: 'score_changed',
+      at: iso(at),
+      id: r.change_id,
+      points: Number(r.points),
+      rule: r.rule,
+      scoreAfter: Number(r.score_after),
+      eventId: r.event_id,
+    },
+  };
+}
+
+export function segmentItem(r: SegmentChangeRow): KeyedItem {
+  const at = Number(r.at);
+  const change = /^exit/i.test(r.kind) ? 'exited' : 'entered';
+  return {
+    key: { at, rank: KIND_RANK.segment, id: r.change_id },
+    item: { kind: 'segment', name: `segment_${change}`, at: iso(at), id: r.change_id, segment: r.segment_key, change },
+  };
+}

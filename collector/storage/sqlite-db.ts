@@ -1,4 +1,6 @@
 // SQLite executor: WAL, prepared-statement cache, and a lock so that a transaction's awaits are never interleaved.
+// Reads outside a transaction go to a second, read-only connection: WAL lets them see the last commit without
+// waiting behind a group-commit flush that holds the writer.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -43,6 +45,21 @@ export function openSqlite(path: string): SqliteDb {
   let locked = false;
   // Every wait is `while (locked) await lock;` followed synchronously by the statement: no tick in between in which
   // another caller's transaction could start and swallow it.
+  // The read connection (none for in-memory databases, which one connection cannot share).
+  const reader = path === ':memory:' ? null : new Database(path, { readonly: true });
+  reader?.pragma('busy_timeout = 5000');
+  const readCache = new Map<string, Database.Statement>();
+  /** The statement on the read connection when the SQL only reads, else null. */
+  const readerStatement = (sql: string) => {
+    if (!reader || !prepare(sql).readonly) return null;
+    let stmt = readCache.get(sql);
+    if (!stmt) {
+      stmt = reader.prepare(sql);
+      if (readCache.size > 500) readCache.clear();
+      readCache.set(sql, stmt);
+    }
+    return stmt;
+  };
   const direct = {
     all: <T>(sql: string, params?: readonly unknown[]) => {
       const stmt = prepare(sql);
@@ -77,10 +94,14 @@ export function openSqlite(path: string): SqliteDb {
     dialect: 'sqlite',
     raw,
     async all(sql, params) {
+      const read = readerStatement(sql);
+      if (read) return read.all(...bind(params)) as never[];
       while (locked) await lock;
       return direct.all(sql, params);
     },
     async get(sql, params) {
+      const read = readerStatement(sql);
+      if (read) return read.get(...bind(params)) as never;
       while (locked) await lock;
       return direct.get(sql, params);
     },
@@ -113,6 +134,7 @@ export function openSqlite(path: string): SqliteDb {
     },
     async close() {
       while (locked) await lock;
+      if (reader?.open) reader.close();
       if (raw.open) {
         raw.pragma('wal_checkpoint(TRUNCATE)');
         raw.close();

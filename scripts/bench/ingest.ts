@@ -1,0 +1,57 @@
+// Ingest benchmark: bare node:http (a), the collector with 1 event per request (b) and with 20 (c), in one run.
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { openDb } from '../../collector/storage/open-db.js';
+import { createSite } from '../../collector/admin.js';
+import { fmt, runLoad, startChild, type LoadResult } from './load.js';
+
+const id = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+
+export function beaconBody(siteKey: string, events: number): () => string {
+  return () => {
+    const t = Date.now();
+    const e = Array.from({ length: events }, () => ({ i: id(), n: 'pageview', t, u: 'http://127.0.0.1/pricing', r: 'https://www.google.com/' }));
+    return JSON.stringify({ s: siteKey, v: 'v' + id(), e });
+  };
+}
+
+export interface IngestFigures {
+  bare: LoadResult;
+  one: LoadResult;
+  twenty: LoadResult;
+  ratio: number;
+}
+
+export async function benchIngest(opts: { seconds: number; connections: number; env?: Record<string, string> }): Promise<IngestFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-bench-'));
+  const path = join(dir, 'bench.db');
+  const db = await openDb({ databasePath: path });
+  const site = await createSite(db, { domain: '127.0.0.1' });
+  await db.close();
+
+  const bare = await startChild(['--import', 'tsx', 'scripts/bench/bare-server.ts'], {});
+  const a = await runLoad({ url: bare.url, connections: opts.connections, seconds: opts.seconds, body: beaconBody(site.siteKey, 1), eventsPerRequest: 1 });
+  await bare.stop();
+
+  const env = { DATABASE_PATH: path, PORT: '0', DEMO: '0', LOG_LEVEL: 'error', ...opts.env };
+  const collector = await startChild(['--import', 'tsx', 'collector/server.ts'], env);
+  // warm up: user-agent cache, prepared statements, JIT
+  await runLoad({ url: collector.url + '/e', connections: opts.connections, seconds: 1, body: beaconBody(site.siteKey, 1), eventsPerRequest: 1 });
+  const b = await runLoad({ url: collector.url + '/e', connections: opts.connections, seconds: opts.seconds, body: beaconBody(site.siteKey, 1), eventsPerRequest: 1 });
+  const c = await runLoad({ url: collector.url + '/e', connections: opts.connections, seconds: opts.seconds, body: beaconBody(site.siteKey, 20), eventsPerRequest: 20 });
+  await collector.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return { bare: a, one: b, twenty: c, ratio: b.requestsPerSec / a.requestsPerSec };
+}
+
+export function printIngest(f: IngestFigures, connections: number) {
+  const row = (name: string, r: LoadResult) =>
+    `  ${name.padEnd(34)} ${fmt(r.requestsPerSec).padStart(8)} req/s ${fmt(r.eventsPerSec).padStart(9)} events/s   p50 ${fmt(r.p50, 1)} ms   p99 ${fmt(r.p99, 1)} ms   errors ${r.errors + r.non2xx}`;
+  console.log(`\ningest (POST /e, ${connections} connections)`);
+  console.log(row('(a) bare node:http 204', f.bare));
+  console.log(row('(b) collector, 1 event/request', f.one));
+  console.log(row('(c) collector, 20 events/request', f.twenty));
+  console.log(`  ratio b/a = ${f.ratio.toFixed(2)}   (target ≥ 0.5; p99 target ≤ 15 ms; (c) target ≥ 100,000 events/s)`);
+}

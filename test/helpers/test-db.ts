@@ -9,6 +9,8 @@ import type { Db } from '../../collector/storage/db.js';
 export const tempDir = (prefix = 'funnelbeam-') => mkdtempSync(join(tmpdir(), prefix));
 
 export async function openTestSqlite(): Promise<Db> {
+  // TEST_ENGINE=pg runs the whole suite on PostgreSQL: TEST_ENGINE=pg bash scripts/with-postgres.sh npx vitest run
+  if (process.env.TEST_ENGINE === 'pg') return openTestDb('pg');
   return openDb({ databasePath: join(tempDir(), 'test.db') });
 }
 

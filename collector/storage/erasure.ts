@@ -82,8 +82,10 @@ const quoteIdent = (name: string) => '"' + name.replace(/"/g, '""') + '"';
 
 export async function eraseLeadRows(tx: Db, siteId: string, leadId: string, email: string | null): Promise<ErasureCounts> {
   const { own, shared } = await splitVisitors(tx, siteId, leadId);
-  const links = await tx.all<{ visitor_id: string; from_at: number; to_at: number | null }>(
-    'SELECT visitor_id, from_at, to_at FROM identity_links WHERE site_id = ? AND lead_id = ?',
+  const links = await tx.all<{ visitor_id: string; from_at: number; to_at: number | null; first_from_at: number }>(
+    `SELECT l.visitor_id, l.from_at, l.to_at,
+       (SELECT MIN(f.from_at) FROM identity_links f WHERE f.site_id = l.site_id AND f.visitor_id = l.visitor_id) AS first_from_at
+     FROM identity_links l WHERE l.site_id = ? AND l.lead_id = ?`,
     [siteId, leadId],
   );
   const c: ErasureCounts = {
@@ -93,13 +95,14 @@ export async function eraseLeadRows(tx: Db, siteId: string, leadId: string, emai
 
   c.events += await tx.run('DELETE FROM events WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   c.events += await sumChunks(own, (v) => tx.run(`DELETE FROM events WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
-  // A shared device keeps the other lead's events; the lead's own period on it goes (unattributed ones included).
+  // A shared device keeps the other lead's events; the lead's own period on it goes (unattributed ones included;
+  // events before a visitor's first link belong to that link, as attribution decides).
   const sharedSet = new Set(shared);
   for (const l of links) {
     if (!sharedSet.has(l.visitor_id)) continue;
     c.events += await tx.run(
       'DELETE FROM events WHERE site_id = ? AND visitor_id = ? AND at >= ? AND at < ? AND lead_id IS NULL',
-      [siteId, l.visitor_id, l.from_at, l.to_at ?? Number.MAX_SAFE_INTEGER],
+      [siteId, l.visitor_id, Number(l.from_at) === Number(l.first_from_at) ? 0 : l.from_at, l.to_at ?? Number.MAX_SAFE_INTEGER],
     );
   }
   if (email) {

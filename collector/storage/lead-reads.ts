@@ -119,9 +119,3 @@ export async function listLeadRows(db: Db, siteId: string, f: LeadListFilter): P
     params,
   );
 }
-
-/** The site's stored funnel config JSON, or null when it runs on the defaults. */
-export async function getFunnelConfigText(db: Db, siteId: string): Promise<string | null> {
-  const r = await db.get<{ body: string }>("SELECT body FROM site_config WHERE site_id = ? AND kind = 'funnel'", [siteId]);
-  return r?.body ?? null;
-}

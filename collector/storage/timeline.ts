@@ -94,6 +94,8 @@ export async function listVisitorEvents(
 export interface LinkRow {
   visitor_id: string;
   from_at: number;
+  /** from_at of the visitor's first link: events before it belong to that first link (as attribution decides) */
+  first_from_at: number;
   to_at: number | null;
   email: string | null;
   event_id: string | null;
@@ -103,7 +105,9 @@ export interface LinkRow {
 /** Every identity link of the lead (a lead has a handful: one per device and identification). */
 export async function listLeadLinks(db: Db, siteId: string, leadId: string): Promise<LinkRow[]> {
   return db.all<LinkRow>(
-    'SELECT visitor_id, from_at, to_at, email, event_id, reason FROM identity_links WHERE site_id = ? AND lead_id = ? ORDER BY from_at',
+    `SELECT l.visitor_id, l.from_at, l.to_at, l.email, l.event_id, l.reason,
+       (SELECT MIN(f.from_at) FROM identity_links f WHERE f.site_id = l.site_id AND f.visitor_id = l.visitor_id) AS first_from_at
+     FROM identity_links l WHERE l.site_id = ? AND l.lead_id = ? ORDER BY l.from_at`,
     [siteId, leadId],
   );
 }

@@ -55,7 +55,8 @@ export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string
   if (wantsEvents(filter)) {
     reads.push(listLeadEvents(db, siteId, leadId, w, KIND_RANK.event, names).then((rows) => rows.map(eventItem)));
     for (const link of links) {
-      const period = { ...w, from: Math.max(w.from, Number(link.from_at)), to: Math.min(w.to, link.to_at == null ? w.to : Number(link.to_at)) };
+      const start = Number(link.from_at) === Number(link.first_from_at) ? 0 : Number(link.from_at);
+      const period = { ...w, from: Math.max(w.from, start), to: Math.min(w.to, link.to_at == null ? w.to : Number(link.to_at)) };
       if (period.from >= period.to) continue;
       reads.push(listVisitorEvents(db, siteId, link.visitor_id, leadId, period, KIND_RANK.event, names).then((rows) => rows.map(eventItem)));
     }

@@ -20,6 +20,7 @@ import { mountRejected } from './routes/rejected.js';
 import { mountSnippet } from './routes/snippet.js';
 import { mountDemo } from './routes/demo.js';
 import { createEventWriter } from './ingest/store.js';
+import { installHardening } from './hardening/install-hardening.js';
 
 export type ApiApp = OpenAPIHono<AppEnv>;
 
@@ -52,6 +53,7 @@ export function createApp(options: AppOptions): CreatedApp {
     now: options.now ?? Date.now,
   } as Deps;
   deps.writer = createEventWriter(deps);
+  deps.metrics.gauge('funnelbeam_writer_pending_events', () => deps.writer.pendingEvents());
   const services: Service[] = [deps.writer];
   const app: ApiApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
@@ -66,6 +68,7 @@ export function createApp(options: AppOptions): CreatedApp {
     c.set('deps', deps);
     await next();
   });
+  services.push(...installHardening(app, deps));
   app.onError(function toErrorResponse(err, c) {
     if (err instanceof ApiError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);

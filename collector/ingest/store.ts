@@ -25,6 +25,8 @@ export interface EventWriter extends Service {
   write(req: WriteRequest): Promise<WriteResult>;
   /** flush now and wait (tests, shutdown) */
   flush(): Promise<void>;
+  /** events waiting for the next flush or in the flush under way */
+  pendingEvents(): number;
 }
 
 interface Pending {
@@ -76,6 +78,7 @@ export function createEventWriter(deps: Deps): EventWriter {
   let timer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
   let closed = false;
+  let inFlush = 0;
 
   async function runFlush(batch: Pending[]) {
     const started = performance.now();
@@ -138,10 +141,12 @@ export function createEventWriter(deps: Deps): EventWriter {
     }
     if (pending.length === 0) return Promise.resolve();
     const batch = pending;
+    inFlush = pendingRows;
     pending = [];
     pendingRows = 0;
     flushing = runFlush(batch).finally(() => {
       flushing = null;
+      inFlush = 0;
       if (pending.length) flushSoon();
     });
     return flushing;
@@ -159,6 +164,7 @@ export function createEventWriter(deps: Deps): EventWriter {
         else flushSoon();
       });
     },
+    pendingEvents: () => pendingRows + inFlush,
     async flush() {
       while (flushing || pending.length) await (flushing ?? doFlush());
     },

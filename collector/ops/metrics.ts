@@ -16,6 +16,7 @@ const HELP: Record<string, string> = {
   funnelbeam_flush_batch_size: 'Events per group-commit flush.',
   funnelbeam_flush_seconds: 'Group-commit flush latency.',
   funnelbeam_database_bytes: 'Size of the database.',
+  funnelbeam_writer_pending_events: 'Events received and waiting for their group commit.',
   funnelbeam_attribution_failures_total: 'Batches whose attribution failed (events kept, replayable).',
 };
 

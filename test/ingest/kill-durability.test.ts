@@ -64,8 +64,13 @@ describe('durability', () => {
     const responses = batches.map((b) =>
       fetch(server.url + '/e', { method: 'POST', body: JSON.stringify(b), headers: { origin: 'http://127.0.0.1', 'user-agent': CHROME_UA } }),
     );
-    // let every request reach the server (they then wait for the 1 s flush), then ask it to stop
-    await new Promise((r) => setTimeout(r, 500));
+    // once every request has reached the server (they wait for the 1 s flush), ask it to stop
+    const arrived = async () => {
+      const text = await (await fetch(server.url + '/metrics')).text();
+      const read = (name: string) => Number(new RegExp(name + ' (\\d+)').exec(text)?.[1] ?? 0);
+      return { pending: read('funnelbeam_writer_pending_events'), stored: read('funnelbeam_events_accepted_total') };
+    };
+    for (let a = await arrived(); a.pending + a.stored < batches.length; a = await arrived()) await new Promise((r) => setTimeout(r, 20));
     server.child.kill('SIGTERM');
     const statuses = await Promise.all(responses.map((p) => p.then((r) => r.status)));
     expect(statuses).toEqual(batches.map(() => 202));

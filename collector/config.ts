@@ -17,6 +17,27 @@ const envSchema = z.object({
   /** create the demo site and pages (on by default) */
   DEMO: z.enum(['0', '1']).default('1'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info']).default('info'),
+  // Hardening (collector/hardening/). Rates are requests per second with a burst of two seconds' worth; 0 disables.
+  // Defaults are a safety valve that a benchmark from one address does not reach; lower them in production.
+  RATE_LIMIT_SITE_PER_SEC: z.coerce.number().min(0).default(20_000),
+  RATE_LIMIT_CLIENT_PER_SEC: z.coerce.number().min(0).default(10_000),
+  /** per API key (per client address when no key is presented) on /api/* */
+  RATE_LIMIT_API_PER_SEC: z.coerce.number().min(0).default(1_000),
+  /** take the client address from the first X-Forwarded-For hop (only behind a proxy you run) */
+  TRUST_PROXY: z.enum(['0', '1']).default('0'),
+  /** rejected-store rows kept per site per minute; the rest are only counted */
+  REJECTED_PER_SITE_PER_MIN: z.coerce.number().int().min(0).default(600),
+  /** total rejected-store rows; the oldest are pruned off the request path */
+  REJECTED_MAX_ROWS: z.coerce.number().int().min(1).default(100_000),
+  REJECTED_PRUNE_MS: z.coerce.number().int().min(0).default(60_000),
+  /** a handler still busy after this long gets 503 and the connection is closed */
+  HANDLER_TIMEOUT_MS: z.coerce.number().int().min(0).default(15_000),
+  /** node:http limits for the whole request and for its headers (slow clients get 408) */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** anonymous visitors unseen this many days are purged with their events and leads; 0 keeps everything */
+  RETENTION_DAYS: z.coerce.number().int().min(0).default(395),
+  RETENTION_SWEEP_MS: z.coerce.number().int().min(0).default(3_600_000),
 });
 
 export type Config = z.infer<typeof envSchema>;

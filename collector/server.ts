@@ -10,6 +10,7 @@ import { createSite } from './admin.js';
 import { getSiteByName, type Site } from './storage/sites.js';
 import { DEMO_SITE_NAME } from './demo/pages.js';
 import { startCheckpointer } from './ops/checkpointer.js';
+import { serverTimeouts } from './hardening/request-timeout.js';
 
 export interface StartOptions {
   /** overrides of the parsed environment */
@@ -44,7 +45,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     created.services.unshift(startCheckpointer(config.DATABASE_PATH, 1000, (msg) => created.deps.log.warn('checkpoint failed', { error: msg })));
   }
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: created.app.fetch, hostname: config.HOST, port: config.PORT }, () => resolve(s));
+    const s = serve({ fetch: created.app.fetch, hostname: config.HOST, port: config.PORT, serverOptions: serverTimeouts(config) }, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;

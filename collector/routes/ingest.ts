@@ -8,6 +8,7 @@ import { errorBody } from '../errors.js';
 import { createBeaconPipeline } from '../ingest/pipeline.js';
 import { insertRejected } from '../storage/rejected.js';
 import { LIMITS } from '../../shared/limits.js';
+import { createBeaconLimiter } from '../hardening/rate-limit.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -20,6 +21,7 @@ function corsHeaders(c: Context<AppEnv>, origin: string | undefined) {
 
 export function mountIngest(app: ApiApp, deps: Deps) {
   const ingestBeacon = createBeaconPipeline(deps, deps.writer);
+  const limitBeacon = createBeaconLimiter(deps);
 
   app.options('/e', (c) => {
     corsHeaders(c, c.req.header('origin'));
@@ -44,6 +46,8 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     async function postBeacon(c) {
       const origin = c.req.header('origin');
       const text = await c.req.text();
+      const limited = await limitBeacon(c, text);
+      if (limited) return limited;
       let outcome;
       try {
         outcome = await ingestBeacon({ text, origin, userAgent: c.req.header('user-agent') ?? '' });

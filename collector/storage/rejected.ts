@@ -11,7 +11,17 @@ export interface RejectedRow {
   receivedAt: number;
 }
 
+type AdmitRejected = (rows: RejectedRow[]) => RejectedRow[];
+const admissions = new WeakMap<Db, AdmitRejected>();
+
+/** Installs the rejected-store budget for a database (collector/hardening/rejected-budget.ts): rows over it are only counted. */
+export function setRejectedAdmission(db: Db, admit: AdmitRejected): void {
+  admissions.set(db, admit);
+}
+
 export async function insertRejected(db: Db, rows: RejectedRow[]): Promise<void> {
+  const admit = admissions.get(db);
+  if (admit) rows = admit(rows);
   for (const r of rows) {
     await db.run(
       'INSERT INTO rejected_events (site_id, rejected_id, reason, message, route, raw, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -35,7 +35,7 @@ export async function benchIngest(opts: { seconds: number; connections: number; 
   const a = await runLoad({ url: bare.url, connections: opts.connections, seconds: opts.seconds, body: beaconBody(site.siteKey, 1), eventsPerRequest: 1 });
   await bare.stop();
 
-  const env = { DATABASE_PATH: path, PORT: '0', DEMO: '0', LOG_LEVEL: 'error', ...opts.env };
+  const env = { DATABASE_PATH: path, PORT: '0', DEMO: '0', LOG_LEVEL: 'error', RATE_LIMIT_CLIENT_PER_SEC: '0', RATE_LIMIT_SITE_PER_SEC: '0', ...opts.env };
   const collector = await startChild(['--import', 'tsx', 'collector/server.ts'], env);
   // warm up: user-agent cache, prepared statements, JIT
   await runLoad({ url: collector.url + '/e', connections: opts.connections, seconds: 1, body: beaconBody(site.siteKey, 1), eventsPerRequest: 1 });

@@ -1,0 +1,41 @@
+// Client identity for rate limits: an HMAC of the address under a random salt that changes every UTC day.
+// The salt lives only in memory; neither the address nor its hash is ever written anywhere.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Context } from 'hono';
+
+const DAY_MS = 86_400_000;
+
+export interface ClientIdentity {
+  /** a short opaque id for the address, stable within one UTC day of this process */
+  idOf(address: string): string;
+}
+
+export function createClientIdentity(now: () => number): ClientIdentity {
+  let day = -1;
+  let salt = Buffer.alloc(0);
+  return {
+    idOf(address) {
+      const d = Math.floor(now() / DAY_MS);
+      if (d !== day) {
+        day = d;
+        salt = randomBytes(32);
+      }
+      return createHmac('sha256', salt).update(address).digest('base64url').slice(0, 22);
+    },
+  };
+}
+
+interface NodeBindings {
+  incoming?: { socket?: { remoteAddress?: string } };
+}
+
+/** The peer address; the first X-Forwarded-For hop only when the collector sits behind a proxy you run. */
+export function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for');
+    const first = forwarded?.split(',')[0]?.trim();
+    if (first) return first.slice(0, 64);
+  }
+  const env = c.env as NodeBindings | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,16 @@
+// Wires the hardening layer into an app: headers and deadlines on every route, API rate limits, and the background
+// services that bound the rejected store and enforce retention. Called once by createApp before any route mounts.
+import type { ApiApp, Service } from '../app.js';
+import type { Deps } from '../context.js';
+import { secureHeaders } from './secure-headers.js';
+import { handlerTimeout } from './request-timeout.js';
+import { apiRateLimit } from './rate-limit.js';
+import { startRejectedCap } from './rejected-cap.js';
+import { startRetentionPurge } from './retention-purge.js';
+
+export function installHardening(app: ApiApp, deps: Deps): Service[] {
+  app.use('*', secureHeaders());
+  app.use('*', handlerTimeout(deps.config.HANDLER_TIMEOUT_MS));
+  app.use('/api/*', apiRateLimit(deps));
+  return [startRejectedCap(deps), startRetentionPurge(deps)];
+}

@@ -9,6 +9,7 @@ import { defaultConfig } from './config.js';
 import type { Db } from './storage/db.js';
 import { mountOps } from './routes/ops.js';
 import { mountLeads } from './routes/leads.js';
+import { mountFunnelReport } from './routes/funnel-report.js';
 import { mountSegmentMembers } from './routes/segment-members.js';
 import { mountWebhooks } from './routes/webhooks.js';
 import { startWebhookWorker } from './webhooks/webhook-worker.js';
@@ -86,6 +87,7 @@ export function createApp(options: AppOptions): CreatedApp {
 
   mountOps(app, deps);
   mountLeads(app, deps);
+  mountFunnelReport(app, deps);
   mountSegmentMembers(app, deps);
   mountWebhooks(app, deps);
   services.push(startWebhookWorker(deps));

@@ -80,6 +80,8 @@ export function createApp(options: AppOptions): CreatedApp {
       const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'bad_request';
       return c.json(errorBody(code, err.message || 'bad request'), status);
     }
+    // a client that went away mid-body (or was cut off by a request timeout) is not a server problem
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') return c.json(errorBody('client_aborted', 'the request was aborted'), 400);
     deps.log.error('unhandled error', { path: c.req.path, error: (err as Error).message, stack: (err as Error).stack });
     return c.json(errorBody('internal', 'internal error'), 500);
   });

@@ -1,0 +1,16 @@
+// Link clicks (left, keyboard, middle): `download` for a download attribute or a listed extension
+// (case-insensitive; query and hash ignored), `outbound` for another host. Never delays navigation.
+import { data } from './config.js';
+import { track } from './track.js';
+import { flush } from './send.js';
+
+export const onClick = (e: MouseEvent) => {
+  const a = (e.target as Element).closest('a[href]') as HTMLAnchorElement;
+  // data-downloads="pdf, .zip" becomes /\.(pdf|zip)$/i
+  const name =
+    a.hasAttribute('download') ||
+    RegExp('\\.(' + (data.downloads || 'pdf|docx?|xlsx?|pptx?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').split(/[\s.,]+/).join('|') + ')$', 'i').test(a.pathname)
+      ? 'download'
+      : /^http/.test(a.protocol) && a.host != location.host && 'outbound';
+  if (name && e.button < 2) track(name, { p: { url: a.href } }), flush();
+};

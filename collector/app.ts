@@ -22,6 +22,8 @@ import { mountSnippet } from './routes/snippet.js';
 import { mountDemo } from './routes/demo.js';
 import { createEventWriter } from './ingest/store.js';
 import { installHardening } from './hardening/install-hardening.js';
+import { mountServerEvents } from './routes/server-events.js';
+import { mountFunnelConfig } from './routes/funnel-config.js';
 
 export type ApiApp = OpenAPIHono<AppEnv>;
 
@@ -100,6 +102,8 @@ export function createApp(options: AppOptions): CreatedApp {
   mountRejected(app, deps);
   mountSnippet(app, deps);
   mountDemo(app, deps);
+  mountServerEvents(app, deps);
+  mountFunnelConfig(app, deps);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

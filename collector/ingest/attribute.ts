@@ -4,13 +4,14 @@
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import type { StoredEvent } from './types.js';
+import { attributeEvents } from '../funnel/attribute-events.js';
 
 export interface AttributionResult {
-  /** leads whose stage, score, identity or traits changed */
+  /** leads the events touched (their stage, score, identity or traits may have changed) */
   changedLeads: string[];
 }
 
-/** Filled by the funnel engine (collector/funnel). */
-export async function attribute(_tx: Db, _deps: Deps, _events: StoredEvent[]): Promise<AttributionResult> {
-  return { changedLeads: [] };
+/** Identity, stage, score and segment updates for committed events (collector/funnel/attribute-events.ts). */
+export async function attribute(tx: Db, deps: Deps, events: StoredEvent[]): Promise<AttributionResult> {
+  return { changedLeads: await attributeEvents(tx, deps, events) };
 }

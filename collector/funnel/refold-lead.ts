@@ -1,0 +1,99 @@
+// Folds a lead's new events onto its stored state and writes what changed: the lead row (version-checked), stage and
+// score change rows, and webhooks. A late event, a merge or changed rules rebuild the lead from all its events.
+import type { Db } from '../storage/db.js';
+import type { StoredEvent } from '../ingest/types.js';
+import { getLeadFoldRow, updateLeadFold } from '../storage/leads.js';
+import { listLeadFoldEvents } from '../storage/lead-events.js';
+import {
+  deleteScoreChange, deleteStageChange, insertScoreChange, insertStageChange, listScoreChangesOf, listStageChangesOf,
+  upsertScoreChange, upsertStageChange, type ScoreChangeRow, type StageChangeRow,
+} from '../storage/changes.js';
+import { enqueueWebhookEvent } from '../webhooks/enqueue.js';
+import type { CompiledFunnel } from './compile-funnel.js';
+import { foldLead, needsRebuild, type FoldResult } from './fold-lead.js';
+import { emptyFold } from './lead-fold.js';
+import { foldFromRow, foldToUpdate } from './lead-fold-row.js';
+
+export interface RefoldOptions {
+  now: number;
+  /** queue stage.changed and lead.mql webhooks for changes this call makes (off for replay) */
+  notify: boolean;
+  /** fold every event of the lead from empty, whatever the stored state */
+  rebuild: boolean;
+}
+
+/** 'missing': the lead row is gone (merged or erased by another writer). */
+export type RefoldOutcome = 'written' | 'missing';
+
+const MAX_ATTEMPTS = 5;
+const iso = (ms: number) => new Date(ms).toISOString();
+const near = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(a));
+
+export async function refoldLead(
+  tx: Db, funnel: CompiledFunnel, siteId: string, leadId: string, events: readonly StoredEvent[], opts: RefoldOptions,
+): Promise<RefoldOutcome> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const row = await getLeadFoldRow(tx, siteId, leadId);
+    if (!row) return 'missing';
+    const before = foldFromRow(funnel, row);
+    // after a lost race the other writer's events are in the table too: rebuild from all of them
+    const rebuild = opts.rebuild || attempt > 0 || needsRebuild(funnel, before, events);
+    const result = rebuild
+      ? foldLead(funnel, emptyFold(funnel.version), await listLeadFoldEvents(tx, siteId, leadId))
+      : foldLead(funnel, before, events);
+    const ok = await updateLeadFold(tx, siteId, leadId, Number(row.version), foldToUpdate(funnel, result.fold, Number(row.created_at), opts.now));
+    if (!ok) continue;
+    const entered = rebuild ? await rewriteChanges(tx, siteId, leadId, result) : await appendChanges(tx, siteId, leadId, result);
+    if (opts.notify) {
+      for (const c of entered) {
+        await enqueueWebhookEvent(tx, siteId, 'stage.changed', {
+          leadId, email: row.email, from: c.fromStage, to: c.toStage, at: iso(c.at), eventId: c.eventId, rule: c.rule,
+        }, opts.now);
+      }
+      if (before.mqlAt === null && result.fold.mqlAt !== null) {
+        const cause = result.scoreChanges.find((c) => c.mql);
+        await enqueueWebhookEvent(tx, siteId, 'lead.mql', {
+          leadId, email: row.email, score: result.fold.score, threshold: funnel.mqlThreshold, at: iso(result.fold.mqlAt), eventId: cause?.eventId ?? null,
+        }, opts.now);
+      }
+    }
+    return 'written';
+  }
+  throw new Error(`lead ${leadId} kept changing under attribution; its events stay unattributed for replay`);
+}
+
+const stageRows = (leadId: string, r: FoldResult): StageChangeRow[] =>
+  r.stageChanges.map((c) => ({ leadId, toStage: c.to, fromStage: c.from, at: c.at, eventId: c.eventId, rule: c.rule }));
+const scoreRows = (leadId: string, r: FoldResult): ScoreChangeRow[] =>
+  r.scoreChanges.map((c) => ({ changeId: c.changeId, leadId, at: c.at, eventId: c.eventId, rule: c.rule, points: c.points, scoreAfter: c.scoreAfter }));
+
+/** New events on top of the stored state: their changes are new rows. Resolves to the stages entered. */
+async function appendChanges(tx: Db, siteId: string, leadId: string, r: FoldResult): Promise<StageChangeRow[]> {
+  const entered: StageChangeRow[] = [];
+  for (const c of stageRows(leadId, r)) if (await insertStageChange(tx, siteId, c)) entered.push(c);
+  for (const c of scoreRows(leadId, r)) await insertScoreChange(tx, siteId, c);
+  return entered;
+}
+
+/** A rebuild: make the stored rows equal the rebuilt ones, touching only rows that differ. */
+async function rewriteChanges(tx: Db, siteId: string, leadId: string, r: FoldResult): Promise<StageChangeRow[]> {
+  const entered: StageChangeRow[] = [];
+  const stages = new Map((await listStageChangesOf(tx, siteId, leadId)).map((c) => [c.toStage, c]));
+  for (const c of stageRows(leadId, r)) {
+    const old = stages.get(c.toStage);
+    stages.delete(c.toStage);
+    if (!old) entered.push(c);
+    if (!old || old.fromStage !== c.fromStage || old.at !== c.at || old.eventId !== c.eventId || old.rule !== c.rule) await upsertStageChange(tx, siteId, c);
+  }
+  for (const gone of stages.keys()) await deleteStageChange(tx, siteId, leadId, gone);
+  const scores = new Map((await listScoreChangesOf(tx, siteId, leadId)).map((c) => [c.changeId, c]));
+  for (const c of scoreRows(leadId, r)) {
+    const old = scores.get(c.changeId);
+    scores.delete(c.changeId);
+    if (!old || old.at !== c.at || old.rule !== c.rule || old.eventId !== c.eventId || !near(old.points, c.points) || !near(old.scoreAfter, c.scoreAfter)) {
+      await upsertScoreChange(tx, siteId, c);
+    }
+  }
+  for (const gone of scores.keys()) await deleteScoreChange(tx, siteId, gone);
+  return entered;
+}

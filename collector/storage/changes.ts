@@ -1,0 +1,80 @@
+// Stage and score change rows: the explainable history behind a lead's stage and score.
+import type { Db } from './db.js';
+
+export interface StageChangeRow {
+  leadId: string;
+  toStage: string;
+  fromStage: string | null;
+  at: number;
+  eventId: string | null;
+  rule: string | null;
+}
+
+export interface ScoreChangeRow {
+  changeId: string;
+  leadId: string;
+  at: number;
+  eventId: string | null;
+  rule: string;
+  points: number;
+  scoreAfter: number;
+}
+
+/** Inserts a stage change; false when the lead already entered that stage. */
+export async function insertStageChange(db: Db, siteId: string, c: StageChangeRow): Promise<boolean> {
+  const n = await db.run(
+    `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (site_id, lead_id, to_stage) DO NOTHING`,
+    [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule],
+  );
+  return n > 0;
+}
+
+export async function upsertStageChange(db: Db, siteId: string, c: StageChangeRow): Promise<void> {
+  await db.run(
+    `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (site_id, lead_id, to_stage) DO UPDATE SET from_stage = excluded.from_stage, at = excluded.at,
+       event_id = excluded.event_id, rule = excluded.rule`,
+    [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule],
+  );
+}
+
+export async function deleteStageChange(db: Db, siteId: string, leadId: string, toStage: string): Promise<void> {
+  await db.run('DELETE FROM stage_changes WHERE site_id = ? AND lead_id = ? AND to_stage = ?', [siteId, leadId, toStage]);
+}
+
+export async function listStageChangesOf(db: Db, siteId: string, leadId: string): Promise<StageChangeRow[]> {
+  const rows = await db.all<{ to_stage: string; from_stage: string | null; at: number; event_id: string | null; rule: string | null }>(
+    'SELECT to_stage, from_stage, at, event_id, rule FROM stage_changes WHERE site_id = ? AND lead_id = ? ORDER BY at, to_stage',
+    [siteId, leadId],
+  );
+  return rows.map((r) => ({ leadId, toStage: r.to_stage, fromStage: r.from_stage, at: Number(r.at), eventId: r.event_id, rule: r.rule }));
+}
+
+const SCORE_INSERT = `INSERT INTO score_changes (site_id, change_id, lead_id, at, event_id, rule, points, score_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export async function insertScoreChange(db: Db, siteId: string, c: ScoreChangeRow): Promise<void> {
+  await db.run(`${SCORE_INSERT} ON CONFLICT (site_id, change_id) DO NOTHING`, [siteId, c.changeId, c.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]);
+}
+
+export async function upsertScoreChange(db: Db, siteId: string, c: ScoreChangeRow): Promise<void> {
+  await db.run(
+    `${SCORE_INSERT} ON CONFLICT (site_id, change_id) DO UPDATE SET lead_id = excluded.lead_id, at = excluded.at,
+       event_id = excluded.event_id, rule = excluded.rule, points = excluded.points, score_after = excluded.score_after`,
+    [siteId, c.changeId, c.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter],
+  );
+}
+
+export async function deleteScoreChange(db: Db, siteId: string, changeId: string): Promise<void> {
+  await db.run('DELETE FROM score_changes WHERE site_id = ? AND change_id = ?', [siteId, changeId]);
+}
+
+export async function listScoreChangesOf(db: Db, siteId: string, leadId: string): Promise<ScoreChangeRow[]> {
+  const rows = await db.all<{ change_id: string; at: number; event_id: string | null; rule: string; points: number; score_after: number }>(
+    'SELECT change_id, at, event_id, rule, points, score_after FROM score_changes WHERE site_id = ? AND lead_id = ? ORDER BY at, change_id',
+    [siteId, leadId],
+  );
+  return rows.map((r) => ({
+    changeId: r.change_id, leadId, at: Number(r.at), eventId: r.event_id, rule: r.rule, points: Number(r.points), scoreAfter: Number(r.score_after),
+  }));
+}

@@ -1,0 +1,74 @@
+// Identity links (which lead a visitor belonged to, and since when), the visitors' current lead, and lead merges.
+import type { Db } from './db.js';
+
+export interface LinkRow {
+  lead_id: string;
+  from_at: number;
+}
+
+export type LinkReason = 'first_seen' | 'identified' | 'merged' | 'switched';
+
+export interface NewLink {
+  siteId: string;
+  visitorId: string;
+  fromAt: number;
+  leadId: string;
+  email: string | null;
+  eventId: string | null;
+  reason: LinkReason;
+  now: number;
+}
+
+/** The visitor's link in effect now. */
+export async function getCurrentLink(db: Db, siteId: string, visitorId: string): Promise<LinkRow | undefined> {
+  return db.get<LinkRow>('SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? AND to_at IS NULL', [siteId, visitorId]);
+}
+
+/** The link in effect at `at`; for a time before the first link, the first link. */
+export async function getLinkAt(db: Db, siteId: string, visitorId: string, at: number): Promise<LinkRow | undefined> {
+  return (
+    (await db.get<LinkRow>(
+      'SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? AND from_at <= ? ORDER BY from_at DESC LIMIT 1',
+      [siteId, visitorId, at],
+    )) ??
+    (await db.get<LinkRow>('SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? ORDER BY from_at LIMIT 1', [siteId, visitorId]))
+  );
+}
+
+/**
+ * Starts a link at `fromAt`, ending the visitor's current one there. Two changes in the same millisecond keep the
+ * later one (the key is visitor and time).
+ */
+export async function startLink(db: Db, l: NewLink): Promise<void> {
+  await db.run('UPDATE identity_links SET to_at = ? WHERE site_id = ? AND visitor_id = ? AND to_at IS NULL AND from_at < ?', [
+    l.fromAt, l.siteId, l.visitorId, l.fromAt,
+  ]);
+  await db.run(
+    `INSERT INTO identity_links (site_id, visitor_id, from_at, to_at, lead_id, email, event_id, reason, created_at)
+     VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?)
+     ON CONFLICT (site_id, visitor_id, from_at) DO UPDATE SET to_at = NULL, lead_id = excluded.lead_id, email = excluded.email,
+       event_id = excluded.event_id, reason = excluded.reason`,
+    [l.siteId, l.visitorId, l.fromAt, l.leadId, l.email, l.eventId, l.reason, l.now],
+  );
+}
+
+/** Keeps `visitors.lead_id` (the visitor's current lead, for reads and segments) in step with its links. */
+export async function setVisitorLead(db: Db, siteId: string, visitorId: string, leadId: string): Promise<void> {
+  await db.run('UPDATE visitors SET lead_id = ? WHERE site_id = ? AND visitor_id = ? AND (lead_id IS NULL OR lead_id <> ?)', [
+    leadId, siteId, visitorId, leadId,
+  ]);
+}
+
+/**
+ * Moves everything of lead `from` to lead `into`: its visitors, identity links, events and segment history. Its own
+ * stage and score changes go (the surviving lead is rebuilt from the union of events); then the lead row goes.
+ */
+export async function mergeLeadInto(db: Db, siteId: string, from: string, into: string): Promise<void> {
+  await db.run('UPDATE identity_links SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
+  await db.run('UPDATE visitors SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
+  await db.run('UPDATE events SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
+  await db.run('UPDATE segment_changes SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
+  await db.run('DELETE FROM stage_changes WHERE site_id = ? AND lead_id = ?', [siteId, from]);
+  await db.run('DELETE FROM score_changes WHERE site_id = ? AND lead_id = ?', [siteId, from]);
+  await db.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, from]);
+}

@@ -1,0 +1,39 @@
+// Events as the funnel engine reads and marks them: a lead's events for a rebuild, and the attribution mark.
+import type { Db } from './db.js';
+import { EVENT_COLUMNS, rowToEvent } from './events.js';
+import type { StoredEvent } from '../ingest/types.js';
+
+const MARK = 'UPDATE events SET lead_id = ?, attributed = 1 WHERE site_id = ? AND event_id = ?';
+
+/** Ties each event to its lead and marks it attributed. */
+export async function markEventsAttributed(db: Db, siteId: string, marks: ReadonlyArray<readonly [eventId: string, leadId: string]>): Promise<void> {
+  for (const [eventId, leadId] of marks) await db.run(MARK, [leadId, siteId, eventId]);
+}
+
+/** Every attributed event of a lead (bots excluded), for a rebuild of its stage and score. */
+export async function listLeadFoldEvents(db: Db, siteId: string, leadId: string): Promise<StoredEvent[]> {
+  const rows = await db.all<Record<string, unknown>>(
+    `SELECT ${EVENT_COLUMNS.join(', ')} FROM events WHERE site_id = ? AND lead_id = ? AND attributed = 1 AND is_bot = 0 ORDER BY at, event_id`,
+    [siteId, leadId],
+  );
+  return rows.map(rowToEvent);
+}
+
+/** Events the given ids name that are stored but not attributed (replay and recovery). */
+export async function listUnattributed(db: Db, siteId: string, limit: number): Promise<StoredEvent[]> {
+  const rows = await db.all<Record<string, unknown>>(
+    `SELECT ${EVENT_COLUMNS.join(', ')} FROM events WHERE site_id = ? AND attributed = 0 AND is_bot = 0 ORDER BY at, event_id LIMIT ?`,
+    [siteId, limit],
+  );
+  return rows.map(rowToEvent);
+}
+
+/** Which of these event ids the site already stored (retried server events), with their lead. */
+export async function findStoredEvents(db: Db, siteId: string, eventIds: readonly string[]): Promise<Map<string, string | null>> {
+  const found = new Map<string, string | null>();
+  for (const id of eventIds) {
+    const r = await db.get<{ lead_id: string | null }>('SELECT lead_id FROM events WHERE site_id = ? AND event_id = ?', [siteId, id]);
+    if (r) found.set(id, r.lead_id);
+  }
+  return found;
+}

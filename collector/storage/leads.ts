@@ -1,0 +1,108 @@
+// Lead rows as the funnel engine writes them: creation, email claims, and version-checked fold updates.
+import type { Db } from './db.js';
+
+export interface LeadFoldRow {
+  lead_id: string;
+  email: string | null;
+  stage: string;
+  stage_rank: number;
+  stage_at: number;
+  score: number;
+  score_at: number;
+  mql: number;
+  mql_at: number | null;
+  sql: number;
+  sql_at: number | null;
+  traits: string;
+  first_touch: string | null;
+  last_touch: string | null;
+  state: string;
+  version: number;
+  created_at: number;
+}
+
+const FOLD_COLS = `lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits, first_touch,
+  last_touch, state, version, created_at`;
+
+export async function getLeadFoldRow(db: Db, siteId: string, leadId: string): Promise<LeadFoldRow | undefined> {
+  return db.get<LeadFoldRow>(`SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);
+}
+
+export async function getLeadEmail(db: Db, siteId: string, leadId: string): Promise<{ email: string | null } | undefined> {
+  return db.get<{ email: string | null }>('SELECT email FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+}
+
+export async function getLeadIdByEmail(db: Db, siteId: string, email: string): Promise<string | undefined> {
+  return (await db.get<{ lead_id: string }>('SELECT lead_id FROM leads WHERE site_id = ? AND email = ?', [siteId, email]))?.lead_id;
+}
+
+export interface NewLead {
+  siteId: string;
+  leadId: string;
+  email: string | null;
+  /** first stage of the site's funnel (the lead has no stage change until a rule holds) */
+  stage: string;
+  /** time of the event that made the lead */
+  at: number;
+  now: number;
+}
+
+/**
+ * Inserts a lead; resolves to false when the id, or the email, is already taken (another flush or collector made
+ * it first: the caller reads the winner back).
+ */
+export async function insertLead(db: Db, l: NewLead): Promise<boolean> {
+  const n = await db.run(
+    `INSERT INTO leads (site_id, lead_id, email, traits, stage, stage_rank, stage_at, score, score_at, state, created_at, updated_at, identified_at, version)
+     VALUES (?, ?, ?, '{}', ?, 0, ?, 0, ?, '{}', ?, ?, ?, 0) ON CONFLICT DO NOTHING`,
+    [l.siteId, l.leadId, l.email, l.stage, l.at, l.at, l.at, l.now, l.email ? l.at : null],
+  );
+  return n > 0;
+}
+
+/** Gives an anonymous lead its email; false when the lead already has one. Throws on a unique clash (pg race). */
+export async function claimLeadEmail(db: Db, siteId: string, leadId: string, email: string, at: number, now: number): Promise<boolean> {
+  const n = await db.run('UPDATE leads SET email = ?, identified_at = ?, updated_at = ? WHERE site_id = ? AND lead_id = ? AND email IS NULL', [
+    email, at, now, siteId, leadId,
+  ]);
+  return n > 0;
+}
+
+export interface LeadFoldUpdate {
+  stage: string;
+  stageRank: number;
+  stageAt: number;
+  score: number;
+  scoreAt: number;
+  mqlAt: number | null;
+  sqlAt: number | null;
+  traits: string;
+  firstTouch: string | null;
+  lastTouch: string | null;
+  state: string;
+  now: number;
+}
+
+/** Writes a lead's fold if nobody wrote it since `version` was read; false means: read again and redo. */
+export async function updateLeadFold(db: Db, siteId: string, leadId: string, version: number, u: LeadFoldUpdate): Promise<boolean> {
+  const n = await db.run(
+    `UPDATE leads SET stage = ?, stage_rank = ?, stage_at = ?, score = ?, score_at = ?, mql = ?, mql_at = ?, sql = ?, sql_at = ?,
+       traits = ?, first_touch = ?, last_touch = ?, state = ?, updated_at = ?, version = version + 1
+     WHERE site_id = ? AND lead_id = ? AND version = ?`,
+    [
+      u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
+      u.traits, u.firstTouch, u.lastTouch, u.state, u.now, siteId, leadId, version,
+    ],
+  );
+  return n > 0;
+}
+
+export async function deleteLeadRow(db: Db, siteId: string, leadId: string): Promise<void> {
+  await db.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+}
+
+/** A page of the site's lead ids in id order (replay walks them). */
+export async function listLeadIds(db: Db, siteId: string, after: string, limit: number): Promise<string[]> {
+  const rows = await db.all<{ lead_id: string }>('SELECT lead_id FROM leads WHERE site_id = ? AND lead_id > ? ORDER BY lead_id LIMIT ?', [siteId, after, limit]);
+  return rows.map((r) => r.lead_id);
+}

@@ -19,6 +19,7 @@ export const command = (name: string, a?: any, b?: any) => {
       .then((r) => r.json())
       .then((j) => (w.dataLayer ||= []).push({ event: 'funnelbeam_segments', segments: (b = j.segments) }))
       .catch(() => (b = []))
-      .then(() => a(b));
+      .then(() => a(b))
+      .catch(String); // a throwing or missing callback stays quiet
   }
 };

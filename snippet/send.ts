@@ -9,6 +9,8 @@ import { visitorId } from './ids.js';
 import { api, data } from './config.js';
 
 let timer: ReturnType<typeof setTimeout> | 0;
+/** a fetch is in flight: the next waits for its answer (unless the page is going away) */
+let busy: unknown;
 
 const later = (ms: number) => {
   clearTimeout(timer);
@@ -36,15 +38,20 @@ export const flush = (hiding?: unknown) => {
   const url = api + 'e';
   const wait = s.b! - Date.now();
   if (wait > 0) return hiding || later(wait);
-  if (!e[0]) return;
+  if (!e[0] || (busy && !hiding)) return;
   const body = JSON.stringify({ s: data.site, v: visitorId(s), e });
   if (hiding && navigator.sendBeacon?.(url, body)) return;
+  busy = 1;
   fetch(url, { method: 'POST', body, keepalive: true }).then((r) => {
+    busy = 0;
     if (r.status == 429 || r.status > 499) return fail(r.headers.get('retry-after'));
     const s = getState();
     s.q = (s.q || []).filter((x) => !e.some((y) => y.i == x.i));
     s.b = s.n = 0;
     putState(s);
     if (s.q[0]) later(0);
-  }, fail);
+  }, () => {
+    busy = 0;
+    fail();
+  });
 };

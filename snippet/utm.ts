@@ -12,7 +12,7 @@ export const captureTouch = (s: State) => {
   const ref = document.referrer;
   const t: WireTouch = { url: l.href, at: Date.now() };
   // UTM_KEYS and CLICK_IDS (other utm_ keys go too; the collector drops them)
-  new URLSearchParams(l.search).forEach((v, k) => /^(utm_|((g|fb|ms|tt)clid|li_fat_id)$)/.test(k) && ((t as Record<string, string>)[k] = v, (landing = t)));
+  new URLSearchParams(l.search).forEach((v, k) => /^(utm_|((g|fb|tt)clid|msclkid|li_fat_id)$)/.test(k) && ((t as Record<string, string>)[k] = v, (landing = t)));
   if (ref && new URL(ref).host != l.host) (t.ref = ref), (landing = t);
   s.f ||= t;
 };

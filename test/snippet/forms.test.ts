@@ -1,0 +1,90 @@
+// Form submits: newsletter/demo/other forms, valid submits only, email identifies, only marked fields are read.
+import { afterEach, expect, test } from 'vitest';
+import { openPage, type TestPage } from './page.js';
+
+let page: TestPage;
+afterEach(() => page?.close());
+
+const submit = (id: string) => (page.w.document.getElementById(id) as any).requestSubmit();
+const formEvents = () => page.events().filter((e) => e.n != 'pageview').map(({ n, f, em, tr, p }) => ({ n, f, em, tr, p }));
+
+test('a valid newsletter form sends newsletter_signup with the email and marked fields only', async () => {
+  page = await openPage({
+    html: `<form id="f" data-funnelbeam="newsletter" action="/thanks">
+      <input type="email" name="email" value="Jane@Example.com">
+      <input name="first" value="Jane" data-funnelbeam-field="firstName">
+      <input name="company" value="Acme" data-funnelbeam-field>
+      <input name="secret_note" value="do not read">
+      <input type="password" name="pw" value="hunter2" data-funnelbeam-field>
+      <input name="card" autocomplete="cc-number" value="4111111111111111" data-funnelbeam-field>
+      <input name="cvc" value="123" data-funnelbeam-field="cvc">
+      <textarea name="msg">hello</textarea>
+    </form>`,
+    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+  });
+  submit('f');
+  await page.settle();
+  expect(formEvents()).toEqual([
+    { n: 'newsletter_signup', f: 'newsletter', em: 'Jane@Example.com', tr: { firstName: 'Jane', company: 'Acme' }, p: undefined },
+  ]);
+  const wire = JSON.stringify(page.sent.map((s) => s.body));
+  for (const secret of ['hunter2', '4111111111111111', 'do not read', 'hello', '"123"']) expect(wire).not.toContain(secret);
+});
+
+test('a demo form sends demo_request; a text field named email identifies too', async () => {
+  page = await openPage({
+    html: `<form id="d" data-funnelbeam="demo"><input name="work_email" value=" cto@corp.io "><input name="size" value="50"></form>`,
+    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+  });
+  submit('d');
+  await page.settle();
+  expect(formEvents()).toEqual([{ n: 'demo_request', f: 'demo', em: 'cto@corp.io', tr: undefined, p: undefined }]);
+});
+
+test('any other form with an email field sends form_submit; a form without one sends nothing', async () => {
+  page = await openPage({
+    html: `<form id="c"><input type="email" name="e" value="a@b.co"></form>
+      <form id="s"><input type="search" name="q" value="pricing"></form>
+      <form id="o"><input type="checkbox" name="email_optin" checked></form>`,
+    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+  });
+  submit('c');
+  submit('s');
+  submit('o');
+  await page.settle();
+  expect(formEvents()).toEqual([{ n: 'form_submit', f: 'other', em: 'a@b.co', tr: undefined, p: undefined }]);
+});
+
+test('an invalid form (required field empty, even with novalidate) sends nothing', async () => {
+  page = await openPage({
+    html: `<form id="f" data-funnelbeam="newsletter" novalidate><input type="email" name="email" required value=""></form>
+      <form id="g" data-funnelbeam="demo" novalidate><input type="email" name="email" value="not-an-email"></form>`,
+    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+  });
+  submit('f');
+  submit('g');
+  await page.settle();
+  expect(formEvents()).toEqual([]);
+});
+
+test('a form event is sent at once, before a full-page submit navigates away', async () => {
+  page = await openPage({
+    html: `<form id="f" data-funnelbeam="newsletter"><input type="email" name="email" value="x@y.io"></form>`,
+    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+  });
+  await page.settle();
+  const before = page.sent.length;
+  submit('f');
+  expect(page.sent.length).toBe(before + 1);
+  expect(page.sent.at(-1)!.body.e.map((e) => e.n)).toEqual(['newsletter_signup']);
+});
+
+test('an email that does not look like an address is not sent, the event still is', async () => {
+  page = await openPage({
+    html: `<form id="f" data-funnelbeam="newsletter"><input name="email" value="jane at example"></form>`,
+    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+  });
+  submit('f');
+  await page.settle();
+  expect(formEvents()).toEqual([{ n: 'newsletter_signup', f: 'newsletter', em: undefined, tr: undefined, p: undefined }]);
+});

@@ -1,0 +1,166 @@
+// Transport: batching, the capped outbox, retry with backoff and Retry-After, beacons while hiding.
+import { afterEach, expect, test } from 'vitest';
+import { openPage, type PageOptions, type TestPage } from './page.js';
+import { LIMITS } from '../../shared/limits.js';
+
+const pages: TestPage[] = [];
+afterEach(async () => {
+  for (const p of pages.splice(0)) await p.close();
+});
+const open = async (o: PageOptions) => {
+  const p = await openPage(o);
+  pages.push(p);
+  return p;
+};
+const carry = (p: TestPage) => ({ _fb: p.w.localStorage.getItem('_fb')! });
+
+test('events within a short moment go in one request', async () => {
+  const page = await open({});
+  page.w.funnelbeam('track', 'a', { x: 1 });
+  page.w.funnelbeam('track', 'b', { ok: true, s: 'v' });
+  await page.settle();
+  expect(page.sent).toHaveLength(1);
+  expect(page.sent[0].body.e.map((e) => [e.n, e.p])).toEqual([
+    ['pageview', undefined],
+    ['a', { x: 1 }],
+    ['b', { ok: true, s: 'v' }],
+  ]);
+  expect(page.state().q).toEqual([]);
+});
+
+test('event ids are unique', async () => {
+  const page = await open({});
+  for (let i = 0; i < 40; i++) page.w.funnelbeam('track', 'e' + i);
+  await page.settle();
+  const ids = page.events().map((e) => e.i);
+  expect(new Set(ids).size).toBe(41);
+});
+
+test('at most LIMITS.batchEvents (50) events go in one request; the rest follow in the next', async () => {
+  const page = await open({ status: () => 'network' });
+  for (let i = 0; i < 79; i++) page.w.funnelbeam('track', 'e' + i);
+  await page.settle();
+  const next = await open({ storage: carry(page), before: (w) => clearBackoff(w) });
+  await next.settle();
+  expect(next.sent.map((s) => s.body.e.length)).toEqual([LIMITS.batchEvents, 81 - LIMITS.batchEvents]);
+  expect(next.events().map((e) => e.n)).toEqual(['pageview', ...Array.from({ length: 79 }, (_, i) => 'e' + i), 'pageview']);
+});
+
+const clearBackoff = (w: any) => {
+  const s = JSON.parse(w.localStorage.getItem('_fb'));
+  s.b = Date.now() - 1;
+  w.localStorage.setItem('_fb', JSON.stringify(s));
+};
+
+test('the outbox keeps at most LIMITS.snippetStoredEvents (100) events, dropping the oldest', async () => {
+  const page = await open({ status: () => 'network' });
+  await page.settle();
+  const cap = LIMITS.snippetStoredEvents;
+  for (let i = 0; i < cap + 20; i++) page.w.funnelbeam('track', 'e' + i);
+  const q = page.state().q;
+  expect(q).toHaveLength(cap);
+  expect(q[0].n).toBe('e20');
+  expect(q[cap - 1].n).toBe('e' + (cap + 19));
+});
+
+test('events the collector could not take (network error) are kept and sent once on a later page, with the new ones', async () => {
+  const down = await open({ url: 'https://www.example.com/a', status: () => 'network' });
+  down.w.funnelbeam('track', 'signup_click');
+  await down.settle();
+  expect(down.sent).toHaveLength(1);
+  const kept = down.state();
+  expect(kept.q.map((e: any) => e.n)).toEqual(['pageview', 'signup_click']);
+  expect(kept.n).toBe(1);
+  expect(kept.b).toBeGreaterThan(Date.now() + 1000);
+
+  // the next page, still inside the backoff: nothing goes out yet
+  const early = await open({ url: 'https://www.example.com/b', storage: carry(down) });
+  await early.settle();
+  expect(early.sent).toEqual([]);
+
+  // a page after the backoff sends the kept events and its own, then the outbox is empty
+  const up = await open({ url: 'https://www.example.com/c', storage: carry(early), before: clearBackoff });
+  await up.settle();
+  expect(up.events().map((e) => [e.n, e.u])).toEqual([
+    ['pageview', 'https://www.example.com/a'],
+    ['signup_click', 'https://www.example.com/a'],
+    ['pageview', 'https://www.example.com/b'],
+    ['pageview', 'https://www.example.com/c'],
+  ]);
+  expect(up.events().map((e) => e.i).slice(0, 2)).toEqual(kept.q.map((e: any) => e.i));
+  expect(up.state()).toMatchObject({ q: [], b: 0, n: 0 });
+});
+
+test('5xx keeps the events and backs off exponentially (2 s, 4 s …) across pages; 4xx drops them', async () => {
+  let status = 503;
+  const page = await open({ status: () => status });
+  await page.settle();
+  const first = page.state();
+  expect(first.q).toHaveLength(1);
+  expect(first.n).toBe(1);
+  expect(first.b - Date.now()).toBeGreaterThan(1000);
+  expect(first.b - Date.now()).toBeLessThanOrEqual(2000);
+  const again = await open({ status: () => status, storage: carry(page), before: clearBackoff });
+  await again.settle();
+  const second = again.state();
+  expect(second.q).toHaveLength(2);
+  expect(second.n).toBe(2);
+  expect(second.b - Date.now()).toBeGreaterThan(3000);
+  expect(second.b - Date.now()).toBeLessThanOrEqual(4000);
+  status = 400;
+  const rejected = await open({ status: () => status, storage: carry(again), before: clearBackoff });
+  await rejected.settle();
+  expect(rejected.sent.at(-1)!.body.e).toHaveLength(3);
+  expect(rejected.state()).toMatchObject({ q: [], n: 0 });
+});
+
+test('429 honours Retry-After seconds', async () => {
+  const page = await open({ status: () => 429, headers: { 'Retry-After': '120' } });
+  await page.settle();
+  const s = page.state();
+  expect(s.q).toHaveLength(1);
+  expect(s.b - Date.now()).toBeGreaterThan(118_000);
+  expect(s.b - Date.now()).toBeLessThanOrEqual(120_000);
+});
+
+test('hiding the page sends by sendBeacon; beaconed events stay until a later answered request confirms them', async () => {
+  const page = await open({ status: () => 'network' });
+  page.w.funnelbeam('track', 'late');
+  page.w.localStorage.setItem('_fb', JSON.stringify({ ...page.state(), b: 0 }));
+  page.hide();
+  const beacon = page.sent.at(-1)!;
+  expect(beacon).toMatchObject({ via: 'beacon', url: 'https://collector.example.com/e', bodyType: 'string' });
+  expect(beacon.body.e.map((e) => e.n)).toEqual(['pageview', 'late']);
+  expect(page.state().q.map((e: any) => e.n)).toEqual(['pageview', 'late']);
+  const next = await open({ storage: carry(page) });
+  await next.settle();
+  expect(next.sent[0].via).toBe('fetch');
+  expect(next.events().map((e) => e.n)).toEqual(['pageview', 'late', 'pageview']);
+  expect(next.state().q).toEqual([]);
+});
+
+test('when sendBeacon refuses or is missing, fetch with keepalive carries the events', async () => {
+  const page = await open({ before: (w) => ((w.navigator as any).sendBeacon = () => false) });
+  page.hide();
+  expect(page.sent.map((s) => [s.via, s.keepalive])).toEqual([['fetch', true]]);
+  const bare = await open({ before: (w) => ((w.navigator as any).sendBeacon = undefined) });
+  bare.hide();
+  expect(bare.sent.map((s) => [s.via, s.keepalive])).toEqual([['fetch', true]]);
+});
+
+test('with storage blocked (it throws), events still go out and nothing throws into the page', async () => {
+  const errors: unknown[] = [];
+  const page = await open({
+    before: (w) => {
+      Object.defineProperty(w, 'localStorage', { get: () => { throw new w.DOMException('denied', 'SecurityError'); } });
+      w.addEventListener('error', (e: unknown) => errors.push(e));
+    },
+  });
+  page.w.funnelbeam('track', 'still');
+  let id: unknown;
+  page.w.funnelbeam('visitorId', (v: unknown) => (id = v));
+  await page.settle();
+  expect(page.events().map((e) => e.n)).toEqual(['pageview', 'still']);
+  expect(id).toBe(page.sent[0].body.v);
+  expect(errors).toEqual([]);
+});

@@ -5,8 +5,18 @@ import type { StoredEvent } from '../ingest/types.js';
 
 const MARK = 'UPDATE events SET lead_id = ?, attributed = 1 WHERE site_id = ? AND event_id = ?';
 
-/** Ties each event to its lead and marks it attributed. */
+// PostgreSQL: every mark of a flush in one statement (a round trip per event would dominate the flush).
+const MARK_MANY_PG = `UPDATE events SET lead_id = m.lead_id, attributed = 1
+  FROM UNNEST(?::text[], ?::text[]) AS m(event_id, lead_id) WHERE events.site_id = ? AND events.event_id = m.event_id`;
+
+/** Ties each event to its lead and marks it attributed (a later mark of the same event wins). */
 export async function markEventsAttributed(db: Db, siteId: string, marks: ReadonlyArray<readonly [eventId: string, leadId: string]>): Promise<void> {
+  if (db.dialect === 'pg' && marks.length > 1) {
+    const last = new Map(marks); // one row per event, as UPDATE … FROM needs; sorted so concurrent flushes lock in one order
+    const ids = [...last.keys()].sort();
+    await db.run(MARK_MANY_PG, [ids, ids.map((id) => last.get(id)!), siteId]);
+    return;
+  }
   for (const [eventId, leadId] of marks) await db.run(MARK, [leadId, siteId, eventId]);
 }
 

@@ -149,7 +149,14 @@ const depthOf = (v: unknown): number =>
  */
 export function parseDefinition(input: unknown, stages?: readonly string[]): DefinitionResult {
   if (input === undefined) return { ok: false, path: 'definition', message: 'is required' };
-  if (JSON.stringify(input).length > MAX_DEFINITION_CHARS) return { ok: false, path: 'definition', message: `is longer than ${MAX_DEFINITION_CHARS} characters` };
+  let text: string;
+  try {
+    text = JSON.stringify(input);
+  } catch {
+    // nesting deep enough to overflow the stack (JSON.parse accepts far deeper input than JSON.stringify)
+    return { ok: false, path: 'definition', message: `nests deeper than ${MAX_NESTING} levels` };
+  }
+  if (text.length > MAX_DEFINITION_CHARS) return { ok: false, path: 'definition', message: `is longer than ${MAX_DEFINITION_CHARS} characters` };
   if (depthOf(input) > MAX_NESTING) return { ok: false, path: 'definition', message: `nests deeper than ${MAX_NESTING} levels` };
   const parsed = conditionSchema.safeParse(input);
   if (!parsed.success) {

@@ -28,4 +28,20 @@ export interface LeadFacts {
   stageOrder: readonly string[];
   /** the lead's events that `did` conditions may look at; any order */
   events: readonly FactEvent[];
+  /**
+   * Per-condition counts made by the database (keyed by didKey), for `did` tests without props. When present, a test
+   * missing from it counted nothing; when absent, `events` are counted instead.
+   */
+  didCounts?: ReadonlyMap<string, DidCount>;
 }
+
+/** Matching events of one `did` test (inside its window when it has one). */
+export interface DidCount {
+  count: number;
+  /** newest and oldest matching times (null when none, or not tracked for tests without a window) */
+  newest: number | null;
+  oldest: number | null;
+}
+
+/** Identifies what a `did` test counts: event, path and window (props tests are counted from rows, never keyed). */
+export const didKey = (d: { event: string; path?: string; within?: string }) => JSON.stringify([d.event, d.path ?? null, d.within ?? null]);

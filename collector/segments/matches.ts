@@ -1,7 +1,7 @@
 // Pure segment evaluation: whether a lead's facts match a definition, and the next moment time alone could change that.
 import type { Condition, DidTest, InStageTest, NumberTest, OneOrMany, SegmentDefinition, StageTest, TouchTest } from './definition.js';
 import { durationMs } from './definition.js';
-import type { LeadFacts } from './lead-facts.js';
+import { didKey, type DidCount, type LeadFacts } from './lead-facts.js';
 import { pathMatches } from './glob.js';
 import { classifyChannel, hostOf } from '../ingest/channels.js';
 import type { Touch } from '../ingest/types.js';
@@ -44,6 +44,7 @@ export function evaluateCondition(c: Condition, f: LeadFacts): Evaluation {
 }
 
 const fixed = (value: boolean): Evaluation => ({ value, changeAt: NEVER });
+const NO_EVENTS: DidCount = { count: 0, newest: null, oldest: null };
 
 // True until the first true part flips; while false, cannot turn true before every false part has flipped.
 function evaluateAll(parts: Condition[], f: LeadFacts): Evaluation {
@@ -90,8 +91,16 @@ export function propsMatch(wanted: Record<string, string | number | boolean>, pr
 // An event counts while now - at < within; with `min` N the result flips when the N-th newest leaves the window.
 function evaluateDid(d: DidTest, f: LeadFacts): Evaluation {
   const windowMs = d.within ? durationMs(d.within) : null;
-  const since = windowMs === null ? -Infinity : f.now - windowMs;
   const min = d.min ?? 1;
+  if (f.didCounts && d.props === undefined) {
+    const c = f.didCounts.get(didKey(d)) ?? NO_EVENTS;
+    if (c.count < min) return fixed(false);
+    if (windowMs === null) return fixed(true);
+    // counts carry only the newest and oldest times: with min > 1 the oldest one's expiry is an early, safe recheck
+    const t = min === 1 ? c.newest : c.oldest;
+    return { value: true, changeAt: (t ?? f.now) + windowMs };
+  }
+  const since = windowMs === null ? -Infinity : f.now - windowMs;
   const times: number[] = [];
   for (const e of f.events) {
     if (d.event !== '*' && e.name !== d.event) continue;

@@ -1,19 +1,20 @@
 // Live segment membership: re-evaluates the given leads' segments after their events were attributed.
-// Per chunk of leads: five indexed reads (segments, lead rows, members, rechecks, relevant events), then writes only
-// for what changed. Each lead's next possible time-based change goes to segment_rechecks for the sweep.
+// Per chunk of leads: a few indexed reads (lead rows, members, rechecks, and one grouped count of the events each `did`
+// test looks at), then writes only for what changed. Each lead's next possible time-based change goes to segment_rechecks for the sweep.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import {
-  MAX_IN, addMemberCount, deleteMember, deleteRecheck, insertMember, insertSegmentChange, loadLeadEvents, loadLeadFactRows,
-  loadMemberships, loadRechecks, upsertRecheck, type LeadFactsRow, type LeadEventRow,
+  MAX_IN, addMemberCount, countLeadEvents, deleteMember, deleteRecheck, insertMember, insertSegmentChange, loadLeadEvents, loadLeadFactRows,
+  listLeadMemberships, loadMemberships, loadRechecks, upsertRecheck, type CountResult, type LeadFactsRow, type LeadEventRow,
 } from '../storage/segments.js';
-import { enqueueWebhookEvent } from '../webhooks/enqueue.js';
+import { enqueueWebhookEvent, type WebhookEvent } from '../webhooks/enqueue.js';
+import { listActiveWebhookEvents } from '../storage/webhooks.js';
 import { loadActiveSegments, type ActiveSegment, type ActiveSegments } from './active-segments.js';
-import { eventFilterAt } from './event-plan.js';
+import { countTestsAt, filterAt, type EventPlan } from './event-plan.js';
 import { loadFunnelSettings, type FunnelSettings } from './funnel-settings.js';
 import { evaluateCondition, NEVER } from './matches.js';
-import type { FactEvent, LeadFacts } from './lead-facts.js';
+import type { DidCount, FactEvent, LeadFacts } from './lead-facts.js';
 import type { Touch } from '../ingest/types.js';
 
 export interface MembershipChange {
@@ -43,8 +44,9 @@ export async function updateMembershipsFor(tx: Db, deps: Deps, siteId: string, l
     return changes;
   }
   const funnel = await loadFunnelSettings(tx, siteId);
+  const hooks = createHookCheck(tx, siteId);
   for (let i = 0; i < unique.length; i += MAX_IN) {
-    await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, changes, deltas);
+    await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas);
   }
   for (const [key, delta] of deltas) if (delta !== 0) await addMemberCount(tx, siteId, key, delta);
   deps.metrics.observe('funnelbeam_segment_update_seconds', (performance.now() - started) / 1000);
@@ -71,7 +73,13 @@ function safeJson<T>(text: string | null): T | null {
   }
 }
 
-function toFacts(row: LeadFactsRow, events: FactEvent[], funnel: FunnelSettings, now: number): LeadFacts {
+function countsByKey(plan: EventPlan, counts: CountResult[] | undefined): Map<string, DidCount> {
+  const byKey = new Map<string, DidCount>();
+  if (counts) plan.counted.forEach((t, i) => byKey.set(t.key, counts[i]));
+  return byKey;
+}
+
+function toFacts(row: LeadFactsRow, events: FactEvent[], didCounts: Map<string, DidCount>, funnel: FunnelSettings, now: number): LeadFacts {
   return {
     now,
     stage: row.stage,
@@ -84,6 +92,7 @@ function toFacts(row: LeadFactsRow, events: FactEvent[], funnel: FunnelSettings,
     lastTouch: safeJson<Touch>(row.last_touch),
     stageOrder: funnel.stages,
     events,
+    didCounts,
   };
 }
 
@@ -94,20 +103,21 @@ async function updateChunk(
   now: number,
   segments: ActiveSegments,
   funnel: FunnelSettings,
+  hooks: HookCheck,
   changes: MembershipChange[],
   deltas: Map<string, number>,
 ) {
   const leads = new Map((await loadLeadFactRows(tx, siteId, leadIds)).map((r) => [r.lead_id, r]));
   const members = new Map<string, Set<string>>();
-  for (const m of await loadMemberships(tx, siteId, leadIds)) {
+  for (const m of await loadMemberships(tx, siteId, segments.list.map((s) => s.key), leadIds)) {
     let set = members.get(m.lead_id);
     if (!set) members.set(m.lead_id, (set = new Set()));
     set.add(m.segment_key);
   }
   const rechecks = new Map((await loadRechecks(tx, siteId, leadIds)).map((r) => [r.lead_id, Number(r.due_at)]));
   const { plan } = segments;
-  const wantsEvents = plan.everyEvent || plan.recentAny || plan.names.length > 0 || plan.recentNames.length > 0;
-  const events = wantsEvents ? groupEvents(await loadLeadEvents(tx, siteId, leadIds, eventFilterAt(plan, now))) : new Map();
+  const counts = await countLeadEvents(tx, siteId, leadIds, countTestsAt(plan, now), filterAt(plan.countFilter, now));
+  const events = plan.rowFilter ? groupEvents(await loadLeadEvents(tx, siteId, leadIds, filterAt(plan.rowFilter, now))) : new Map();
   const bump = (key: string, by: number) => deltas.set(key, (deltas.get(key) ?? 0) + by);
 
   for (const leadId of leadIds) {
@@ -116,22 +126,22 @@ async function updateChunk(
     let dueAt = NEVER;
     if (!row) {
       // merged into another lead or erased: its memberships go quietly, the surviving lead is evaluated on its own
-      for (const key of current) if (await deleteMember(tx, siteId, key, leadId)) bump(key, -1);
+      for (const key of await listLeadMemberships(tx, siteId, leadId)) if (await deleteMember(tx, siteId, key, leadId)) bump(key, -1);
     } else {
-      const facts = toFacts(row, events.get(leadId) ?? [], funnel, now);
+      const facts = toFacts(row, events.get(leadId) ?? [], countsByKey(plan, counts.get(leadId)), funnel, now);
       for (const segment of segments.list) {
         // bot traffic is never retargeted
         const { value, changeAt } = row.is_bot ? { value: false, changeAt: NEVER } : evaluateCondition(segment.definition, facts);
         dueAt = Math.min(dueAt, changeAt);
         if (value && !current.has(segment.key)) {
           if (await insertMember(tx, siteId, segment.key, leadId, now)) {
-            await recordChange(tx, siteId, segment, row, 'entered', now);
+            await recordChange(tx, hooks, siteId, segment, row, 'entered', now);
             bump(segment.key, 1);
             changes.push({ leadId, segment: segment.key, kind: 'entered' });
           }
         } else if (!value && current.has(segment.key)) {
           if (await deleteMember(tx, siteId, segment.key, leadId)) {
-            await recordChange(tx, siteId, segment, row, 'exited', now);
+            await recordChange(tx, hooks, siteId, segment, row, 'exited', now);
             bump(segment.key, -1);
             changes.push({ leadId, segment: segment.key, kind: 'exited' });
           }
@@ -145,9 +155,21 @@ async function updateChunk(
   }
 }
 
-async function recordChange(tx: Db, siteId: string, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number) {
+/** Whether the site has a live webhook for a type: asked once per call, at the first change, not once per change. */
+function createHookCheck(tx: Db, siteId: string) {
+  let types: Promise<Set<string>> | null = null;
+  return async (type: WebhookEvent) => {
+    types ??= listActiveWebhookEvents(tx, siteId).then((hooks) => new Set(hooks.flatMap((h) => h.events)));
+    return (await types).has(type);
+  };
+}
+type HookCheck = ReturnType<typeof createHookCheck>;
+
+async function recordChange(tx: Db, hooks: HookCheck, siteId: string, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number) {
   await insertSegmentChange(tx, { siteId, changeId: randomUUID(), key: segment.key, leadId: lead.lead_id, kind, at: now });
-  await enqueueWebhookEvent(tx, siteId, kind === 'entered' ? 'segment.entered' : 'segment.exited', {
+  const type = kind === 'entered' ? 'segment.entered' : 'segment.exited';
+  if (!(await hooks(type))) return;
+  await enqueueWebhookEvent(tx, siteId, type, {
     segment: segment.key,
     segmentName: segment.name,
     leadId: lead.lead_id,

@@ -1,5 +1,5 @@
 // Segments, their members, enter/exit history and recheck times: the only SQL of the segments module.
-import type { Db } from './db.js';
+import { dialectSql, type Db } from './db.js';
 
 export interface SegmentRow {
   siteId: string;
@@ -125,35 +125,113 @@ export interface EventFilter {
 
 export interface LeadEventRow { lead_id: string; name: string; path: string; props: string | null; at: number }
 
+/** `(name IN (…) OR (name IN (…) AND at > ?))`: the rows a filter lets through, or null for every row, '' for none. */
+function filterSql(filter: Omit<EventFilter, 'withProps'>, params: unknown[]): string | null {
+  if (filter.everyEvent) return null;
+  const ors: string[] = [];
+  if (filter.names.length) {
+    ors.push(`name IN (${filter.names.map(() => '?').join(', ')})`);
+    params.push(...filter.names);
+  }
+  if (filter.recentAny) {
+    ors.push('at > ?');
+    params.push(filter.since);
+  } else if (filter.recentNames.length) {
+    ors.push(`(name IN (${filter.recentNames.map(() => '?').join(', ')}) AND at > ?)`);
+    params.push(...filter.recentNames, filter.since);
+  }
+  return ors.length ? `(${ors.join(' OR ')})` : '';
+}
+
 // Uses events_lead_at (site_id, lead_id, at): one index range per lead, filtered by name and time.
 export async function loadLeadEvents(db: Db, siteId: string, leadIds: readonly string[], filter: EventFilter): Promise<LeadEventRow[]> {
   const { marks, values } = padded(leadIds);
-  const ors: string[] = [];
   const params: unknown[] = [siteId, ...values];
-  if (!filter.everyEvent) {
-    if (filter.names.length) {
-      ors.push(`name IN (${filter.names.map(() => '?').join(', ')})`);
-      params.push(...filter.names);
-    }
-    if (filter.recentAny) {
-      ors.push('at > ?');
-      params.push(filter.since);
-    } else if (filter.recentNames.length) {
-      ors.push(`(name IN (${filter.recentNames.map(() => '?').join(', ')}) AND at > ?)`);
-      params.push(...filter.recentNames, filter.since);
-    }
-    if (!ors.length) return [];
-  }
+  const where = filterSql(filter, params);
+  if (where === '') return [];
   const props = filter.withProps ? 'props' : 'NULL AS props';
   return db.all<LeadEventRow>(
-    `SELECT lead_id, name, path, ${props}, at FROM events WHERE site_id = ? AND lead_id IN (${marks})` + (ors.length ? ` AND (${ors.join(' OR ')})` : ''),
+    `SELECT lead_id, name, path, ${props}, at FROM events WHERE site_id = ? AND lead_id IN (${marks})` + (where ? ` AND ${where}` : ''),
     params,
   );
 }
 
-export async function loadMemberships(db: Db, siteId: string, leadIds: readonly string[]): Promise<Array<{ lead_id: string; segment_key: string }>> {
+/** One counted `did` test: an event name (null: any), a LIKE pattern over the path, a window start. */
+export interface CountTest {
+  event: string | null;
+  /** LIKE pattern with `\` as escape; case-insensitive for ASCII on both engines */
+  pathLike: string | null;
+  /** count only events after this moment (null: all time) */
+  since: number | null;
+}
+
+export interface CountResult { count: number; newest: number | null; oldest: number | null }
+
+/**
+ * Per lead, per test: how many of its events match, and (for windowed tests) the newest and oldest matching times.
+ * One grouped query over events_lead_at per chunk; only one row per lead crosses into JS.
+ */
+export async function countLeadEvents(
+  db: Db, siteId: string, leadIds: readonly string[], tests: readonly CountTest[], filter: Omit<EventFilter, 'withProps'>,
+): Promise<Map<string, CountResult[]>> {
+  const out = new Map<string, CountResult[]>();
+  if (tests.length === 0) return out;
+  const like = dialectSql(db.dialect).ilike;
+  const params: unknown[] = [];
+  const cols: string[] = [];
+  tests.forEach((t, i) => {
+    const parts: string[] = [];
+    const ps: unknown[] = [];
+    if (t.event !== null) (parts.push('name = ?'), ps.push(t.event));
+    if (t.pathLike !== null) (parts.push(`path ${like} ? ESCAPE '\\'`), ps.push(t.pathLike));
+    if (t.since !== null) (parts.push('at > ?'), ps.push(t.since));
+    const cond = parts.length ? parts.join(' AND ') : '1 = 1';
+    cols.push(`COUNT(CASE WHEN ${cond} THEN 1 END) AS n${i}`);
+    params.push(...ps);
+    if (t.since !== null) {
+      cols.push(`MAX(CASE WHEN ${cond} THEN at END) AS hi${i}`, `MIN(CASE WHEN ${cond} THEN at END) AS lo${i}`);
+      params.push(...ps, ...ps);
+    }
+  });
   const { marks, values } = padded(leadIds);
-  return db.all(`SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND lead_id IN (${marks})`, [siteId, ...values]);
+  params.push(siteId, ...values);
+  const where = filterSql(filter, params);
+  if (where === '') return out;
+  const rows = await db.all<Record<string, unknown>>(
+    `SELECT lead_id, ${cols.join(', ')} FROM events WHERE site_id = ? AND lead_id IN (${marks})` + (where ? ` AND ${where}` : '') + ' GROUP BY lead_id',
+    params,
+  );
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  for (const r of rows) {
+    out.set(String(r.lead_id), tests.map((t, i) => ({
+      count: Number(r[`n${i}`]),
+      newest: t.since === null ? null : num(r[`hi${i}`]),
+      oldest: t.since === null ? null : num(r[`lo${i}`]),
+    })));
+  }
+  return out;
+}
+
+// SQLite's planner has no statistics and, given only (site, lead), scans the site's slice of the members' primary key
+// rather than use segment_members_lead; naming the segment keys (or a CROSS JOIN from segments) makes it seek
+// (site, segment, lead) per pair instead, on both engines.
+export async function loadMemberships(db: Db, siteId: string, keys: readonly string[], leadIds: readonly string[]): Promise<Array<{ lead_id: string; segment_key: string }>> {
+  if (keys.length === 0) return [];
+  const { marks, values } = padded(leadIds);
+  return db.all(
+    `SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND segment_key IN (${keys.map(() => '?').join(', ')}) AND lead_id IN (${marks})`,
+    [siteId, ...keys, ...values],
+  );
+}
+
+/** Every segment a lead is in (for a lead that vanished: merged or erased). */
+export async function listLeadMemberships(db: Db, siteId: string, leadId: string): Promise<string[]> {
+  const rows = await db.all<{ segment_key: string }>(
+    `SELECT m.segment_key FROM segments s CROSS JOIN segment_members m
+     WHERE s.site_id = ? AND m.site_id = s.site_id AND m.segment_key = s.segment_key AND m.lead_id = ? ORDER BY m.segment_key`,
+    [siteId, leadId],
+  );
+  return rows.map((r) => r.segment_key);
 }
 
 export async function loadRechecks(db: Db, siteId: string, leadIds: readonly string[]): Promise<Array<{ lead_id: string; due_at: number }>> {
@@ -211,12 +289,13 @@ export async function listLeadIdsAfter(db: Db, siteId: string, after: string, li
   return rows.map((r) => r.lead_id);
 }
 
-/** Segment keys of the lead a visitor belongs to now. */
+/** Segment keys of the lead a visitor belongs to now (one primary-key seek per segment of the site). */
 export async function listVisitorSegmentKeys(db: Db, siteId: string, visitorId: string): Promise<string[]> {
   const rows = await db.all<{ segment_key: string }>(
-    `SELECT m.segment_key FROM visitors v
-     JOIN segment_members m ON m.site_id = v.site_id AND m.lead_id = v.lead_id
-     WHERE v.site_id = ? AND v.visitor_id = ? ORDER BY m.segment_key`,
+    `SELECT m.segment_key FROM visitors v CROSS JOIN segments s CROSS JOIN segment_members m
+     WHERE v.site_id = ? AND v.visitor_id = ? AND s.site_id = v.site_id
+       AND m.site_id = s.site_id AND m.segment_key = s.segment_key AND m.lead_id = v.lead_id
+     ORDER BY m.segment_key`,
     [siteId, visitorId],
   );
   return rows.map((r) => r.segment_key);

@@ -5,6 +5,7 @@ import type { Deps } from '../context.js';
 import { secureHeaders } from './secure-headers.js';
 import { handlerTimeout } from './request-timeout.js';
 import { apiRateLimit } from './rate-limit.js';
+import { apiBodyLimit } from './api-body-limit.js';
 import { startRejectedCap } from './rejected-cap.js';
 import { startRetentionPurge } from './retention-purge.js';
 
@@ -12,5 +13,6 @@ export function installHardening(app: ApiApp, deps: Deps): Service[] {
   app.use('*', secureHeaders());
   app.use('*', handlerTimeout(deps.config.HANDLER_TIMEOUT_MS));
   app.use('/api/*', apiRateLimit(deps));
+  app.use('/api/*', apiBodyLimit());
   return [startRejectedCap(deps), startRetentionPurge(deps)];
 }

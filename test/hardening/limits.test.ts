@@ -110,3 +110,16 @@ describe('rate limits on /api/*', () => {
     expect(row).toEqual({ site_id: h.site.siteId, route: '/api/events', reason: 'rate_limited' });
   });
 });
+
+describe('body limits on /api/*', () => {
+  test('routes without a limit of their own refuse a body over the ceiling with 413 and the error shape', async () => {
+    const { API_BODY_CEILING } = await import('../../collector/hardening/api-body-limit.js');
+    const h = await makeHardeningApp();
+    const big = JSON.stringify({ definition: { identified: true }, name: 'x'.repeat(API_BODY_CEILING) });
+    for (const path of ['/api/segments/big', '/api/config/funnel', '/api/webhooks/big']) {
+      const res = await h.api(path, { method: 'PUT', body: big });
+      expect(res.status, path).toBe(413);
+      expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    }
+  });
+});

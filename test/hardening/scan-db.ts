@@ -1,4 +1,5 @@
 // Scans every text value of every table of a SQLite database: the privacy tests search it for what must not be there.
+import { expect } from 'vitest';
 import type { Db } from '../../collector/storage/db.js';
 
 export interface Found {
@@ -24,5 +25,3 @@ export async function scanDb(db: Db, match: (value: string) => boolean): Promise
   }
   return found;
 }
-
-import { expect } from 'vitest';

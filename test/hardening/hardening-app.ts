@@ -19,7 +19,7 @@ export async function makeHardeningApp(config: Partial<Config> = {}, options: { 
   const origin = `http://${options.domain ?? '127.0.0.1'}`;
   const from = (address: string) => ({ incoming: { socket: { remoteAddress: address } } });
 
-  const postBeacon = (body: WireBatch | string, opts: { address?: string; headers?: Record<string, string> } = {}) =>
+  const postBeacon = async (body: WireBatch | string, opts: { address?: string; headers?: Record<string, string> } = {}): Promise<Response> =>
     created.app.request(
       '/e',
       {
@@ -30,7 +30,7 @@ export async function makeHardeningApp(config: Partial<Config> = {}, options: { 
       from(opts.address ?? '198.51.100.7'),
     );
 
-  const api = (path: string, init: RequestInit & { address?: string; secret?: string } = {}) => {
+  const api = async (path: string, init: RequestInit & { address?: string; secret?: string } = {}): Promise<Response> => {
     const headers = new Headers(init.headers);
     if (init.secret !== '') headers.set('authorization', `Bearer ${init.secret ?? admin.secret}`);
     if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');

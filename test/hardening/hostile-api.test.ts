@@ -43,7 +43,7 @@ const serverEvent = { id: 'evt_00000001', email: 'lead@example.com', name: 'demo
 describe('POST /api/events under hostile input', () => {
   async function expectHandled(body: string | Uint8Array) {
     const before = await rejectedRows();
-    const res = await h.api('/api/events', { method: 'POST', body });
+    const res = await h.api('/api/events', { method: 'POST', body: body as BodyInit });
     const status = await expectNo5xx(res, `POST /api/events ${String(body).slice(0, 120)}`);
     if (status >= 400) expect(await rejectedRows(), 'a rejected-store row').toBeGreaterThan(before);
     else expect(status).toBe(202);

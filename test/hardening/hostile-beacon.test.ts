@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 
 const post = (body: string | Uint8Array, contentType = 'text/plain;charset=UTF-8') =>
-  h.app.request('/e', { method: 'POST', body, headers: { 'content-type': contentType, origin: h.origin, 'user-agent': CHROME_UA } });
+  h.app.request('/e', { method: 'POST', body: body as BodyInit, headers: { 'content-type': contentType, origin: h.origin, 'user-agent': CHROME_UA } });
 
 /** The contract for any body: never a 5xx; a refusal is a 4xx with the error shape and at least one rejected row. */
 async function expectHandled(body: string | Uint8Array) {
@@ -100,7 +100,7 @@ describe('POST /e under hostile input', () => {
   test('huge prop and trait counts are refused per event and kept', async () => {
     for (const n of [LIMITS.propKeys + 1, 1_000, 5_000]) {
       const b = h.batch();
-      (b.e[0] as Record<string, unknown>).p = wideObject(n, 1);
+      (b.e[0] as unknown as Record<string, unknown>).p = wideObject(n, 1);
       expect(await expectHandled(JSON.stringify(b))).toBe(400);
       const c = h.batch(2);
       Object.assign(c.e[1], { n: 'identify', em: 'wide@example.com', tr: wideObject(n) });

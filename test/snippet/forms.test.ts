@@ -20,7 +20,7 @@ test('a valid newsletter form sends newsletter_signup with the email and marked 
       <input name="cvc" value="123" data-funnelbeam-field="cvc">
       <textarea name="msg">hello</textarea>
     </form>`,
-    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
   });
   submit('f');
   await page.settle();
@@ -34,7 +34,7 @@ test('a valid newsletter form sends newsletter_signup with the email and marked 
 test('a demo form sends demo_request; a text field named email identifies too', async () => {
   page = await openPage({
     html: `<form id="d" data-funnelbeam="demo"><input name="work_email" value=" cto@corp.io "><input name="size" value="50"></form>`,
-    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
   });
   submit('d');
   await page.settle();
@@ -46,7 +46,7 @@ test('any other form with an email field sends form_submit; a form without one s
     html: `<form id="c"><input type="email" name="e" value="a@b.co"></form>
       <form id="s"><input type="search" name="q" value="pricing"></form>
       <form id="o"><input type="checkbox" name="email_optin" checked></form>`,
-    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
   });
   submit('c');
   submit('s');
@@ -59,7 +59,7 @@ test('an invalid form (required field empty, even with novalidate) sends nothing
   page = await openPage({
     html: `<form id="f" data-funnelbeam="newsletter" novalidate><input type="email" name="email" required value=""></form>
       <form id="g" data-funnelbeam="demo" novalidate><input type="email" name="email" value="not-an-email"></form>`,
-    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
   });
   submit('f');
   submit('g');
@@ -70,7 +70,7 @@ test('an invalid form (required field empty, even with novalidate) sends nothing
 test('a form event is sent at once, before a full-page submit navigates away', async () => {
   page = await openPage({
     html: `<form id="f" data-funnelbeam="newsletter"><input type="email" name="email" value="x@y.io"></form>`,
-    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
   });
   await page.settle();
   const before = page.sent.length;
@@ -82,7 +82,7 @@ test('a form event is sent at once, before a full-page submit navigates away', a
 test('an email that does not look like an address is not sent, the event still is', async () => {
   page = await openPage({
     html: `<form id="f" data-funnelbeam="newsletter"><input name="email" value="jane at example"></form>`,
-    before: (w) => w.document.addEventListener('submit', (e: Event) => e.preventDefault()),
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
   });
   submit('f');
   await page.settle();

@@ -15,7 +15,7 @@ const LINKS = `
   <a id="page" href="/docs.html">docs</a>`;
 
 // the page keeps itself (as an SPA would); happy-dom would otherwise navigate away on each click
-const stay = { before: (w: any) => ['click', 'auxclick'].forEach((t) => w.document.addEventListener(t, (e: Event) => e.preventDefault())) };
+const stay = { before: (w: any) => ['click', 'auxclick'].forEach((t) => w.document.addEventListener(t, (e: any) => e.preventDefault())) };
 
 const click = (id: string, button = 0, type = 'click') =>
   page.w.document.getElementById(id)!.dispatchEvent(new page.w.MouseEvent(type, { bubbles: true, cancelable: true, button }));
@@ -66,7 +66,7 @@ test('data-downloads replaces the extension list', async () => {
 test('the click is never prevented, so navigation is not delayed', async () => {
   page = await openPage({ html: LINKS });
   let prevented: boolean | undefined;
-  page.w.document.addEventListener('click', (e: Event) => {
+  page.w.document.addEventListener('click', (e: any) => {
     prevented = e.defaultPrevented;
     e.preventDefault();
   });

@@ -11,7 +11,7 @@ afterEach(async () => {
 
 /** the next page of the same visit: same localStorage, the previous URL as referrer */
 async function next(prev: TestPage | undefined, url: string, referrer = '') {
-  const storage = prev ? { _fb: prev.w.localStorage.getItem('_fb')! } : {};
+  const storage: Record<string, string> = prev ? { _fb: prev.w.localStorage.getItem('_fb')! } : {};
   const page = await openPage({ url, storage, before: (w) => Object.defineProperty(w.document, 'referrer', { value: referrer }) });
   pages.push(page);
   await page.settle();

@@ -111,9 +111,9 @@ test('outbound: a middle-click on a link to another host', async () => {
 test('forms: newsletter and demo forms store their events and identify by email; an invalid form stores nothing', async () => {
   const s = await site({
     '/': {
-      body: `<form id="news" data-funnelbeam="newsletter" action="/thanks"><input type="email" name="email" required><button>join</button></form>
-        <form id="bad" data-funnelbeam="demo" action="/thanks"><input type="email" name="email" required><button id="badgo">go</button></form>
-        <form id="demo" data-funnelbeam="demo" action="/thanks"><input type="email" name="work_email" required>
+      body: `<form id="news" data-funnelbeam="newsletter" action="/thanks" method="post"><input type="email" name="email" required><button>join</button></form>
+        <form id="bad" data-funnelbeam="demo" action="/thanks" method="post"><input type="email" name="email" required><button id="badgo">go</button></form>
+        <form id="demo" data-funnelbeam="demo" action="/thanks" method="post"><input type="email" name="work_email" required>
           <input name="company" data-funnelbeam-field="company"><input type="password" name="pw" data-funnelbeam-field><input name="phone"><button>book</button></form>`,
     },
     '/thanks': {},

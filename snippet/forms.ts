@@ -5,20 +5,24 @@ import type { FormKind } from '../shared/events.js';
 import { track } from './track.js';
 import { flush } from './send.js';
 
+const NAMES: Record<string, string> = { newsletter: 'newsletter_signup', demo: 'demo_request' };
+
 export const onSubmit = (e: SubmitEvent) => {
   const form = e.target as HTMLFormElement;
-  const marked = form.dataset.funnelbeam;
-  const f = (marked == 'newsletter' || marked == 'demo' ? marked : 'other') as FormKind;
-  const field = ([...form.elements] as HTMLInputElement[]).find((el) => el.type == 'email' || (el.type == 'text' && /mail/i.test(el.name)));
-  const em = field && field.value.trim();
+  const marked = form.dataset.funnelbeam!;
+  const name = NAMES[marked];
+  let em: unknown;
   let tr: Record<string, string> | undefined;
-  form.querySelectorAll('[data-funnelbeam-field]').forEach((el) => {
-    const { type, name, value, autocomplete, dataset } = el as HTMLInputElement;
-    const key = dataset.funnelbeamField || name;
-    if (key && value && !/password|cc-|ccn|card|cv[cv]/i.test(type + autocomplete + name)) (tr ||= {})[key] = value;
-  });
-  if ((field || marked == f) && form.checkValidity()) {
-    track(f == 'other' ? 'form_submit' : f == 'demo' ? 'demo_request' : 'newsletter_signup', { f, em: /^\S+@\S+\.\S\S+$/.test(em!) ? em! : undefined, tr });
+  let hasEmail: unknown;
+  for (const el of form.elements as unknown as HTMLInputElement[]) {
+    const { type, value, name } = el;
+    const marked = el.dataset.funnelbeamField;
+    const key = marked || name;
+    if (type == 'email' || (type == 'text' && /mail/i.test(name))) (hasEmail = 1), (em ||= /^\S+@\S+\.\S\S+$/.test(value.trim()) && value.trim());
+    else if (marked != null && key && value && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
+  }
+  if ((hasEmail || name) && form.checkValidity()) {
+    track(name || 'form_submit', { f: (name ? marked : 'other') as FormKind, em: (em || undefined) as string, tr });
     flush();
   }
 };

@@ -42,14 +42,15 @@ export const flush = (hiding?: unknown) => {
   const body = JSON.stringify({ s: data.site, v: visitorId(s), e });
   if (hiding && navigator.sendBeacon?.(url, body)) return;
   busy = 1;
-  fetch(url, { method: 'POST', body, keepalive: true }).then((r) => {
+  // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
+  fetch(url, { method: 'POST', body, keepalive: body.length < 6e4 }).then((r) => {
     busy = 0;
     if (r.status == 429 || r.status > 499) return fail(r.headers.get('retry-after'));
     const s = getState();
     s.q = (s.q || []).filter((x) => !e.some((y) => y.i == x.i));
     s.b = s.n = 0;
     putState(s);
-    if (s.q[0]) later(0);
+    if (s.q[0]) later(300);
   }, () => {
     busy = 0;
     fail();

@@ -33,5 +33,10 @@ export const putState = (s: State) => {
   mem = s;
   try {
     (localStorage as { _fb?: string })._fb = JSON.stringify(s);
-  } catch {}
+  } catch {
+    // full storage: drop the stale copy, so reads fall back to memory (the truth for this page)
+    try {
+      delete (localStorage as { _fb?: string })._fb;
+    } catch {}
+  }
 };

@@ -41,7 +41,7 @@ test('at most LIMITS.batchEvents (50) events go in one request; the rest follow 
   for (let i = 0; i < 79; i++) page.w.funnelbeam('track', 'e' + i);
   await page.settle();
   const next = await open({ storage: carry(page), before: (w) => clearBackoff(w) });
-  await next.settle();
+  await next.settle(800);
   expect(next.sent.map((s) => s.body.e.length)).toEqual([LIMITS.batchEvents, 81 - LIMITS.batchEvents]);
   expect(next.events().map((e) => e.n)).toEqual(['pageview', ...Array.from({ length: 79 }, (_, i) => 'e' + i), 'pageview']);
 });
@@ -163,4 +163,23 @@ test('with storage blocked (it throws), events still go out and nothing throws i
   expect(page.events().map((e) => e.n)).toEqual(['pageview', 'still']);
   expect(id).toBe(page.sent[0].body.v);
   expect(errors).toEqual([]);
+});
+
+test('with full storage (writes throw), sent events are not sent again and again', async () => {
+  const stale = { v: 'visitor0000000000001', q: [{ i: 'old00000000000000001', n: 'old', t: Date.now(), u: 'https://www.example.com/' }] };
+  const page = await open({
+    before: (w) => {
+      const backing: Record<string, string> = { _fb: JSON.stringify(stale) };
+      const full = new Proxy(backing, {
+        set: () => {
+          throw new w.DOMException('full', 'QuotaExceededError');
+        },
+      });
+      Object.defineProperty(w, 'localStorage', { value: full });
+    },
+  });
+  page.w.funnelbeam('track', 'new');
+  await page.settle(1200);
+  expect(page.events().map((e) => e.n)).toEqual(['old', 'pageview', 'new']);
+  expect(page.sent).toHaveLength(1);
 });

@@ -201,3 +201,14 @@ test('events of a click are delivered when the visitor navigates away at once', 
   expect(named(rows, 'outbound')[0].props).toEqual({ url: `http://localhost:${s.port}/elsewhere` });
   await page.close();
 });
+
+test("funnelbeam('segments') reads the visitor's segments from the collector and pushes them to dataLayer", async () => {
+  const s = await site({ '/': { body: '' } });
+  const page = await open(s);
+  await waitFor(s, (r) => r.length >= 1);
+  const result = await page.evaluate(
+    () => new Promise((resolve) => (window as any).funnelbeam('segments', (segments: unknown) => resolve({ segments, dataLayer: (window as any).dataLayer }))),
+  );
+  expect(result).toEqual({ segments: expect.any(Array), dataLayer: [{ event: 'funnelbeam_segments', segments: (result as { segments: unknown }).segments }] });
+  await page.close();
+});

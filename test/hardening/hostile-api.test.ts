@@ -1,8 +1,10 @@
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import fc from 'fast-check';
 import { makeHardeningApp, type HardeningApp } from './hardening-app.js';
-import { RUNS, INJECTIONS, RAW_SEGMENTS, deepJson, encodeSegment, hostileJson, hostileSegment, hostileString, invalidUtf8, mutated, readError, wideObject, withBytes } from './hostile-values.js';
+import { RUNS, TIMEOUT, INJECTIONS, RAW_SEGMENTS, deepJson, encodeSegment, hostileJson, hostileSegment, hostileString, invalidUtf8, mutated, readError, wideObject, withBytes } from './hostile-values.js';
 import { LIMITS } from '../../shared/limits.js';
+
+vi.setConfig({ testTimeout: TIMEOUT });
 
 let h: HardeningApp;
 let canaryLead: string;

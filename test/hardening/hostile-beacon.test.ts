@@ -1,9 +1,11 @@
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import fc from 'fast-check';
 import { makeHardeningApp, type HardeningApp } from './hardening-app.js';
-import { RUNS, deepJson, hostileJson, hostileString, INJECTIONS, invalidUtf8, readError, wideObject, withBytes } from './hostile-values.js';
+import { RUNS, TIMEOUT, deepJson, hostileJson, hostileString, INJECTIONS, invalidUtf8, readError, wideObject, withBytes } from './hostile-values.js';
 import { LIMITS } from '../../shared/limits.js';
 import { CHROME_UA } from '../helpers/factories.js';
+
+vi.setConfig({ testTimeout: TIMEOUT });
 
 let h: HardeningApp;
 let canary: string;

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 
 /** How many cases each property tries; FC_RUNS=1000 for a deeper local run. */
 export const RUNS = Number(process.env.FC_RUNS ?? 60);
+/** Test timeout for a property that sends a few requests per run (the machine is shared). */
+export const TIMEOUT = Math.max(30_000, RUNS * 1500);
 
 export const INJECTIONS = [
   "'; DROP TABLE events; --",

@@ -116,6 +116,8 @@ export function createEventWriter(deps: Deps): EventWriter {
         p.resolve({ stored: n, duplicates: p.req.events.length - n });
       }
     } catch (err) {
+      // by SQLite code (SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR…): the signal that storage, not input, is failing
+      metrics.inc('funnelbeam_flush_failures_total', { code: String((err as { code?: unknown }).code ?? 'unknown') });
       log.error('flush failed; requests answered 503', { events: all.length, error: (err as Error).message });
       for (const p of batch) p.reject(err);
     }

@@ -10,7 +10,7 @@ const servers: SiteServer[] = [];
 beforeAll(async () => {
   [browser, collector] = await Promise.all([launchChromium(), startCollector()]);
   // middle-clicks open tabs; they are not part of the tests
-  browser.on('page', (p) => p.waitForLoadState().then(() => p.url().includes('/elsewhere') && p.close()).catch(() => {}));
+  browser.on('page', (p) => void p.waitForLoadState().then(async () => { if (p.url().includes('/elsewhere')) await p.close(); }).catch(() => {}));
 });
 afterAll(async () => {
   await browser?.close();

@@ -28,8 +28,10 @@ const FROM = 'FROM segment_members m JOIN leads l ON l.site_id = m.site_id AND l
 const WHERE = 'WHERE m.site_id = ? AND m.segment_key = ?';
 const PLATFORM_FILTER = `AND l.email IS NOT NULL AND l.email <> '' AND l.opted_out = 0 AND l.is_bot = 0 AND l.stage <> ?
   AND NOT EXISTS (SELECT 1 FROM segment_members c WHERE c.site_id = m.site_id AND c.segment_key = ? AND c.lead_id = m.lead_id)`;
+// `+v.last_seen` keeps SQLite on the (site_id, lead_id) index: sorting by the bare column made it walk the site's
+// whole (site_id, last_seen) index for every member, which is quadratic in the number of visitors.
 const LATEST_VISITOR = `(SELECT v.visitor_id FROM visitors v WHERE v.site_id = m.site_id AND v.lead_id = m.lead_id
-  ORDER BY v.last_seen DESC, v.visitor_id DESC LIMIT 1) AS visitor_id`;
+  ORDER BY +v.last_seen DESC, v.visitor_id DESC LIMIT 1) AS visitor_id`;
 
 const filterParams = (q: AudienceQuery) => (q.platform ? [CUSTOMER_STAGE, CUSTOMERS_SEGMENT] : []);
 

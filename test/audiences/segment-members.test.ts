@@ -4,21 +4,21 @@ import { createApp } from '../../collector/app.js';
 import type { Db } from '../../collector/storage/db.js';
 import { createLog } from '../../collector/ops/log.js';
 import { exportAudience } from '../../collector/audiences/export-audience.js';
-import { openTestSqlite } from '../helpers/test-db.js';
+import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { addMembers, makeLead, makeManyMembers, makeSegment, makeSiteWithKey, makeVisitor, T0 } from './fixtures.js';
 import { parseCsv } from './rfc4180.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const quietLog = createLog('error', () => {});
 
-describe('GET /api/segments/{key}/members', () => {
+describe.each(ENGINES)('GET /api/segments/{key}/members on %s', (engine) => {
   let db: Db;
   let app: ReturnType<typeof createApp>['app'];
   let site: Awaited<ReturnType<typeof makeSiteWithKey>>;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    db = await openTestSqlite();
+    db = await openTestDb(engine);
     const created = createApp({ db, log: quietLog });
     await created.close(); // stop background services; requests still work
     app = created.app;
@@ -122,9 +122,9 @@ describe('GET /api/segments/{key}/members', () => {
   });
 });
 
-describe('streaming across pages', () => {
+describe.each(ENGINES)('streaming across pages on %s', (engine) => {
   test('2,500 members come out once each, in order, across page boundaries', async () => {
-    const db = await openTestSqlite();
+    const db = await openTestDb(engine);
     const { app } = createApp({ db, log: quietLog });
     const site = await makeSiteWithKey(db);
     await makeSegment(db, site.siteId, 'big');
@@ -137,7 +137,7 @@ describe('streaming across pages', () => {
   });
 
   test('a list of 100 identified members gets no Meta warning, and the count header matches the rows', async () => {
-    const db = await openTestSqlite();
+    const db = await openTestDb(engine);
     const { app } = createApp({ db, log: quietLog });
     const site = await makeSiteWithKey(db);
     await makeSegment(db, site.siteId, 'exactly100');
@@ -149,7 +149,7 @@ describe('streaming across pages', () => {
   });
 
   test('pages whose members are all skipped do not end the stream early', async () => {
-    const db = await openTestSqlite();
+    const db = await openTestDb(engine);
     const site = await makeSiteWithKey(db);
     await makeSegment(db, site.siteId, 'gaps');
     // Members 0-4 have unusable emails (nothing to match on), 5-6 are fine; pages of 2 → two empty pages first.
@@ -161,7 +161,7 @@ describe('streaming across pages', () => {
   });
 
   test('the body is produced as it is read: a reader that stops early cancels the export', async () => {
-    const db = await openTestSqlite();
+    const db = await openTestDb(engine);
     const site = await makeSiteWithKey(db);
     await makeSegment(db, site.siteId, 'lazy');
     await makeManyMembers(db, site.siteId, 'lazy', 30);

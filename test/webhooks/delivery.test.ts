@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { openTestSqlite } from '../helpers/test-db.js';
+import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { startWebhookWorker, type WebhookWorker } from '../../collector/webhooks/webhook-worker.js';
 import { verifySignature } from '../../collector/webhooks/verify-signature.js';
 import { claimDelivery, listDueDeliveries } from '../../collector/storage/webhooks.js';
@@ -10,7 +10,7 @@ import { deliveryRows, enqueue, makeSiteWithWebhook, SECRET, T0, workerDeps } fr
 const POLICY = { baseMs: 60_000, capMs: 3600_000, maxAttempts: 3 };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 async function receiver(port = 0, delayMs = 0): Promise<Receiver> {
   const r = await startReceiver(port, delayMs);
@@ -23,9 +23,15 @@ function worker(db: Parameters<typeof workerDeps>[0], options: Parameters<typeof
   return w;
 }
 
-describe('webhook delivery to a real receiver', () => {
+describe.each(ENGINES)('webhook delivery to a real receiver on %s', (engine) => {
+  async function openDb() {
+    const db = await openTestDb(engine);
+    cleanups.push(() => db.close());
+    return db;
+  }
+
   test('a queued event is POSTed once as signed JSON and marked delivered', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     const siteId = await makeSiteWithWebhook(db, rx.url);
     expect(await enqueue(db, siteId, 'lead.mql', { leadId: 'lead_1', score: 31 })).toBe(1);
@@ -51,7 +57,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('a 500 is retried after an exponential, jittered delay and then delivered', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     rx.answer((n) => (n === 1 ? 500 : 204));
     const siteId = await makeSiteWithWebhook(db, rx.url);
@@ -73,7 +79,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('a receiver that stays down is given up after the last attempt', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     rx.answer(() => 503);
     const siteId = await makeSiteWithWebhook(db, rx.url);
@@ -91,7 +97,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('receiver down, then the worker restarts and the receiver is back: delivered exactly once', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const probe = await startReceiver();
     const port = probe.port;
     await probe.close(); // nothing listens on this port now
@@ -114,7 +120,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('a delivery claimed by a worker that crashed is taken over once its claim expires', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     const siteId = await makeSiteWithWebhook(db, rx.url);
     await enqueue(db, siteId, 'lead.mql', { leadId: 'lead_5' });
@@ -131,7 +137,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('two workers never claim the same delivery', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     const siteId = await makeSiteWithWebhook(db, rx.url);
     for (let i = 0; i < 6; i++) await enqueue(db, siteId, 'lead.mql', { leadId: `lead_${i}` });
@@ -143,7 +149,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('a receiver that never answers times out as a failed attempt instead of holding the worker', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     rx.answer(() => 'hang');
     const siteId = await makeSiteWithWebhook(db, rx.url);
@@ -153,7 +159,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('at most `concurrency` deliveries are in flight at once', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver(0, 80);
     const siteId = await makeSiteWithWebhook(db, rx.url);
     for (let i = 0; i < 5; i++) await enqueue(db, siteId, 'lead.mql', { leadId: `lead_${i}` });
@@ -165,7 +171,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('an event enqueued in a transaction that rolls back is never delivered', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     const siteId = await makeSiteWithWebhook(db, rx.url);
     await expect(
@@ -178,7 +184,7 @@ describe('webhook delivery to a real receiver', () => {
   });
 
   test('the running service delivers on its own timer', async () => {
-    const db = await openTestSqlite();
+    const db = await openDb();
     const rx = await receiver();
     const siteId = await makeSiteWithWebhook(db, rx.url);
     await enqueue(db, siteId, 'lead.mql', { leadId: 'lead_8' });

@@ -5,11 +5,11 @@ import { createKey, createSite } from '../../collector/admin.js';
 import { createLog } from '../../collector/ops/log.js';
 import { startWebhookWorker } from '../../collector/webhooks/webhook-worker.js';
 import { verifySignature } from '../../collector/webhooks/verify-signature.js';
-import { openTestSqlite } from '../helpers/test-db.js';
+import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { startReceiver } from './receiver.js';
 import { enqueue, T0, workerDeps } from './fixtures.js';
 
-describe('webhook routes', () => {
+describe.each(ENGINES)('webhook routes on %s', (engine) => {
   let db: Db;
   let app: ReturnType<typeof createApp>['app'];
   let siteId: string;
@@ -17,7 +17,7 @@ describe('webhook routes', () => {
   const now = { value: T0 };
 
   beforeAll(async () => {
-    db = await openTestSqlite();
+    db = await openTestDb(engine);
     const created = createApp({ db, log: createLog('error', () => {}), now: () => now.value });
     await created.close(); // the tests drive delivery themselves
     app = created.app;

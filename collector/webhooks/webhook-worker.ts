@@ -2,7 +2,7 @@
 // All state lives in webhook_deliveries, so a restarted (or crashed) collector picks up exactly where it stopped.
 import type { Deps } from '../context.js';
 import type { Service } from '../app.js';
-import { claimDelivery, finishDelivery, listDueDeliveries, type DueDelivery } from '../storage/webhooks.js';
+import { claimDelivery, finishDelivery, listDueDeliveries, pruneDeliveries, type DueDelivery } from '../storage/webhooks.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import { sendWebhook } from './send-webhook.js';
 
@@ -17,6 +17,8 @@ export interface WebhookWorkerOptions {
   leaseMs?: number;
   policy?: RetryPolicy;
   random?: () => number;
+  /** delivered and failed deliveries older than this are deleted (checked at most hourly); default 30 days */
+  retentionMs?: number;
   /** false: no timer; the owner calls runOnce (tests, scripts) */
   autoStart?: boolean;
 }
@@ -33,7 +35,9 @@ export function startWebhookWorker(deps: Pick<Deps, 'db' | 'log' | 'metrics' | '
   const leaseMs = options.leaseMs ?? timeoutMs + 30_000;
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
   const random = options.random ?? Math.random;
+  const retentionMs = options.retentionMs ?? 30 * 86_400_000;
   const inFlight = new Set<Promise<void>>();
+  let prunedAt = -Infinity;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -89,7 +93,13 @@ export function startWebhookWorker(deps: Pick<Deps, 'db' | 'log' | 'metrics' | '
   async function tick() {
     let saturated = false;
     try {
-      await fill(deps.now());
+      const now = deps.now();
+      // The delivery log is for recent history; without pruning it would grow with every event forever.
+      if (now - prunedAt >= 3600_000) {
+        prunedAt = now;
+        await pruneDeliveries(deps.db, now - retentionMs);
+      }
+      await fill(now);
       saturated = inFlight.size >= concurrency;
     } catch (err) {
       deps.log.error('webhook queue check failed', { error: (err as Error).message });

@@ -195,4 +195,22 @@ describe.each(ENGINES)('webhook delivery to a real receiver on %s', (engine) => 
     expect(rx.requests).toHaveLength(1);
     expect((await deliveryRows(db, siteId))[0].status).toBe('delivered');
   });
+
+  test('the running service drops finished deliveries older than the retention period', async () => {
+    const db = await openDb();
+    const rx = await receiver();
+    const siteId = await makeSiteWithWebhook(db, rx.url);
+    await enqueue(db, siteId, 'lead.mql', { leadId: 'old' }, T0 - 40 * 86_400_000);
+    await worker(db).runOnce(T0 - 40 * 86_400_000);
+    await enqueue(db, siteId, 'lead.mql', { leadId: 'recent' }, T0 - 86_400_000);
+    await worker(db).runOnce(T0 - 86_400_000);
+    expect((await deliveryRows(db, siteId)).map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    const w = startWebhookWorker(workerDeps(db, () => T0), { pollMs: 10, retentionMs: 30 * 86_400_000 });
+    cleanups.push(() => w.close());
+    for (let i = 0; i < 100 && (await deliveryRows(db, siteId)).length > 1; i++) await new Promise((r) => setTimeout(r, 20));
+    await w.close();
+    const left = await deliveryRows(db, siteId);
+    expect(left).toHaveLength(1);
+    expect(left[0].delivered_at).toBe(T0 - 86_400_000);
+  });
 });

@@ -9,6 +9,9 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { openDb } from '../collector/storage/open-db.js';
+import type { Db } from '../collector/storage/db.js';
+import { insertEvents, upsertVisitors, type VisitorUpdate } from '../collector/storage/events.js';
+import type { EnrichedEvent } from '../collector/ingest/types.js';
 import { createSite } from '../collector/admin.js';
 import { beaconBody } from './bench/ingest.js';
 import { fmt, root, runLoad, startChild, type LoadResult } from './bench/load.js';
@@ -20,8 +23,18 @@ export interface EngineFigures {
   twenty: LoadResult;
 }
 
+/** The group-commit write alone (events insert + visitor upsert per flush, no HTTP, no attribution), events/s. */
+export interface FlushFigures {
+  sqlite: number;
+  pg: number;
+  /** PostgreSQL with one INSERT per event instead of one UNNEST statement per flush (events only) */
+  pgPerRowEvents: number;
+  pgUnnestEvents: number;
+}
+
 export interface PgFigures {
   postgres: string;
+  flush: FlushFigures;
   sqlite: EngineFigures;
   pgOneCollector: EngineFigures;
   pgTwoCollectors: EngineFigures;
@@ -50,6 +63,63 @@ function sumLoads(results: LoadResult[]): LoadResult {
     non2xx: sum('non2xx'),
     requests: sum('requests'),
   };
+}
+
+const FLUSHES = 60;
+const FLUSH_EVENTS = 500;
+const FLUSH_VISITORS = 25;
+
+function makeFlush(siteId: string, n: number): { events: EnrichedEvent[]; visitors: VisitorUpdate[] } {
+  const t = 1_760_000_000_000 + n * 1000;
+  const events = Array.from({ length: FLUSH_EVENTS }, (_, i): EnrichedEvent => {
+    const visitorId = `v_${n}_${i % FLUSH_VISITORS}`;
+    return {
+      siteId, eventId: `e_${n}_${i}`, visitorId, leadId: null, sessionId: `${visitorId}.s`, name: 'pageview', at: t + i, receivedAt: t + i,
+      source: 'web', url: 'https://example.com/pricing?utm_source=google', path: '/pricing', referrer: 'https://www.google.com/',
+      props: { plan: 'pro' }, form: null, email: null, traits: null, channel: 'paid_search', utmSource: 'google', utmMedium: 'cpc',
+      utmCampaign: 'spring', utmTerm: null, utmContent: null, clickId: null, firstTouch: null, sessionTouch: null,
+      browser: 'Chrome', os: 'Linux', device: 'desktop', isBot: false,
+    };
+  });
+  const visitors = Array.from({ length: FLUSH_VISITORS }, (_, v): VisitorUpdate => ({
+    siteId, visitorId: `v_${n}_${v}`, firstSeen: t, lastSeen: t + FLUSH_EVENTS, session: { sessionId: `v_${n}_${v}.s`, started: t, lastSeen: t + FLUSH_EVENTS, campaign: '' },
+    newSessions: 1, newEvents: FLUSH_EVENTS / FLUSH_VISITORS, firstTouch: null, lastTouch: null, browser: 'Chrome', os: 'Linux', device: 'desktop', isBot: false,
+  }));
+  return { events, visitors };
+}
+
+/** Events/s of back-to-back group-commit flushes (what the ingest writer does per flush before attribution). */
+async function measureFlushWrites(db: Db, what: 'flush' | 'events'): Promise<number> {
+  const siteId = `bench_${what}_${Math.random().toString(36).slice(2)}`;
+  const flushes = Array.from({ length: FLUSHES + 5 }, (_, n) => makeFlush(siteId, n));
+  const write = (f: (typeof flushes)[number]) =>
+    db.transaction(async (tx) => {
+      const stored = await insertEvents(tx, f.events);
+      if (what === 'flush') await upsertVisitors(tx, f.visitors);
+      return stored.length;
+    });
+  for (const f of flushes.slice(0, 5)) await write(f); // warm up
+  const started = performance.now();
+  for (const f of flushes.slice(5)) await write(f);
+  return (FLUSHES * FLUSH_EVENTS) / ((performance.now() - started) / 1000);
+}
+
+async function measureFlush(serverUrl: string, dir: string): Promise<FlushFigures> {
+  const sqliteDb = await openDb({ databasePath: join(dir, 'flush.db') });
+  const sqlite = await measureFlushWrites(sqliteDb, 'flush');
+  await sqliteDb.close();
+  const { url } = await freshPgDatabase(serverUrl, 'funnelbeam_bench_flush');
+  const pgDb = await openDb({ databaseUrl: url, poolSize: 2 });
+  try {
+    const pgFlush = await measureFlushWrites(pgDb, 'flush');
+    const pgUnnestEvents = await measureFlushWrites(pgDb, 'events');
+    // the same portable per-row INSERT the SQLite path runs, sent to PostgreSQL one statement per event
+    const perRow: Db = { ...pgDb, transaction: (fn) => pgDb.transaction((tx) => fn({ ...tx, dialect: 'sqlite' })) };
+    const pgPerRowEvents = await measureFlushWrites(perRow, 'events');
+    return { sqlite, pg: pgFlush, pgPerRowEvents, pgUnnestEvents };
+  } finally {
+    await pgDb.close();
+  }
 }
 
 /** Starts `count` collectors on one database and measures 1 and 20 events/request with the connections split among them. */
@@ -96,6 +166,7 @@ async function measureAll(serverUrl: string, o: PgBenchOptions): Promise<PgFigur
     const sqliteDb = await openDb({ databasePath: path });
     const sqliteSite = await createSite(sqliteDb, { domain: '127.0.0.1' });
     await sqliteDb.close();
+    const flush = await measureFlush(serverUrl, dir);
     const sqlite = await measureCollectors({ DATABASE_PATH: path }, sqliteSite.siteKey, 1, o);
 
     const one = await freshPgDatabase(serverUrl, 'funnelbeam_bench_one');
@@ -103,7 +174,7 @@ async function measureAll(serverUrl: string, o: PgBenchOptions): Promise<PgFigur
     const two = await freshPgDatabase(serverUrl, 'funnelbeam_bench_two');
     const pgTwoCollectors = await measureCollectors({ DATABASE_URL: two.url }, two.siteKey, 2, o);
 
-    return { postgres, sqlite, pgOneCollector, pgTwoCollectors, ratio: pgOneCollector.twenty.eventsPerSec / sqlite.twenty.eventsPerSec };
+    return { postgres, flush, sqlite, pgOneCollector, pgTwoCollectors, ratio: pgOneCollector.twenty.eventsPerSec / sqlite.twenty.eventsPerSec };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -133,7 +204,13 @@ export async function benchPg(o: PgBenchOptions): Promise<PgFigures> {
 export function printPg(f: PgFigures, connections: number) {
   const row = (name: string, r: LoadResult) =>
     `  ${name.padEnd(40)} ${fmt(r.requestsPerSec).padStart(8)} req/s ${fmt(r.eventsPerSec).padStart(9)} events/s   p50 ${fmt(r.p50, 1)} ms   p99 ${fmt(r.p99, 1)} ms   errors ${r.errors + r.non2xx}`;
-  console.log(`\ningest by engine (POST /e, ${connections} connections in all, PostgreSQL ${f.postgres} with fsync on)`);
+  const eps = (n: number) => `${fmt(n).padStart(9)} events/s`;
+  console.log(`\ngroup-commit flush writes (${FLUSH_EVENTS} events of ${FLUSH_VISITORS} visitors per transaction, no HTTP, no attribution)`);
+  console.log(`  ${'SQLite (per-row prepared statements)'.padEnd(58)} ${eps(f.flush.sqlite)}`);
+  console.log(`  ${'PostgreSQL (one UNNEST insert + one UNNEST upsert)'.padEnd(58)} ${eps(f.flush.pg)}   ratio ${(f.flush.pg / f.flush.sqlite).toFixed(2)}`);
+  console.log(`  ${'PostgreSQL events only, one INSERT per event'.padEnd(58)} ${eps(f.flush.pgPerRowEvents)}`);
+  console.log(`  ${'PostgreSQL events only, one UNNEST INSERT per flush'.padEnd(58)} ${eps(f.flush.pgUnnestEvents)}`);
+  console.log(`\ningest by engine (POST /e, the whole pipeline incl. attribution, ${connections} connections in all, PostgreSQL ${f.postgres} with fsync on)`);
   for (const [name, e] of [
     ['SQLite, 1 collector', f.sqlite],
     ['PostgreSQL, 1 collector', f.pgOneCollector],

@@ -8,7 +8,7 @@ import type { CountTest, EventFilter } from '../storage/segments.js';
 
 export interface EventPlan {
   /** tests counted by SQL, each with its key (didKey) */
-  counted: Array<{ key: string; event: string | null; pathLike: string | null; windowMs: number | null }>;
+  counted: Array<{ key: string; event: string | null; pathLike: string | null; windowMs: number | null; oldest: boolean }>;
   /** which rows to narrow the counting to (every counted test's events pass it) */
   countFilter: Omit<EventFilter, 'since' | 'withProps'> & { windowMs: number };
   /** rows loaded for tests with props; null when no test has props */
@@ -49,14 +49,12 @@ export function planEvents(definitions: readonly SegmentDefinition[]): EventPlan
   for (const d of all) {
     if (d.props !== undefined) continue;
     const key = didKey(d);
-    if (!counted.has(key)) {
-      counted.set(key, {
-        key,
-        event: d.event === '*' ? null : d.event,
-        pathLike: d.path === undefined ? null : globToLike(d.path),
-        windowMs: d.within ? durationMs(d.within) : null,
-      });
-    }
+    const windowMs = d.within ? durationMs(d.within) : null;
+    // the oldest matching time only matters for a windowed test needing more than one event
+    const oldest = windowMs !== null && (d.min ?? 1) > 1;
+    const seen = counted.get(key);
+    if (seen) seen.oldest ||= oldest;
+    else counted.set(key, { key, event: d.event === '*' ? null : d.event, pathLike: d.path === undefined ? null : globToLike(d.path), windowMs, oldest });
   }
   return {
     counted: [...counted.values()],
@@ -67,6 +65,6 @@ export function planEvents(definitions: readonly SegmentDefinition[]): EventPlan
 
 /** The counting tests at a moment: windows become `at > now - window`. */
 export const countTestsAt = (plan: EventPlan, now: number): CountTest[] =>
-  plan.counted.map((t) => ({ event: t.event, pathLike: t.pathLike, since: t.windowMs === null ? null : now - t.windowMs }));
+  plan.counted.map((t) => ({ event: t.event, pathLike: t.pathLike, since: t.windowMs === null ? null : now - t.windowMs, oldest: t.oldest }));
 
 export const filterAt = <F extends { windowMs: number }>(f: F, now: number): F & { since: number } => ({ ...f, since: now - f.windowMs });

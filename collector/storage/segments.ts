@@ -161,15 +161,19 @@ export interface CountTest {
   event: string | null;
   /** LIKE pattern with `\` as escape; case-insensitive for ASCII on both engines */
   pathLike: string | null;
-  /** count only events after this moment (null: all time) */
+  /** count only events after this moment (null: all time); windowed tests also get their newest matching time */
   since: number | null;
+  /** also the oldest matching time (windowed tests only) */
+  oldest: boolean;
 }
 
 export interface CountResult { count: number; newest: number | null; oldest: number | null }
 
 /**
  * Per lead, per test: how many of its events match, and (for windowed tests) the newest and oldest matching times.
- * One grouped query over events_lead_at per chunk; only one row per lead crosses into JS.
+ * One query over events_lead_at per chunk, grouped by lead and event name: the tests' name conditions become the
+ * grouping, so each row evaluates only the few distinct (path pattern, window) conditions, and a handful of rows per
+ * lead cross into JS.
  */
 export async function countLeadEvents(
   db: Db, siteId: string, leadIds: readonly string[], tests: readonly CountTest[], filter: Omit<EventFilter, 'withProps'>,
@@ -177,20 +181,33 @@ export async function countLeadEvents(
   const out = new Map<string, CountResult[]>();
   if (tests.length === 0) return out;
   const like = dialectSql(db.dialect).ilike;
+  // distinct (path pattern, window start) conditions; tests of different names share them
+  const combos: Array<{ pathLike: string | null; since: number | null; oldest: boolean }> = [];
+  const comboOf = tests.map((t) => {
+    let j = combos.findIndex((c) => c.pathLike === t.pathLike && c.since === t.since);
+    if (j < 0) j = combos.push({ pathLike: t.pathLike, since: t.since, oldest: false }) - 1;
+    combos[j].oldest ||= t.oldest;
+    return j;
+  });
   const params: unknown[] = [];
   const cols: string[] = [];
-  tests.forEach((t, i) => {
+  combos.forEach((c, j) => {
     const parts: string[] = [];
     const ps: unknown[] = [];
-    if (t.event !== null) (parts.push('name = ?'), ps.push(t.event));
-    if (t.pathLike !== null) (parts.push(`path ${like} ? ESCAPE '\\'`), ps.push(t.pathLike));
-    if (t.since !== null) (parts.push('at > ?'), ps.push(t.since));
-    const cond = parts.length ? parts.join(' AND ') : '1 = 1';
-    cols.push(`COUNT(CASE WHEN ${cond} THEN 1 END) AS n${i}`);
-    params.push(...ps);
-    if (t.since !== null) {
-      cols.push(`MAX(CASE WHEN ${cond} THEN at END) AS hi${i}`, `MIN(CASE WHEN ${cond} THEN at END) AS lo${i}`);
-      params.push(...ps, ...ps);
+    if (c.pathLike !== null) (parts.push(`path ${like} ? ESCAPE '\\'`), ps.push(c.pathLike));
+    if (c.since !== null) (parts.push('at > ?'), ps.push(c.since));
+    const cond = parts.join(' AND ');
+    const agg = (fn: string, value: string) => (cond ? `${fn}(CASE WHEN ${cond} THEN ${value} END)` : `${fn}(${value})`);
+    const use = () => params.push(...ps);
+    cols.push(`${cond ? agg('COUNT', '1') : 'COUNT(*)'} AS n${j}`);
+    use();
+    if (c.since !== null) {
+      cols.push(`${agg('MAX', 'at')} AS hi${j}`);
+      use();
+      if (c.oldest) {
+        cols.push(`${agg('MIN', 'at')} AS lo${j}`);
+        use();
+      }
     }
   });
   const { marks, values } = padded(leadIds);
@@ -198,16 +215,33 @@ export async function countLeadEvents(
   const where = filterSql(filter, params);
   if (where === '') return out;
   const rows = await db.all<Record<string, unknown>>(
-    `SELECT lead_id, ${cols.join(', ')} FROM events WHERE site_id = ? AND lead_id IN (${marks})` + (where ? ` AND ${where}` : '') + ' GROUP BY lead_id',
+    `SELECT lead_id, name, ${cols.join(', ')} FROM events WHERE site_id = ? AND lead_id IN (${marks})` +
+      (where ? ` AND ${where}` : '') + ' GROUP BY lead_id, name',
     params,
   );
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const byLead = new Map<string, Array<Record<string, unknown>>>();
   for (const r of rows) {
-    out.set(String(r.lead_id), tests.map((t, i) => ({
-      count: Number(r[`n${i}`]),
-      newest: t.since === null ? null : num(r[`hi${i}`]),
-      oldest: t.since === null ? null : num(r[`lo${i}`]),
-    })));
+    const list = byLead.get(String(r.lead_id));
+    if (list) list.push(r);
+    else byLead.set(String(r.lead_id), [r]);
+  }
+  for (const [leadId, named] of byLead) {
+    out.set(leadId, tests.map((t, i) => {
+      const j = comboOf[i];
+      const result: CountResult = { count: 0, newest: null, oldest: null };
+      // a test of one name reads its row; a test of any name (`*`) adds up the lead's rows
+      for (const r of named) {
+        if (t.event !== null && r.name !== t.event) continue;
+        result.count += Number(r[`n${j}`]);
+        if (t.since !== null) {
+          const hi = r[`hi${j}`];
+          if (hi !== null && hi !== undefined) result.newest = Math.max(result.newest ?? -Infinity, Number(hi));
+          const lo = t.oldest ? r[`lo${j}`] : null;
+          if (lo !== null && lo !== undefined) result.oldest = Math.min(result.oldest ?? Infinity, Number(lo));
+        }
+      }
+      return result;
+    }));
   }
   return out;
 }

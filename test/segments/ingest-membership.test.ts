@@ -1,0 +1,88 @@
+import { describe, expect, test } from 'vitest';
+import { makeIngestApp } from '../helpers/ingest-app.js';
+import { makeBatch } from '../helpers/factories.js';
+import { createKey, createSite } from '../../collector/admin.js';
+import { sweepSegments } from '../../collector/segments/sweep.js';
+import { DAY, T0 } from './fixtures.js';
+
+async function setup() {
+  let now = T0;
+  const s = await makeIngestApp({ now: () => now });
+  const segmentsOf = async (visitorId: string, siteKey = s.site.siteKey) => {
+    const res = await s.app.request(`/api/visitors/${visitorId}/segments?site=${siteKey}`, { headers: { origin: 'http://127.0.0.1' } });
+    expect(res.status).toBe(200);
+    return (await res.json()).segments as string[];
+  };
+  const send = async (visitorId: string, events: Array<Record<string, unknown>>) => {
+    const res = await s.post(makeBatch(s.site.siteKey, { v: visitorId }, events.map((e) => ({ t: now, ...e }))));
+    expect(res.status, await res.clone().text()).toBe(202);
+  };
+  return { ...s, segmentsOf, send, setNow: (t: number) => (now = t) };
+}
+
+describe('membership through POST /e', () => {
+  test('a visitor who views pricing enters pricing_no_demo, and a demo request moves it to demo_no_close', async () => {
+    const s = await setup();
+    await s.send('v_ann_visitor', [{ n: 'pageview', u: 'http://127.0.0.1/' }, { n: 'pageview', u: 'http://127.0.0.1/pricing' }]);
+    expect(await s.segmentsOf('v_ann_visitor')).toEqual(['pricing_no_demo']);
+
+    s.setNow(T0 + 60_000);
+    await s.send('v_ann_visitor', [{ n: 'demo_request', u: 'http://127.0.0.1/demo', f: 'demo', em: 'ann@example.com' }]);
+    expect(await s.segmentsOf('v_ann_visitor')).toEqual(['demo_no_close']);
+    const kinds = await s.db.all<{ segment_key: string; kind: string }>(
+      'SELECT segment_key, kind FROM segment_changes WHERE site_id = ? ORDER BY at, kind', [s.site.siteId]);
+    expect(kinds).toEqual([
+      { segment_key: 'pricing_no_demo', kind: 'entered' },
+      { segment_key: 'demo_no_close', kind: 'entered' },
+      { segment_key: 'pricing_no_demo', kind: 'exited' },
+    ]);
+    const counts = await s.db.all<{ segment_key: string; member_count: number }>(
+      "SELECT segment_key, member_count FROM segments WHERE site_id = ? AND segment_key IN ('pricing_no_demo', 'demo_no_close') ORDER BY segment_key", [s.site.siteId]);
+    expect(counts).toEqual([{ segment_key: 'demo_no_close', member_count: 1 }, { segment_key: 'pricing_no_demo', member_count: 0 }]);
+    await s.close();
+  });
+
+  test('time moves a visitor into stalled_consideration and out of pricing_no_demo, by the sweep only', async () => {
+    const s = await setup();
+    await s.send('v_bob_visitor', [{ n: 'pageview', u: 'http://127.0.0.1/pricing' }]);
+    await s.send('v_other_visitor', [{ n: 'pageview', u: 'http://127.0.0.1/blog' }]);
+    expect(await s.segmentsOf('v_bob_visitor')).toEqual(['pricing_no_demo']);
+
+    const early = await sweepSegments(s.deps, T0 + 21 * DAY - 1);
+    expect(early.changes).toEqual([]);
+    const at21 = await sweepSegments(s.deps, T0 + 21 * DAY);
+    expect(at21.leads).toBe(1);
+    expect(at21.changes.map((c) => `${c.segment}:${c.kind}`)).toEqual(['stalled_consideration:entered']);
+    expect(await s.segmentsOf('v_bob_visitor')).toEqual(['pricing_no_demo', 'stalled_consideration']);
+
+    const at30 = await sweepSegments(s.deps, T0 + 30 * DAY);
+    expect(at30.changes.map((c) => `${c.segment}:${c.kind}`)).toEqual(['pricing_no_demo:exited']);
+    expect(await s.segmentsOf('v_bob_visitor')).toEqual(['stalled_consideration']);
+    expect(await s.segmentsOf('v_other_visitor')).toEqual([]);
+    await s.close();
+  });
+
+  test('a closed_won server event makes the lead a customer and takes it out of the retargeting segments', async () => {
+    const s = await setup();
+    await s.send('v_cat_visitor', [{ n: 'pageview', u: 'http://127.0.0.1/pricing' }, { n: 'download', u: 'http://127.0.0.1/files/ebook.pdf' }]);
+    expect(await s.segmentsOf('v_cat_visitor')).toEqual(['content_downloaders', 'pricing_no_demo']);
+    const key = (await createKey(s.db, s.site.siteId, ['events:write'])).secret;
+    const res = await s.app.request('/api/events', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ visitorId: 'v_cat_visitor', name: 'closed_won' }),
+    });
+    expect(res.status).toBe(202);
+    expect(await s.segmentsOf('v_cat_visitor')).toEqual(['customers']);
+    await s.close();
+  });
+
+  test('the key of another site reads no segments of this site\'s visitors', async () => {
+    const s = await setup();
+    const other = await createSite(s.db, { domain: '127.0.0.1' });
+    await s.send('v_dan_visitor', [{ n: 'download', u: 'http://127.0.0.1/files/ebook.pdf' }]);
+    expect(await s.segmentsOf('v_dan_visitor')).toEqual(['content_downloaders']);
+    expect(await s.segmentsOf('v_dan_visitor', other.siteKey)).toEqual([]);
+    await s.close();
+  });
+});

@@ -105,6 +105,10 @@ export const leads = sqliteTable('leads', {
   uniqueIndex('leads_email').on(t.siteId, t.email),
   index('leads_stage').on(t.siteId, t.stageRank),
   index('leads_score').on(t.siteId, t.score),
+  // funnel report: leads per stage now and per cohort (created_at), bots apart, from the index alone
+  index('leads_funnel').on(t.siteId, t.isBot, t.createdAt, t.stage),
+  // GET /api/leads: newest activity first
+  index('leads_activity').on(t.siteId, t.updatedAt),
 ]);
 
 export const identityLinks = sqliteTable('identity_links', {
@@ -127,7 +131,14 @@ export const stageChanges = sqliteTable('stage_changes', {
   at: integer('at').notNull(),
   eventId: text('event_id'),
   rule: text('rule'),
-}, (t) => [primaryKey({ columns: [t.siteId, t.leadId, t.toStage] }), index('stage_changes_at').on(t.siteId, t.toStage, t.at)]);
+  /** when the lead entered from_stage (null for the first stage entered): time in stage without a self-join */
+  fromAt: integer('from_at'),
+}, (t) => [
+  primaryKey({ columns: [t.siteId, t.leadId, t.toStage] }),
+  index('stage_changes_at').on(t.siteId, t.toStage, t.at),
+  // funnel report: time in stage of leads that entered a stage in a period and moved on
+  index('stage_changes_dwell').on(t.siteId, t.fromStage, t.fromAt, t.at),
+]);
 
 export const scoreChanges = sqliteTable('score_changes', {
   siteId: text('site_id').notNull(),

@@ -18,6 +18,8 @@ export interface StageChange {
   at: number;
   eventId: string;
   rule: string;
+  /** when the lead entered `from` (null with it): time in stage without a self-join */
+  fromAt: number | null;
 }
 
 export const emptyStageState = (): StageState => ({ rank: -1, stageAt: null, progress: {} });
@@ -39,9 +41,11 @@ export function nextStage(funnel: CompiledFunnel, state: StageState, e: FoldEven
   if (reached.size === 0) return progress === state.progress ? { state, changes: [] } : { state: { ...state, progress }, changes: [] };
   const changes: StageChange[] = [];
   let rank = state.rank;
+  let enteredAt = state.stageAt;
   for (const [to, rule] of [...reached].sort((a, b) => a[0] - b[0])) {
-    changes.push({ from: rank >= 0 ? funnel.stages[rank] : null, to: funnel.stages[to], at: e.at, eventId: e.eventId, rule });
+    changes.push({ from: rank >= 0 ? funnel.stages[rank] : null, to: funnel.stages[to], at: e.at, eventId: e.eventId, rule, fromAt: rank >= 0 ? enteredAt : null });
     rank = to;
+    enteredAt = e.at;
   }
   // progress toward stages now behind the lead can never matter again
   const kept: Record<string, (typeof progress)[string]> = {};

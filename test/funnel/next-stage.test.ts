@@ -69,7 +69,7 @@ describe('nextStage with the default rules', () => {
     const pricing = makeEvent({ path: '/pricing', at: T0 + 3 * HOUR });
     let state = run([{ path: '/', at: T0 }]).state;
     const r = nextStage(funnel, state, pricing);
-    expect(r.changes).toEqual([{ from: 'awareness', to: 'consideration', at: T0 + 3 * HOUR, eventId: pricing.eventId, rule: 'pricing_page' }]);
+    expect(r.changes).toEqual([{ from: 'awareness', to: 'consideration', at: T0 + 3 * HOUR, eventId: pricing.eventId, rule: 'pricing_page', fromAt: T0 }]);
     expect(r.state.stageAt).toBe(T0 + 3 * HOUR);
     state = r.state;
     expect(nextStage(funnel, state, makeEvent({ path: '/' })).changes).toEqual([]);

@@ -2,6 +2,12 @@
 // Lead ids are random, so leads are named by their email, or by their visitors when anonymous.
 import type { Db } from '../../collector/storage/db.js';
 
+/**
+ * Scores decay towards the moment a collector computes them, so two runs a few milliseconds apart differ in the
+ * sixth digit: compared to a hundredth of a point.
+ */
+const roundScore = (n: unknown) => Math.round(Number(n) * 100) / 100;
+
 export interface StateSnapshot {
   events: unknown[];
   visitors: unknown[];
@@ -50,7 +56,7 @@ export async function readStateSnapshot(db: Db, siteId: string): Promise<StateSn
   const visitors = visitorRows.map((v) => ({ ...v, lead_id: leadKey(v.lead_id) }));
   const leads = leadRows
     .filter((l) => leadKey(l.lead_id) !== 'orphan')
-    .map((l) => ({ ...l, lead_id: leadKey(l.lead_id), score: Math.round(Number(l.score) * 1e6) / 1e6 }))
+    .map((l) => ({ ...l, lead_id: leadKey(l.lead_id), score: roundScore(l.score) }))
     .sort((a, b) => String(a.lead_id).localeCompare(String(b.lead_id)));
 
   const stagesEntered = (await db.all<{ lead_id: string; to_stage: string }>('SELECT lead_id, to_stage FROM stage_changes WHERE site_id = ?', [siteId]))
@@ -62,7 +68,7 @@ export async function readStateSnapshot(db: Db, siteId: string): Promise<StateSn
       [siteId],
     )
   )
-    .map((r) => `${leadKey(r.lead_id)} ${r.rule} ${Math.round(Number(r.points) * 1e6) / 1e6}`)
+    .map((r) => `${leadKey(r.lead_id)} ${r.rule} ${roundScore(r.points)}`)
     .sort();
   const linkRows = await db.all<Record<string, unknown>>(
     'SELECT visitor_id, from_at, to_at, lead_id, email, reason FROM identity_links WHERE site_id = ? ORDER BY visitor_id, from_at',

@@ -14,6 +14,8 @@ export interface ActiveSegment {
 export interface ActiveSegments {
   list: ActiveSegment[];
   plan: EventPlan;
+  /** some definition has a `touch` condition (else lead touches need not be parsed) */
+  usesTouch: boolean;
 }
 
 const definitions = new Map<string, SegmentDefinition | null>();
@@ -47,5 +49,5 @@ export async function loadActiveSegments(db: Db, siteId: string): Promise<Active
     if (plans.size > 1000) plans.clear();
     plans.set(planKey, plan);
   }
-  return { list, plan };
+  return { list, plan, usesTouch: rows.some((r) => r.definition.includes('"touch"')) };
 }

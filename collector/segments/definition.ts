@@ -61,10 +61,17 @@ const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as co
 
 /** "30d" → ms; the schema has already checked the shape. */
 export function durationMs(text: string): number {
-  const m = DURATION_RE.exec(text);
-  if (!m) throw new Error(`not a duration: ${text}`);
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  let ms = durations.get(text);
+  if (ms === undefined) {
+    const m = DURATION_RE.exec(text);
+    if (!m) throw new Error(`not a duration: ${text}`);
+    ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+    if (durations.size > 1000) durations.clear();
+    durations.set(text, ms);
+  }
+  return ms;
 }
+const durations = new Map<string, number>();
 
 const MAX_DEFINITION_CHARS = 16_384;
 /** nesting of JSON objects and arrays (a condition level is two or three of them) */

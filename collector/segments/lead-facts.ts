@@ -44,4 +44,10 @@ export interface DidCount {
 }
 
 /** Identifies what a `did` test counts: event, path and window (props tests are counted from rows, never keyed). */
-export const didKey = (d: { event: string; path?: string; within?: string }) => JSON.stringify([d.event, d.path ?? null, d.within ?? null]);
+export function didKey(d: { event: string; path?: string; within?: string }): string {
+  let key = keys.get(d);
+  if (key === undefined) keys.set(d, (key = JSON.stringify([d.event, d.path ?? null, d.within ?? null])));
+  return key;
+}
+// definitions are parsed once per text and reused, so their test objects make a good cache key
+const keys = new WeakMap<object, string>();

@@ -1,7 +1,7 @@
 // Live segment membership: re-evaluates the given leads' segments after their events were attributed.
 // Per chunk of leads: a few indexed reads (lead rows, members, rechecks, and one grouped count of the events each `did`
 // test looks at), then writes only for what changed. Each lead's next possible time-based change goes to segment_rechecks for the sweep.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import {
@@ -79,7 +79,7 @@ function countsByKey(plan: EventPlan, counts: CountResult[] | undefined): Map<st
   return byKey;
 }
 
-function toFacts(row: LeadFactsRow, events: FactEvent[], didCounts: Map<string, DidCount>, funnel: FunnelSettings, now: number): LeadFacts {
+function toFacts(row: LeadFactsRow, events: FactEvent[], didCounts: Map<string, DidCount>, funnel: FunnelSettings, usesTouch: boolean, now: number): LeadFacts {
   return {
     now,
     stage: row.stage,
@@ -88,8 +88,9 @@ function toFacts(row: LeadFactsRow, events: FactEvent[], didCounts: Map<string, 
     scoreAt: Number(row.score_at),
     halfLifeMs: funnel.halfLifeMs,
     identified: row.email !== null,
-    firstTouch: safeJson<Touch>(row.first_touch),
-    lastTouch: safeJson<Touch>(row.last_touch),
+    // touches are only parsed for sites whose segments look at them
+    firstTouch: usesTouch ? safeJson<Touch>(row.first_touch) : null,
+    lastTouch: usesTouch ? safeJson<Touch>(row.last_touch) : null,
     stageOrder: funnel.stages,
     events,
     didCounts,
@@ -128,7 +129,7 @@ async function updateChunk(
       // merged into another lead or erased: its memberships go quietly, the surviving lead is evaluated on its own
       for (const key of await listLeadMemberships(tx, siteId, leadId)) if (await deleteMember(tx, siteId, key, leadId)) bump(key, -1);
     } else {
-      const facts = toFacts(row, events.get(leadId) ?? [], countsByKey(plan, counts.get(leadId)), funnel, now);
+      const facts = toFacts(row, events.get(leadId) ?? [], countsByKey(plan, counts.get(leadId)), funnel, segments.usesTouch, now);
       for (const segment of segments.list) {
         // bot traffic is never retargeted
         const { value, changeAt } = row.is_bot ? { value: false, changeAt: NEVER } : evaluateCondition(segment.definition, facts);
@@ -155,6 +156,9 @@ async function updateChunk(
   }
 }
 
+/** Time-ordered ids: new history rows append to the primary key's B-tree instead of landing at random pages. */
+const newChangeId = (now: number) => now.toString(36).padStart(9, '0') + '-' + randomBytes(6).toString('base64url');
+
 /** Whether the site has a live webhook for a type: asked once per call, at the first change, not once per change. */
 function createHookCheck(tx: Db, siteId: string) {
   let types: Promise<Set<string>> | null = null;
@@ -166,7 +170,7 @@ function createHookCheck(tx: Db, siteId: string) {
 type HookCheck = ReturnType<typeof createHookCheck>;
 
 async function recordChange(tx: Db, hooks: HookCheck, siteId: string, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number) {
-  await insertSegmentChange(tx, { siteId, changeId: randomUUID(), key: segment.key, leadId: lead.lead_id, kind, at: now });
+  await insertSegmentChange(tx, { siteId, changeId: newChangeId(now), key: segment.key, leadId: lead.lead_id, kind, at: now });
   const type = kind === 'entered' ? 'segment.entered' : 'segment.exited';
   if (!(await hooks(type))) return;
   await enqueueWebhookEvent(tx, siteId, type, {

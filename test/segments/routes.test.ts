@@ -80,6 +80,18 @@ describe('segment routes', () => {
     await s.close();
   });
 
+  test('PUT with touch, score and stage conditions evaluates them over the stored leads', async () => {
+    const s = await setup();
+    const a = await insertLead(s.db, s.site.siteId, { stage: 'intent', score: 30, firstTouch: { utm_source: 'google', utm_medium: 'cpc', channel: 'paid_search' } });
+    await insertLead(s.db, s.site.siteId, { stage: 'intent', score: 30, firstTouch: { utm_source: 'bing' } });
+    await insertLead(s.db, s.site.siteId, { stage: 'interest', score: 30, firstTouch: { utm_source: 'google' } });
+    const definition = { all: [{ touch: { source: 'google', channel: 'paid_search' } }, { score: { gte: 20 } }, { stage: { gte: 'consideration' } }] };
+    const res = await s.call('PUT', '/api/segments/paid_google', s.admin, { definition });
+    expect((await res.json()).memberCount).toBe(1);
+    expect(await memberKeys(s.db, s.site.siteId, a.leadId)).toContain('paid_google');
+    await s.close();
+  });
+
   test('PUT replacing a definition moves members out, keeps the name, and says 200', async () => {
     const s = await setup();
     const a = await insertLead(s.db, s.site.siteId, { email: 'a@example.com' });

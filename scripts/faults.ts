@@ -11,7 +11,7 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     kills: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
   },
 });

@@ -105,8 +105,8 @@ export const leads = sqliteTable('leads', {
   uniqueIndex('leads_email').on(t.siteId, t.email),
   index('leads_stage').on(t.siteId, t.stageRank),
   index('leads_score').on(t.siteId, t.score),
-  // funnel report: leads per stage now and per cohort (created_at), bots apart, from the index alone
-  index('leads_funnel').on(t.siteId, t.isBot, t.createdAt, t.stage),
+  // funnel report: leads per stage now and per cohort (created_at), bots apart: index ranges per stage, no table reads
+  index('leads_funnel').on(t.siteId, t.isBot, t.stage, t.createdAt),
   // GET /api/leads: newest activity first
   index('leads_activity').on(t.siteId, t.updatedAt),
 ]);

@@ -1,20 +1,32 @@
 // Attribution of a flush: identity first (which lead each event belongs to), then each touched lead's fold, then
 // live segment membership. Runs inside the flush's transaction; the same code serves POST /api/events and replay.
+// Set-based: a flush of many visitors costs a handful of multi-row statements; rebuilds and lost races go lead by lead.
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import type { StoredEvent } from '../ingest/types.js';
 import { markEventsAttributed } from '../storage/lead-events.js';
 import { getLinkAt } from '../storage/identity.js';
+import { getLeadFoldRows, insertFoldedLeads, updateLeadFolds, type FoldedLead, type VersionedFold } from '../storage/leads.js';
+import { insertScoreChanges, insertStageChanges, type ScoreChangeRow, type StageChangeRow } from '../storage/changes.js';
 import { createIdentityResolver } from '../identity/identity-resolver.js';
 import { updateMemberships } from '../segments/update-memberships.js';
 import { compileFunnel, type CompiledFunnel } from './compile-funnel.js';
 import { compareEvents } from './fold-event.js';
+import { foldLead, needsRebuild, type FoldResult } from './fold-lead.js';
+import { emptyFold } from './lead-fold.js';
+import { foldFromRow, foldToUpdate } from './lead-fold-row.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
-import { refoldLead } from './refold-lead.js';
+import { rememberLead } from './lead-guess.js';
+import { queueLeadWebhooks, refoldLead } from './refold-lead.js';
 
 export interface AttributeOptions {
   /** queue webhooks for stage changes and MQLs (live: yes; replay of history: no) */
   notify?: boolean;
+  /**
+   * What the rows hold: 'preset' (the live insert stored each event with `leadId` and attributed = 1 when it had one)
+   * or 'unmarked' (attributed = 0, e.g. replay): only rows that differ from the result are written.
+   */
+  stored?: 'preset' | 'unmarked';
 }
 
 /** Attributes stored events; resolves to every lead they touched. */
@@ -29,32 +41,47 @@ export async function attributeEvents(tx: Db, deps: Deps, events: readonly Store
   }
   for (const [siteId, list] of bySite) {
     const funnel = compileFunnel(await loadFunnelConfig(tx, siteId));
-    touched.push(...(await attributeSite(tx, deps, funnel, siteId, list, opts.notify ?? true)));
+    touched.push(...(await attributeSite(tx, deps, funnel, siteId, list, opts.notify ?? true, opts.stored === 'preset')));
   }
   deps.metrics.observe('funnelbeam_attribution_seconds', (performance.now() - started) / 1000);
   return touched;
 }
 
-async function attributeSite(tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: string, list: StoredEvent[], notify: boolean): Promise<string[]> {
+interface Folded {
+  leadId: string;
+  email: string | null;
+  mqlBefore: number | null;
+  result: FoldResult;
+}
+
+async function attributeSite(
+  tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: string, list: StoredEvent[], notify: boolean, preset: boolean,
+): Promise<string[]> {
   const now = deps.now();
   const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now);
   const sorted = [...list].sort(compareEvents);
+
+  // 1. identity: the lead of every event, in time order
+  // a server event names its lead; a web event's lead (if any) is only a guess made before the insert
+  const named = (e: StoredEvent) => e.source === 'server' && e.leadId !== null;
+  await ids.prefetch([...new Set(sorted.filter((e) => !named(e)).map((e) => e.visitorId))]);
   const leadOf = new Map<string, string>();
   for (const e of sorted) {
     let lead = e.leadId;
-    if (!lead) {
+    if (!named(e) || !lead) {
       lead = await ids.leadOf(e.visitorId, e);
       if (e.email) lead = await ids.identify(e.visitorId, e.email, e);
     }
     leadOf.set(e.eventId, lead);
   }
+  await ids.flushLinks();
+  for (const [visitorId, leadId] of ids.currentLeads()) rememberLead(siteId, visitorId, leadId);
   // events met before their lead merged away in this same flush go where it went
-  const final = (l: string) => ids.merged.get(l) ?? l;
   const byLead = new Map<string, StoredEvent[]>();
   const marks: Array<[string, string]> = [];
   for (const e of sorted) {
-    const lead = final(leadOf.get(e.eventId)!);
-    marks.push([e.eventId, lead]);
+    const lead = ids.merged.get(leadOf.get(e.eventId)!) ?? leadOf.get(e.eventId)!;
+    if (!preset || e.leadId !== lead) marks.push([e.eventId, lead]);
     let evs = byLead.get(lead);
     if (!evs) byLead.set(lead, (evs = []));
     evs.push(e);
@@ -62,14 +89,64 @@ async function attributeSite(tx: Db, deps: Deps, funnel: CompiledFunnel, siteId:
   for (const l of ids.rebuild) if (!byLead.has(l)) byLead.set(l, []);
   await markEventsAttributed(tx, siteId, marks);
 
-  // one lead at a time in id order, so two collectors lock lead rows in the same order
+  // 2. folds: new anonymous leads and leads whose new events come after their state, all at once
   const leads = [...byLead.keys()].sort();
-  const moved: string[] = [];
+  const rows = await getLeadFoldRows(tx, siteId, leads.filter((l) => !ids.fresh.has(l)));
+  const inserts: FoldedLead[] = [];
+  const updates: VersionedFold[] = [];
+  const folded = new Map<string, Folded>();
+  const slow: string[] = [];
   for (const leadId of leads) {
     const evs = byLead.get(leadId)!;
-    const outcome = await refoldLead(tx, funnel, siteId, leadId, evs, { now, notify, rebuild: ids.rebuild.has(leadId) });
+    const fresh = ids.fresh.get(leadId);
+    if (fresh) {
+      const result = foldLead(funnel, emptyFold(funnel.version), evs);
+      inserts.push({ leadId, createdAt: fresh.at, u: foldToUpdate(funnel, result.fold, fresh.at, now) });
+      folded.set(leadId, { leadId, email: null, mqlBefore: null, result });
+      continue;
+    }
+    const row = rows.get(leadId);
+    const before = row && foldFromRow(funnel, row);
+    if (!row || !before || ids.rebuild.has(leadId) || needsRebuild(funnel, before, evs)) {
+      slow.push(leadId);
+      continue;
+    }
+    const result = foldLead(funnel, before, evs);
+    updates.push({ leadId, version: Number(row.version), u: foldToUpdate(funnel, result.fold, Number(row.created_at), now) });
+    folded.set(leadId, { leadId, email: row.email, mqlBefore: before.mqlAt, result });
+  }
+  const written = new Set([...(await insertFoldedLeads(tx, siteId, inserts)), ...(await updateLeadFolds(tx, siteId, updates))]);
+  const stageRows: StageChangeRow[] = [];
+  const scoreRows: ScoreChangeRow[] = [];
+  for (const [leadId, f] of folded) {
+    // lost a race (another collector made or wrote the lead meanwhile): redo it from all its events
+    if (!written.has(leadId)) {
+      slow.push(leadId);
+      folded.delete(leadId);
+      continue;
+    }
+    for (const c of f.result.stageChanges) stageRows.push({ leadId, toStage: c.to, fromStage: c.from, at: c.at, eventId: c.eventId, rule: c.rule, fromAt: c.fromAt });
+    for (const c of f.result.scoreChanges) scoreRows.push({ changeId: c.changeId, leadId, at: c.at, eventId: c.eventId, rule: c.rule, points: c.points, scoreAfter: c.scoreAfter });
+  }
+  const entered = await insertStageChanges(tx, siteId, stageRows);
+  await insertScoreChanges(tx, siteId, scoreRows);
+  if (notify) {
+    const enteredBy = new Map<string, StageChangeRow[]>();
+    for (const c of entered) enteredBy.set(c.leadId, [...(enteredBy.get(c.leadId) ?? []), c]);
+    for (const f of folded.values()) {
+      await queueLeadWebhooks(tx, funnel, siteId, f.leadId, f.email, enteredBy.get(f.leadId) ?? [], f.mqlBefore, f.result, now);
+    }
+  }
+
+  // 3. the rest, one lead at a time: rebuilds (late events, merges, changed rules) and lost races
+  const moved: string[] = [];
+  for (const leadId of slow.sort()) {
+    const evs = byLead.get(leadId)!;
+    const outcome = await refoldLead(tx, funnel, siteId, leadId, evs, { now, notify, rebuild: true });
     if (outcome === 'missing') moved.push(...(await reattribute(tx, deps, funnel, siteId, evs, notify)));
   }
+
+  // 4. segments see every lead the flush touched (merged-away leads lose their memberships)
   const all = [...new Set([...leads, ...moved, ...ids.merged.keys()])];
   await updateMemberships(tx, deps, siteId, all, now);
   return all;
@@ -90,6 +167,7 @@ async function reattribute(tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: s
     if (!list) byLead.set(lead, (list = []));
     list.push(e);
   }
+  await ids.flushAll();
   for (const [leadId, list] of byLead) {
     await markEventsAttributed(tx, siteId, list.map((e) => [e.eventId, leadId] as [string, string]));
     const outcome = await refoldLead(tx, funnel, siteId, leadId, list, { now, notify, rebuild: true });

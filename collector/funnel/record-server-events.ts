@@ -13,6 +13,7 @@ import { LIMITS } from '../../shared/limits.js';
 import { parseServerEvents, type ServerEventInput } from './server-event-input.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
 import { attributeEvents } from './attribute-events.js';
+import { unmarkAttributed } from '../ingest/attribute.js';
 
 export type ServerEventsOutcome =
   | { ok: true; accepted: number; duplicates: number; events: Array<{ id: string; leadId: string; duplicate: boolean }> }
@@ -64,16 +65,18 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
       result[i] = { id: ids[i].slice(4), leadId, duplicate };
       if (!duplicate) events.push(toServerEvent(siteId, input, ids[i], times[i], leadId, now));
     }
+    await resolver.flushAll();
     const inserted = await insertEvents(tx, events);
     if (inserted.length) {
       // as for beacons: a failing attribution never un-accepts events; they stay unattributed for replay
       await tx.run('SAVEPOINT server_attribution');
       try {
-        await attributeEvents(tx, deps, inserted);
+        await attributeEvents(tx, deps, inserted, { stored: 'preset' });
         await tx.run('RELEASE SAVEPOINT server_attribution');
       } catch (err) {
         await tx.run('ROLLBACK TO SAVEPOINT server_attribution');
         await tx.run('RELEASE SAVEPOINT server_attribution');
+        await unmarkAttributed(tx, inserted);
         deps.metrics.inc('funnelbeam_attribution_failures_total');
         deps.log.error('attribution of server events failed; events kept unattributed for replay', { events: inserted.length, error: (err as Error).message });
       }

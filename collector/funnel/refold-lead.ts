@@ -44,26 +44,30 @@ export async function refoldLead(
     const ok = await updateLeadFold(tx, siteId, leadId, Number(row.version), foldToUpdate(funnel, result.fold, Number(row.created_at), opts.now));
     if (!ok) continue;
     const entered = rebuild ? await rewriteChanges(tx, siteId, leadId, result) : await appendChanges(tx, siteId, leadId, result);
-    if (opts.notify) {
-      for (const c of entered) {
-        await enqueueWebhookEvent(tx, siteId, 'stage.changed', {
-          leadId, email: row.email, from: c.fromStage, to: c.toStage, at: iso(c.at), eventId: c.eventId, rule: c.rule,
-        }, opts.now);
-      }
-      if (before.mqlAt === null && result.fold.mqlAt !== null) {
-        const cause = result.scoreChanges.find((c) => c.mql);
-        await enqueueWebhookEvent(tx, siteId, 'lead.mql', {
-          leadId, email: row.email, score: result.fold.score, threshold: funnel.mqlThreshold, at: iso(result.fold.mqlAt), eventId: cause?.eventId ?? null,
-        }, opts.now);
-      }
-    }
+    if (opts.notify) await queueLeadWebhooks(tx, funnel, siteId, leadId, row.email, entered, before.mqlAt, result, opts.now);
     return 'written';
   }
   throw new Error(`lead ${leadId} kept changing under attribution; its events stay unattributed for replay`);
 }
 
+/** stage.changed for each stage entered, lead.mql when the fold crossed the threshold; same transaction. */
+export async function queueLeadWebhooks(
+  tx: Db, funnel: CompiledFunnel, siteId: string, leadId: string, email: string | null, entered: readonly StageChangeRow[],
+  mqlBefore: number | null, result: FoldResult, now: number,
+): Promise<void> {
+  for (const c of entered) {
+    await enqueueWebhookEvent(tx, siteId, 'stage.changed', { leadId, email, from: c.fromStage, to: c.toStage, at: iso(c.at), eventId: c.eventId, rule: c.rule }, now);
+  }
+  if (mqlBefore === null && result.fold.mqlAt !== null) {
+    const cause = result.scoreChanges.find((c) => c.mql);
+    await enqueueWebhookEvent(tx, siteId, 'lead.mql', {
+      leadId, email, score: result.fold.score, threshold: funnel.mqlThreshold, at: iso(result.fold.mqlAt), eventId: cause?.eventId ?? null,
+    }, now);
+  }
+}
+
 const stageRows = (leadId: string, r: FoldResult): StageChangeRow[] =>
-  r.stageChanges.map((c) => ({ leadId, toStage: c.to, fromStage: c.from, at: c.at, eventId: c.eventId, rule: c.rule }));
+  r.stageChanges.map((c) => ({ leadId, toStage: c.to, fromStage: c.from, at: c.at, eventId: c.eventId, rule: c.rule, fromAt: c.fromAt }));
 const scoreRows = (leadId: string, r: FoldResult): ScoreChangeRow[] =>
   r.scoreChanges.map((c) => ({ changeId: c.changeId, leadId, at: c.at, eventId: c.eventId, rule: c.rule, points: c.points, scoreAfter: c.scoreAfter }));
 
@@ -83,7 +87,7 @@ async function rewriteChanges(tx: Db, siteId: string, leadId: string, r: FoldRes
     const old = stages.get(c.toStage);
     stages.delete(c.toStage);
     if (!old) entered.push(c);
-    if (!old || old.fromStage !== c.fromStage || old.at !== c.at || old.eventId !== c.eventId || old.rule !== c.rule) await upsertStageChange(tx, siteId, c);
+    if (!old || old.fromStage !== c.fromStage || old.fromAt !== c.fromAt || old.at !== c.at || old.eventId !== c.eventId || old.rule !== c.rule) await upsertStageChange(tx, siteId, c);
   }
   for (const gone of stages.keys()) await deleteStageChange(tx, siteId, leadId, gone);
   const scores = new Map((await listScoreChangesOf(tx, siteId, leadId)).map((c) => [c.changeId, c]));

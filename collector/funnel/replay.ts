@@ -50,7 +50,7 @@ export async function replaySite(db: Db, siteId: string, opts: ReplayOptions = {
   for (;;) {
     const pending = await listUnattributed(db, siteId, 1000);
     if (pending.length === 0) break;
-    await db.transaction((tx) => attributeEvents(tx, deps, pending, { notify: true }));
+    await db.transaction((tx) => attributeEvents(tx, deps, pending, { notify: true, stored: 'unmarked' }));
     attributedEvents += pending.length;
   }
 

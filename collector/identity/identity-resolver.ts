@@ -1,7 +1,11 @@
 // Applies the identity rule for one flush of one site: which lead each event belongs to, first sight of a visitor,
 // email claims, merges of anonymous leads and switches between identified leads. Every change is an identity link.
+// First sights are kept in memory and written together (flushLinks); their leads are inserted with their fold.
 import type { Db } from '../storage/db.js';
-import { getCurrentLink, getLinkAt, mergeLeadInto, setVisitorLead, startLink, type LinkReason } from '../storage/identity.js';
+import {
+  getCurrentLink, getCurrentLinks, getLinkAt, insertFirstLinks, mergeLeadInto, setVisitorLead, setVisitorLeads, startLink,
+  type LinkReason, type NewLink,
+} from '../storage/identity.js';
 import { claimLeadEmail, getLeadEmail, getLeadIdByEmail, insertLead } from '../storage/leads.js';
 import { anonymousLeadId, newLeadId } from './anonymous-lead-id.js';
 import { decideIdentity } from './decide-identity.js';
@@ -12,12 +16,22 @@ export interface IdentityEvent {
 }
 
 export interface IdentityResolver {
+  /** loads the current links of these visitors at once */
+  prefetch(visitorIds: readonly string[]): Promise<void>;
   /** the lead the visitor belonged to at the event's time; a visitor seen for the first time gets an anonymous lead */
   leadOf(visitorId: string, e: IdentityEvent): Promise<string>;
   /** applies an email seen on the visitor at the event; resolves to the visitor's lead afterwards */
   identify(visitorId: string, email: string, e: IdentityEvent): Promise<string>;
   /** the lead that has this email, made when none has it yet */
   leadForEmail(email: string, e: IdentityEvent): Promise<string>;
+  /** writes first-sight links and keeps `visitors.lead_id` in step; fresh leads stay to be inserted by the caller */
+  flushLinks(): Promise<void>;
+  /** each visitor met in this flush and the lead it belongs to now */
+  currentLeads(): Map<string, string>;
+  /** flushLinks, and inserts the fresh leads as bare rows too */
+  flushAll(): Promise<void>;
+  /** anonymous leads made at first sight in this flush whose rows are not written yet, with their first event time */
+  readonly fresh: Map<string, { visitorId: string; at: number }>;
   /** leads that must be rebuilt from all their events (they received another lead's history) */
   readonly rebuild: Set<string>;
   /** anonymous leads merged away in this flush, and where they went */
@@ -26,14 +40,17 @@ export interface IdentityResolver {
 
 export function createIdentityResolver(tx: Db, siteId: string, firstStage: string, now: number): IdentityResolver {
   const links = new Map<string, { leadId: string; fromAt: number }>();
+  const unlinked = new Set<string>();
+  const pending = new Map<string, NewLink>();
+  const fresh = new Map<string, { visitorId: string; at: number }>();
   const emails = new Map<string, string | null>();
   const rebuild = new Set<string>();
   const merged = new Map<string, string>();
 
   async function emailOf(leadId: string): Promise<string | null> {
+    if (fresh.has(leadId)) return null;
     if (emails.has(leadId)) return emails.get(leadId)!;
-    const row = await getLeadEmail(tx, siteId, leadId);
-    const email = row?.email ?? null;
+    const email = (await getLeadEmail(tx, siteId, leadId))?.email ?? null;
     emails.set(leadId, email);
     return email;
   }
@@ -47,18 +64,35 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
   async function currentLink(visitorId: string, e: IdentityEvent) {
     let l = links.get(visitorId);
     if (l) return l;
-    const row = await getCurrentLink(tx, siteId, visitorId);
-    if (row) {
-      l = { leadId: row.lead_id, fromAt: Number(row.from_at) };
-      links.set(visitorId, l);
-      // a visitor first named by a server event has a link before its visitors row exists
-      await setVisitorLead(tx, siteId, visitorId, l.leadId);
-      return l;
+    if (!unlinked.has(visitorId)) {
+      const row = await getCurrentLink(tx, siteId, visitorId);
+      if (row) {
+        l = { leadId: row.lead_id, fromAt: Number(row.from_at) };
+        links.set(visitorId, l);
+        return l;
+      }
     }
+    // first sight: the anonymous lead is written with its fold at the end of the flush
     const leadId = anonymousLeadId(siteId, visitorId);
-    await insertLead(tx, { siteId, leadId, email: null, stage: firstStage, at: e.at, now });
-    await link(visitorId, leadId, e, null, 'first_seen');
-    return links.get(visitorId)!;
+    l = { leadId, fromAt: e.at };
+    links.set(visitorId, l);
+    unlinked.delete(visitorId);
+    fresh.set(leadId, { visitorId, at: e.at });
+    pending.set(visitorId, { siteId, visitorId, fromAt: e.at, leadId, email: null, eventId: e.eventId, reason: 'first_seen', now });
+    return l;
+  }
+
+  /** Identity changes need the visitor's first link and its lead row in the table. */
+  async function materialize(visitorId: string) {
+    const p = pending.get(visitorId);
+    if (!p) return;
+    await insertFirstLinks(tx, [p]);
+    pending.delete(visitorId);
+    if (fresh.has(p.leadId)) {
+      await insertLead(tx, { siteId, leadId: p.leadId, email: null, stage: firstStage, at: p.fromAt, now });
+      fresh.delete(p.leadId);
+      emails.set(p.leadId, null);
+    }
   }
 
   async function leadForEmail(email: string, e: IdentityEvent): Promise<string> {
@@ -90,20 +124,45 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
     }
   }
 
+  async function flushLinks() {
+    await insertFirstLinks(tx, [...pending.values()]);
+    pending.clear();
+    await setVisitorLeads(tx, siteId, [...links].map(([v, l]) => [v, l.leadId] as const));
+  }
+
   return {
+    fresh,
     rebuild,
     merged,
     leadForEmail,
+    flushLinks,
+    currentLeads: () => new Map([...links].map(([v, l]) => [v, l.leadId])),
+
+    async flushAll() {
+      for (const visitorId of [...pending.keys()]) await materialize(visitorId);
+      await flushLinks();
+    },
+
+    async prefetch(visitorIds) {
+      const want = visitorIds.filter((v) => !links.has(v));
+      const found = await getCurrentLinks(tx, siteId, want);
+      for (const v of want) {
+        const r = found.get(v);
+        if (r) links.set(v, { leadId: r.lead_id, fromAt: r.from_at });
+        else unlinked.add(v);
+      }
+    },
 
     async leadOf(visitorId, e) {
       const l = await currentLink(visitorId, e);
-      if (e.at >= l.fromAt) return l.leadId;
+      if (e.at >= l.fromAt || pending.has(visitorId)) return l.leadId;
       const past = await getLinkAt(tx, siteId, visitorId, e.at);
       return past?.lead_id ?? l.leadId;
     },
 
     async identify(visitorId, email, e) {
       const l = await currentLink(visitorId, e);
+      await materialize(visitorId);
       // an identify that arrives after a later identity change of the visitor changes nothing
       if (e.at < l.fromAt) return (await getLinkAt(tx, siteId, visitorId, e.at))?.lead_id ?? l.leadId;
       const current = l.leadId;
@@ -126,7 +185,7 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
         merged.set(current, action.into);
         rebuild.delete(current);
         rebuild.add(action.into);
-        for (const [v, l] of links) if (l.leadId === current) links.set(v, { ...l, leadId: action.into });
+        for (const [v, x] of links) if (x.leadId === current) links.set(v, { ...x, leadId: action.into });
         await link(visitorId, action.into, e, email, 'merged');
         return action.into;
       }

@@ -1,17 +1,32 @@
 // The pipeline's last step: identity, stages, scores and segments for events just committed.
-// Runs inside the flush transaction after the insert, under a savepoint-like guard: a failure here never un-accepts
-// an event; the events stay `attributed = 0` and are picked up by replay.
+// Runs inside the flush transaction after the insert, under a savepoint: a failure here never un-accepts an event.
+// Events are inserted with a guessed lead and marked attributed (guessLeads, before the insert); attribution corrects
+// the rows whose lead differs, and after a failure unmarkAttributed leaves them `attributed = 0` for replay.
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
-import type { StoredEvent } from './types.js';
+import type { EnrichedEvent, StoredEvent } from './types.js';
 import { attributeEvents } from '../funnel/attribute-events.js';
+import { guessLeads } from '../funnel/lead-guess.js';
+import { unmarkEvents } from '../storage/lead-events.js';
 
 export interface AttributionResult {
   /** leads the events touched (their stage, score, identity or traits may have changed) */
   changedLeads: string[];
 }
 
+/** Before the insert: web events get their visitor's likely lead, so their rows are stored already attributed. */
+export function presetLeads(events: EnrichedEvent[]): void {
+  guessLeads(events);
+}
+
 /** Identity, stage, score and segment updates for committed events (collector/funnel/attribute-events.ts). */
 export async function attribute(tx: Db, deps: Deps, events: StoredEvent[]): Promise<AttributionResult> {
-  return { changedLeads: await attributeEvents(tx, deps, events) };
+  return { changedLeads: await attributeEvents(tx, deps, events, { stored: 'preset' }) };
+}
+
+/** After a failed attribution (rolled back): the events are unattributed again, for replay. */
+export async function unmarkAttributed(tx: Db, events: StoredEvent[]): Promise<void> {
+  const bySite = new Map<string, string[]>();
+  for (const e of events) bySite.set(e.siteId, [...(bySite.get(e.siteId) ?? []), e.eventId]);
+  for (const [siteId, ids] of bySite) await unmarkEvents(tx, siteId, ids);
 }

@@ -5,7 +5,7 @@ import type { Service } from '../app.js';
 import type { EnrichedEvent, StoredEvent } from './types.js';
 import type { SessionState } from './sessions.js';
 import { insertEvents, upsertVisitors, type VisitorUpdate } from '../storage/events.js';
-import { attribute } from './attribute.js';
+import { attribute, presetLeads, unmarkAttributed } from './attribute.js';
 
 /** What a request hands to the writer: its events and what it learned about its visitor. */
 export interface WriteRequest {
@@ -86,6 +86,7 @@ export function createEventWriter(deps: Deps): EventWriter {
     const all = reqs.flatMap((r) => r.events);
     try {
       const stored = await db.transaction(async (tx) => {
+        presetLeads(all);
         const stored = await insertEvents(tx, all);
         await upsertVisitors(tx, mergeVisitorUpdates(reqs, stored));
         const toAttribute = stored.filter((e) => !e.isBot);
@@ -98,6 +99,7 @@ export function createEventWriter(deps: Deps): EventWriter {
           } catch (err) {
             await tx.run('ROLLBACK TO SAVEPOINT attribution');
             await tx.run('RELEASE SAVEPOINT attribution');
+            await unmarkAttributed(tx, toAttribute);
             metrics.inc('funnelbeam_attribution_failures_total');
             log.error('attribution failed; events kept unattributed for replay', { events: toAttribute.length, error: (err as Error).message });
           }

@@ -1,10 +1,13 @@
 // Stage and score change rows: the explainable history behind a lead's stage and score.
 import type { Db } from './db.js';
+import { chunkRows, valuesSql } from './multi-row.js';
 
 export interface StageChangeRow {
   leadId: string;
   toStage: string;
   fromStage: string | null;
+  /** when the lead entered fromStage */
+  fromAt?: number | null;
   at: number;
   eventId: string | null;
   rule: string | null;
@@ -23,19 +26,19 @@ export interface ScoreChangeRow {
 /** Inserts a stage change; false when the lead already entered that stage. */
 export async function insertStageChange(db: Db, siteId: string, c: StageChangeRow): Promise<boolean> {
   const n = await db.run(
-    `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule) VALUES (?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule, from_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (site_id, lead_id, to_stage) DO NOTHING`,
-    [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule],
+    [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule, c.fromAt ?? null],
   );
   return n > 0;
 }
 
 export async function upsertStageChange(db: Db, siteId: string, c: StageChangeRow): Promise<void> {
   await db.run(
-    `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (site_id, lead_id, to_stage) DO UPDATE SET from_stage = excluded.from_stage, at = excluded.at,
+    `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule, from_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (site_id, lead_id, to_stage) DO UPDATE SET from_stage = excluded.from_stage, at = excluded.at, from_at = excluded.from_at,
        event_id = excluded.event_id, rule = excluded.rule`,
-    [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule],
+    [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule, c.fromAt ?? null],
   );
 }
 
@@ -44,11 +47,11 @@ export async function deleteStageChange(db: Db, siteId: string, leadId: string, 
 }
 
 export async function listStageChangesOf(db: Db, siteId: string, leadId: string): Promise<StageChangeRow[]> {
-  const rows = await db.all<{ to_stage: string; from_stage: string | null; at: number; event_id: string | null; rule: string | null }>(
-    'SELECT to_stage, from_stage, at, event_id, rule FROM stage_changes WHERE site_id = ? AND lead_id = ? ORDER BY at, to_stage',
+  const rows = await db.all<{ to_stage: string; from_stage: string | null; at: number; event_id: string | null; rule: string | null; from_at: number | null }>(
+    'SELECT to_stage, from_stage, at, event_id, rule, from_at FROM stage_changes WHERE site_id = ? AND lead_id = ? ORDER BY at, to_stage',
     [siteId, leadId],
   );
-  return rows.map((r) => ({ leadId, toStage: r.to_stage, fromStage: r.from_stage, at: Number(r.at), eventId: r.event_id, rule: r.rule }));
+  return rows.map((r) => ({ leadId, toStage: r.to_stage, fromStage: r.from_stage, at: Number(r.at), eventId: r.event_id, rule: r.rule, fromAt: r.from_at == null ? null : Number(r.from_at) }));
 }
 
 const SCORE_INSERT = `INSERT INTO score_changes (site_id, change_id, lead_id, at, event_id, rule, points, score_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -77,4 +80,29 @@ export async function listScoreChangesOf(db: Db, siteId: string, leadId: string)
   return rows.map((r) => ({
     changeId: r.change_id, leadId, at: Number(r.at), eventId: r.event_id, rule: r.rule, points: Number(r.points), scoreAfter: Number(r.score_after),
   }));
+}
+
+/** Inserts stage changes of many leads; resolves to those that are new (a lead enters each stage once). */
+export async function insertStageChanges(db: Db, siteId: string, rows: readonly StageChangeRow[]): Promise<StageChangeRow[]> {
+  const entered: StageChangeRow[] = [];
+  for (const chunk of chunkRows(rows)) {
+    const back = await db.all<{ lead_id: string; to_stage: string }>(
+      `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule, from_at) VALUES ${valuesSql(8, chunk.length)}
+       ON CONFLICT (site_id, lead_id, to_stage) DO NOTHING RETURNING lead_id, to_stage`,
+      chunk.flatMap((c) => [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule, c.fromAt ?? null]),
+    );
+    const keys = new Set(back.map((b) => b.lead_id + '\u0000' + b.to_stage));
+    for (const c of chunk) if (keys.has(c.leadId + '\u0000' + c.toStage)) entered.push(c);
+  }
+  return entered;
+}
+
+/** Inserts score changes of many leads (an id already stored is kept). */
+export async function insertScoreChanges(db: Db, siteId: string, rows: readonly ScoreChangeRow[]): Promise<void> {
+  for (const chunk of chunkRows(rows)) {
+    await db.run(
+      `${SCORE_INSERT.replace('(?, ?, ?, ?, ?, ?, ?, ?)', valuesSql(8, chunk.length))} ON CONFLICT (site_id, change_id) DO NOTHING`,
+      chunk.flatMap((c) => [siteId, c.changeId, c.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]),
+    );
+  }
 }

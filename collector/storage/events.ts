@@ -17,7 +17,8 @@ export function eventRow(e: EnrichedEvent): unknown[] {
   return [
     e.siteId, e.eventId, e.visitorId, e.leadId, e.sessionId, e.name, e.at, e.receivedAt, e.source, e.url, e.path, e.referrer,
     json(e.props), e.form, e.email, json(e.traits), e.channel, e.utmSource, e.utmMedium, e.utmCampaign, e.utmTerm, e.utmContent,
-    e.clickId, json(e.firstTouch), e.browser, e.os, e.device, e.isBot ? 1 : 0, 0,
+    // stored with a lead = stored attributed (the funnel engine corrects or, on failure, unmarks it in the same flush)
+    e.clickId, json(e.firstTouch), e.browser, e.os, e.device, e.isBot ? 1 : 0, e.leadId === null ? 0 : 1,
   ];
 }
 

@@ -1,5 +1,6 @@
 // Identity links (which lead a visitor belonged to, and since when), the visitors' current lead, and lead merges.
 import type { Db } from './db.js';
+import { chunkRows, listSql, valuesSql } from './multi-row.js';
 
 export interface LinkRow {
   lead_id: string;
@@ -22,6 +23,41 @@ export interface NewLink {
 /** The visitor's link in effect now. */
 export async function getCurrentLink(db: Db, siteId: string, visitorId: string): Promise<LinkRow | undefined> {
   return db.get<LinkRow>('SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? AND to_at IS NULL', [siteId, visitorId]);
+}
+
+/** The current links of many visitors (one statement per 64). */
+export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, LinkRow>> {
+  const out = new Map<string, LinkRow>();
+  for (const chunk of chunkRows(visitorIds)) {
+    const rows = await db.all<LinkRow & { visitor_id: string }>(
+      `SELECT visitor_id, lead_id, from_at FROM identity_links WHERE site_id = ? AND to_at IS NULL AND visitor_id IN (${listSql(chunk.length)})`,
+      [siteId, ...chunk],
+    );
+    for (const r of rows) out.set(r.visitor_id, { lead_id: r.lead_id, from_at: Number(r.from_at) });
+  }
+  return out;
+}
+
+/** First links of visitors that have none (first sight), many at once. */
+export async function insertFirstLinks(db: Db, links: readonly NewLink[]): Promise<void> {
+  for (const chunk of chunkRows(links)) {
+    await db.run(
+      `INSERT INTO identity_links (site_id, visitor_id, from_at, to_at, lead_id, email, event_id, reason, created_at)
+       VALUES ${valuesSql(9, chunk.length)} ON CONFLICT (site_id, visitor_id, from_at) DO NOTHING`,
+      chunk.flatMap((l) => [l.siteId, l.visitorId, l.fromAt, null, l.leadId, l.email, l.eventId, l.reason, l.now]),
+    );
+  }
+}
+
+/** Sets `visitors.lead_id` of many visitors at once (rows already right are not rewritten). */
+export async function setVisitorLeads(db: Db, siteId: string, pairs: ReadonlyArray<readonly [visitorId: string, leadId: string]>): Promise<void> {
+  for (const chunk of chunkRows(pairs)) {
+    await db.run(
+      `UPDATE visitors SET lead_id = v.column2 FROM (VALUES ${valuesSql(2, chunk.length)}) AS v
+       WHERE visitors.site_id = ? AND visitors.visitor_id = v.column1 AND (visitors.lead_id IS NULL OR visitors.lead_id <> v.column2)`,
+      [...chunk.flat(), siteId],
+    );
+  }
 }
 
 /** The link in effect at `at`; for a time before the first link, the first link. */

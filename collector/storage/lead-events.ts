@@ -20,6 +20,19 @@ export async function markEventsAttributed(db: Db, siteId: string, marks: Readon
   for (const [eventId, leadId] of marks) await db.run(MARK, [leadId, siteId, eventId]);
 }
 
+/**
+ * Undoes the insert-time attribution mark of events whose attribution failed: they become unattributed again (web
+ * events lose their guessed lead; server events keep the lead they named) and replay picks them up.
+ */
+export async function unmarkEvents(db: Db, siteId: string, eventIds: readonly string[]): Promise<void> {
+  for (const id of eventIds) {
+    await db.run(
+      "UPDATE events SET attributed = 0, lead_id = CASE WHEN source = 'server' THEN lead_id ELSE NULL END WHERE site_id = ? AND event_id = ?",
+      [siteId, id],
+    );
+  }
+}
+
 /** Every attributed event of a lead (bots excluded), for a rebuild of its stage and score. */
 export async function listLeadFoldEvents(db: Db, siteId: string, leadId: string): Promise<StoredEvent[]> {
   const rows = await db.all<Record<string, unknown>>(

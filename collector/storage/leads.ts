@@ -1,5 +1,6 @@
 // Lead rows as the funnel engine writes them: creation, email claims, and version-checked fold updates.
 import type { Db } from './db.js';
+import { chunkRows, listSql, valuesSql } from './multi-row.js';
 
 export interface LeadFoldRow {
   lead_id: string;
@@ -26,6 +27,23 @@ const FOLD_COLS = `lead_id, email, stage, stage_rank, stage_at, score, score_at,
 
 export async function getLeadFoldRow(db: Db, siteId: string, leadId: string): Promise<LeadFoldRow | undefined> {
   return db.get<LeadFoldRow>(`SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);
+}
+
+/**
+ * Fold rows of many leads. On PostgreSQL the rows are locked in id order until the transaction ends, so collectors
+ * that attribute the same leads at once wait for each other instead of racing (and never deadlock on these rows).
+ */
+export async function getLeadFoldRows(db: Db, siteId: string, leadIds: readonly string[]): Promise<Map<string, LeadFoldRow>> {
+  const out = new Map<string, LeadFoldRow>();
+  const lock = db.dialect === 'pg' ? ' FOR UPDATE' : '';
+  for (const chunk of chunkRows([...leadIds].sort())) {
+    const rows = await db.all<LeadFoldRow>(
+      `SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id IN (${listSql(chunk.length)}) ORDER BY lead_id${lock}`,
+      [siteId, ...chunk],
+    );
+    for (const r of rows) out.set(r.lead_id, r);
+  }
+  return out;
 }
 
 export async function getLeadEmail(db: Db, siteId: string, leadId: string): Promise<{ email: string | null } | undefined> {
@@ -95,6 +113,63 @@ export async function updateLeadFold(db: Db, siteId: string, leadId: string, ver
     ],
   );
   return n > 0;
+}
+
+export interface FoldedLead {
+  leadId: string;
+  createdAt: number;
+  u: LeadFoldUpdate;
+}
+
+/** Inserts new anonymous leads with their fold already applied; resolves to the ids inserted (others existed). */
+export async function insertFoldedLeads(db: Db, siteId: string, leads: readonly FoldedLead[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (const chunk of chunkRows(leads)) {
+    const rows = await db.all<{ lead_id: string }>(
+      `INSERT INTO leads (site_id, lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits,
+         first_touch, last_touch, state, created_at, updated_at, identified_at, version)
+       VALUES ${valuesSql(20, chunk.length)} ON CONFLICT DO NOTHING RETURNING lead_id`,
+      chunk.flatMap(({ leadId, createdAt, u }) => [
+        siteId, leadId, null, u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
+        u.traits, u.firstTouch, u.lastTouch, u.state, createdAt, u.now, null, 0,
+      ]),
+    );
+    for (const r of rows) inserted.add(r.lead_id);
+  }
+  return inserted;
+}
+
+export interface VersionedFold {
+  leadId: string;
+  /** the version read; the update only applies if nobody wrote since */
+  version: number;
+  u: LeadFoldUpdate;
+}
+
+/** Version-checked fold writes of many leads; resolves to the ids written (the rest changed meanwhile: redo them). */
+export async function updateLeadFolds(db: Db, siteId: string, folds: readonly VersionedFold[]): Promise<Set<string>> {
+  const written = new Set<string>();
+  for (const chunk of chunkRows(folds)) {
+    const rows = await db.all<{ lead_id: string }>(
+      `UPDATE leads SET stage = v.column3, stage_rank = CAST(v.column4 AS integer), stage_at = CAST(v.column5 AS bigint),
+         score = CAST(v.column6 AS real), score_at = CAST(v.column7 AS bigint), mql = CAST(v.column8 AS integer),
+         mql_at = CAST(v.column9 AS bigint), sql = CAST(v.column10 AS integer), sql_at = CAST(v.column11 AS bigint),
+         traits = v.column12, first_touch = v.column13, last_touch = v.column14, state = v.column15,
+         updated_at = CAST(v.column16 AS bigint), version = leads.version + 1
+       FROM (VALUES ${valuesSql(16, chunk.length)}) AS v
+       WHERE leads.site_id = ? AND leads.lead_id = v.column1 AND leads.version = CAST(v.column2 AS integer)
+       RETURNING leads.lead_id`,
+      [
+        ...chunk.flatMap(({ leadId, version, u }) => [
+          leadId, version, u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
+          u.traits, u.firstTouch, u.lastTouch, u.state, u.now,
+        ]),
+        siteId,
+      ],
+    );
+    for (const r of rows) written.add(r.lead_id);
+  }
+  return written;
 }
 
 export async function deleteLeadRow(db: Db, siteId: string, leadId: string): Promise<void> {

@@ -22,10 +22,10 @@ describe('foldLead', () => {
     const r = foldLead(funnel, fresh(), events);
     expect(funnel.stages[r.fold.rank]).toBe('evaluation');
     expect(r.stageChanges.map((c) => c.to)).toEqual(['awareness', 'consideration', 'intent', 'evaluation']);
-    // day 1: pageviews 2, pricing 10, download 10; then 90-day half-life decay over 26 h;
-    // day 2: pageview 1, return visit 5, pricing 10 (a day later, outside its window), demo 30
+    // day 1: a visit 2, pricing 10, download 10; then 90-day half-life decay over 26 h;
+    // day 2: a visit 2, return visit 5, pricing 10 (a day later, outside its window), demo 30
     const decayed = 22 * Math.pow(0.5, (26 * HOUR - 2000) / (90 * 24 * HOUR));
-    expect(r.fold.score).toBeCloseTo(decayed + 46, 3);
+    expect(r.fold.score).toBeCloseTo(decayed + 47, 3);
     expect(r.fold.mqlAt).toBe(T0 + 26 * HOUR + 1000);
     expect(r.fold.sqlAt).toBe(T0 + 26 * HOUR + 1000);
     expect(r.fold.traits).toEqual({ firstName: 'Ann', company: 'Acme' });

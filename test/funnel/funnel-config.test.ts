@@ -54,7 +54,7 @@ describe('funnel config', () => {
 
   test('the version changes when a rule changes', () => {
     const c = clone();
-    c.scoreRules[0].points = 2;
+    c.scoreRules[0].points = 3;
     expect(configVersion(c)).not.toBe(configVersion(DEFAULT_FUNNEL_CONFIG));
     expect(configVersion(clone())).toBe(configVersion(DEFAULT_FUNNEL_CONFIG));
   });

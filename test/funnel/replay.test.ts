@@ -56,7 +56,7 @@ describe('replay', () => {
     expect(await j.stages(ann)).toEqual(['awareness', 'consideration', 'intent', 'evaluation', 'purchase']);
     const intent = await j.db.get<{ at: number; rule: string }>("SELECT at, rule FROM stage_changes WHERE lead_id = ? AND to_stage = 'intent'", [ann]);
     expect(intent).toMatchObject({ rule: 'pricing_two_sessions', at: j.site.createdAt + 2 * DAY });
-    const firstTouch = JSON.parse(String((await j.lead(ann))!.first_touch));
+    const firstTouch = JSON.parse(String(((await j.lead(ann)) as Record<string, unknown>).first_touch));
     expect(firstTouch).toMatchObject({ utm_source: 'google', channel: 'paid_search' });
     const bob = (await j.db.get<{ lead_id: string }>('SELECT lead_id FROM leads WHERE email = ?', ['bob@bee.test']))!.lead_id;
     const carol = await j.leadOfVisitor('v_kiosk00001');
@@ -106,5 +106,23 @@ describe('replay', () => {
     const j = await makeJourneyApp();
     closers.push(j.close);
     await expect(replaySite(j.db, 'site_nope')).rejects.toThrow(/no site/);
+  });
+});
+
+describe('attribution failures', () => {
+  test('a failed attribution leaves the events stored and unattributed, and replay attributes them', async () => {
+    const j = await makeJourneyApp();
+    closers.push(j.close);
+    await j.db.run('ALTER TABLE score_changes RENAME TO score_changes_away');
+    await j.visit('v_unlucky001', [{ path: '/' }, { path: '/pricing' }]);
+    const rows = await j.db.all<{ attributed: number; lead_id: string | null }>('SELECT attributed, lead_id FROM events WHERE visitor_id = ?', ['v_unlucky001']);
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => Number(r.attributed) === 0 && r.lead_id === null)).toBe(true);
+    expect(j.deps.metrics.value('funnelbeam_attribution_failures_total')).toBe(1);
+    await j.db.run('ALTER TABLE score_changes_away RENAME TO score_changes');
+    const r = await replaySite(j.db, j.site.siteId, { now: () => j.clock.now });
+    expect(r.attributedEvents).toBe(2);
+    const lead = await j.lead(await j.leadOfVisitor('v_unlucky001'));
+    expect(lead).toMatchObject({ stage: 'consideration', score: 12 });
   });
 });

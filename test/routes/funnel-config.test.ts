@@ -28,7 +28,7 @@ describe('GET/PUT /api/config/funnel', () => {
     const j = await app();
     const config = structuredClone(DEFAULT_FUNNEL_CONFIG);
     config.stageRules.push({ id: 'docs', stage: 'consideration', when: { event: 'pageview', path: '/docs/*' } });
-    config.mqlThreshold = 5;
+    config.mqlThreshold = 2;
     const res = await put(j, config);
     expect(res.status).toBe(200);
     expect(await (await j.app.request('/api/config/funnel', { headers: j.auth })).json()).toEqual(config);

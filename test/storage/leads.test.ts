@@ -100,8 +100,8 @@ describe.each(ENGINES)('funnel storage on %s', (engine) => {
     await insertStageChange(db, s, { ...c, toStage: 'awareness', fromStage: null, at: T0 });
     await upsertStageChange(db, s, { ...c, at: T0 + 7, eventId: 'e_2' });
     expect(await listStageChangesOf(db, s, 'l_1')).toEqual([
-      { leadId: 'l_1', toStage: 'awareness', fromStage: null, at: T0, eventId: 'e_1', rule: 'newsletter' },
-      { leadId: 'l_1', toStage: 'interest', fromStage: 'awareness', at: T0 + 7, eventId: 'e_2', rule: 'newsletter' },
+      { leadId: 'l_1', toStage: 'awareness', fromStage: null, at: T0, eventId: 'e_1', rule: 'newsletter', fromAt: null },
+      { leadId: 'l_1', toStage: 'interest', fromStage: 'awareness', at: T0 + 7, eventId: 'e_2', rule: 'newsletter', fromAt: null },
     ]);
   });
 

@@ -79,7 +79,8 @@ async function flush(db: Db, rows: SeedRows) {
     await insertMany(tx, 'stage_changes', STAGE_COLUMNS, rows.stageChanges);
     await insertMany(tx, 'score_changes', SCORE_COLUMNS, rows.scoreChanges);
   });
-  if (db.dialect === 'sqlite') await db.run('PRAGMA wal_checkpoint(TRUNCATE)');
+  // the executor turns automatic checkpoints off; a passive one per flush keeps the WAL from growing to gigabytes
+  if (db.dialect === 'sqlite') await db.run('PRAGMA wal_checkpoint(PASSIVE)');
 }
 
 export async function seed(db: Db, o: SeedOptions): Promise<SeedSummary> {

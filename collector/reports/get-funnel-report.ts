@@ -51,8 +51,8 @@ async function readFacts(deps: Deps, siteId: string, stages: readonly string[], 
   const botList = await listBotLeadIds(db, siteId, MAX_LISTED_BOTS + 1);
   const bots = botList.length > MAX_LISTED_BOTS ? null : botList;
   const [count, cohort, entered, durations] = await Promise.all([
-    countLeadsByStage(db, siteId, g),
-    countLeadsByStage(db, siteId, g, { from, to }),
+    countLeadsByStage(db, siteId, stages, g),
+    countLeadsByStage(db, siteId, stages, g, { from, to }),
     countStageEntries(db, siteId, stages, from, to, g, bots),
     listStageDurations(db, siteId, stages, from, to, g, bots),
   ]);
@@ -77,7 +77,8 @@ function groupFacts(facts: Facts, weightsOf: (k: string) => Array<[string, numbe
   for (const r of facts.durations) {
     for (const [key] of weightsOf(r.k)) {
       const m = of(key).durations;
-      (m.get(r.stage) ?? m.set(r.stage, []).get(r.stage)!).push(r.d);
+      const list = m.get(r.stage) ?? m.set(r.stage, []).get(r.stage)!;
+      for (const d of r.d) list.push(d);
     }
   }
   return groups;

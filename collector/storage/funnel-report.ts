@@ -1,5 +1,7 @@
 // Aggregates behind GET /api/funnel: leads per stage now, per stage for a cohort, stage entries in a window and
 // time in stage, each optionally grouped by a touch field or by lead (for linear attribution). Bots excluded.
+// Without grouping every query is an index range per stage (leads_funnel, stage_changes_at, stage_changes_dwell)
+// read in index order, so SQLite needs neither table rows nor a sorter.
 import type { Db } from './db.js';
 
 export type TouchField = 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign';
@@ -16,16 +18,20 @@ export interface StageCountRow {
 export interface DurationRow {
   k: string;
   stage: string;
-  d: number;
+  /** ms in the stage, one per lead that moved on */
+  d: number[];
 }
 
-/** JSON text field of a touch column; the two engines spell it differently. */
-function keySql(db: Db, g: GroupBy): string {
-  if (g.kind === 'none') return "''";
-  if (g.kind === 'lead') return 'l.lead_id';
+/** The group key column and GROUP BY list for `stageCol`; the two engines spell JSON access differently. */
+function grouping(db: Db, g: GroupBy, stageCol: string): { key: string; groupBy: string } {
+  if (g.kind === 'none') return { key: "''", groupBy: stageCol };
+  if (g.kind === 'lead') return { key: 'l.lead_id', groupBy: `l.lead_id, ${stageCol}` };
   const expr = db.dialect === 'pg' ? `(l.${g.column}::json ->> '${g.field}')` : `json_extract(l.${g.column}, '$.${g.field}')`;
-  return `COALESCE(${expr}, '')`;
+  return { key: `COALESCE(${expr}, '')`, groupBy: `1, ${stageCol}` };
 }
+
+/** All values of an integer expression of a group as one comma-separated string: far cheaper than a row per value. */
+const joinValues = (db: Db, expr: string) => (db.dialect === 'pg' ? `string_agg((${expr})::text, ',')` : `group_concat(${expr})`);
 
 const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const toCounts = (rows: Array<{ k: string; stage: string; n: number }>): StageCountRow[] =>
@@ -38,11 +44,17 @@ export async function listBotLeadIds(db: Db, siteId: string, max: number): Promi
 }
 
 /** Leads per current stage (and group), optionally only those created in [from, to): the cohort. */
-export async function countLeadsByStage(db: Db, siteId: string, g: GroupBy, created?: { from: number; to: number }): Promise<StageCountRow[]> {
-  const window = created ? ' AND l.created_at >= ? AND l.created_at < ?' : '';
-  const params: unknown[] = created ? [siteId, created.from, created.to] : [siteId];
+export async function countLeadsByStage(
+  db: Db, siteId: string, stages: readonly string[], g: GroupBy, created?: { from: number; to: number },
+): Promise<StageCountRow[]> {
+  const { key, groupBy } = grouping(db, g, 'l.stage');
+  const window = created ? ' AND l.created_at BETWEEN ? AND ?' : '';
   return toCounts(
-    await db.all(`SELECT ${keySql(db, g)} AS k, l.stage AS stage, COUNT(*) AS n FROM leads l WHERE l.site_id = ? AND l.is_bot = 0${window} GROUP BY 1, 2`, params),
+    await db.all(
+      `SELECT ${key} AS k, l.stage AS stage, COUNT(*) AS n FROM leads l
+       WHERE l.site_id = ? AND l.is_bot = 0 AND l.stage IN (${ph(stages.length)})${window} GROUP BY ${groupBy}`,
+      created ? [siteId, ...stages, created.from, created.to - 1] : [siteId, ...stages],
+    ),
   );
 }
 
@@ -64,32 +76,42 @@ export async function countStageEntries(
   db: Db, siteId: string, stages: readonly string[], from: number, to: number, g: GroupBy, bots: string[] | null,
 ): Promise<StageCountRow[]> {
   const b = botFilter(g, 'sc', bots);
+  const { key, groupBy } = grouping(db, g, 'sc.to_stage');
   return toCounts(
     await db.all(
-      `SELECT ${keySql(db, g)} AS k, sc.to_stage AS stage, COUNT(*) AS n FROM stage_changes sc${b.join}
-       WHERE sc.site_id = ? AND sc.to_stage IN (${ph(stages.length)}) AND sc.at >= ? AND sc.at < ?${b.where} GROUP BY 1, 2`,
-      [siteId, ...stages, from, to, ...b.params],
+      `SELECT ${key} AS k, sc.to_stage AS stage, COUNT(*) AS n FROM stage_changes sc${b.join}
+       WHERE sc.site_id = ? AND sc.to_stage IN (${ph(stages.length)}) AND sc.at BETWEEN ? AND ?${b.where} GROUP BY ${groupBy}`,
+      [siteId, ...stages, from, to - 1, ...b.params],
     ),
   );
 }
 
+const parseValues = (text: string | null) => (text ? text.split(',').map(Number) : []);
+
 /**
- * Time in stage of leads that entered a stage in [from, to) and moved on: from entering it to entering the next
- * stage (the change whose from_stage it is). Found from the later change, so only leads that moved on are read.
+ * Time in stage of leads that entered a stage in [from, to) and moved on: from entering it (from_at of the change
+ * that left it) to entering the next stage. Rows written before stage_changes.from_at existed are matched to their
+ * entry by a join (a rebuild of the lead fills the column).
  */
 export async function listStageDurations(
   db: Db, siteId: string, stages: readonly string[], from: number, to: number, g: GroupBy, bots: string[] | null,
 ): Promise<DurationRow[]> {
-  const later = stages.slice(1);
-  if (later.length === 0) return [];
+  const left = stages.slice(0, -1);
+  if (left.length === 0) return [];
   const b = botFilter(g, 'nx', bots);
-  const rows = await db.all<{ k: string; stage: string; d: number }>(
-    `SELECT ${keySql(db, g)} AS k, nx.from_stage AS stage, nx.at - en.at AS d
-     FROM stage_changes nx JOIN stage_changes en ON en.site_id = nx.site_id AND en.lead_id = nx.lead_id AND en.to_stage = nx.from_stage${b.join}
-     WHERE nx.site_id = ? AND nx.to_stage IN (${ph(later.length)}) AND nx.at >= ? AND en.at >= ? AND en.at < ?${b.where}`,
-    [siteId, ...later, from, from, to, ...b.params],
+  const { key, groupBy } = grouping(db, g, 'nx.from_stage');
+  const rows = await db.all<{ k: string; stage: string; ds: string | null }>(
+    `SELECT ${key} AS k, nx.from_stage AS stage, ${joinValues(db, 'nx.at - nx.from_at')} AS ds FROM stage_changes nx${b.join}
+     WHERE nx.site_id = ? AND nx.from_stage IN (${ph(left.length)}) AND nx.from_at BETWEEN ? AND ?${b.where} GROUP BY ${groupBy}`,
+    [siteId, ...left, from, to - 1, ...b.params],
   );
-  return rows.map((r) => ({ k: String(r.k), stage: r.stage, d: Number(r.d) }));
+  const legacy = await db.all<{ k: string; stage: string; ds: string | null }>(
+    `SELECT ${key} AS k, nx.from_stage AS stage, ${joinValues(db, 'nx.at - en.at')} AS ds
+     FROM stage_changes nx JOIN stage_changes en ON en.site_id = nx.site_id AND en.lead_id = nx.lead_id AND en.to_stage = nx.from_stage${b.join}
+     WHERE nx.site_id = ? AND nx.from_stage IN (${ph(left.length)}) AND nx.from_at IS NULL AND en.at >= ? AND en.at < ?${b.where} GROUP BY ${groupBy}`,
+    [siteId, ...left, from, to, ...b.params],
+  );
+  return [...rows, ...legacy].map((r) => ({ k: String(r.k), stage: r.stage, d: parseValues(r.ds) }));
 }
 
 export interface SessionTouchRow {

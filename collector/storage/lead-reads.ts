@@ -58,8 +58,9 @@ export async function listVisitorIdsOfLeads(db: Db, siteId: string, leadIds: str
   const out = new Map<string, Set<string>>(leadIds.map((id) => [id, new Set()]));
   const ph = placeholders(leadIds.length);
   const rows = await db.all<{ lead_id: string; visitor_id: string }>(
+    // UNION ALL, deduplicated here: a plain UNION makes SQLite walk the primary keys to merge in order
     `SELECT lead_id, visitor_id FROM visitors WHERE site_id = ? AND lead_id IN (${ph})
-     UNION SELECT lead_id, visitor_id FROM identity_links WHERE site_id = ? AND lead_id IN (${ph}) AND to_at IS NULL`,
+     UNION ALL SELECT lead_id, visitor_id FROM identity_links WHERE site_id = ? AND lead_id IN (${ph}) AND to_at IS NULL`,
     [siteId, ...leadIds, siteId, ...leadIds],
   );
   for (const r of rows) out.get(r.lead_id)?.add(r.visitor_id);
@@ -71,10 +72,12 @@ export async function listSegmentKeysOfLeads(db: Db, siteId: string, leadIds: st
   const out = new Map<string, string[]>(leadIds.map((id) => [id, []]));
   if (leadIds.length === 0) return out;
   const rows = await db.all<{ lead_id: string; segment_key: string }>(
-    `SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND lead_id IN (${placeholders(leadIds.length)}) ORDER BY segment_key`,
+    // sorted here: ORDER BY segment_key would steer SQLite onto the (site, segment, lead) key and a scan of every member
+    `SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND lead_id IN (${placeholders(leadIds.length)})`,
     [siteId, ...leadIds],
   );
   for (const r of rows) out.get(r.lead_id)?.push(r.segment_key);
+  for (const keys of out.values()) keys.sort();
   return out;
 }
 

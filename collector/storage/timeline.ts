@@ -1,5 +1,7 @@
 // Timeline sources of one lead: its events (by lead and by linked visitor), identity links, stage, score and
 // segment changes. Each paged source reads at most `limit` rows after a keyset bound through a (site, lead|visitor, at) index.
+// Time ranges are written `at BETWEEN ? AND ?` (inclusive upper bound): with `at >= ? AND at < ?` SQLite's planner,
+// lacking ANALYZE statistics, prefers the (site, at) index and scans the whole site.
 import type { Db } from './db.js';
 
 /** Keyset bound in the timeline's total order (at desc, rank desc, id desc). */
@@ -69,26 +71,33 @@ export async function listLeadEvents(db: Db, siteId: string, leadId: string, w: 
   const b = afterBound(db, rank, w, 'event_id');
   const n = nameFilter(names);
   return db.all<EventRow>(
-    `SELECT ${EVENT_COLS} FROM events WHERE site_id = ? AND lead_id = ? AND at >= ? AND at < ?${n.sql}${b.sql}
+    `SELECT ${EVENT_COLS} FROM events WHERE site_id = ? AND lead_id = ? AND at BETWEEN ? AND ?${n.sql}${b.sql}
      ORDER BY at DESC, ${byteOrder(db, 'event_id')} DESC LIMIT ?`,
-    [siteId, leadId, w.from, b.to, ...n.params, ...b.params, w.limit],
+    [siteId, leadId, w.from, b.to - 1, ...n.params, ...b.params, w.limit],
   );
 }
 
 /**
- * Events of one visitor during a period its identity link ties it to the lead that carry no other lead:
- * this finds events attribution has not reached yet (attributed = 0).
+ * Events of one visitor during a period its identity link ties it to the lead that carry no other lead, as keys only
+ * (reading 50 wide rows per device is most of a timeline's cost, and nearly all of them are the lead's own events,
+ * which listLeadEvents already returns). The caller fetches the unattributed ones with getEventRows.
  */
-export async function listVisitorEvents(
+export async function listVisitorEventKeys(
   db: Db, siteId: string, visitorId: string, leadId: string, w: SourceWindow, rank: number, names: string[] | null,
-): Promise<EventRow[]> {
+): Promise<Array<{ event_id: string; at: number; lead_id: string | null }>> {
   const b = afterBound(db, rank, w, 'event_id');
   const n = nameFilter(names);
-  return db.all<EventRow>(
-    `SELECT ${EVENT_COLS} FROM events WHERE site_id = ? AND visitor_id = ? AND at >= ? AND at < ? AND (lead_id IS NULL OR lead_id = ?)${n.sql}${b.sql}
+  return db.all(
+    `SELECT event_id, at, lead_id FROM events WHERE site_id = ? AND visitor_id = ? AND at BETWEEN ? AND ? AND (lead_id IS NULL OR lead_id = ?)${n.sql}${b.sql}
      ORDER BY at DESC, ${byteOrder(db, 'event_id')} DESC LIMIT ?`,
-    [siteId, visitorId, w.from, b.to, leadId, ...n.params, ...b.params, w.limit],
+    [siteId, visitorId, w.from, b.to - 1, leadId, ...n.params, ...b.params, w.limit],
   );
+}
+
+/** Full rows of the given events. */
+export async function getEventRows(db: Db, siteId: string, eventIds: string[]): Promise<EventRow[]> {
+  if (eventIds.length === 0) return [];
+  return db.all<EventRow>(`SELECT ${EVENT_COLS} FROM events WHERE site_id = ? AND event_id IN (${eventIds.map(() => '?').join(', ')})`, [siteId, ...eventIds]);
 }
 
 export interface LinkRow {
@@ -137,9 +146,9 @@ export interface ScoreRow {
 export async function listScoreChanges(db: Db, siteId: string, leadId: string, w: SourceWindow, rank: number): Promise<ScoreRow[]> {
   const b = afterBound(db, rank, w, 'change_id');
   return db.all<ScoreRow>(
-    `SELECT change_id, at, event_id, rule, points, score_after FROM score_changes WHERE site_id = ? AND lead_id = ? AND at >= ? AND at < ?${b.sql}
+    `SELECT change_id, at, event_id, rule, points, score_after FROM score_changes WHERE site_id = ? AND lead_id = ? AND at BETWEEN ? AND ?${b.sql}
      ORDER BY at DESC, ${byteOrder(db, 'change_id')} DESC LIMIT ?`,
-    [siteId, leadId, w.from, b.to, ...b.params, w.limit],
+    [siteId, leadId, w.from, b.to - 1, ...b.params, w.limit],
   );
 }
 
@@ -153,8 +162,8 @@ export interface SegmentChangeRow {
 export async function listSegmentChanges(db: Db, siteId: string, leadId: string, w: SourceWindow, rank: number): Promise<SegmentChangeRow[]> {
   const b = afterBound(db, rank, w, 'change_id');
   return db.all<SegmentChangeRow>(
-    `SELECT change_id, segment_key, kind, at FROM segment_changes WHERE site_id = ? AND lead_id = ? AND at >= ? AND at < ?${b.sql}
+    `SELECT change_id, segment_key, kind, at FROM segment_changes WHERE site_id = ? AND lead_id = ? AND at BETWEEN ? AND ?${b.sql}
      ORDER BY at DESC, ${byteOrder(db, 'change_id')} DESC LIMIT ?`,
-    [siteId, leadId, w.from, b.to, ...b.params, w.limit],
+    [siteId, leadId, w.from, b.to - 1, ...b.params, w.limit],
   );
 }

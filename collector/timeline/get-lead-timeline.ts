@@ -5,7 +5,8 @@ import { decodeCursor, encodeCursor } from '../leads/cursor.js';
 import { findLead } from '../leads/find-lead.js';
 import { parseTime } from '../leads/parse-time.js';
 import {
-  listLeadEvents, listLeadLinks, listScoreChanges, listSegmentChanges, listStageChanges, listVisitorEvents, type SourceWindow,
+  getEventRows, listLeadEvents, listLeadLinks, listScoreChanges, listSegmentChanges, listStageChanges, listVisitorEventKeys, type LinkRow,
+  type SourceWindow,
 } from '../storage/timeline.js';
 import { mergeTimeline } from './merge-timeline.js';
 import { parseTimelineTypes, wantsEvents } from './timeline-filter.js';
@@ -27,6 +28,24 @@ export type TimelineResult =
   | { ok: false; code: 'invalid_ref' | 'not_found' | 'invalid_request' | 'invalid_cursor'; message: string };
 
 const fail = (code: Extract<TimelineResult, { ok: false }>['code'], message: string): TimelineResult => ({ ok: false, code, message });
+
+/**
+ * The periods each device belonged to the lead, clipped to the window: adjacent links of one visitor (first seen,
+ * then identified) are one period; events before a visitor's first link belong to that link, as attribution decides.
+ */
+function devicePeriods(links: LinkRow[], w: SourceWindow): Array<SourceWindow & { visitorId: string }> {
+  const out: Array<SourceWindow & { visitorId: string }> = [];
+  for (const link of links) {
+    const start = Number(link.from_at) === Number(link.first_from_at) ? 0 : Number(link.from_at);
+    const end = link.to_at == null ? Number.MAX_SAFE_INTEGER : Number(link.to_at);
+    const prev = out.find((p) => p.visitorId === link.visitor_id && p.to === start);
+    if (prev) prev.to = end;
+    else out.push({ ...w, visitorId: link.visitor_id, from: start, to: end });
+  }
+  return out
+    .map((p) => ({ ...p, from: Math.max(w.from, p.from), to: Math.min(w.to, p.to) }))
+    .filter((p) => p.from < p.to);
+}
 
 export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string, q: TimelineQuery): Promise<TimelineResult> {
   const filter = parseTimelineTypes(q.types);
@@ -54,11 +73,13 @@ export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string
   const reads: Array<Promise<KeyedItem[]>> = [];
   if (wantsEvents(filter)) {
     reads.push(listLeadEvents(db, siteId, leadId, w, KIND_RANK.event, names).then((rows) => rows.map(eventItem)));
-    for (const link of links) {
-      const start = Number(link.from_at) === Number(link.first_from_at) ? 0 : Number(link.from_at);
-      const period = { ...w, from: Math.max(w.from, start), to: Math.min(w.to, link.to_at == null ? w.to : Number(link.to_at)) };
-      if (period.from >= period.to) continue;
-      reads.push(listVisitorEvents(db, siteId, link.visitor_id, leadId, period, KIND_RANK.event, names).then((rows) => rows.map(eventItem)));
+    for (const period of devicePeriods(links, w)) {
+      reads.push(
+        listVisitorEventKeys(db, siteId, period.visitorId, leadId, period, KIND_RANK.event, names)
+          // the lead's own events come from listLeadEvents; only unattributed ones are read in full here
+          .then((keys) => getEventRows(db, siteId, keys.filter((k) => k.lead_id == null).map((k) => k.event_id)))
+          .then((rows) => rows.map(eventItem)),
+      );
     }
   }
   if (filter.kinds.has('identity')) reads.push(Promise.resolve(links.flatMap(linkItems).filter(inWindow)));

@@ -31,7 +31,7 @@ export const LEAD_COLUMNS = [
   'first_touch', 'last_touch', 'state', 'created_at', 'updated_at', 'identified_at', 'version', 'opted_out', 'is_bot',
 ];
 export const LINK_COLUMNS = ['site_id', 'visitor_id', 'from_at', 'to_at', 'lead_id', 'email', 'event_id', 'reason', 'created_at'];
-export const STAGE_COLUMNS = ['site_id', 'lead_id', 'to_stage', 'from_stage', 'at', 'event_id', 'rule'];
+export const STAGE_COLUMNS = ['site_id', 'lead_id', 'to_stage', 'from_stage', 'at', 'event_id', 'rule', 'from_at'];
 export const SCORE_COLUMNS = ['site_id', 'change_id', 'lead_id', 'at', 'event_id', 'rule', 'points', 'score_after'];
 
 interface LeadBuild {
@@ -107,7 +107,7 @@ export function attributePerson(
       siteId, l.leadId, l.email, u.traits, u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt,
       u.sqlAt === null ? 0 : 1, u.sqlAt, u.firstTouch, u.lastTouch, u.state, l.createdAt, last, l.identifiedAt, 1, 0, 0,
     ]);
-    for (const c of stageChanges) rows.stageChanges.push([siteId, l.leadId, c.to, c.from, c.at, c.eventId, c.rule]);
+    for (const c of stageChanges) rows.stageChanges.push([siteId, l.leadId, c.to, c.from, c.at, c.eventId, c.rule, c.fromAt]);
     for (const c of scoreChanges) rows.scoreChanges.push([siteId, c.changeId, l.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]);
   }
   for (const d of p.devices) {

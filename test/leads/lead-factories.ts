@@ -114,9 +114,11 @@ export async function makeLink(db: Db, siteId: string, f: { visitorId: string; l
   );
 }
 
-export async function makeStageChange(db: Db, siteId: string, f: { leadId: string; from: string | null; to: string; at: number; eventId?: string | null; rule?: string }) {
-  await db.run('INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-    siteId, f.leadId, f.to, f.from, f.at, f.eventId ?? null, f.rule ?? 'rule_' + f.to,
+export async function makeStageChange(
+  db: Db, siteId: string, f: { leadId: string; from: string | null; to: string; at: number; eventId?: string | null; rule?: string; fromAt?: number | null },
+) {
+  await db.run('INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule, from_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+    siteId, f.leadId, f.to, f.from, f.at, f.eventId ?? null, f.rule ?? 'rule_' + f.to, f.fromAt ?? null,
   ]);
 }
 

@@ -22,7 +22,7 @@ const snapshot = async (db: Db) => ({
        identified_at FROM leads WHERE site_id = ? ORDER BY lead_id`,
     [SITE],
   ),
-  stageChanges: await db.all('SELECT lead_id, to_stage, from_stage, at, event_id, rule FROM stage_changes WHERE site_id = ? ORDER BY lead_id, to_stage', [SITE]),
+  stageChanges: await db.all('SELECT lead_id, to_stage, from_stage, at, event_id, rule, from_at FROM stage_changes WHERE site_id = ? ORDER BY lead_id, to_stage', [SITE]),
   scoreChanges: await db.all(
     'SELECT change_id, lead_id, at, event_id, rule, points, ROUND(score_after, 3) AS s FROM score_changes WHERE site_id = ? ORDER BY change_id',
     [SITE],

@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 /** A lead that walked `path` ([stage, at] in order), with its first and last touch channel. */
-async function walk(path: Array<[string, number]>, o: { channel: string; lastChannel?: string; isBot?: boolean; createdAt?: number }) {
+async function walk(path: Array<[string, number]>, o: { channel: string; lastChannel?: string; isBot?: boolean; createdAt?: number; legacy?: boolean }) {
   const [last] = path.slice(-1);
   const leadId = await makeLead(db, site.siteId, {
     stage: last[0], stageRank: STAGES.indexOf(last[0]), stageAt: last[1], createdAt: o.createdAt ?? path[0][1], isBot: o.isBot,
@@ -29,9 +29,12 @@ async function walk(path: Array<[string, number]>, o: { channel: string; lastCha
     lastTouch: { channel: o.lastChannel ?? o.channel },
   });
   let from: string | null = null;
+  let fromAt: number | null = null;
   for (const [to, at] of path) {
-    await makeStageChange(db, site.siteId, { leadId, from, to, at });
+    // legacy rows (written before stage_changes.from_at) leave it empty; the report joins them to their entry
+    await makeStageChange(db, site.siteId, { leadId, from, to, at, fromAt: o.legacy ? null : fromAt });
     from = to;
+    fromAt = at;
   }
   return leadId;
 }
@@ -42,7 +45,7 @@ async function scenario() {
   const l3 = await walk([['awareness', T0], ['evaluation', T0 + 2 * H]], { channel: 'paid_search' });
   const l4 = await walk(
     [['awareness', T0 + DAY], ['interest', T0 + 2 * DAY], ['consideration', T0 + 4 * DAY], ['intent', T0 + 5 * DAY], ['evaluation', T0 + 7 * DAY], ['purchase', T0 + 10 * DAY]],
-    { channel: 'email' },
+    { channel: 'email', legacy: true },
   );
   const l5 = await walk([['awareness', T0 - 60 * DAY], ['interest', T0 + DAY]], { channel: 'direct' });
   await walk([['awareness', T0], ['purchase', T0 + H]], { channel: 'direct', isBot: true });

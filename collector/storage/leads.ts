@@ -152,7 +152,7 @@ export async function updateLeadFolds(db: Db, siteId: string, folds: readonly Ve
   for (const chunk of chunkRows(folds)) {
     const rows = await db.all<{ lead_id: string }>(
       `UPDATE leads SET stage = v.column3, stage_rank = CAST(v.column4 AS integer), stage_at = CAST(v.column5 AS bigint),
-         score = CAST(v.column6 AS real), score_at = CAST(v.column7 AS bigint), mql = CAST(v.column8 AS integer),
+         score = CAST(v.column6 AS double precision), score_at = CAST(v.column7 AS bigint), mql = CAST(v.column8 AS integer),
          mql_at = CAST(v.column9 AS bigint), sql = CAST(v.column10 AS integer), sql_at = CAST(v.column11 AS bigint),
          traits = v.column12, first_touch = v.column13, last_touch = v.column14, state = v.column15,
          updated_at = CAST(v.column16 AS bigint), version = leads.version + 1

@@ -19,7 +19,7 @@ export const ENGINES: Array<'sqlite' | 'pg'> = process.env.TEST_DATABASE_URL ? [
 
 /** A fresh database of the engine: a temp SQLite file, or a new PostgreSQL database created on the test server. */
 export async function openTestDb(engine: 'sqlite' | 'pg' = 'sqlite'): Promise<Db> {
-  if (engine === 'sqlite') return openTestSqlite();
+  if (engine === 'sqlite') return openDb({ databasePath: join(tempDir(), 'test.db') });
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
   const name = `fb_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;

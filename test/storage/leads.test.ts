@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../collector/storage/db.js';
 import {
-  claimLeadEmail, deleteLeadRow, getLeadEmail, getLeadFoldRow, getLeadIdByEmail, insertLead, listLeadIds, updateLeadFold, type LeadFoldUpdate,
+  claimLeadEmail, deleteLeadRow, getLeadEmail, getLeadFoldRow, getLeadFoldRows, getLeadIdByEmail, insertFoldedLeads, insertLead, listLeadIds,
+  updateLeadFold, updateLeadFolds, type LeadFoldUpdate,
 } from '../../collector/storage/leads.js';
 import {
   insertScoreChange, insertStageChange, listScoreChangesOf, listStageChangesOf, upsertScoreChange, upsertStageChange,
@@ -81,6 +82,25 @@ describe.each(ENGINES)('funnel storage on %s', (engine) => {
     );
     expect(wins.filter(Boolean)).toHaveLength(1);
     expect((await getLeadFoldRow(db, s, 'l_1'))?.version).toBe(1);
+  });
+
+  test('folded leads insert and update many at once, version-checked, keeping scores as doubles', async () => {
+    const s = site();
+    const score = 111.2164; // not representable in 32 bits: a float4 cast anywhere would change it
+    await insertLead(db, { siteId: s, leadId: 'l_old', email: null, stage: 'awareness', at: T0, now: T0 });
+    const inserted = await insertFoldedLeads(db, s, [
+      { leadId: 'l_new', createdAt: T0, u: fold({ score }) },
+      { leadId: 'l_old', createdAt: T0, u: fold() },
+    ]);
+    expect([...inserted]).toEqual(['l_new']);
+    const written = await updateLeadFolds(db, s, [
+      { leadId: 'l_new', version: 0, u: fold({ score: score * 2, stage: 'intent', stageRank: 3 }) },
+      { leadId: 'l_old', version: 5, u: fold() },
+    ]);
+    expect([...written]).toEqual(['l_new']);
+    const rows = await getLeadFoldRows(db, s, ['l_new', 'l_old']);
+    expect(rows.get('l_new')).toMatchObject({ stage: 'intent', stage_rank: 3, score: score * 2, version: 1, sql: 1, sql_at: T0 + 20 });
+    expect(rows.get('l_old')).toMatchObject({ stage: 'awareness', version: 0 });
   });
 
   test('listLeadIds pages through lead ids in order, and deleteLeadRow removes one', async () => {

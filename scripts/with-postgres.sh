@@ -67,7 +67,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-as_owner "$BIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$ROOT/initdb.log" 2>&1 \
+# WITH_POSTGRES_ICU=1: a linguistic default collation (ICU "en"), as many production clusters have, so that text
+# ordering that silently relies on byte order shows up in tests.
+INITDB_LOCALE="--locale=C.UTF-8"
+if [ "${WITH_POSTGRES_ICU:-0}" = "1" ]; then INITDB_LOCALE="--locale=C.UTF-8 --locale-provider=icu --icu-locale=en"; fi
+# shellcheck disable=SC2086
+as_owner "$BIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 $INITDB_LOCALE >"$ROOT/initdb.log" 2>&1 \
   || as_owner "$BIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --no-locale >"$ROOT/initdb.log" 2>&1 \
   || { cat "$ROOT/initdb.log" >&2; exit 1; }
 

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { Session } from 'node:inspector/promises';
 import { openDb } from '../collector/storage/open-db.js';
 import type { Db } from '../collector/storage/db.js';
 import { createSite } from '../collector/admin.js';
@@ -43,7 +44,9 @@ export interface SegmentBenchOptions {
 export interface SegmentFigures {
   segments: number;
   /** events/s by wall clock, events per CPU-second of the process, and upkeep's share of the CPU per event */
-  e2e: { events: number; withoutEps: number; withEps: number; withoutCpuEps: number; withCpuEps: number; share: number; upkeepUsPerEvent: number; members: number };
+  /** share of CPU samples in segment code during a run with the presets */
+  profiledShare: number;
+  e2e: { events: number; withoutEps: number; withEps: number; withoutCpuEps: number; withCpuEps: number; share: number; rounds: number[]; upkeepUsPerEvent: number; members: number };
   direct: { historyEvents: number; events: number; leadsPerFlush: number; storeUsPerEvent: number; upkeepUsPerEvent: number; changes: number; rechecks: number };
 }
 
@@ -73,7 +76,7 @@ const id = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 
 
 // ---------- (a) end to end ----------
 
-async function runPipeline(withSegments: boolean, o: Required<SegmentBenchOptions>, seed: number) {
+async function runPipeline(withSegments: boolean, o: Required<SegmentBenchOptions>, seed: number, afterWarmUp?: () => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'fb-bench-seg-'));
   const db = await openDb({ databasePath: join(dir, 'bench.db') });
   const site = await createSite(db, { domain: '127.0.0.1' });
@@ -107,6 +110,7 @@ async function runPipeline(withSegments: boolean, o: Required<SegmentBenchOption
     }));
   };
   await drive(o.warmRequests);
+  await afterWarmUp?.();
   events = 0;
   const t = performance.now();
   const cpu = process.cpuUsage();
@@ -123,19 +127,23 @@ async function runPipeline(withSegments: boolean, o: Required<SegmentBenchOption
 }
 
 async function benchEndToEnd(o: Required<SegmentBenchOptions>) {
+  const rounds: number[] = [];
   const sum = { without: { events: 0, seconds: 0, cpuSeconds: 0 }, with: { events: 0, seconds: 0, cpuSeconds: 0, members: 0 } };
   for (let round = 0; round < o.rounds; round++) {
     // alternate the order so that a machine getting busier or quieter does not favour one side
+    const cpuPerEvent = { with: 0, without: 0 };
     for (const withSegments of round % 2 ? [true, false] : [false, true]) {
       const run = await runPipeline(withSegments, o, 7 + round);
+      cpuPerEvent[withSegments ? 'with' : 'without'] = run.cpuSeconds / run.events;
       const side = withSegments ? sum.with : sum.without;
       side.events += run.events;
       side.seconds += run.seconds;
       side.cpuSeconds += run.cpuSeconds;
       if (withSegments) sum.with.members = run.members;
     }
+    rounds.push(1 - cpuPerEvent.without / cpuPerEvent.with);
   }
-  if (o.rounds === 0) return { events: 0, withoutEps: 0, withEps: 0, withoutCpuEps: 0, withCpuEps: 0, share: 0, upkeepUsPerEvent: 0, members: 0 };
+  if (o.rounds === 0) return { events: 0, withoutEps: 0, withEps: 0, withoutCpuEps: 0, withCpuEps: 0, share: 0, rounds, upkeepUsPerEvent: 0, members: 0 };
   // CPU time of this process is the fair measure on a shared machine: other processes' load stretches wall time
   // (and differently for the two sides), not the work this process does per event.
   const withoutCpuEps = sum.without.events / sum.without.cpuSeconds;
@@ -147,9 +155,55 @@ async function benchEndToEnd(o: Required<SegmentBenchOptions>) {
     withoutCpuEps,
     withCpuEps,
     share: 1 - withCpuEps / withoutCpuEps,
+    rounds,
     upkeepUsPerEvent: 1e6 / withCpuEps - 1e6 / withoutCpuEps,
     members: sum.with.members,
   };
+}
+
+/**
+ * The share of the process's CPU samples spent in segment code (collector/segments/, storage/segments.ts and what
+ * they call) during one run with the presets. Sampling attributes each moment to its call stack, so it needs no
+ * second run and other processes' load does not tilt it the way it tilts an A/B comparison.
+ */
+async function profileShare(o: Required<SegmentBenchOptions>): Promise<number> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  let profile: { nodes: Array<{ id: number; callFrame: { url: string; functionName: string }; children?: number[] }>; samples: number[]; timeDeltas: number[] };
+  await session.post('Profiler.start');
+  try {
+    await runPipeline(true, o, 99, async () => {
+      await session.post('Profiler.stop'); // drop the warm-up samples
+      await session.post('Profiler.start');
+    });
+  } finally {
+    profile = (await session.post('Profiler.stop')).profile as typeof profile;
+    session.disconnect();
+  }
+  const parent = new Map<number, number>();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const mine = new Map<number, boolean>();
+  const isMine = (id: number | undefined): boolean => {
+    if (id === undefined) return false;
+    let v = mine.get(id);
+    if (v === undefined) {
+      v = /collector\/segments\/|collector\/storage\/segments\.ts/.test(byId.get(id)!.callFrame.url) || isMine(parent.get(id));
+      mine.set(id, v);
+    }
+    return v;
+  };
+  let busy = 0;
+  let segments = 0;
+  profile.samples.forEach((id, i) => {
+    if (byId.get(id)!.callFrame.functionName === '(idle)') return;
+    const dt = profile.timeDeltas[i] ?? 0;
+    busy += dt;
+    if (isMine(id)) segments += dt;
+  });
+  return segments / busy;
 }
 
 // ---------- (b) direct ----------
@@ -243,7 +297,7 @@ export async function benchSegments(options: SegmentBenchOptions = {}): Promise<
     leads: 5000, historyPerLead: 20, flushes: 30, eventsPerFlush: 1000,
     ...options,
   };
-  return { segments: SEGMENT_PRESETS.length, e2e: await benchEndToEnd(o), direct: await benchDirect(o) };
+  return { segments: SEGMENT_PRESETS.length, e2e: await benchEndToEnd(o), profiledShare: await profileShare(o), direct: await benchDirect(o) };
 }
 
 export function printSegments(f: SegmentFigures) {
@@ -254,6 +308,8 @@ export function printSegments(f: SegmentFigures) {
   console.log(`      without segments ${e.withoutCpuEps.toFixed(0).padStart(8)} events per CPU-second   (${e.withoutEps.toFixed(0)} events/s wall)`);
   console.log(`      with the presets ${e.withCpuEps.toFixed(0).padStart(8)} events per CPU-second   (${e.withEps.toFixed(0)} events/s wall; ${e.members} memberships at the end)`);
   console.log(`      upkeep ${(e.share * 100).toFixed(1)}% of ingest throughput, ≈ ${e.upkeepUsPerEvent.toFixed(1)} CPU-µs/event   (target ≤ 10%)`);
+  console.log(`      per round: ${e.rounds.map((r) => (r * 100).toFixed(1) + '%').join(', ')}`);
+  console.log(`      sampled: ${(f.profiledShare * 100).toFixed(1)}% of the CPU profile of a run with the presets is segment code`);
   console.log(`  (b) updateMemberships alone, flushes of ${d.leadsPerFlush} leads over ${d.historyEvents.toLocaleString('en')} events of history`);
   console.log(`      ${d.upkeepUsPerEvent.toFixed(1)} µs/event   (storing the same events and committing: ${d.storeUsPerEvent.toFixed(1)} µs/event; ${d.changes} enter/exit changes, ${d.rechecks} leads awaiting a recheck)`);
 }

@@ -143,11 +143,19 @@ export function printReads(b: ReadsBenchDb, t: TimelineFigures, f: FunnelFigures
   console.log('  stages: ' + f.stages.map((x) => `${x.stage} ${x.count}/${x.entered}`).join(', ') + '  (now/entered)');
 }
 
+/** Everything above in one call for `npm run bench`: seeds (once), measures, prints, and returns the figures. */
+export async function benchReads(o: { visitors?: number; iterations?: number; log?: (l: string) => void } = {}) {
+  const b = await ensureReadsBenchDb({ visitors: o.visitors, log: o.log });
+  const timeline = await benchTimeline(b, o.iterations);
+  const funnel = await benchFunnelReport(b);
+  printReads(b, timeline, funnel);
+  return { db: b, timeline, funnel };
+}
+
 async function main() {
   const { values } = parseArgs({ options: { visitors: { type: 'string', default: '1000000' }, iterations: { type: 'string', default: '300' } } });
   const log = (l: string) => process.stderr.write(l + '\n');
-  const b = await ensureReadsBenchDb({ visitors: Number(values.visitors), log });
-  printReads(b, await benchTimeline(b, Number(values.iterations)), await benchFunnelReport(b));
+  await benchReads({ visitors: Number(values.visitors), iterations: Number(values.iterations), log });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

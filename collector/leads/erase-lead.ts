@@ -1,6 +1,6 @@
 // DELETE /api/leads/{ref}: erases the lead a ref names, with everything of it, in one transaction.
 import type { Deps } from '../context.js';
-import { eraseLeadRows, type ErasureCounts } from '../storage/erasure.js';
+import { eraseLeadRows, findUnattributedEventsWithEmail, type ErasureCounts } from '../storage/erasure.js';
 import { findLead, type FindLeadResult } from './find-lead.js';
 
 export type EraseResult = { ok: true; leadId: string; erased: ErasureCounts } | Extract<FindLeadResult, { ok: false }>;
@@ -9,7 +9,8 @@ export async function eraseLead(deps: Deps, siteId: string, rawRef: string): Pro
   const found = await findLead(deps.db, siteId, rawRef);
   if (!found.ok) return found;
   const { lead_id: leadId, email } = found.lead;
-  const erased = await deps.db.transaction((tx) => eraseLeadRows(tx, siteId, leadId, email));
+  const pending = email ? await findUnattributedEventsWithEmail(deps.db, siteId, email) : [];
+  const erased = await deps.db.transaction((tx) => eraseLeadRows(tx, siteId, leadId, email, pending));
   // The log keeps counts only: the erased ids and email must not survive here either.
   deps.log.info('lead erased', { siteId, events: erased.events, visitors: erased.visitors });
   return { ok: true, leadId, erased };

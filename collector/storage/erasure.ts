@@ -38,12 +38,13 @@ async function sumChunks(items: string[], fn: (chunk: string[]) => Promise<numbe
 
 /** Every visitor ever tied to the lead, split into those only it ever had and those shared with another live lead. */
 async function splitVisitors(tx: Db, siteId: string, leadId: string) {
+  // UNION ALL, deduplicated here: a plain UNION makes SQLite walk the primary keys to merge in order
   const rows = await tx.all<{ visitor_id: string }>(
     `SELECT visitor_id FROM visitors WHERE site_id = ? AND lead_id = ?
-     UNION SELECT visitor_id FROM identity_links WHERE site_id = ? AND lead_id = ?`,
+     UNION ALL SELECT visitor_id FROM identity_links WHERE site_id = ? AND lead_id = ?`,
     [siteId, leadId, siteId, leadId],
   );
-  const all = rows.map((r) => r.visitor_id);
+  const all = [...new Set(rows.map((r) => r.visitor_id))];
   const shared = new Set<string>();
   await sumChunks(all, async (chunk) => {
     const others = await tx.all<{ visitor_id: string }>(
@@ -80,7 +81,22 @@ async function listTablesWithColumns(tx: Db): Promise<Map<string, Set<string>>> 
 
 const quoteIdent = (name: string) => '"' + name.replace(/"/g, '""') + '"';
 
-export async function eraseLeadRows(tx: Db, siteId: string, leadId: string, email: string | null): Promise<ErasureCounts> {
+/**
+ * Identifying events attribution has not reached (it failed; replay is pending) carry the email without a lead.
+ * Found by a read outside the erasure transaction: the scan passes every bot event (never attributed), and a
+ * write transaction must not wait on it.
+ */
+export async function findUnattributedEventsWithEmail(db: Db, siteId: string, email: string): Promise<string[]> {
+  const rows = await db.all<{ event_id: string }>(
+    'SELECT event_id FROM events WHERE site_id = ? AND attributed = 0 AND is_bot = 0 AND email = ?',
+    [siteId, email],
+  );
+  return rows.map((r) => r.event_id);
+}
+
+export async function eraseLeadRows(
+  tx: Db, siteId: string, leadId: string, email: string | null, unattributedEventIds: string[] = [],
+): Promise<ErasureCounts> {
   const { own, shared } = await splitVisitors(tx, siteId, leadId);
   const links = await tx.all<{ visitor_id: string; from_at: number; to_at: number | null; first_from_at: number }>(
     `SELECT l.visitor_id, l.from_at, l.to_at,
@@ -105,16 +121,14 @@ export async function eraseLeadRows(tx: Db, siteId: string, leadId: string, emai
       [siteId, l.visitor_id, Number(l.from_at) === Number(l.first_from_at) ? 0 : l.from_at, l.to_at ?? Number.MAX_SAFE_INTEGER],
     );
   }
-  if (email) {
-    // Identifying events that attribution has not reached yet carry the email without a lead.
-    c.events += await tx.run('DELETE FROM events WHERE site_id = ? AND attributed = 0 AND email = ?', [siteId, email]);
-  }
+  c.events += await sumChunks(unattributedEventIds, (ids) =>
+    tx.run(`DELETE FROM events WHERE site_id = ? AND attributed = 0 AND event_id IN (${ph(ids.length)})`, [siteId, ...ids]),
+  );
   c.visitors += await sumChunks(own, (v) => tx.run(`DELETE FROM visitors WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
   c.identityLinks += await tx.run('DELETE FROM identity_links WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   c.identityLinks += await sumChunks(own, (v) =>
     tx.run(`DELETE FROM identity_links WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]),
   );
-  if (email) c.identityLinks += await tx.run('DELETE FROM identity_links WHERE site_id = ? AND email = ?', [siteId, email]);
 
   c.stageChanges = await tx.run('DELETE FROM stage_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   c.scoreChanges = await tx.run('DELETE FROM score_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);

@@ -103,8 +103,9 @@ export async function listLeadRows(db: Db, siteId: string, f: LeadListFilter): P
     params.push(f.stage);
   }
   if (f.segment !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM segment_members m WHERE m.site_id = l.site_id AND m.segment_key = ? AND m.lead_id = l.lead_id)');
-    params.push(f.segment);
+    // IN, not EXISTS: the planner may then start from a small segment instead of walking all leads
+    where.push('l.lead_id IN (SELECT m.lead_id FROM segment_members m WHERE m.site_id = ? AND m.segment_key = ?)');
+    params.push(siteId, f.segment);
   }
   if (f.q !== undefined) {
     where.push(`l.email ${dialectSql(db.dialect).ilike} ? ESCAPE '\\'`);

@@ -334,9 +334,3 @@ export async function listVisitorSegmentKeys(db: Db, siteId: string, visitorId: 
   );
   return rows.map((r) => r.segment_key);
 }
-
-/** The stored funnel config's body text (kind 'funnel'), or null when the site uses the defaults. */
-export async function getFunnelConfigBody(db: Db, siteId: string): Promise<string | null> {
-  const row = await db.get<{ body: string }>("SELECT body FROM site_config WHERE site_id = ? AND kind = 'funnel'", [siteId]);
-  return row?.body ?? null;
-}

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { createApp } from '../../collector/app.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { SEGMENT_PRESETS } from '../../collector/segments/presets.js';
+import { DEFAULT_FUNNEL_CONFIG } from '../../collector/funnel/default-funnel-config.js';
 import { openTestSqlite } from '../helpers/test-db.js';
 import { DAY, T0, insertEvent, insertLead, memberKeys } from './fixtures.js';
 
@@ -58,6 +59,16 @@ describe('segment routes', () => {
     expect((await missing.json()).error.message).toMatch(/^definition: /);
     expect((await s.call('PUT', '/api/segments/Bad%20Key', s.admin, { definition: { identified: true } })).status).toBe(400);
     expect((await s.call('GET', '/api/segments/bad', s.reader)).status).toBe(404);
+    await s.close();
+  });
+
+  test('stage names are checked against the site\'s own funnel stages', async () => {
+    const s = await setup();
+    const config = { ...DEFAULT_FUNNEL_CONFIG, stages: [...DEFAULT_FUNNEL_CONFIG.stages, 'renewal'] };
+    await s.db.run("INSERT INTO site_config (site_id, kind, body, updated_at) VALUES (?, 'funnel', ?, ?)", [s.site.siteId, JSON.stringify(config), T0]);
+    expect((await s.call('PUT', '/api/segments/renewing', s.admin, { definition: { stage: { gte: 'renewal' } } })).status).toBe(201);
+    const bad = await s.call('PUT', '/api/segments/other', s.admin, { definition: { stage: { eq: 'churned' } } });
+    expect((await bad.json()).error.message).toMatch(/stage\.eq: unknown stage "churned" \(stages: awareness, .*renewal\)/);
     await s.close();
   });
 

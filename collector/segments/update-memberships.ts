@@ -150,9 +150,15 @@ async function updateChunk(
       }
     }
     const stored = rechecks.get(leadId);
-    if (dueAt === NEVER) {
-      if (stored !== undefined) await deleteRecheck(tx, siteId, leadId);
-    } else if (stored !== dueAt) await upsertRecheck(tx, siteId, leadId, dueAt);
+    if (stored === undefined || stored <= now) {
+      // none yet, or this is the sweep handling it: store the exact next moment (or none)
+      if (dueAt !== NEVER) {
+        if (stored !== dueAt) await upsertRecheck(tx, siteId, leadId, dueAt);
+      } else if (stored !== undefined) await deleteRecheck(tx, siteId, leadId);
+    } else if (dueAt < stored) await upsertRecheck(tx, siteId, leadId, dueAt);
+    // A later (or no) next moment leaves the earlier stored one in place: the sweep then re-evaluates a little early and
+    // stores the right one. That keeps an active lead (a pricing view every day) from rewriting its recheck each flush.
+
   }
 }
 

@@ -129,6 +129,24 @@ describe('segment sweep', () => {
     await s.close();
   });
 
+  test('a later pricing visit keeps the member in, and the early recheck moves to the new expiry', async () => {
+    const s = await setup();
+    const { leadId } = await insertLead(s.db, s.site.siteId, { stage: 'intent' });
+    await insertEvent(s.db, s.site.siteId, leadId, { name: 'pageview', path: '/pricing', at: T0 });
+    await s.update([leadId]);
+    s.setNow(T0 + 5 * DAY);
+    await insertEvent(s.db, s.site.siteId, leadId, { name: 'pageview', path: '/pricing', at: T0 + 5 * DAY });
+    await s.update([leadId]);
+    // the stored recheck stays at the earlier moment: an active lead does not rewrite it on every flush
+    expect(await s.recheck(leadId)).toBe(T0 + 30 * DAY);
+    const first = await sweepSegments(s.deps, T0 + 30 * DAY);
+    expect(first).toEqual({ leads: 1, changes: [] });
+    expect(await s.recheck(leadId)).toBe(T0 + 35 * DAY);
+    const second = await sweepSegments(s.deps, T0 + 35 * DAY);
+    expect(second.changes).toEqual([{ leadId, segment: 'pricing_no_demo', kind: 'exited' }]);
+    await s.close();
+  });
+
   test('the sweep re-evaluates only leads that are due, never the whole site', async () => {
     const s = await setup();
     const quiet: string[] = [];

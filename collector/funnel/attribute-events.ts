@@ -5,7 +5,7 @@ import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import type { StoredEvent } from '../ingest/types.js';
 import { markEventsAttributed } from '../storage/lead-events.js';
-import { getLinkAt } from '../storage/identity.js';
+import { getLinkAt, lockEmails } from '../storage/identity.js';
 import { getLeadFoldRows, insertFoldedLeads, updateLeadFolds, type FoldedLead, type VersionedFold } from '../storage/leads.js';
 import { insertScoreChanges, insertStageChanges, type ScoreChangeRow, type StageChangeRow } from '../storage/changes.js';
 import { createIdentityResolver } from '../identity/identity-resolver.js';
@@ -64,6 +64,7 @@ async function attributeSite(
   // 1. identity: the lead of every event, in time order
   // a server event names its lead; a web event's lead (if any) is only a guess made before the insert
   const named = (e: StoredEvent) => e.source === 'server' && e.leadId !== null;
+  await lockEmails(tx, siteId, sorted.filter((e) => e.email && !named(e)).map((e) => e.email!));
   await ids.prefetch([...new Set(sorted.filter((e) => !named(e)).map((e) => e.visitorId))]);
   const leadOf = new Map<string, string>();
   for (const e of sorted) {
@@ -174,4 +175,30 @@ async function reattribute(tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: s
     if (outcome === 'missing') throw new Error(`lead ${leadId} vanished twice during attribution`);
   }
   return [...byLead.keys()];
+}
+
+// PostgreSQL errors that another collector's concurrent flush can cause; the attempt is rolled back and redone.
+const RETRYABLE = new Set(['40P01', '40001', '23505']);
+const ATTEMPTS = 4;
+
+/**
+ * attributeEvents under a savepoint, redone when it loses a race with another collector (a deadlock victim, a
+ * serialization failure, an email claimed a moment earlier). Other failures, and the last attempt's, are thrown.
+ */
+export async function attributeWithRetry(tx: Db, deps: Deps, events: readonly StoredEvent[], opts: AttributeOptions = {}): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    await tx.run('SAVEPOINT fb_attribute');
+    try {
+      const touched = await attributeEvents(tx, deps, events, opts);
+      await tx.run('RELEASE SAVEPOINT fb_attribute');
+      return touched;
+    } catch (err) {
+      await tx.run('ROLLBACK TO SAVEPOINT fb_attribute');
+      await tx.run('RELEASE SAVEPOINT fb_attribute');
+      const code = (err as { code?: string }).code;
+      if (attempt >= ATTEMPTS || !code || !RETRYABLE.has(code)) throw err;
+      deps.metrics.inc('funnelbeam_attribution_retries_total', { code });
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
 }

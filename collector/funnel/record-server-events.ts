@@ -8,11 +8,12 @@ import { insertEvents } from '../storage/events.js';
 import { insertRejected } from '../storage/rejected.js';
 import { findStoredEvents } from '../storage/lead-events.js';
 import { getLeadEmail } from '../storage/leads.js';
+import { lockEmails } from '../storage/identity.js';
 import { createIdentityResolver } from '../identity/identity-resolver.js';
 import { LIMITS } from '../../shared/limits.js';
 import { parseServerEvents, type ServerEventInput } from './server-event-input.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
-import { attributeEvents } from './attribute-events.js';
+import { attributeWithRetry } from './attribute-events.js';
 import { unmarkAttributed } from '../ingest/attribute.js';
 
 export type ServerEventsOutcome =
@@ -52,6 +53,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
 
   return deps.db.transaction(async (tx) => {
     const stored = await findStoredEvents(tx, siteId, ids);
+    await lockEmails(tx, siteId, inputs.filter((e) => e.email).map((e) => e.email!));
     const resolver = createIdentityResolver(tx, siteId, config.stages[0], now);
     const events: EnrichedEvent[] = [];
     const result: Array<{ id: string; leadId: string; duplicate: boolean }> = [];
@@ -71,7 +73,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
       // as for beacons: a failing attribution never un-accepts events; they stay unattributed for replay
       await tx.run('SAVEPOINT server_attribution');
       try {
-        await attributeEvents(tx, deps, inserted, { stored: 'preset' });
+        await attributeWithRetry(tx, deps, inserted, { stored: 'preset' });
         await tx.run('RELEASE SAVEPOINT server_attribution');
       } catch (err) {
         await tx.run('ROLLBACK TO SAVEPOINT server_attribution');

@@ -5,7 +5,7 @@
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import type { EnrichedEvent, StoredEvent } from './types.js';
-import { attributeEvents } from '../funnel/attribute-events.js';
+import { attributeWithRetry } from '../funnel/attribute-events.js';
 import { guessLeads } from '../funnel/lead-guess.js';
 import { unmarkEvents } from '../storage/lead-events.js';
 
@@ -21,7 +21,7 @@ export function presetLeads(events: EnrichedEvent[]): void {
 
 /** Identity, stage, score and segment updates for committed events (collector/funnel/attribute-events.ts). */
 export async function attribute(tx: Db, deps: Deps, events: StoredEvent[]): Promise<AttributionResult> {
-  return { changedLeads: await attributeEvents(tx, deps, events, { stored: 'preset' }) };
+  return { changedLeads: await attributeWithRetry(tx, deps, events, { stored: 'preset' }) };
 }
 
 /** After a failed attribution (rolled back): the events are unattributed again, for replay. */

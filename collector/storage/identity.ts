@@ -60,6 +60,18 @@ export async function setVisitorLeads(db: Db, siteId: string, pairs: ReadonlyArr
   }
 }
 
+/**
+ * PostgreSQL: takes a transaction lock per email, in sorted order, before any email is claimed or looked up, so that
+ * collectors identifying the same people at once queue up instead of deadlocking on the unique email index.
+ * SQLite has one writer at a time and needs none.
+ */
+export async function lockEmails(db: Db, siteId: string, emails: readonly string[]): Promise<void> {
+  if (db.dialect !== 'pg') return;
+  for (const email of [...new Set(emails)].sort()) {
+    await db.get('SELECT pg_advisory_xact_lock(hashtext(?)) AS locked', [siteId + ' ' + email]);
+  }
+}
+
 /** The link in effect at `at`; for a time before the first link, the first link. */
 export async function getLinkAt(db: Db, siteId: string, visitorId: string, at: number): Promise<LinkRow | undefined> {
   return (

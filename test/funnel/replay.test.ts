@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { makeJourneyApp } from '../helpers/journey-app.js';
+import { ENGINES } from '../helpers/test-db.js';
 import { replaySite } from '../../collector/funnel/replay.js';
 import { DEFAULT_FUNNEL_CONFIG } from '../../collector/funnel/default-funnel-config.js';
 import { DAY, HOUR, MIN } from '../helpers/funnel-factories.js';
@@ -11,8 +12,8 @@ afterEach(async () => {
 });
 
 /** Two people, four devices, forms, downloads, pricing across sessions, a late retried event and CRM events. */
-async function scriptedJourney() {
-  const j = await makeJourneyApp();
+async function scriptedJourney(engine: 'sqlite' | 'pg') {
+  const j = await makeJourneyApp({ engine });
   closers.push(j.close);
   const t = j.clock.now;
   const google = { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand', gclid: 'g-1', url: 'http://127.0.0.1/?gclid=g-1', at: t };
@@ -44,9 +45,9 @@ async function scriptedJourney() {
   return j;
 }
 
-describe('replay', () => {
+describe.each(ENGINES)('replay on %s', (engine) => {
   test('a scripted multi-device journey ends where the rules say', async () => {
-    const j = await scriptedJourney();
+    const j = await scriptedJourney(engine);
     const ann = await j.leadOfVisitor('v_annphone01');
     expect(await j.leadOfVisitor('v_annlaptop1')).toBe(ann);
     expect(await j.lead(ann)).toMatchObject({
@@ -67,7 +68,7 @@ describe('replay', () => {
   });
 
   test('replay gives the same leads, stage changes and score changes as live attribution', async () => {
-    const j = await scriptedJourney();
+    const j = await scriptedJourney(engine);
     const live = await j.snapshot();
     const r = await replaySite(j.db, j.site.siteId, { now: () => j.clock.now });
     expect(r.leads).toBe(live.leads.length);
@@ -75,7 +76,7 @@ describe('replay', () => {
   });
 
   test('replay rebuilds everything derived from the events alone', async () => {
-    const j = await scriptedJourney();
+    const j = await scriptedJourney(engine);
     const live = await j.snapshot();
     await j.db.run('DELETE FROM stage_changes');
     await j.db.run('DELETE FROM score_changes');
@@ -88,7 +89,7 @@ describe('replay', () => {
   });
 
   test('after a rule change, replay applies the new rules to history', async () => {
-    const j = await scriptedJourney();
+    const j = await scriptedJourney(engine);
     const config = structuredClone(DEFAULT_FUNNEL_CONFIG);
     config.stageRules = config.stageRules.filter((r) => r.stage !== 'purchase');
     config.scoreRules.push({ id: 'blog', points: 3, when: { event: 'pageview', path: '/blog*' } });
@@ -103,7 +104,7 @@ describe('replay', () => {
   });
 
   test('an unknown site is an admin error', async () => {
-    const j = await makeJourneyApp();
+    const j = await makeJourneyApp({ engine });
     closers.push(j.close);
     await expect(replaySite(j.db, 'site_nope')).rejects.toThrow(/no site/);
   });

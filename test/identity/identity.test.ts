@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { makeJourneyApp } from '../helpers/journey-app.js';
+import { ENGINES } from '../helpers/test-db.js';
 import { HOUR, MIN } from '../helpers/funnel-factories.js';
 
 let closers: Array<() => Promise<void>> = [];
@@ -7,15 +8,15 @@ afterEach(async () => {
   for (const c of closers) await c();
   closers = [];
 });
-const app = async () => {
-  const j = await makeJourneyApp();
+const app = async (engine: 'sqlite' | 'pg') => {
+  const j = await makeJourneyApp({ engine });
   closers.push(j.close);
   return j;
 };
 
-describe('identity through POST /e', () => {
+describe.each(ENGINES)('identity through POST /e on %s', (engine) => {
   test('a new visitor gets an anonymous lead at first sight, with a first_seen link', async () => {
-    const j = await app();
+    const j = await app(engine);
     await j.visit('v_anon000001', [{ path: '/' }, { path: '/about' }]);
     const leadId = await j.leadOfVisitor('v_anon000001');
     const lead = await j.lead(leadId);
@@ -28,7 +29,7 @@ describe('identity through POST /e', () => {
   });
 
   test('identifying keeps the anonymous history on the same lead, which now has the email and traits', async () => {
-    const j = await app();
+    const j = await app(engine);
     await j.visit('v_laptop0001', [{ path: '/' }, { path: '/pricing' }]);
     const before = await j.leadOfVisitor('v_laptop0001');
     await j.visit('v_laptop0001', [{ n: 'identify', em: ' Ann@Acme.test ', tr: { firstName: 'Ann', company: 'Acme', favouriteColour: 'red' } }], j.clock.now + MIN);
@@ -41,7 +42,7 @@ describe('identity through POST /e', () => {
   });
 
   test('the same email on a second device merges the anonymous device into the known lead', async () => {
-    const j = await app();
+    const j = await app(engine);
     await j.visit('v_laptop0002', [{ path: '/' }, { n: 'newsletter_signup', f: 'newsletter', em: 'bob@beta.test', path: '/blog' }]);
     const known = await j.leadOfVisitor('v_laptop0002');
     await j.visit('v_phone00002', [{ path: '/pricing' }, { path: '/case-studies/acme' }], j.clock.now + HOUR);
@@ -61,7 +62,7 @@ describe('identity through POST /e', () => {
   });
 
   test('a visitor tied to lead A who identifies as B moves to B from then on, and nothing of A moves (PostHog rule)', async () => {
-    const j = await app();
+    const j = await app(engine);
     await j.visit('v_shared0003', [{ path: '/pricing' }, { n: 'identify', em: 'a@alpha.test' }]);
     const a = await j.leadOfVisitor('v_shared0003');
     const aBefore = await j.snapshot();
@@ -80,7 +81,7 @@ describe('identity through POST /e', () => {
   });
 
   test('switching back to an existing lead links the visitor to it again without merging', async () => {
-    const j = await app();
+    const j = await app(engine);
     await j.visit('v_desk000004', [{ n: 'identify', em: 'c@gamma.test' }]);
     await j.visit('v_kiosk00004', [{ n: 'identify', em: 'd@delta.test' }]);
     const c = await j.leadOfVisitor('v_desk000004');

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { makeJourneyApp } from '../helpers/journey-app.js';
+import { ENGINES } from '../helpers/test-db.js';
 import { createKey } from '../../collector/admin.js';
 import { DAY, HOUR, MIN } from '../helpers/funnel-factories.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -9,17 +10,17 @@ afterEach(async () => {
   for (const c of closers) await c();
   closers = [];
 });
-const app = async () => {
-  const j = await makeJourneyApp();
+const app = async (engine: 'sqlite' | 'pg' = 'sqlite') => {
+  const j = await makeJourneyApp({ engine });
   closers.push(j.close);
   return j;
 };
 const rejectedCount = async (j: Awaited<ReturnType<typeof app>>) =>
   Number((await j.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM rejected_events WHERE route = '/api/events'"))!.n);
 
-describe('POST /api/events', () => {
+describe.each(ENGINES)('POST /api/events on %s', (engine) => {
   test('an unknown email makes a lead; closed_won moves it to purchase', async () => {
-    const j = await app();
+    const j = await app(engine);
     const res = await j.serverEvents({ email: 'New@Corp.test', name: 'closed_won', props: { amount: 12000 } });
     expect(res.status).toBe(202);
     const body = await res.json();
@@ -33,7 +34,7 @@ describe('POST /api/events', () => {
   });
 
   test('a lead named by visitor id gets the server event next to its web history', async () => {
-    const j = await app();
+    const j = await app(engine);
     await j.visit('v_crmform001', [{ path: '/' }, { path: '/pricing' }]);
     const leadId = await j.leadOfVisitor('v_crmform001');
     const res = await j.serverEvents([
@@ -46,7 +47,7 @@ describe('POST /api/events', () => {
   });
 
   test('email with visitor id identifies that visitor, as a form would', async () => {
-    const j = await app();
+    const j = await app(engine);
     await j.visit('v_crmform002', [{ path: '/pricing' }]);
     const anon = await j.leadOfVisitor('v_crmform002');
     const res = await j.serverEvents({ visitorId: 'v_crmform002', email: 'cara@corp.test', name: 'opportunity_created', traits: { company: 'Corp', jobTitle: 'CTO' } });
@@ -55,7 +56,7 @@ describe('POST /api/events', () => {
   });
 
   test('a retried event id is stored once', async () => {
-    const j = await app();
+    const j = await app(engine);
     const ev = { id: 'deal-42-won', email: 'dup@corp.test', name: 'closed_won' };
     expect((await (await j.serverEvents(ev)).json()).accepted).toBe(1);
     const again = await (await j.serverEvents([ev])).json();
@@ -64,7 +65,7 @@ describe('POST /api/events', () => {
   });
 
   test('the at time is kept, as ISO or epoch ms; a future time is refused', async () => {
-    const j = await app();
+    const j = await app(engine);
     const at = j.clock.now - 3 * DAY;
     await j.serverEvents([{ email: 'when@corp.test', name: 'proposal_sent', at: new Date(at).toISOString() }, { email: 'when@corp.test', name: 'closed_lost', at: at + HOUR }]);
     const rows = await j.db.all<{ at: number }>("SELECT at FROM events WHERE source = 'server' ORDER BY at");
@@ -74,7 +75,7 @@ describe('POST /api/events', () => {
   });
 
   test('bad input answers 400 naming the problem and is kept in the rejected store', async () => {
-    const j = await app();
+    const j = await app(engine);
     const cases: Array<[unknown, RegExp]> = [
       [{ name: 'closed_won' }, /email, leadId or visitorId/],
       [{ email: 'not-an-email', name: 'closed_won' }, /^email: /],
@@ -97,7 +98,7 @@ describe('POST /api/events', () => {
   });
 
   test('more events than the batch limit are refused', async () => {
-    const j = await app();
+    const j = await app(engine);
     const many = Array.from({ length: LIMITS.apiBatchEvents + 1 }, (_, i) => ({ email: `x${i}@corp.test`, name: 'n' }));
     const res = await j.serverEvents(many);
     expect(res.status).toBe(400);
@@ -105,7 +106,7 @@ describe('POST /api/events', () => {
   });
 
   test('needs a key with events:write; a leads:read key is forbidden', async () => {
-    const j = await app();
+    const j = await app(engine);
     const reader = await createKey(j.db, j.site.siteId, ['leads:read']);
     const body = JSON.stringify({ email: 'a@b.test', name: 'x' });
     expect((await j.app.request('/api/events', { method: 'POST', body })).status).toBe(401);
@@ -116,8 +117,8 @@ describe('POST /api/events', () => {
   });
 
   test('a lead id of another site is unknown here', async () => {
-    const j = await app();
-    const other = await makeJourneyApp({ db: j.db });
+    const j = await app(engine);
+    const other = await makeJourneyApp({ db: j.db, engine });
     const made = await (await other.serverEvents({ email: 'theirs@corp.test', name: 'x' })).json();
     const res = await j.serverEvents({ leadId: made.events[0].leadId, name: 'closed_won' });
     expect(res.status).toBe(400);
@@ -126,7 +127,7 @@ describe('POST /api/events', () => {
   });
 
   test('server events queue stage.changed and lead.mql webhooks in the same transaction', async () => {
-    const j = await app();
+    const j = await app(engine);
     const now = j.clock.now;
     await j.db.run(
       `INSERT INTO webhooks (site_id, webhook_id, url, secret, events, active, created_at, updated_at) VALUES (?, 'wh1', 'http://127.0.0.1:9/x', 's', ?, 1, ?, ?)`,

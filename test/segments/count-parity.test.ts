@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { openTestSqlite } from '../helpers/test-db.js';
+import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { countLeadEvents } from '../../collector/storage/segments.js';
 import { countTestsAt, filterAt, planEvents } from '../../collector/segments/event-plan.js';
 import { evaluateCondition } from '../../collector/segments/matches.js';
@@ -21,9 +21,9 @@ const didArb = fc.record(
   { requiredKeys: ['event'] },
 );
 
-describe('did counts made by SQL', () => {
+describe.each(ENGINES)('did counts made by SQL (%s)', (engine) => {
   test('decide every did test exactly as counting the event rows in JS does', async () => {
-    const db = await openTestSqlite();
+    const db = await openTestDb(engine);
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(eventArb, { maxLength: 12 }), didArb, async (events, did: DidTest) => {
@@ -44,5 +44,6 @@ describe('did counts made by SQL', () => {
       }),
       { numRuns: 100 },
     );
+    await db.close();
   });
 });

@@ -3,11 +3,11 @@ import { createApp } from '../../collector/app.js';
 import { createSite } from '../../collector/admin.js';
 import { updateMemberships } from '../../collector/segments/update-memberships.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
-import { openTestSqlite } from '../helpers/test-db.js';
+import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { DAY, T0, insertEvent, insertLead, memberKeys, updateLead } from './fixtures.js';
 
-async function setup() {
-  const db = await openTestSqlite();
+async function setup(engine: 'sqlite' | 'pg') {
+  const db = await openTestDb(engine);
   const site = await createSite(db, { domain: '127.0.0.1' }, T0 - 100 * DAY);
   let now = T0;
   const created = createApp({ db, now: () => now });
@@ -19,12 +19,12 @@ async function setup() {
     db.all<{ segment_key: string; kind: string; at: number }>('SELECT segment_key, kind, at FROM segment_changes WHERE site_id = ? AND lead_id = ? ORDER BY at, kind', [site.siteId, leadId]);
   const recheck = async (leadId: string) =>
     (await db.get<{ due_at: number }>('SELECT due_at FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [site.siteId, leadId]))?.due_at ?? null;
-  return { db, site, deps, update, count, changes, recheck, setNow: (t: number) => (now = t), close: created.close };
+  return { db, site, deps, update, count, changes, recheck, setNow: (t: number) => (now = t), close: async () => { await created.close(); await db.close(); } };
 }
 
-describe('live membership', () => {
+describe.each(ENGINES)('live membership (%s)', (engine) => {
   test('a lead who sees pricing enters pricing_no_demo and leaves it when it requests a demo', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId, { stage: 'consideration' });
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'pageview', path: '/pricing', at: T0 - 1000 });
     await s.update([leadId]);
@@ -47,7 +47,7 @@ describe('live membership', () => {
   });
 
   test('re-evaluating an unchanged lead writes no change', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId);
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'download', path: '/files/ebook.pdf', at: T0 });
     await s.update([leadId]);
@@ -58,7 +58,7 @@ describe('live membership', () => {
   });
 
   test('entering and leaving queue segment webhooks in the same transaction', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     await s.db.run(
       `INSERT INTO webhooks (site_id, webhook_id, url, secret, events, active, created_at, updated_at) VALUES (?, 'wh1', 'http://127.0.0.1:9/hook', 's', ?, 1, ?, ?)`,
       [s.site.siteId, JSON.stringify(['segment.entered', 'segment.exited']), T0, T0],
@@ -74,7 +74,7 @@ describe('live membership', () => {
   });
 
   test('bot leads never enter segments', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId, { isBot: true });
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'download', at: T0 });
     await s.update([leadId]);
@@ -83,7 +83,7 @@ describe('live membership', () => {
   });
 
   test('a lead that no longer exists (merged or erased) loses its memberships and the counts follow', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId);
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'download', at: T0 });
     await s.update([leadId]);
@@ -96,7 +96,7 @@ describe('live membership', () => {
   });
 
   test('events of other leads and other sites do not count', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const other = await createSite(s.db, { domain: 'other.example' }, T0);
     const { leadId } = await insertLead(s.db, s.site.siteId);
     const { leadId: otherLead } = await insertLead(s.db, s.site.siteId);
@@ -108,9 +108,9 @@ describe('live membership', () => {
   });
 });
 
-describe('segment sweep', () => {
+describe.each(ENGINES)('segment sweep (%s)', (engine) => {
   test('a pricing visit expires out of pricing_no_demo when its 30-day window passes, by the sweep', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId, { stage: 'intent' });
     const seen = T0 - 2 * DAY;
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'pageview', path: '/pricing', at: seen });
@@ -130,7 +130,7 @@ describe('segment sweep', () => {
   });
 
   test('a later pricing visit keeps the member in, and the early recheck moves to the new expiry', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId, { stage: 'intent' });
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'pageview', path: '/pricing', at: T0 });
     await s.update([leadId]);
@@ -148,7 +148,7 @@ describe('segment sweep', () => {
   });
 
   test('the sweep re-evaluates only leads that are due, never the whole site', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const quiet: string[] = [];
     for (let i = 0; i < 20; i++) {
       const { leadId } = await insertLead(s.db, s.site.siteId);
@@ -166,7 +166,7 @@ describe('segment sweep', () => {
   });
 
   test('a newsletter subscriber goes cold 30 days after the last visit, and warms up on the next one', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId, { stage: 'interest' });
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'newsletter_signup', at: T0 - 5 * DAY });
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'pageview', path: '/blog', at: T0 - DAY });
@@ -187,7 +187,7 @@ describe('segment sweep', () => {
   });
 
   test('the sweep service runs on the app clock and stops with the app', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const { leadId } = await insertLead(s.db, s.site.siteId, { stage: 'consideration', stageAt: T0 });
     await s.update([leadId]);
     const created = createApp({ db: s.db, now: () => T0 + 22 * DAY });

@@ -3,11 +3,11 @@ import { createApp } from '../../collector/app.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { SEGMENT_PRESETS } from '../../collector/segments/presets.js';
 import { DEFAULT_FUNNEL_CONFIG } from '../../collector/funnel/default-funnel-config.js';
-import { openTestSqlite } from '../helpers/test-db.js';
+import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { DAY, T0, insertEvent, insertLead, memberKeys } from './fixtures.js';
 
-async function setup() {
-  const db = await openTestSqlite();
+async function setup(engine: 'sqlite' | 'pg') {
+  const db = await openTestDb(engine);
   const site = await createSite(db, { domain: '127.0.0.1' }, T0);
   const created = createApp({ db, now: () => T0 });
   const admin = (await createKey(db, site.siteId, ['admin'])).secret;
@@ -18,12 +18,12 @@ async function setup() {
       headers: { ...(secret ? { authorization: `Bearer ${secret}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  return { db, site, admin, reader, call, app: created.app, close: created.close };
+  return { db, site, admin, reader, call, app: created.app, close: async () => { await created.close(); await db.close(); } };
 }
 
-describe('segment routes', () => {
+describe.each(ENGINES)('segment routes (%s)', (engine) => {
   test('GET /api/segments lists the six presets of a new site with live counts', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const res = await s.call('GET', '/api/segments', s.reader);
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -34,7 +34,7 @@ describe('segment routes', () => {
   });
 
   test('segment routes need a key with the right scope', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     expect((await s.call('GET', '/api/segments')).status).toBe(401);
     const events = (await createKey(s.db, s.site.siteId, ['events:write'])).secret;
     expect((await s.call('GET', '/api/segments', events)).status).toBe(403);
@@ -45,7 +45,7 @@ describe('segment routes', () => {
   });
 
   test('PUT /api/segments/{key} answers 400 naming the bad part of an invalid definition', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const res = await s.call('PUT', '/api/segments/bad', s.admin, {
       definition: { all: [{ identified: true }, { stage: { eq: 'intent' } }, { did: { event: 'pageview', within: 'a month' } }] },
     });
@@ -63,7 +63,7 @@ describe('segment routes', () => {
   });
 
   test('stage names are checked against the site\'s own funnel stages', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const config = { ...DEFAULT_FUNNEL_CONFIG, stages: [...DEFAULT_FUNNEL_CONFIG.stages, 'renewal'] };
     await s.db.run("INSERT INTO site_config (site_id, kind, body, updated_at) VALUES (?, 'funnel', ?, ?)", [s.site.siteId, JSON.stringify(config), T0]);
     expect((await s.call('PUT', '/api/segments/renewing', s.admin, { definition: { stage: { gte: 'renewal' } } })).status).toBe(201);
@@ -73,7 +73,7 @@ describe('segment routes', () => {
   });
 
   test('PUT creates a segment and computes its members from the leads already there', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const a = await insertLead(s.db, s.site.siteId, { email: 'a@example.com' });
     const b = await insertLead(s.db, s.site.siteId);
     const c = await insertLead(s.db, s.site.siteId, { email: 'c@example.com' });
@@ -92,7 +92,7 @@ describe('segment routes', () => {
   });
 
   test('PUT with touch, score and stage conditions evaluates them over the stored leads', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const a = await insertLead(s.db, s.site.siteId, { stage: 'intent', score: 30, firstTouch: { utm_source: 'google', utm_medium: 'cpc', channel: 'paid_search' } });
     await insertLead(s.db, s.site.siteId, { stage: 'intent', score: 30, firstTouch: { utm_source: 'bing' } });
     await insertLead(s.db, s.site.siteId, { stage: 'interest', score: 30, firstTouch: { utm_source: 'google' } });
@@ -104,7 +104,7 @@ describe('segment routes', () => {
   });
 
   test('PUT replacing a definition moves members out, keeps the name, and says 200', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const a = await insertLead(s.db, s.site.siteId, { email: 'a@example.com' });
     await s.call('PUT', '/api/segments/known', s.admin, { name: 'Known people', definition: { identified: true } });
     expect(await memberKeys(s.db, s.site.siteId, a.leadId)).toContain('known');
@@ -118,7 +118,7 @@ describe('segment routes', () => {
   });
 
   test('DELETE removes a segment and its members; a second DELETE is 404', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const a = await insertLead(s.db, s.site.siteId);
     await insertEvent(s.db, s.site.siteId, a.leadId, { name: 'download', at: T0 });
     await s.call('PUT', '/api/segments/content_downloaders', s.admin, { definition: { did: { event: 'download' } } });
@@ -132,7 +132,7 @@ describe('segment routes', () => {
   });
 
   test('a key of site B sees nothing of site A', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const b = await createSite(s.db, { domain: 'b.example' }, T0);
     const bKey = (await createKey(s.db, b.siteId, ['admin'])).secret;
     await s.call('PUT', '/api/segments/a_only', s.admin, { definition: { identified: true } });
@@ -149,7 +149,7 @@ describe('segment routes', () => {
   });
 
   test('/openapi.json describes the segment routes', async () => {
-    const s = await setup();
+    const s = await setup(engine);
     const doc = await (await s.app.request('/openapi.json')).json();
     expect(Object.keys(doc.paths['/api/segments/{key}'])).toEqual(expect.arrayContaining(['get', 'put', 'delete']));
     expect(doc.paths['/api/visitors/{visitorId}/segments'].get).toBeDefined();

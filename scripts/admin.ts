@@ -4,13 +4,16 @@ import { parseConfig } from '../collector/config.js';
 import { openDb } from '../collector/storage/open-db.js';
 import { AdminError, createKey, createSite, listKeysPublic, listSitesPublic, parseScopes, revokeKey } from '../collector/admin.js';
 import type { Db } from '../collector/storage/db.js';
+import { replaySite } from '../collector/funnel/replay.js';
+import { getSiteById } from '../collector/storage/sites.js';
 
 const USAGE = `usage: npm run admin -- <command>
   site create --domain <host> [--name <text>]
   site list
   key create --site <siteId> --scopes <events:write,leads:read,audiences:read,admin>
   key list --site <siteId>
-  key revoke --key <keyId>`;
+  key revoke --key <keyId>
+  replay --site <siteId>     rebuild stages, scores and segments from stored events`;
 
 type Command = (db: Db, opts: Record<string, string | undefined>) => Promise<unknown>;
 
@@ -29,6 +32,11 @@ export const COMMANDS: Record<string, Command> = {
   'key create': (db, o) => createKey(db, need(o, 'site'), parseScopes(need(o, 'scopes'))),
   'key list': (db, o) => listKeysPublic(db, need(o, 'site')),
   'key revoke': (db, o) => revokeKey(db, need(o, 'key')),
+  replay: async (db, o) => {
+    const siteId = need(o, 'site');
+    if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
+    return replaySite(db, siteId);
+  },
 };
 
 export async function runAdmin(argv: string[], env = process.env): Promise<{ code: number; out: string }> {
@@ -43,7 +51,7 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
     return { code: 2, out: `funnelbeam admin: ${(err as Error).message}\n${USAGE}` };
   }
   const name = parsed.positionals.slice(0, 2).join(' ');
-  const command = COMMANDS[name];
+  const command = COMMANDS[name] ?? COMMANDS[parsed.positionals[0] ?? ''];
   if (!command) return { code: 2, out: `funnelbeam admin: unknown command "${name}"\n${USAGE}` };
   const config = parseConfig(env);
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });

@@ -2,6 +2,10 @@
 import { parseArgs } from 'node:util';
 import { benchIngest, printIngest } from './bench/ingest.js';
 import { benchSoak, parseDuration, printSoak } from './bench/soak.js';
+import { benchPg, printPg } from './bench-pg.js';
+import { benchSegments, printSegments } from './bench-segments.js';
+import { benchReads } from './bench-reads.js';
+import { benchExports, printExports } from './bench-exports.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,4 +25,17 @@ console.log(`Funnelbeam benchmarks — node ${process.version}, ${new Date().toI
 if (values.soak) {
   const verdict = printSoak(await benchSoak({ seconds: parseDuration(values.soak), connections }));
   process.exitCode = verdict.noErrors && verdict.rssFlat && verdict.p99Stable ? 0 : 1;
-} else if (want('ingest')) printIngest(await benchIngest({ seconds, connections }), connections);
+} else {
+  // Sections in the order of BENCHMARKS.md; reads and exports build 1M-row databases (minutes, cached under .tmp/).
+  if (want('ingest')) printIngest(await benchIngest({ seconds, connections }), connections);
+  if (want('attribution')) {
+    const attribution = await import('./bench-attribution.js');
+    if ('benchAttribution' in attribution && 'printAttribution' in attribution) {
+      (attribution.printAttribution as (f: unknown) => void)(await (attribution.benchAttribution as (o: object) => Promise<unknown>)({ seconds, connections }));
+    }
+  }
+  if (want('pg')) printPg(await benchPg({ seconds, connections }), connections);
+  if (want('segments')) printSegments(await benchSegments());
+  if (want('reads')) await benchReads({ log: (l) => process.stderr.write(l + '\n') });
+  if (want('exports')) printExports(await benchExports());
+}

@@ -1,5 +1,5 @@
 // The funnel config as data: stages, stage rules, score rules, MQL threshold, SQL conditions. Zod-checked; a bad part is named.
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi'; // the openapi-extended zod: these schemas are also documented
 import { createHash } from 'node:crypto';
 import { FORM_KINDS } from '../../shared/events.js';
 import { parseDuration } from './duration.js';

@@ -1,5 +1,5 @@
 // The body of POST /api/events: one server-side event or an array of them, checked against the limits.
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi'; // the openapi-extended zod: these schemas are also documented
 import { LIMITS } from '../../shared/limits.js';
 import { EMAIL_RE } from '../ingest/validate.js';
 

@@ -1,5 +1,5 @@
 // Segment definitions (contract §6): the JSON grammar, its zod schema, and a parser whose failures name the bad part.
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi'; // the openapi-extended zod: these schemas are also documented
 import { CHANNELS } from '../ingest/channel-rules.js';
 
 export type OneOrMany = string | string[];

@@ -78,3 +78,16 @@ describe('API keys', () => {
     }
   });
 });
+
+describe('npm run admin -- replay', () => {
+  test('rebuilds a site and reports what it did; an unknown site fails', async () => {
+    const env = { DATABASE_PATH: join(tempDir(), 'replay.db') };
+    const s = JSON.parse((await runAdmin(['site', 'create', '--domain', 'replay.io'], env)).out);
+    const r = await runAdmin(['replay', '--site', s.siteId], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ siteId: s.siteId, attributedEvents: 0, leads: 0 });
+    const bad = await runAdmin(['replay', '--site', 'site_nope'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('no site');
+  });
+});

@@ -1,5 +1,6 @@
-// Attribution cost: the group-commit flush with and without attribution, in-process on SQLite, for new and returning
-// visitors. `npx tsx scripts/bench-attribution.ts [--requests 4000] [--events 20] [--flush 50]`
+// Attribution's share of ingest: a real collector under load (POST /e), the time its flushes spent in attribution
+// (funnelbeam_attribution_seconds) over the run, for new and returning visitors; plus an in-process A/B of the
+// group-commit flush with and without attribution. `npx tsx scripts/bench-attribution.ts [--seconds 10] [--connections 50]`
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,80 +11,132 @@ import { createSite } from '../collector/admin.js';
 import { enrichBatch } from '../collector/ingest/enrich.js';
 import { insertEvents, upsertVisitors } from '../collector/storage/events.js';
 import { mergeVisitorUpdates, type WriteRequest } from '../collector/ingest/store.js';
-import { attribute } from '../collector/ingest/attribute.js';
+import { attribute, presetLeads } from '../collector/ingest/attribute.js';
 import { defaultConfig } from '../collector/config.js';
 import { createLog } from '../collector/ops/log.js';
 import { createMetrics } from '../collector/ops/metrics.js';
 import type { Deps } from '../collector/context.js';
 import type { Site } from '../collector/storage/sites.js';
 import type { SessionState } from '../collector/ingest/sessions.js';
+import { fmt, runLoad, startChild } from './bench/load.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '4000' }, events: { type: 'string', default: '20' }, flush: { type: 'string', default: '50' }, returning: { type: 'string', default: '0' } } });
-const REQUESTS = Number(values.requests);
-const EVENTS = Number(values.events);
-const FLUSH = Number(values.flush);
-/** share of requests from a pool of returning visitors (0..1) */
-const RETURNING = Number(values.returning);
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } } });
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const want = (s: string) => !values.only || values.only.split(',').includes(s);
 
 const id = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
 const PATHS = ['/', '/pricing', '/blog/post', '/case-studies/acme', '/features', '/about', '/docs/api'];
-const ua = { browser: 'Chrome', os: 'Linux', device: 'desktop', isBot: false };
 
-function makeRequests(site: Site, t0: number): WriteRequest[] {
-  const pool = Array.from({ length: 200 }, () => 'v' + id());
+interface Scenario {
+  name: string;
+  events: number;
+  /** visitors drawn from a pool of this size (returning visitors), or 0 for a new visitor per request */
+  pool: number;
+}
+const SCENARIOS: Scenario[] = [
+  { name: 'new visitor per request, 20 events', events: 20, pool: 0 },
+  { name: 'new visitor per request, 1 event', events: 1, pool: 0 },
+  { name: '5,000 returning visitors, 3 events', events: 3, pool: 5000 },
+];
+
+function body(siteKey: string, s: Scenario): () => string {
+  const pool = Array.from({ length: s.pool }, () => 'v' + id());
+  let n = 0;
+  return () => {
+    const t = Date.now();
+    const v = s.pool ? pool[n++ % s.pool] : 'v' + id();
+    const e = Array.from({ length: s.events }, (_, i) => ({ i: id(), n: 'pageview', t: t + i, u: 'http://127.0.0.1' + PATHS[(n + i) % PATHS.length], r: 'https://www.google.com/' }));
+    return JSON.stringify({ s: siteKey, v, e });
+  };
+}
+
+const sumOf = (text: string, name: string) => Number(new RegExp(`^${name}_sum ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+
+async function httpShare(s: Scenario) {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-attr-'));
+  const path = join(dir, 'bench.db');
+  const db = await openDb({ databasePath: path });
+  const site = await createSite(db, { domain: '127.0.0.1' });
+  await db.close();
+  const env = { DATABASE_PATH: path, PORT: '0', DEMO: '0', LOG_LEVEL: 'error', RATE_LIMIT_CLIENT_PER_SEC: '0', RATE_LIMIT_SITE_PER_SEC: '0' };
+  const child = await startChild(['--import', 'tsx', 'collector/server.ts'], env);
+  await runLoad({ url: child.url + '/e', connections: CONNECTIONS, seconds: 1, body: body(site.siteKey, s), eventsPerRequest: s.events });
+  const before = await (await fetch(child.url + '/metrics')).text();
+  const started = performance.now();
+  const r = await runLoad({ url: child.url + '/e', connections: CONNECTIONS, seconds: SECONDS, body: body(site.siteKey, s), eventsPerRequest: s.events });
+  const wall = (performance.now() - started) / 1000;
+  const after = await (await fetch(child.url + '/metrics')).text();
+  await child.stop();
+  rmSync(dir, { recursive: true, force: true });
+  const attribution = sumOf(after, 'funnelbeam_attribution_seconds') - sumOf(before, 'funnelbeam_attribution_seconds');
+  const segments = sumOf(after, 'funnelbeam_segment_update_seconds') - sumOf(before, 'funnelbeam_segment_update_seconds');
+  const flush = sumOf(after, 'funnelbeam_flush_seconds') - sumOf(before, 'funnelbeam_flush_seconds');
+  return { r, share: attribution / wall, segmentsShare: segments / wall, flushShare: flush / wall };
+}
+
+/** In-process: the same flushes stored with and without attribution (no HTTP), µs per event. */
+async function flushAB(s: Scenario, requests: number, flushRequests = 50) {
+  const run = async (withAttribution: boolean) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-attr-'));
+    const db = await openDb({ databasePath: join(dir, 'bench.db') });
+    const t0 = Date.now() - 3_600_000;
+    const site = await createSite(db, { domain: '127.0.0.1' }, t0);
+    const deps = { db, config: defaultConfig(), log: createLog('error'), metrics: createMetrics(), now: () => t0 + requests * 10 } as Deps;
+    const reqs = makeRequests(site, t0, s, requests);
+    const started = performance.now();
+    for (let i = 0; i < reqs.length; i += flushRequests) {
+      const batch = reqs.slice(i, i + flushRequests);
+      const all = batch.flatMap((r) => r.events);
+      await db.transaction(async (tx) => {
+        if (withAttribution) presetLeads(all);
+        const stored = await insertEvents(tx, all);
+        await upsertVisitors(tx, mergeVisitorUpdates(batch, stored));
+        if (withAttribution) await attribute(tx, deps, stored);
+      });
+    }
+    const ms = performance.now() - started;
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+    return (ms * 1000) / (requests * s.events);
+  };
+  const base = await run(false);
+  const full = await run(true);
+  return { base, full };
+}
+
+function makeRequests(site: Site, t0: number, s: Scenario, requests: number): WriteRequest[] {
+  const pool = Array.from({ length: s.pool }, () => 'v' + id());
   const sessions = new Map<string, SessionState>();
-  const reqs: WriteRequest[] = [];
-  for (let r = 0; r < REQUESTS; r++) {
-    const v = Math.random() < RETURNING ? pool[r % pool.length] : 'v' + id();
+  const ua = { browser: 'Chrome', os: 'Linux', device: 'desktop', isBot: false };
+  return Array.from({ length: requests }, (_, r) => {
+    const v = s.pool ? pool[r % s.pool] : 'v' + id();
     const t = t0 + r * 10;
-    const e = Array.from({ length: EVENTS }, (_, i) => ({ i: id(), n: 'pageview', t: t + i, u: 'http://127.0.0.1' + PATHS[(r + i) % PATHS.length], r: 'https://www.google.com/' }));
-    const out = enrichBatch({ site, batch: { s: site.siteKey, v, e }, ua, receivedAt: t + EVENTS, session: sessions.get(v) ?? null });
+    const e = Array.from({ length: s.events }, (_, i) => ({ i: id(), n: 'pageview', t: t + i, u: 'http://127.0.0.1' + PATHS[(r + i) % PATHS.length] }));
+    const out = enrichBatch({ site, batch: { s: site.siteKey, v, e }, ua, receivedAt: t + s.events, session: sessions.get(v) ?? null });
     sessions.set(v, out.session);
-    reqs.push({
+    return {
       events: out.events,
       visitor: {
         siteId: site.siteId, visitorId: v, firstSeen: out.events[0].at, lastSeen: out.events.at(-1)!.at, session: out.session, newSessions: out.newSessions,
-        firstTouch: JSON.stringify(out.events[0].firstTouch), lastTouch: JSON.stringify(out.events.at(-1)!.sessionTouch), browser: 'Chrome', os: 'Linux', device: 'desktop', isBot: false,
+        firstTouch: null, lastTouch: null, browser: 'Chrome', os: 'Linux', device: 'desktop', isBot: false,
       },
-    });
-  }
-  return reqs;
+    };
+  });
 }
 
-async function run(withAttribution: boolean) {
-  const dir = mkdtempSync(join(tmpdir(), 'fb-attr-'));
-  const db = await openDb({ databasePath: join(dir, 'bench.db') });
-  const t0 = Date.now() - 3_600_000;
-  const site = await createSite(db, { domain: '127.0.0.1' }, t0);
-  const metrics = createMetrics();
-  const deps = { db, config: defaultConfig(), log: createLog('error'), metrics, now: () => t0 + REQUESTS * 10 } as Deps;
-  const reqs = makeRequests(site, t0);
-  let attributionMs = 0;
-  const started = performance.now();
-  for (let i = 0; i < reqs.length; i += FLUSH) {
-    const batch = reqs.slice(i, i + FLUSH);
-    await db.transaction(async (tx) => {
-      const stored = await insertEvents(tx, batch.flatMap((r) => r.events));
-      await upsertVisitors(tx, mergeVisitorUpdates(batch, stored));
-      if (withAttribution) {
-        const a = performance.now();
-        await attribute(tx, deps, stored);
-        attributionMs += performance.now() - a;
-      }
-    });
+const pct = (x: number) => (x * 100).toFixed(1) + '%';
+if (want('http')) {
+  console.log(`attribution under load (POST /e, SQLite, ${CONNECTIONS} connections, ${SECONDS} s): share of the collector's time spent attributing`);
+  for (const s of SCENARIOS) {
+    const { r, share, segmentsShare, flushShare } = await httpShare(s);
+    console.log(`  ${s.name.padEnd(38)} ${fmt(r.eventsPerSec).padStart(8)} events/s  attribution ${pct(share).padStart(6)} (segments ${pct(segmentsShare)})  whole flush ${pct(flushShare)}  errors ${r.errors + r.non2xx}`);
   }
-  const ms = performance.now() - started;
-  const seg = /funnelbeam_segment_update_seconds_sum ([\d.e-]+)/.exec(await metrics.render());
-  await db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return { ms, attributionMs, segmentsMs: seg ? Number(seg[1]) * 1000 : 0 };
 }
-
-const events = REQUESTS * EVENTS;
-const base = await run(false);
-const full = await run(true);
-const us = (ms: number) => ((ms * 1000) / events).toFixed(2);
-console.log(`attribution, in-process SQLite: ${REQUESTS} requests × ${EVENTS} events, flushes of ${FLUSH} requests, returning share ${RETURNING}`);
-console.log(`  store only          ${us(base.ms)} µs/event  (${Math.round(events / (base.ms / 1000)).toLocaleString()} events/s)`);
-console.log(`  store + attribution ${us(full.ms)} µs/event  (${Math.round(events / (full.ms / 1000)).toLocaleString()} events/s)`);
-console.log(`  attribution         ${us(full.attributionMs)} µs/event, of which segment membership ${us(full.segmentsMs)} µs/event`);
+if (want('flush')) {
+  console.log('group-commit flush in-process (no HTTP), µs per event: store only → store + attribution');
+  for (const s of SCENARIOS) {
+    const { base, full } = await flushAB(s, Math.round(20000 / s.events));
+    console.log(`  ${s.name.padEnd(38)} ${base.toFixed(1).padStart(7)} → ${full.toFixed(1).padStart(7)} µs/event`);
+  }
+}

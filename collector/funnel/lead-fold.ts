@@ -39,16 +39,3 @@ export const emptyFold = (version: string): LeadFold => ({
   firstTouch: null,
   lastTouch: null,
 });
-
-/** What is stored in `leads.state` (the rest lives in columns). */
-export interface StoredFoldState {
-  v: string;
-  w: [number, string] | null;
-  st: ProgressMap;
-  sc: ProgressMap;
-  sq: ProgressMap;
-  /** exact score (the column may be a 4-byte float on PostgreSQL) */
-  s: number;
-}
-
-export const toStoredState = (f: LeadFold): StoredFoldState => ({ v: f.version, w: f.last, st: f.stageProgress, sc: f.scoreProgress, sq: f.sqlProgress, s: f.score });

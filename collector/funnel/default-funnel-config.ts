@@ -8,6 +8,8 @@ const CASE_STUDIES = ['/case-stud*', '/customers*', '/customer-stor*', '/success
 const CONTENT_FILES = ['*ebook*', '*e-book*', '*whitepaper*', '*white-paper*', '*guide*.pdf', '*report*.pdf'];
 const CASE_STUDY_FILES = ['*case-stud*', '*case_stud*', '*casestud*', '*customer-stor*'];
 const SALES_FORM_PAGES = ['/contact*', '/quote*', '/get-a-quote*', '/request-a-quote*', '/trial*', '/free-trial*', '/start-trial*', '/talk-to-sales*', '/sales*'];
+/** `data-funnelbeam="contact"` and the like on a form, when the snippet passes the marker on as `props.form` */
+const SALES_FORM_KINDS = ['contact*', 'sales*', 'quote*', 'trial*'];
 const CAREERS = ['/careers*', '/jobs*'];
 
 export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
@@ -19,6 +21,7 @@ export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
     { id: 'content_download', stage: 'interest', when: { event: 'download', props: { url: CONTENT_FILES } } },
     { id: 'webinar_registration', stage: 'interest', when: { event: ['webinar_registration', 'webinar_signup'] } },
     { id: 'webinar_form', stage: 'interest', when: { event: 'form_submit', path: '/webinar*' } },
+    { id: 'webinar_form_kind', stage: 'interest', when: { event: 'form_submit', props: { form: 'webinar*' } } },
     { id: 'second_session', stage: 'interest', when: { source: 'web', sessions: 2 } },
 
     { id: 'pricing_page', stage: 'consideration', when: { event: 'pageview', path: PRICING } },
@@ -27,6 +30,7 @@ export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
     { id: 'case_study_download', stage: 'consideration', when: { event: 'download', props: { url: CASE_STUDY_FILES } } },
 
     { id: 'sales_form', stage: 'intent', when: { event: 'form_submit', path: SALES_FORM_PAGES } },
+    { id: 'sales_form_kind', stage: 'intent', when: { event: 'form_submit', props: { form: SALES_FORM_KINDS } } },
     { id: 'sales_form_event', stage: 'intent', when: { event: ['contact_sales', 'quote_request', 'trial_signup', 'trial_started'] } },
     { id: 'pricing_two_sessions', stage: 'intent', when: { event: 'pageview', path: PRICING, sessions: 2 } },
 

@@ -1,0 +1,37 @@
+// Issue 2's check: visiting the demo site of `npm start` in Chromium stores an enriched pageview.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { join } from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
+import { startServer, type RunningServer } from '../../collector/server.js';
+import { tempDir } from '../helpers/test-db.js';
+
+let server: RunningServer;
+let browser: BrowserContext;
+beforeAll(async () => {
+  server = await startServer({ env: { PORT: '0', DATABASE_PATH: join(tempDir(), 'demo-e2e.db'), LOG_LEVEL: 'error' } });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('visiting /demo/ stores a pageview with browser, OS, channel and session filled in', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url + '/demo/?utm_source=newsletter&utm_medium=email&utm_campaign=launch');
+  await page.click('a[href="/demo/pricing"]');
+  await page.waitForURL('**/demo/pricing');
+  await page.close(); // hides the page: the snippet flushes
+  let rows: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < 100 && rows.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    rows = await server.db.all("SELECT * FROM events WHERE name = 'pageview' ORDER BY at");
+  }
+  expect(rows.map((r) => r.path)).toEqual(['/demo/', '/demo/pricing']);
+  for (const r of rows) {
+    expect(r).toMatchObject({ site_id: server.demoSite!.siteId, browser: expect.stringMatching(/Chrom/), os: 'Linux', channel: 'email', utm_campaign: 'launch' });
+    expect(String(r.session_id)).toContain(String(r.visitor_id));
+  }
+  expect(rows[0].session_id).toBe(rows[1].session_id);
+});

@@ -41,6 +41,8 @@ export interface IdentityResolver {
 export function createIdentityResolver(tx: Db, siteId: string, firstStage: string, now: number): IdentityResolver {
   const links = new Map<string, { leadId: string; fromAt: number }>();
   const unlinked = new Set<string>();
+  /** visitors whose `visitors.lead_id` may be out of step with their link */
+  const unsynced = new Set<string>();
   const pending = new Map<string, NewLink>();
   const fresh = new Map<string, { visitorId: string; at: number }>();
   const emails = new Map<string, string | null>();
@@ -69,6 +71,7 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
       if (row) {
         l = { leadId: row.lead_id, fromAt: Number(row.from_at) };
         links.set(visitorId, l);
+        unsynced.add(visitorId);
         return l;
       }
     }
@@ -77,6 +80,7 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
     l = { leadId, fromAt: e.at };
     links.set(visitorId, l);
     unlinked.delete(visitorId);
+    unsynced.add(visitorId);
     fresh.set(leadId, { visitorId, at: e.at });
     pending.set(visitorId, { siteId, visitorId, fromAt: e.at, leadId, email: null, eventId: e.eventId, reason: 'first_seen', now });
     return l;
@@ -127,7 +131,8 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
   async function flushLinks() {
     await insertFirstLinks(tx, [...pending.values()]);
     pending.clear();
-    await setVisitorLeads(tx, siteId, [...links].map(([v, l]) => [v, l.leadId] as const));
+    await setVisitorLeads(tx, siteId, [...unsynced].map((v) => [v, links.get(v)!.leadId] as const));
+    unsynced.clear();
   }
 
   return {
@@ -148,8 +153,11 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
       const found = await getCurrentLinks(tx, siteId, want);
       for (const v of want) {
         const r = found.get(v);
-        if (r) links.set(v, { leadId: r.lead_id, fromAt: r.from_at });
-        else unlinked.add(v);
+        if (r) {
+          links.set(v, { leadId: r.lead_id, fromAt: r.from_at });
+          // a visitor first named by a server event has its link before its visitors row
+          if (r.visitor_lead !== r.lead_id) unsynced.add(v);
+        } else unlinked.add(v);
       }
     },
 
@@ -186,6 +194,7 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
         rebuild.delete(current);
         rebuild.add(action.into);
         for (const [v, x] of links) if (x.leadId === current) links.set(v, { ...x, leadId: action.into });
+        // mergeLeadInto moved the visitors rows already
         await link(visitorId, action.into, e, email, 'merged');
         return action.into;
       }

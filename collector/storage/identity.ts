@@ -25,15 +25,22 @@ export async function getCurrentLink(db: Db, siteId: string, visitorId: string):
   return db.get<LinkRow>('SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? AND to_at IS NULL', [siteId, visitorId]);
 }
 
-/** The current links of many visitors (one statement per 64). */
-export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, LinkRow>> {
-  const out = new Map<string, LinkRow>();
+export interface CurrentLink extends LinkRow {
+  /** what `visitors.lead_id` holds (null also when the visitor has no row yet) */
+  visitor_lead: string | null;
+}
+
+/** The current links of many visitors (one statement per 64), with the visitors' `lead_id` to see if it is in step. */
+export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, CurrentLink>> {
+  const out = new Map<string, CurrentLink>();
   for (const chunk of chunkRows(visitorIds)) {
-    const rows = await db.all<LinkRow & { visitor_id: string }>(
-      `SELECT visitor_id, lead_id, from_at FROM identity_links WHERE site_id = ? AND to_at IS NULL AND visitor_id IN (${listSql(chunk.length)})`,
+    const rows = await db.all<CurrentLink & { visitor_id: string }>(
+      `SELECT l.visitor_id, l.lead_id, l.from_at, v.lead_id AS visitor_lead FROM identity_links l
+       LEFT JOIN visitors v ON v.site_id = l.site_id AND v.visitor_id = l.visitor_id
+       WHERE l.site_id = ? AND l.to_at IS NULL AND l.visitor_id IN (${listSql(chunk.length)})`,
       [siteId, ...chunk],
     );
-    for (const r of rows) out.set(r.visitor_id, { lead_id: r.lead_id, from_at: Number(r.from_at) });
+    for (const r of rows) out.set(r.visitor_id, { lead_id: r.lead_id, from_at: Number(r.from_at), visitor_lead: r.visitor_lead });
   }
   return out;
 }

@@ -46,6 +46,16 @@ describe.each(ENGINES)('POST /api/events on %s', (engine) => {
     expect(await j.lead(leadId)).toMatchObject({ stage: 'evaluation', sql: true });
   });
 
+  test('a visitor first named by a server event keeps that lead when its beacons arrive', async () => {
+    const j = await app(engine);
+    const made = await (await j.serverEvents({ visitorId: 'v_crmfirst01', email: 'early@corp.test', name: 'opportunity_created' })).json();
+    await j.visit('v_crmfirst01', [{ path: '/pricing' }]);
+    expect(await j.leadOfVisitor('v_crmfirst01')).toBe(made.events[0].leadId);
+    const v = await j.db.get<{ lead_id: string }>('SELECT lead_id FROM visitors WHERE visitor_id = ?', ['v_crmfirst01']);
+    expect(v?.lead_id).toBe(made.events[0].leadId);
+    expect(await j.lead(made.events[0].leadId)).toMatchObject({ email: 'early@corp.test', stage: 'consideration' });
+  });
+
   test('email with visitor id identifies that visitor, as a form would', async () => {
     const j = await app(engine);
     await j.visit('v_crmform002', [{ path: '/pricing' }]);

@@ -37,7 +37,7 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: 'new visitor per request, 20 events', events: 20, pool: 0 },
   { name: 'new visitor per request, 1 event', events: 1, pool: 0 },
-  { name: '5,000 returning visitors, 3 events', events: 3, pool: 5000 },
+  { name: '500 returning visitors, 3 events', events: 3, pool: 500 },
 ];
 
 function body(siteKey: string, s: Scenario): () => string {

@@ -136,8 +136,10 @@ export const stageChanges = pgTable('stage_changes', {
 }, (t) => [
   primaryKey({ columns: [t.siteId, t.leadId, t.toStage] }),
   index('stage_changes_at').on(t.siteId, t.toStage, t.at),
-  // funnel report: time in stage of leads that entered a stage in a period and moved on
-  index('stage_changes_dwell').on(t.siteId, t.fromStage, t.fromAt, t.at),
+  // funnel report: time in stage of leads that entered a stage in a period and moved on (lead_id: breakdowns)
+  index('stage_changes_dwell').on(t.siteId, t.fromStage, t.fromAt, t.at, t.leadId),
+  // funnel report breakdowns: the leads that entered a stage in a period, from the index alone
+  index('stage_changes_entered').on(t.siteId, t.toStage, t.at, t.leadId),
 ]);
 
 export const scoreChanges = pgTable('score_changes', {

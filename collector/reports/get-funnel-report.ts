@@ -4,8 +4,9 @@ import type { Deps } from '../context.js';
 import { loadFunnel } from '../leads/load-funnel.js';
 import { parseTime } from '../leads/parse-time.js';
 import {
-  countLeadsByStage, countSessionTouches, countStageEntries, listBotLeadIds, listStageDurations,
-  type GroupBy, type StageCountRow, type DurationRow, type TouchField,
+  countLeadsByStage, countLeadsByTouch, countSessionTouches, countStageEntries, countStageEntriesByTouch, listBotLeadIds,
+  listLeadFacts, listStageDurationLeads, listStageDurations, listStageDurationsByTouch, listStageEntryLeads, type StageCount,
+  type TouchField,
 } from '../storage/funnel-report.js';
 import { buildStageMetrics, emptyFacts, type StageFacts, type StageMetrics } from './stage-metrics.js';
 
@@ -19,6 +20,8 @@ const DEFAULT_DAYS = 30;
 const DAY = 86_400_000;
 /** Beyond this many bot leads, bot exclusion probes each row instead of listing them. */
 const MAX_LISTED_BOTS = 1000;
+/** Leads read per page by a breakdown. */
+const LEAD_PAGE = 20_000;
 export const NO_KEY = '(none)';
 
 export interface FunnelQuery {
@@ -39,70 +42,97 @@ export interface FunnelReport {
 
 export type FunnelResult = { ok: true; report: FunnelReport } | { ok: false; code: 'invalid_request'; message: string };
 
-interface Facts {
-  count: StageCountRow[];
-  cohort: StageCountRow[];
-  entered: StageCountRow[];
-  durations: DurationRow[];
-}
+const toMap = (rows: StageCount[]) => new Map(rows.map((r) => [r.stage, r.n]));
 
-async function readFacts(deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, g: GroupBy): Promise<Facts> {
+async function readTotals(deps: Deps, siteId: string, stages: readonly string[], from: number, to: number): Promise<StageFacts> {
   const db = deps.db;
   const botList = await listBotLeadIds(db, siteId, MAX_LISTED_BOTS + 1);
   const bots = botList.length > MAX_LISTED_BOTS ? null : botList;
-  const [count, cohort, entered, durations] = await Promise.all([
-    countLeadsByStage(db, siteId, stages, g),
-    countLeadsByStage(db, siteId, stages, g, { from, to }),
-    countStageEntries(db, siteId, stages, from, to, g, bots),
-    listStageDurations(db, siteId, stages, from, to, g, bots),
-  ]);
-  return { count, cohort, entered, durations };
+  return {
+    count: toMap(await countLeadsByStage(db, siteId, stages)),
+    cohort: toMap(await countLeadsByStage(db, siteId, stages, { from, to })),
+    entered: toMap(await countStageEntries(db, siteId, stages, from, to, bots)),
+    durations: await listStageDurations(db, siteId, stages, from, to, bots),
+  };
 }
 
-/** Spreads rows keyed by something (a touch value, or a lead id with weights) into per-group stage facts. */
-function groupFacts(facts: Facts, weightsOf: (k: string) => Array<[string, number]>): Map<string, StageFacts> {
+type Weights = Array<[key: string, weight: number]>;
+
+/** Linear weights per lead: each distinct web session's touch gets an equal share. */
+async function linearWeights(deps: Deps, siteId: string, field: TouchField): Promise<Map<string, Weights>> {
+  const perLead = new Map<string, Weights>();
+  for (const r of await countSessionTouches(deps.db, siteId, field)) {
+    (perLead.get(r.leadId) ?? perLead.set(r.leadId, []).get(r.leadId)!).push([r.k || NO_KEY, r.sessions]);
+  }
+  for (const w of perLead.values()) {
+    const total = w.reduce((s, [, n]) => s + n, 0);
+    for (const pair of w) pair[1] /= total;
+  }
+  return perLead;
+}
+
+/** First- or last-touch groups: every aggregate grouped by the touch value in SQL. */
+async function readTouchGroups(
+  deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown, attribution: 'first' | 'last',
+): Promise<Map<string, StageFacts>> {
+  const db = deps.db;
+  const field = FIELD[breakdown];
+  const column = attribution === 'last' ? 'last_touch' : 'first_touch';
   const groups = new Map<string, StageFacts>();
-  const of = (key: string) => groups.get(key) ?? groups.set(key, emptyFacts()).get(key)!;
-  const add = (field: 'count' | 'cohort' | 'entered', rows: StageCountRow[]) => {
-    for (const r of rows) {
-      for (const [key, w] of weightsOf(r.k)) {
-        const m = of(key)[field];
-        m.set(r.stage, (m.get(r.stage) ?? 0) + r.n * w);
-      }
-    }
-  };
-  add('count', facts.count);
-  add('cohort', facts.cohort);
-  add('entered', facts.entered);
-  for (const r of facts.durations) {
-    for (const [key] of weightsOf(r.k)) {
-      const m = of(key).durations;
-      const list = m.get(r.stage) ?? m.set(r.stage, []).get(r.stage)!;
-      for (const d of r.d) list.push(d);
-    }
+  const of = (k: string) => groups.get(k || NO_KEY) ?? groups.set(k || NO_KEY, emptyFacts()).get(k || NO_KEY)!;
+  const add = (m: Map<string, number>, stage: string, n: number) => m.set(stage, (m.get(stage) ?? 0) + n);
+  for (const r of await countLeadsByTouch(db, siteId, column, field, from, to)) {
+    add(of(r.k).count, r.stage, r.n);
+    add(of(r.k).cohort, r.stage, r.cohort);
+  }
+  for (const r of await countStageEntriesByTouch(db, siteId, stages, column, field, from, to)) add(of(r.k).entered, r.stage, r.n);
+  for (const r of await listStageDurationsByTouch(db, siteId, stages, column, field, from, to)) {
+    const m = of(r.k).durations;
+    const list = m.get(r.stage) ?? m.set(r.stage, []).get(r.stage)!;
+    for (const d of r.d) list.push(d);
   }
   return groups;
 }
 
-/** Linear weights per lead: each distinct web session's touch gets an equal share; a lead without one counts as (none). */
-async function linearWeights(deps: Deps, siteId: string, field: TouchField): Promise<(leadId: string) => Array<[string, number]>> {
-  const perLead = new Map<string, Array<[string, number]>>();
-  for (const r of await countSessionTouches(deps.db, siteId, field)) {
-    (perLead.get(r.leadId) ?? perLead.set(r.leadId, []).get(r.leadId)!).push([r.k || NO_KEY, r.sessions]);
-  }
-  const none: Array<[string, number]> = [[NO_KEY, 1]];
-  const normalized = new Map<string, Array<[string, number]>>();
-  return (leadId) => {
-    let w = normalized.get(leadId);
-    if (!w) {
-      const raw = perLead.get(leadId);
-      if (!raw) return none;
-      const total = raw.reduce((s, [, n]) => s + n, 0);
-      w = raw.map(([k, n]) => [k, n / total]);
-      normalized.set(leadId, w);
+/**
+ * Linear groups: every non-bot lead is read once (stage now, creation time), the period's stage entries and times
+ * in stage come from indexes with their lead ids, and each is credited to the lead's session touches by weight.
+ */
+async function readLinearGroups(
+  deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown,
+): Promise<Map<string, StageFacts>> {
+  const db = deps.db;
+  const linear = await linearWeights(deps, siteId, FIELD[breakdown]);
+  const none: Weights = [[NO_KEY, 1]];
+  const weightsOf = (leadId: string) => linear.get(leadId) ?? none;
+  const groups = new Map<string, StageFacts>();
+  const of = (key: string) => groups.get(key) ?? groups.set(key, emptyFacts()).get(key)!;
+  const add = (m: Map<string, number>, stage: string, w: number) => m.set(stage, (m.get(stage) ?? 0) + w);
+  const humans = new Set<string>();
+  for (let after = ''; ; ) {
+    const page = await listLeadFacts(db, siteId, after, LEAD_PAGE);
+    for (const l of page) {
+      humans.add(l.leadId);
+      for (const [key, share] of weightsOf(l.leadId)) {
+        add(of(key).count, l.stage, share);
+        if (l.createdAt >= from && l.createdAt < to) add(of(key).cohort, l.stage, share);
+      }
     }
-    return w;
-  };
+    if (page.length < LEAD_PAGE) break;
+    after = page[page.length - 1].leadId;
+  }
+  // bot leads are not among the leads read, so their stage changes are skipped here
+  for (const e of await listStageEntryLeads(db, siteId, stages, from, to)) {
+    if (humans.has(e.leadId)) for (const [key, share] of weightsOf(e.leadId)) add(of(key).entered, e.stage, share);
+  }
+  for (const d of await listStageDurationLeads(db, siteId, stages, from, to)) {
+    if (!humans.has(d.leadId)) continue;
+    for (const [key] of weightsOf(d.leadId)) {
+      const m = of(key).durations;
+      (m.get(d.stage) ?? m.set(d.stage, []).get(d.stage)!).push(d.d);
+    }
+  }
+  return groups;
 }
 
 export async function getFunnelReport(deps: Deps, siteId: string, q: FunnelQuery): Promise<FunnelResult> {
@@ -116,26 +146,19 @@ export async function getFunnelReport(deps: Deps, siteId: string, q: FunnelQuery
   if (q.attribution && !q.breakdown) return { ok: false, code: 'invalid_request', message: 'attribution needs a breakdown' };
 
   const stages = (await loadFunnel(deps.db, siteId)).stages;
-  const total = groupFacts(await readFacts(deps, siteId, stages, from, to, { kind: 'none' }), () => [['', 1]]);
   const report: FunnelReport = {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
-    stages: buildStageMetrics(stages, total.get('') ?? emptyFacts()),
+    stages: buildStageMetrics(stages, await readTotals(deps, siteId, stages, from, to)),
     breakdownBy: q.breakdown ?? null,
     attribution: q.breakdown ? (q.attribution ?? 'first') : null,
     breakdown: null,
   };
   if (!q.breakdown) return { ok: true, report };
-
-  const field = FIELD[q.breakdown];
-  let groups: Map<string, StageFacts>;
-  if (report.attribution === 'linear') {
-    const weights = await linearWeights(deps, siteId, field);
-    groups = groupFacts(await readFacts(deps, siteId, stages, from, to, { kind: 'lead' }), weights);
-  } else {
-    const column = report.attribution === 'last' ? 'last_touch' : 'first_touch';
-    groups = groupFacts(await readFacts(deps, siteId, stages, from, to, { kind: 'touch', column, field }), (k) => [[k || NO_KEY, 1]]);
-  }
+  const groups =
+    report.attribution === 'linear'
+      ? await readLinearGroups(deps, siteId, stages, from, to, q.breakdown)
+      : await readTouchGroups(deps, siteId, stages, from, to, q.breakdown, report.attribution!);
   report.breakdown = [...groups]
     .map(([key, facts]) => ({ key, stages: buildStageMetrics(stages, facts) }))
     .sort((a, b) => b.stages[0].reached - a.stages[0].reached || sum(b.stages) - sum(a.stages) || (a.key < b.key ? -1 : 1));

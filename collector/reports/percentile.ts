@@ -1,8 +1,39 @@
 // Nearest-rank percentiles: always a value that was observed (a real lead's time in stage), never an interpolation.
+// Found by selection (expected O(n)) rather than a full sort: a stage can hold hundreds of thousands of durations.
 
-/** The p-th percentile (0 < p ≤ 100) of ascending-sorted values; null for none. */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+type Values = ArrayLike<number>;
+
+/** The k-th smallest (0-based) of values, by quickselect on a copy. */
+function kthSmallest(values: Values, k: number): number {
+  const a = Float64Array.from(values);
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/** The p-th percentile (0 < p ≤ 100) of values in any order; null for none. */
+export function percentile(values: Values, p: number): number | null {
+  const n = values.length;
+  if (n === 0) return null;
+  const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
+  return kthSmallest(values, rank - 1);
 }

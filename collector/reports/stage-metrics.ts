@@ -35,7 +35,7 @@ export function buildStageMetrics(stages: readonly string[], f: StageFacts): Sta
   const reached: number[] = new Array(stages.length).fill(0);
   for (let i = stages.length - 1; i >= 0; i--) reached[i] = (f.cohort.get(stages[i]) ?? 0) + (reached[i + 1] ?? 0);
   return stages.map((stage, i) => {
-    const times = [...(f.durations.get(stage) ?? [])].sort((a, b) => a - b);
+    const times = f.durations.get(stage) ?? [];
     return {
       stage,
       count: round(f.count.get(stage) ?? 0),

@@ -1,92 +1,79 @@
-// Aggregates behind GET /api/funnel: leads per stage now, per stage for a cohort, stage entries in a window and
-// time in stage, each optionally grouped by a touch field or by lead (for linear attribution). Bots excluded.
-// Without grouping every query is an index range per stage (leads_funnel, stage_changes_at, stage_changes_dwell)
-// read in index order, so SQLite needs neither table rows nor a sorter.
+// Aggregates behind GET /api/funnel. The plain report is index ranges per stage (leads_funnel, stage_changes_at,
+// stage_changes_dwell) read in index order: no table rows, no sorter. Breakdowns by first/last touch group in SQL
+// (a pass over leads, joins for the period's stage changes); linear attribution reads leads in pages and credits
+// each by its weights in memory. Bots are left out throughout.
 import type { Db } from './db.js';
 
 export type TouchField = 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign';
+export type TouchColumn = 'first_touch' | 'last_touch';
 
-/** What rows are grouped by besides the stage: nothing, a field of the lead's first/last touch, or the lead itself. */
-export type GroupBy = { kind: 'none' } | { kind: 'touch'; column: 'first_touch' | 'last_touch'; field: TouchField } | { kind: 'lead' };
-
-export interface StageCountRow {
-  k: string;
+export interface StageCount {
   stage: string;
   n: number;
 }
 
-export interface DurationRow {
-  k: string;
-  stage: string;
-  /** ms in the stage, one per lead that moved on */
-  d: number[];
-}
-
-/** The group key column and GROUP BY list for `stageCol`; the two engines spell JSON access differently. */
-function grouping(db: Db, g: GroupBy, stageCol: string): { key: string; groupBy: string } {
-  if (g.kind === 'none') return { key: "''", groupBy: stageCol };
-  if (g.kind === 'lead') return { key: 'l.lead_id', groupBy: `l.lead_id, ${stageCol}` };
-  const expr = db.dialect === 'pg' ? `(l.${g.column}::json ->> '${g.field}')` : `json_extract(l.${g.column}, '$.${g.field}')`;
-  return { key: `COALESCE(${expr}, '')`, groupBy: `1, ${stageCol}` };
-}
-
-/** All values of an integer expression of a group as one comma-separated string: far cheaper than a row per value. */
-const joinValues = (db: Db, expr: string) => (db.dialect === 'pg' ? `string_agg((${expr})::text, ',')` : `group_concat(${expr})`);
-
 const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-const toCounts = (rows: Array<{ k: string; stage: string; n: number }>): StageCountRow[] =>
-  rows.map((r) => ({ k: String(r.k), stage: r.stage, n: Number(r.n) }));
 
-/** Bot leads of the site, so stage-change aggregates can leave them out without joining every row to leads. */
+/** A text field of a touch column ('' when absent); the two engines spell JSON access differently. */
+function touchKeySql(db: Db, column: TouchColumn, field: TouchField): string {
+  const expr = db.dialect === 'pg' ? `(l.${column}::json ->> '${field}')` : `json_extract(l.${column}, '$.${field}')`;
+  return `COALESCE(${expr}, '')`;
+}
+
+/** Bot leads of the site, so stage-change counts can leave them out without joining every row to leads. */
 export async function listBotLeadIds(db: Db, siteId: string, max: number): Promise<string[]> {
   const rows = await db.all<{ lead_id: string }>('SELECT lead_id FROM leads WHERE site_id = ? AND is_bot = 1 LIMIT ?', [siteId, max]);
   return rows.map((r) => r.lead_id);
 }
 
-/** Leads per current stage (and group), optionally only those created in [from, to): the cohort. */
-export async function countLeadsByStage(
-  db: Db, siteId: string, stages: readonly string[], g: GroupBy, created?: { from: number; to: number },
-): Promise<StageCountRow[]> {
-  const { key, groupBy } = grouping(db, g, 'l.stage');
-  const window = created ? ' AND l.created_at BETWEEN ? AND ?' : '';
-  return toCounts(
-    await db.all(
-      `SELECT ${key} AS k, l.stage AS stage, COUNT(*) AS n FROM leads l
-       WHERE l.site_id = ? AND l.is_bot = 0 AND l.stage IN (${ph(stages.length)})${window} GROUP BY ${groupBy}`,
-      created ? [siteId, ...stages, created.from, created.to - 1] : [siteId, ...stages],
-    ),
-  );
-}
-
-/**
- * Bot exclusion for stage_changes aliased `alias`: a join to leads when grouping needs it anyway, else a short
- * NOT IN list of the (few) bot leads, else a NOT EXISTS probe.
- */
-function botFilter(g: GroupBy, alias: string, bots: string[] | null): { join: string; where: string; params: unknown[] } {
-  if (g.kind !== 'none') return { join: ` JOIN leads l ON l.site_id = ${alias}.site_id AND l.lead_id = ${alias}.lead_id`, where: ' AND l.is_bot = 0', params: [] };
+/** Bot exclusion for stage_changes: a short NOT IN list of the (few) bot leads, else a NOT EXISTS probe. */
+function botFilter(bots: string[] | null): { where: string; params: unknown[] } {
   if (bots === null) {
-    return { join: '', where: ` AND NOT EXISTS (SELECT 1 FROM leads x WHERE x.site_id = ${alias}.site_id AND x.lead_id = ${alias}.lead_id AND x.is_bot = 1)`, params: [] };
+    return { where: ' AND NOT EXISTS (SELECT 1 FROM leads x WHERE x.site_id = sc.site_id AND x.lead_id = sc.lead_id AND x.is_bot = 1)', params: [] };
   }
-  if (bots.length === 0) return { join: '', where: '', params: [] };
-  return { join: '', where: ` AND ${alias}.lead_id NOT IN (${ph(bots.length)})`, params: bots };
+  if (bots.length === 0) return { where: '', params: [] };
+  return { where: ` AND sc.lead_id NOT IN (${ph(bots.length)})`, params: bots };
 }
 
-/** Stage entries with `at` in [from, to), per stage (and group). `bots`: the bot lead ids, or null when too many to list. */
+/** Leads per current stage, optionally only those created in [from, to): the cohort. One range count per stage. */
+export async function countLeadsByStage(db: Db, siteId: string, stages: readonly string[], created?: { from: number; to: number }): Promise<StageCount[]> {
+  const out: StageCount[] = [];
+  for (const stage of stages) {
+    const r = await db.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM leads WHERE site_id = ? AND is_bot = 0 AND stage = ?${created ? ' AND created_at BETWEEN ? AND ?' : ''}`,
+      created ? [siteId, stage, created.from, created.to - 1] : [siteId, stage],
+    );
+    out.push({ stage, n: Number(r?.n ?? 0) });
+  }
+  return out;
+}
+
+/** Stage entries with `at` in [from, to), per stage. `bots`: the bot lead ids, or null when too many to list. */
 export async function countStageEntries(
-  db: Db, siteId: string, stages: readonly string[], from: number, to: number, g: GroupBy, bots: string[] | null,
-): Promise<StageCountRow[]> {
-  const b = botFilter(g, 'sc', bots);
-  const { key, groupBy } = grouping(db, g, 'sc.to_stage');
-  return toCounts(
-    await db.all(
-      `SELECT ${key} AS k, sc.to_stage AS stage, COUNT(*) AS n FROM stage_changes sc${b.join}
-       WHERE sc.site_id = ? AND sc.to_stage IN (${ph(stages.length)}) AND sc.at BETWEEN ? AND ?${b.where} GROUP BY ${groupBy}`,
-      [siteId, ...stages, from, to - 1, ...b.params],
-    ),
-  );
+  db: Db, siteId: string, stages: readonly string[], from: number, to: number, bots: string[] | null,
+): Promise<StageCount[]> {
+  const b = botFilter(bots);
+  const out: StageCount[] = [];
+  for (const stage of stages) {
+    const r = await db.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM stage_changes sc WHERE sc.site_id = ? AND sc.to_stage = ? AND sc.at BETWEEN ? AND ?${b.where}`,
+      [siteId, stage, from, to - 1, ...b.params],
+    );
+    out.push({ stage, n: Number(r?.n ?? 0) });
+  }
+  return out;
 }
 
-const parseValues = (text: string | null) => (text ? text.split(',').map(Number) : []);
+/** All values of an integer expression of a group as one comma-separated string: far cheaper than a row per value. */
+const joinValues = (db: Db, expr: string) => (db.dialect === 'pg' ? `string_agg((${expr})::text, ',')` : `group_concat(${expr})`);
+
+function parseValues(text: string | null): number[] {
+  if (!text) return [];
+  const parts = text.split(',');
+  const out = new Array<number>(parts.length);
+  for (let i = 0; i < parts.length; i++) out[i] = +parts[i];
+  return out;
+}
 
 /**
  * Time in stage of leads that entered a stage in [from, to) and moved on: from entering it (from_at of the change
@@ -94,24 +81,131 @@ const parseValues = (text: string | null) => (text ? text.split(',').map(Number)
  * entry by a join (a rebuild of the lead fills the column).
  */
 export async function listStageDurations(
-  db: Db, siteId: string, stages: readonly string[], from: number, to: number, g: GroupBy, bots: string[] | null,
-): Promise<DurationRow[]> {
+  db: Db, siteId: string, stages: readonly string[], from: number, to: number, bots: string[] | null,
+): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
   const left = stages.slice(0, -1);
-  if (left.length === 0) return [];
-  const b = botFilter(g, 'nx', bots);
-  const { key, groupBy } = grouping(db, g, 'nx.from_stage');
-  const rows = await db.all<{ k: string; stage: string; ds: string | null }>(
-    `SELECT ${key} AS k, nx.from_stage AS stage, ${joinValues(db, 'nx.at - nx.from_at')} AS ds FROM stage_changes nx${b.join}
-     WHERE nx.site_id = ? AND nx.from_stage IN (${ph(left.length)}) AND nx.from_at BETWEEN ? AND ?${b.where} GROUP BY ${groupBy}`,
+  if (left.length === 0) return out;
+  const b = botFilter(bots);
+  const rows = await db.all<{ stage: string; ds: string | null }>(
+    `SELECT sc.from_stage AS stage, ${joinValues(db, 'sc.at - sc.from_at')} AS ds FROM stage_changes sc
+     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at BETWEEN ? AND ?${b.where} GROUP BY sc.from_stage`,
     [siteId, ...left, from, to - 1, ...b.params],
   );
-  const legacy = await db.all<{ k: string; stage: string; ds: string | null }>(
-    `SELECT ${key} AS k, nx.from_stage AS stage, ${joinValues(db, 'nx.at - en.at')} AS ds
-     FROM stage_changes nx JOIN stage_changes en ON en.site_id = nx.site_id AND en.lead_id = nx.lead_id AND en.to_stage = nx.from_stage${b.join}
-     WHERE nx.site_id = ? AND nx.from_stage IN (${ph(left.length)}) AND nx.from_at IS NULL AND en.at >= ? AND en.at < ?${b.where} GROUP BY ${groupBy}`,
+  const legacy = await db.all<{ stage: string; ds: string | null }>(
+    `SELECT sc.from_stage AS stage, ${joinValues(db, 'sc.at - en.at')} AS ds
+     FROM stage_changes sc JOIN stage_changes en ON en.site_id = sc.site_id AND en.lead_id = sc.lead_id AND en.to_stage = sc.from_stage
+     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at IS NULL AND en.at >= ? AND en.at < ?${b.where}
+     GROUP BY sc.from_stage`,
     [siteId, ...left, from, to, ...b.params],
   );
+  for (const r of [...rows, ...legacy]) {
+    const list = out.get(r.stage) ?? out.set(r.stage, []).get(r.stage)!;
+    for (const d of parseValues(r.ds)) list.push(d);
+  }
+  return out;
+}
+
+export interface KeyedStageCount {
+  k: string;
+  stage: string;
+  n: number;
+}
+
+/**
+ * Per touch value and current stage: leads now, and leads created in [from, to) (the cohort). One pass over the
+ * table: SQLite is told NOT INDEXED because a site-prefixed index would turn the pass into a random read per lead.
+ */
+export async function countLeadsByTouch(
+  db: Db, siteId: string, column: TouchColumn, field: TouchField, from: number, to: number,
+): Promise<Array<KeyedStageCount & { cohort: number }>> {
+  const rows = await db.all<{ k: string; stage: string; n: number; c: number }>(
+    `SELECT ${touchKeySql(db, column, field)} AS k, l.stage AS stage, COUNT(*) AS n,
+       SUM(CASE WHEN l.created_at >= ? AND l.created_at < ? THEN 1 ELSE 0 END) AS c
+     FROM leads l${db.dialect === 'sqlite' ? ' NOT INDEXED' : ''} WHERE l.site_id = ? AND l.is_bot = 0 GROUP BY 1, 2`,
+    [from, to, siteId],
+  );
+  return rows.map((r) => ({ k: String(r.k), stage: r.stage, n: Number(r.n), cohort: Number(r.c) }));
+}
+
+/** Stage entries in [from, to) per touch value of the lead and stage. */
+export async function countStageEntriesByTouch(
+  db: Db, siteId: string, stages: readonly string[], column: TouchColumn, field: TouchField, from: number, to: number,
+): Promise<KeyedStageCount[]> {
+  const rows = await db.all<{ k: string; stage: string; n: number }>(
+    `SELECT ${touchKeySql(db, column, field)} AS k, sc.to_stage AS stage, COUNT(*) AS n
+     FROM stage_changes sc JOIN leads l ON l.site_id = sc.site_id AND l.lead_id = sc.lead_id
+     WHERE sc.site_id = ? AND sc.to_stage IN (${ph(stages.length)}) AND sc.at BETWEEN ? AND ? AND l.is_bot = 0 GROUP BY 1, 2`,
+    [siteId, ...stages, from, to - 1],
+  );
+  return rows.map((r) => ({ k: String(r.k), stage: r.stage, n: Number(r.n) }));
+}
+
+/** Times in stage (as listStageDurations) per touch value of the lead and stage. */
+export async function listStageDurationsByTouch(
+  db: Db, siteId: string, stages: readonly string[], column: TouchColumn, field: TouchField, from: number, to: number,
+): Promise<Array<{ k: string; stage: string; d: number[] }>> {
+  const left = stages.slice(0, -1);
+  if (left.length === 0) return [];
+  const key = touchKeySql(db, column, field);
+  const rows = await db.all<{ k: string; stage: string; ds: string | null }>(
+    `SELECT ${key} AS k, sc.from_stage AS stage, ${joinValues(db, 'sc.at - sc.from_at')} AS ds
+     FROM stage_changes sc JOIN leads l ON l.site_id = sc.site_id AND l.lead_id = sc.lead_id
+     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at BETWEEN ? AND ? AND l.is_bot = 0 GROUP BY 1, 2`,
+    [siteId, ...left, from, to - 1],
+  );
+  const legacy = await db.all<{ k: string; stage: string; ds: string | null }>(
+    `SELECT ${key} AS k, sc.from_stage AS stage, ${joinValues(db, 'sc.at - en.at')} AS ds
+     FROM stage_changes sc JOIN stage_changes en ON en.site_id = sc.site_id AND en.lead_id = sc.lead_id AND en.to_stage = sc.from_stage
+       JOIN leads l ON l.site_id = sc.site_id AND l.lead_id = sc.lead_id
+     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at IS NULL AND en.at >= ? AND en.at < ? AND l.is_bot = 0
+     GROUP BY 1, 2`,
+    [siteId, ...left, from, to],
+  );
   return [...rows, ...legacy].map((r) => ({ k: String(r.k), stage: r.stage, d: parseValues(r.ds) }));
+}
+
+/** One non-bot lead as linear attribution reads it: its stage now and creation time. */
+export interface LeadFactRow {
+  leadId: string;
+  stage: string;
+  createdAt: number;
+}
+
+/** A page of the site's non-bot leads in id order (linear attribution credits each by its own weights). */
+export async function listLeadFacts(db: Db, siteId: string, after: string, limit: number): Promise<LeadFactRow[]> {
+  const rows = await db.all<{ lead_id: string; stage: string; created_at: number }>(
+    `SELECT lead_id, stage, created_at FROM leads WHERE site_id = ? AND lead_id > ? AND is_bot = 0 ORDER BY lead_id LIMIT ?`,
+    [siteId, after, limit],
+  );
+  return rows.map((r) => ({ leadId: r.lead_id, stage: r.stage, createdAt: Number(r.created_at) }));
+}
+
+/** Which lead entered which stage in [from, to) (index stage_changes_entered alone). */
+export async function listStageEntryLeads(db: Db, siteId: string, stages: readonly string[], from: number, to: number) {
+  const rows = await db.all<{ lead_id: string; to_stage: string }>(
+    `SELECT lead_id, to_stage FROM stage_changes WHERE site_id = ? AND to_stage IN (${ph(stages.length)}) AND at BETWEEN ? AND ?`,
+    [siteId, ...stages, from, to - 1],
+  );
+  return rows.map((r) => ({ leadId: r.lead_id, stage: r.to_stage }));
+}
+
+/** Time in stage per lead (as listStageDurations), with the lead id (index stage_changes_dwell alone). */
+export async function listStageDurationLeads(db: Db, siteId: string, stages: readonly string[], from: number, to: number) {
+  const left = stages.slice(0, -1);
+  if (left.length === 0) return [];
+  const rows = await db.all<{ lead_id: string; stage: string; d: number }>(
+    `SELECT lead_id, from_stage AS stage, at - from_at AS d FROM stage_changes
+     WHERE site_id = ? AND from_stage IN (${ph(left.length)}) AND from_at BETWEEN ? AND ?`,
+    [siteId, ...left, from, to - 1],
+  );
+  const legacy = await db.all<{ lead_id: string; stage: string; d: number }>(
+    `SELECT nx.lead_id, nx.from_stage AS stage, nx.at - en.at AS d
+     FROM stage_changes nx JOIN stage_changes en ON en.site_id = nx.site_id AND en.lead_id = nx.lead_id AND en.to_stage = nx.from_stage
+     WHERE nx.site_id = ? AND nx.from_stage IN (${ph(left.length)}) AND nx.from_at IS NULL AND en.at >= ? AND en.at < ?`,
+    [siteId, ...left, from, to],
+  );
+  return [...rows, ...legacy].map((r) => ({ leadId: r.lead_id, stage: r.stage, d: Number(r.d) }));
 }
 
 export interface SessionTouchRow {

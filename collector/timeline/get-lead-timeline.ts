@@ -70,24 +70,28 @@ export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string
   const db = deps.db;
 
   const links = wantsEvents(filter) || filter.kinds.has('identity') ? await listLeadLinks(db, siteId, leadId) : [];
-  const reads: Array<Promise<KeyedItem[]>> = [];
+  const sources: KeyedItem[][] = [];
+  // The lead's own events first: when they fill a page, nothing older than their last one can be on it, so every
+  // other source only reads the page's own span of time (a few rows instead of a page per device).
+  let rest = w;
   if (wantsEvents(filter)) {
-    reads.push(listLeadEvents(db, siteId, leadId, w, KIND_RANK.event, names).then((rows) => rows.map(eventItem)));
-    for (const period of devicePeriods(links, w)) {
-      reads.push(
-        listVisitorEventKeys(db, siteId, period.visitorId, leadId, period, KIND_RANK.event, names)
-          // the lead's own events come from listLeadEvents; only unattributed ones are read in full here
-          .then((keys) => getEventRows(db, siteId, keys.filter((k) => k.lead_id == null).map((k) => k.event_id)))
-          .then((rows) => rows.map(eventItem)),
-      );
+    const own = await listLeadEvents(db, siteId, leadId, w, KIND_RANK.event, names);
+    sources.push(own.map(eventItem));
+    if (own.length === w.limit) rest = { ...w, from: Math.max(w.from, Number(own[own.length - 1].at)) };
+    for (const period of devicePeriods(links, rest)) {
+      const keys = await listVisitorEventKeys(db, siteId, period.visitorId, leadId, period, KIND_RANK.event, names);
+      // the lead's own events came above; only unattributed ones are read in full here
+      const orphans = keys.filter((k) => k.lead_id == null).map((k) => k.event_id);
+      if (orphans.length) sources.push((await getEventRows(db, siteId, orphans)).map(eventItem));
     }
   }
-  if (filter.kinds.has('identity')) reads.push(Promise.resolve(links.flatMap(linkItems).filter(inWindow)));
-  if (filter.kinds.has('stage')) reads.push(listStageChanges(db, siteId, leadId).then((rows) => rows.map(stageItem).filter(inWindow)));
-  if (filter.kinds.has('score')) reads.push(listScoreChanges(db, siteId, leadId, w, KIND_RANK.score).then((rows) => rows.map(scoreItem)));
-  if (filter.kinds.has('segment')) reads.push(listSegmentChanges(db, siteId, leadId, w, KIND_RANK.segment).then((rows) => rows.map(segmentItem)));
+  const inRest = (k: KeyedItem) => k.key.at >= rest.from && inWindow(k);
+  if (filter.kinds.has('identity')) sources.push(links.flatMap(linkItems).filter(inRest));
+  if (filter.kinds.has('stage')) sources.push((await listStageChanges(db, siteId, leadId)).map(stageItem).filter(inRest));
+  if (filter.kinds.has('score')) sources.push((await listScoreChanges(db, siteId, leadId, rest, KIND_RANK.score)).map(scoreItem));
+  if (filter.kinds.has('segment')) sources.push((await listSegmentChanges(db, siteId, leadId, rest, KIND_RANK.segment)).map(segmentItem));
 
-  const merged = mergeTimeline(await Promise.all(reads), limit);
+  const merged = mergeTimeline(sources, limit);
   const nextCursor = merged.next ? encodeCursor([merged.next.at, merged.next.rank, merged.next.id]) : null;
   return { ok: true, page: { leadId, items: merged.items, nextCursor } };
 }

@@ -3,9 +3,8 @@
 
 type Values = ArrayLike<number>;
 
-/** The k-th smallest (0-based) of values, by quickselect on a copy. */
-function kthSmallest(values: Values, k: number): number {
-  const a = Float64Array.from(values);
+/** The k-th smallest (0-based) of `a`, by quickselect in place (any permutation of the same values will do). */
+function kthSmallest(a: Float64Array, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
   while (lo < hi) {
@@ -30,10 +29,17 @@ function kthSmallest(values: Values, k: number): number {
   return a[k];
 }
 
+const rankOf = (n: number, p: number) => Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
+
 /** The p-th percentile (0 < p ≤ 100) of values in any order; null for none. */
 export function percentile(values: Values, p: number): number | null {
+  return percentiles(values, [p])[0];
+}
+
+/** Several percentiles from one copy of the values. */
+export function percentiles(values: Values, ps: readonly number[]): Array<number | null> {
   const n = values.length;
-  if (n === 0) return null;
-  const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
-  return kthSmallest(values, rank - 1);
+  if (n === 0) return ps.map(() => null);
+  const a = Float64Array.from(values);
+  return ps.map((p) => kthSmallest(a, rankOf(n, p) - 1));
 }

@@ -6,7 +6,7 @@
 //   conversionCumulative  reached(this) / reached(first stage)
 //   timeInStage           p50/p90 ms from entering the stage to entering the next, for leads that entered it in
 //                         [from, to) and moved on; null when none did
-import { percentile } from './percentile.js';
+import { percentiles } from './percentile.js';
 
 export interface StageFacts {
   /** weights may be fractional (linear attribution) */
@@ -36,6 +36,7 @@ export function buildStageMetrics(stages: readonly string[], f: StageFacts): Sta
   for (let i = stages.length - 1; i >= 0; i--) reached[i] = (f.cohort.get(stages[i]) ?? 0) + (reached[i + 1] ?? 0);
   return stages.map((stage, i) => {
     const times = f.durations.get(stage) ?? [];
+    const [p50, p90] = percentiles(times, [50, 90]);
     return {
       stage,
       count: round(f.count.get(stage) ?? 0),
@@ -43,7 +44,7 @@ export function buildStageMetrics(stages: readonly string[], f: StageFacts): Sta
       reached: round(reached[i]),
       conversionNext: i < stages.length - 1 ? ratio(reached[i + 1], reached[i]) : null,
       conversionCumulative: ratio(reached[i], reached[0]),
-      timeInStage: { p50: percentile(times, 50), p90: percentile(times, 90), n: times.length },
+      timeInStage: { p50, p90, n: times.length },
     };
   });
 }

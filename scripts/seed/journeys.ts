@@ -162,7 +162,7 @@ function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial:
       }
       return { email: person.email, traits: person.traits };
     };
-    const pages = o.isBot ? rng.int(1, 20) : 1 + rng.geometric(o.level === 'casual' ? 0.37 : o.level === 'researcher' ? 0.24 : 0.2);
+    const pages = o.isBot ? rng.int(1, 20) : 1 + rng.geometric(o.level === 'casual' ? 0.32 : o.level === 'researcher' ? 0.24 : 0.2);
     let path = landing;
     for (let p = 0; p < pages && t < ctx.end; p++) {
       if (p > 0) path = concretePath(rng, PAGES[o.level](rng.next()));

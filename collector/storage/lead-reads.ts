@@ -108,7 +108,7 @@ export async function listLeadRows(db: Db, siteId: string, f: LeadListFilter): P
     params.push(siteId, f.segment);
   }
   if (f.q !== undefined) {
-    where.push(`l.email ${dialectSql(db.dialect).ilike} ? ESCAPE '\\'`);
+    where.push(`l.email IS NOT NULL AND l.email ${dialectSql(db.dialect).ilike} ? ESCAPE '\\'`);
     params.push('%' + escapeLike(f.q.trim().toLowerCase()) + '%');
   }
   if (f.identified !== undefined) where.push(f.identified ? 'l.email IS NOT NULL' : 'l.email IS NULL');

@@ -9,7 +9,11 @@ import { createSite } from '../../collector/admin.js';
 import type { Site } from '../../collector/storage/sites.js';
 import { tempDir } from './test-db.js';
 
-/** A desktop Chrome user agent: the collector flags "HeadlessChrome" as a bot, a real visitor's browser is not one. */
+/**
+ * A desktop Chrome user agent: the collector flags "HeadlessChrome" as a bot, a real visitor's browser is not one.
+ * Set on the command line as well as through Playwright: a beacon sent while a page unloads leaves after the page's
+ * own override is gone and would otherwise carry HeadlessChrome.
+ */
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 export async function launchChromium(): Promise<BrowserContext> {
@@ -17,7 +21,7 @@ export async function launchChromium(): Promise<BrowserContext> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     userAgent: USER_AGENT,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [`--user-agent=${USER_AGENT}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
 

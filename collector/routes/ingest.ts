@@ -1,11 +1,11 @@
 // POST /e: the beacon endpoint. Translates HTTP to the ingest pipeline and back; no logic of its own.
 import { z } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import type { ApiApp } from '../app.js';
 import type { AppEnv, Deps } from '../context.js';
 import { errorBody } from '../errors.js';
 import { createBeaconPipeline } from '../ingest/pipeline.js';
+import { readBodyText } from '../ingest/read-body.js';
 import { insertRejected } from '../storage/rejected.js';
 import { LIMITS } from '../../shared/limits.js';
 import { createBeaconLimiter } from '../hardening/rate-limit.js';
@@ -31,21 +31,21 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     return c.body(null, 204);
   });
 
+  async function tooLarge(c: Context<AppEnv>) {
+    deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'payload_too_large' });
+    await insertRejected(deps.db, [
+      { siteId: null, reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, route: '/e', raw: '', receivedAt: deps.now() },
+    ]).catch(() => {});
+    return c.json(errorBody('payload_too_large', `body over ${LIMITS.bodyBytes} bytes`), 413);
+  }
+
   app.post(
     '/e',
-    bodyLimit({
-      maxSize: LIMITS.bodyBytes,
-      onError: async (c) => {
-        deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'payload_too_large' });
-        await insertRejected(deps.db, [
-          { siteId: null, reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, route: '/e', raw: '', receivedAt: deps.now() },
-        ]).catch(() => {});
-        return c.json(errorBody('payload_too_large', `body over ${LIMITS.bodyBytes} bytes`), 413);
-      },
-    }),
     async function postBeacon(c) {
       const origin = c.req.header('origin');
-      const text = await c.req.text();
+      const read = await readBodyText(c, LIMITS.bodyBytes);
+      if (!read.ok) return tooLarge(c);
+      const { text } = read;
       const limited = await limitBeacon(c, text);
       if (limited) return limited;
       let outcome;

@@ -110,7 +110,7 @@ async function buildSegment(path: string, members: number, optedOutShare: number
     site.siteId, `v${i}`, leadId(i), now, now, `s${i}`, now,
   ]);
   insertMany(db, 'segment_members', ['site_id', 'segment_key', 'lead_id', 'entered_at'], members, (i) => [site.siteId, 'bench', leadId(i), now]);
-  db.raw.pragma('synchronous = FULL');
+  db.raw.pragma('synchronous = NORMAL');
   await db.close();
   return { secret: key.secret };
 }

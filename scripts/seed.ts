@@ -183,7 +183,7 @@ export async function seed(db: Db, o: SeedOptions): Promise<SeedSummary> {
   }
   if (db.dialect === 'sqlite') {
     await db.run('PRAGMA wal_checkpoint(TRUNCATE)');
-    await db.run('PRAGMA synchronous = FULL');
+    await db.run('PRAGMA synchronous = NORMAL');
   }
   return {
     siteId, siteKey, adminSecret, ...totals, heavyLeads,

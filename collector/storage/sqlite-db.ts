@@ -1,10 +1,12 @@
 // SQLite executor: WAL, prepared-statement cache, and a lock so that a transaction's awaits are never interleaved.
+// Writes resolve only once their commit is on disk (wal-sync.ts: an fdatasync off the event loop, shared by writers).
 // Reads outside a transaction go to a second, read-only connection: WAL lets them see the last commit without
 // waiting behind a group-commit flush that holds the writer.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db } from './db.js';
+import { createWalSync } from './wal-sync.js';
 
 export interface SqliteDb extends Db {
   readonly raw: Database.Database;
@@ -18,7 +20,9 @@ export function openSqlite(path: string): SqliteDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new Database(path);
   raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = FULL');
+  // NORMAL: COMMIT does not fsync; every write below awaits syncWal() instead, so durability is that of FULL
+  raw.pragma('synchronous = NORMAL');
+  const syncWal = path === ':memory:' ? async () => {} : createWalSync(path);
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = OFF');
   // Checkpoints run on a timer (checkpoint()), never inside a request's commit.
@@ -41,6 +45,9 @@ export function openSqlite(path: string): SqliteDb {
       : p === undefined ? null
       : p,
     );
+  const begin = raw.prepare('BEGIN IMMEDIATE');
+  const commit = raw.prepare('COMMIT');
+  const rollback = raw.prepare('ROLLBACK');
   let lock: Promise<void> = Promise.resolve();
   let locked = false;
   // Every wait is `while (locked) await lock;` followed synchronously by the statement: no tick in between in which
@@ -107,27 +114,34 @@ export function openSqlite(path: string): SqliteDb {
     },
     async run(sql, params) {
       while (locked) await lock;
-      return direct.run(sql, params);
+      const changed = direct.run(sql, params);
+      if (!raw.inTransaction) await syncWal();
+      return changed;
     },
     async transaction(fn) {
       const release = await acquire();
+      let result;
       try {
-        raw.prepare('BEGIN IMMEDIATE').run();
+        begin.run();
         try {
-          const result = await fn(txDb);
-          raw.prepare('COMMIT').run();
-          return result;
+          result = await fn(txDb);
+          commit.run();
         } catch (err) {
-          if (raw.inTransaction) raw.prepare('ROLLBACK').run();
+          if (raw.inTransaction) rollback.run();
           throw err;
         }
       } finally {
+        // the next transaction may begin while this one's commit goes to disk
         release();
       }
+      await syncWal();
+      return result;
     },
     async syncTransaction(fn) {
       while (locked) await lock;
-      return raw.transaction(fn).immediate();
+      const result = raw.transaction(fn).immediate();
+      await syncWal();
+      return result;
     },
     checkpoint() {
       raw.pragma('wal_checkpoint(PASSIVE)');

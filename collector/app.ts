@@ -21,6 +21,7 @@ import { mountRejected } from './routes/rejected.js';
 import { mountSnippet } from './routes/snippet.js';
 import { mountDemo } from './routes/demo.js';
 import { createEventWriter } from './ingest/store.js';
+import { createThreadWriter } from './ingest/thread-writer.js';
 import { installHardening } from './hardening/install-hardening.js';
 import { mountServerEvents } from './routes/server-events.js';
 import { mountFunnelConfig } from './routes/funnel-config.js';
@@ -29,6 +30,8 @@ export type ApiApp = OpenAPIHono<AppEnv>;
 
 export interface AppOptions extends Partial<Omit<Deps, 'db' | 'writer'>> {
   db: Db;
+  /** SQLite file: flush on a writer thread with its own connection (thread-writer.ts) instead of on this thread */
+  writerThread?: { databasePath: string };
 }
 
 /** Background work owned by the app (group commit, sweeps, webhook delivery); stopped by close(). */
@@ -55,7 +58,7 @@ export function createApp(options: AppOptions): CreatedApp {
     metrics: options.metrics ?? createMetrics(),
     now: options.now ?? Date.now,
   } as Deps;
-  deps.writer = createEventWriter(deps);
+  deps.writer = options.writerThread ? createThreadWriter(deps, options.writerThread.databasePath) : createEventWriter(deps);
   deps.metrics.gauge('funnelbeam_writer_pending_events', () => deps.writer.pendingEvents());
   const services: Service[] = [deps.writer];
   const app: ApiApp = new OpenAPIHono<AppEnv>({

@@ -40,7 +40,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const config = { ...parseConfig(options.env ?? process.env), ...options.config };
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
   const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST) : null;
-  const created = createApp({ db, config, now: options.now });
+  // the writer thread needs a file both threads open, and keeps the real clock
+  const threaded = db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:' && config.WRITER_THREAD === '1' && !options.now;
+  const created = createApp({ db, config, now: options.now, writerThread: threaded ? { databasePath: config.DATABASE_PATH } : undefined });
   if (db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:') {
     created.services.unshift(startCheckpointer(config.DATABASE_PATH, 1000, (msg) => created.deps.log.warn('checkpoint failed', { error: msg })));
   }

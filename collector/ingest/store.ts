@@ -76,11 +76,14 @@ export function createEventWriter(deps: Deps): EventWriter {
   let pending: Pending[] = [];
   let pendingRows = 0;
   let timer: NodeJS.Timeout | null = null;
+  // the flush holding the connection (until its commit); the next flush starts as soon as it committed
   let flushing: Promise<void> | null = null;
+  // flushes committed and waiting for the disk, answered when it has them
+  const syncing = new Set<Promise<void>>();
   let closed = false;
   let inFlush = 0;
 
-  async function runFlush(batch: Pending[]) {
+  async function runFlush(batch: Pending[], committed: () => void) {
     const started = performance.now();
     const reqs = batch.map((p) => p.req);
     const all = reqs.flatMap((r) => r.events);
@@ -105,7 +108,7 @@ export function createEventWriter(deps: Deps): EventWriter {
           }
         }
         return stored;
-      });
+      }, committed);
       const storedIds = new Set(stored.map((e) => e.siteId + '\u0000' + e.eventId));
       metrics.inc('funnelbeam_events_accepted_total', undefined, stored.length);
       metrics.inc('funnelbeam_events_duplicate_total', undefined, all.length - stored.length);
@@ -145,15 +148,36 @@ export function createEventWriter(deps: Deps): EventWriter {
     }
     if (pending.length === 0) return Promise.resolve();
     const batch = pending;
-    inFlush = pendingRows;
+    const rows = pendingRows;
+    inFlush += rows;
     pending = [];
     pendingRows = 0;
-    flushing = runFlush(batch).finally(() => {
+    let release!: () => void;
+    const holding = new Promise<void>((r) => (release = r));
+    let freed = false;
+    const committed = () => {
+      if (freed) return;
+      freed = true;
       flushing = null;
-      inFlush = 0;
+      release();
       if (pending.length) flushSoon();
+    };
+    flushing = holding;
+    const whole = runFlush(batch, committed).finally(() => {
+      committed(); // a flush that failed before its commit frees the connection here
+      inFlush -= rows;
+      syncing.delete(whole);
     });
-    return flushing;
+    syncing.add(whole);
+    return holding;
+  }
+
+  /** Every flush under way, until each is answered. */
+  async function drain() {
+    while (flushing || pending.length || syncing.size) {
+      if (flushing || pending.length) await (flushing ?? doFlush());
+      else await Promise.all(syncing);
+    }
   }
 
   return {
@@ -169,12 +193,10 @@ export function createEventWriter(deps: Deps): EventWriter {
       });
     },
     pendingEvents: () => pendingRows + inFlush,
-    async flush() {
-      while (flushing || pending.length) await (flushing ?? doFlush());
-    },
+    flush: drain,
     async close() {
       closed = true;
-      while (flushing || pending.length) await (flushing ?? doFlush());
+      await drain();
     },
   };
 }

@@ -9,8 +9,12 @@ export interface Db {
   get<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
   /** Runs a statement; resolves to the number of rows it changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
-  /** Runs fn inside one transaction on one connection; commits if it resolves, rolls back if it throws. */
-  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn inside one transaction on one connection; commits if it resolves, rolls back if it throws. Resolves once
+   * the commit is durable. `onCommitted` runs as soon as the commit is done and the connection is free for the next
+   * transaction, which may then overlap this one's wait for the disk (SQLite's shared WAL sync).
+   */
+  transaction<T>(fn: (tx: Db) => Promise<T>, onCommitted?: () => void): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -95,10 +95,12 @@ export function openPostgres(url: string, max = 10): PgDb {
      * failure (several collectors touching the same rows), fn runs again from the start: keep it free of side effects
      * outside the database until it resolves.
      */
-    async transaction(fn) {
+    async transaction(fn, onCommitted) {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await runOnce(fn);
+          const result = await runOnce(fn);
+          onCommitted?.();
+          return result;
         } catch (err) {
           if (!RETRYABLE.has(sqlState(err) ?? '') || attempt >= MAX_ATTEMPTS) throw err;
           await sleep(Math.random() * 10 * attempt);

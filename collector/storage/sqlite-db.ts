@@ -118,7 +118,7 @@ export function openSqlite(path: string): SqliteDb {
       if (!raw.inTransaction) await syncWal();
       return changed;
     },
-    async transaction(fn) {
+    async transaction(fn, onCommitted) {
       const release = await acquire();
       let result;
       try {
@@ -134,6 +134,7 @@ export function openSqlite(path: string): SqliteDb {
         // the next transaction may begin while this one's commit goes to disk
         release();
       }
+      onCommitted?.();
       await syncWal();
       return result;
     },

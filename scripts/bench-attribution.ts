@@ -5,7 +5,6 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { openDb } from '../collector/storage/open-db.js';
 import { createSite } from '../collector/admin.js';
 import { enrichBatch } from '../collector/ingest/enrich.js';
@@ -19,13 +18,15 @@ import type { Deps } from '../collector/context.js';
 import type { Site } from '../collector/storage/sites.js';
 import type { SessionState } from '../collector/ingest/sessions.js';
 import { fmt, runLoad, startChild } from './bench/load.js';
+import { snippetId } from './bench/snippet-id.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } } });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const want = (s: string) => !values.only || values.only.split(',').includes(s);
 
-const id = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+// visitor and event ids in the snippet's format
+const id = snippetId;
 const PATHS = ['/', '/pricing', '/blog/post', '/case-studies/acme', '/features', '/about', '/docs/api'];
 
 interface Scenario {
@@ -41,11 +42,11 @@ const SCENARIOS: Scenario[] = [
 ];
 
 function body(siteKey: string, s: Scenario): () => string {
-  const pool = Array.from({ length: s.pool }, () => 'v' + id());
+  const pool = Array.from({ length: s.pool }, () => id());
   let n = 0;
   return () => {
     const t = Date.now();
-    const v = s.pool ? pool[n++ % s.pool] : 'v' + id();
+    const v = s.pool ? pool[n++ % s.pool] : id();
     const e = Array.from({ length: s.events }, (_, i) => ({ i: id(), n: 'pageview', t: t + i, u: 'http://127.0.0.1' + PATHS[(n + i) % PATHS.length], r: 'https://www.google.com/' }));
     return JSON.stringify({ s: siteKey, v, e });
   };
@@ -106,11 +107,11 @@ async function flushAB(s: Scenario, requests: number, flushRequests = 50) {
 }
 
 function makeRequests(site: Site, t0: number, s: Scenario, requests: number): WriteRequest[] {
-  const pool = Array.from({ length: s.pool }, () => 'v' + id());
+  const pool = Array.from({ length: s.pool }, () => id());
   const sessions = new Map<string, SessionState>();
   const ua = { browser: 'Chrome', os: 'Linux', device: 'desktop' as const, isBot: false };
   return Array.from({ length: requests }, (_, r) => {
-    const v = s.pool ? pool[r % s.pool] : 'v' + id();
+    const v = s.pool ? pool[r % s.pool] : id();
     const t = t0 + r * 10;
     const e = Array.from({ length: s.events }, (_, i) => ({ i: id(), n: 'pageview', t: t + i, u: 'http://127.0.0.1' + PATHS[(r + i) % PATHS.length] }));
     const out = enrichBatch({ site, batch: { s: site.siteKey, v, e }, ua, receivedAt: t + s.events, session: sessions.get(v) ?? null });

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import { openDb } from '../collector/storage/open-db.js';
 import type { Db } from '../collector/storage/db.js';
@@ -20,6 +19,7 @@ import { updateMembershipsFor } from '../collector/segments/update-memberships.j
 import { SEGMENT_PRESETS } from '../collector/segments/presets.js';
 import type { EnrichedEvent } from '../collector/ingest/types.js';
 import { DEFAULT_STAGES } from '../shared/stages.js';
+import { snippetId } from './bench/snippet-id.js';
 
 const DAY = 86_400_000;
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
@@ -72,7 +72,8 @@ function pickName(r: () => number): string {
   return 'pageview';
 }
 const pagePath = (name: string, r: () => number) => (name === 'download' ? '/files/ebook.pdf' : PAGES[Math.floor(r() * PAGES.length)]);
-const id = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+// visitor and event ids in the snippet's format
+const id = snippetId;
 
 // ---------- (a) end to end ----------
 
@@ -83,7 +84,7 @@ async function runPipeline(withSegments: boolean, o: Required<SegmentBenchOption
   if (!withSegments) for (const p of SEGMENT_PRESETS) await deleteSegment(db, site.siteId, p.key);
   const { app, close } = createApp({ db, config: defaultConfig({ SEGMENT_SWEEP_MS: 0, LOG_LEVEL: 'error', DEMO: '0' }) });
   const r = rng(seed);
-  const visitors = Array.from({ length: o.visitors }, () => 'v' + id());
+  const visitors = Array.from({ length: o.visitors }, () => id());
   const body = () => {
     const v = visitors[Math.floor(r() * visitors.length)];
     const t = Date.now();

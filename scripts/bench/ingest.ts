@@ -2,18 +2,19 @@
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { openDb } from '../../collector/storage/open-db.js';
 import { createSite } from '../../collector/admin.js';
 import { fmt, runLoad, startChild, type LoadResult } from './load.js';
+import { snippetId } from './snippet-id.js';
 
-const id = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+// visitor and event ids in the snippet's format
+const id = snippetId;
 
 export function beaconBody(siteKey: string, events: number): () => string {
   return () => {
     const t = Date.now();
     const e = Array.from({ length: events }, () => ({ i: id(), n: 'pageview', t, u: 'http://127.0.0.1/pricing', r: 'https://www.google.com/' }));
-    return JSON.stringify({ s: siteKey, v: 'v' + id(), e });
+    return JSON.stringify({ s: siteKey, v: id(), e });
   };
 }
 

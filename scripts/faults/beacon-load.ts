@@ -1,8 +1,9 @@
 // Load for the fault runs: concurrent senders of unique event ids that remember what was acknowledged (202) and
 // retry everything else with the same ids, like the snippet does, so loss and duplication can be checked afterwards.
-import { randomBytes } from 'node:crypto';
+import { snippetId } from '../bench/snippet-id.js';
 
-const id = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+// visitor and event ids in the snippet's format
+const id = snippetId;
 
 export interface BeaconLoadOptions {
   /** the collector's current base URL (it changes when a killed collector is restarted) */
@@ -76,7 +77,7 @@ export function startBeaconLoad(o: BeaconLoadOptions): BeaconLoad {
       const t = Date.now();
       const e = Array.from({ length: o.eventsPerBatch }, () => ({ i: id(), n: 'pageview', t, u: 'http://127.0.0.1/pricing', r: 'https://www.google.com/' }));
       for (const ev of e) state.sent.add(ev.i);
-      await sendUntilDone(JSON.stringify({ s: o.siteKey, v: 'v' + id(), e }), e.map((ev) => ev.i));
+      await sendUntilDone(JSON.stringify({ s: o.siteKey, v: id(), e }), e.map((ev) => ev.i));
     }
   });
 

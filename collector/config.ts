@@ -10,6 +10,8 @@ const envSchema = z.object({
   FLUSH_MS: z.coerce.number().int().min(0).max(1000).default(4),
   /** … or this many events, whichever comes first */
   FLUSH_ROWS: z.coerce.number().int().min(1).max(100000).default(1000),
+  /** PostgreSQL: group-commit flushes in flight at once, each on its own pooled connection */
+  PG_FLUSHES: z.coerce.number().int().min(1).max(16).default(4),
   /** SQLite: run the group-commit writer (insert, attribution, segments) on its own thread; 0 keeps it on the HTTP thread */
   WRITER_THREAD: z.enum(['0', '1']).default('1'),
   /** how often the segment sweep re-evaluates leads whose time windows expired, ms (0: no timer) */

@@ -76,9 +76,12 @@ export function createEventWriter(deps: Deps): EventWriter {
   let pending: Pending[] = [];
   let pendingRows = 0;
   let timer: NodeJS.Timeout | null = null;
-  // the flush holding the connection (until its commit); the next flush starts as soon as it committed
-  let flushing: Promise<void> | null = null;
-  // flushes committed and waiting for the disk, answered when it has them
+  // Flushes holding a connection until their commit. SQLite has one writer: the next flush starts as soon as the
+  // previous one committed, while its WAL sync runs. PostgreSQL takes PG_FLUSHES at once, on separate connections
+  // (as several collectors would; conflicts between them are retried), so round trips overlap.
+  const maxHolding = db.dialect === 'pg' ? config.PG_FLUSHES : 1;
+  let holding = 0;
+  // every flush under way, until its requests are answered
   const syncing = new Set<Promise<void>>();
   let closed = false;
   let inFlush = 0;
@@ -129,54 +132,50 @@ export function createEventWriter(deps: Deps): EventWriter {
   }
 
   function flushSoon() {
-    if (flushing || timer) return;
+    if (holding >= maxHolding || timer) return;
     if (pendingRows >= config.FLUSH_ROWS || config.FLUSH_MS === 0) {
-      void doFlush();
+      doFlush();
     } else {
       timer = setTimeout(() => {
         timer = null;
-        void doFlush();
+        doFlush();
       }, config.FLUSH_MS);
     }
   }
 
-  function doFlush(): Promise<void> {
-    if (flushing) return flushing;
+  /** Starts a flush of everything pending, if a slot is free. */
+  function doFlush(): void {
+    if (holding >= maxHolding || pending.length === 0) return;
     if (timer) {
       clearTimeout(timer);
       timer = null;
     }
-    if (pending.length === 0) return Promise.resolve();
     const batch = pending;
     const rows = pendingRows;
     inFlush += rows;
     pending = [];
     pendingRows = 0;
-    let release!: () => void;
-    const holding = new Promise<void>((r) => (release = r));
+    holding++;
     let freed = false;
     const committed = () => {
       if (freed) return;
       freed = true;
-      flushing = null;
-      release();
+      holding--;
       if (pending.length) flushSoon();
     };
-    flushing = holding;
     const whole = runFlush(batch, committed).finally(() => {
-      committed(); // a flush that failed before its commit frees the connection here
+      committed(); // a flush that failed before its commit frees its slot here
       inFlush -= rows;
       syncing.delete(whole);
     });
     syncing.add(whole);
-    return holding;
   }
 
   /** Every flush under way, until each is answered. */
   async function drain() {
-    while (flushing || pending.length || syncing.size) {
-      if (flushing || pending.length) await (flushing ?? doFlush());
-      else await Promise.all(syncing);
+    while (pending.length || syncing.size) {
+      if (pending.length && holding < maxHolding) doFlush();
+      else await Promise.race(syncing);
     }
   }
 
@@ -188,7 +187,7 @@ export function createEventWriter(deps: Deps): EventWriter {
       return new Promise<WriteResult>((resolve, reject) => {
         pending.push({ req, resolve, reject });
         pendingRows += req.events.length;
-        if (pendingRows >= config.FLUSH_ROWS && !flushing) void doFlush();
+        if (pendingRows >= config.FLUSH_ROWS && holding < maxHolding) doFlush();
         else flushSoon();
       });
     },

@@ -1,25 +1,21 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createApp, type CreatedApp } from '../../collector/app.js';
+import type { CreatedApp } from '../../collector/app.js';
 import type { Db } from '../../collector/storage/db.js';
-import { ENGINES, openTestDb } from '../helpers/test-db.js';
+import { ENGINES } from '../helpers/test-db.js';
+import { closeLeadApp, openLeadApp, type LeadApp } from '../leads/lead-app.js';
 import { DAY, T0, makeEvent, makeLead, makeSite, makeStageChange, makeVisitor } from '../leads/lead-factories.js';
 
 const H = 3_600_000;
 const STAGES = ['awareness', 'interest', 'consideration', 'intent', 'evaluation', 'purchase'];
 let db: Db;
 let created: CreatedApp;
-let site: Awaited<ReturnType<typeof makeSite>>;
+let site: LeadApp['site'];
 
 describe.each(ENGINES)('on %s', (engine) => {
   beforeEach(async () => {
-    db = await openTestDb(engine);
-    created = createApp({ db, now: () => T0 + 25 * DAY });
-    site = await makeSite(db);
+    ({ db, created, site } = await openLeadApp(engine, T0 + 25 * DAY));
   });
-  afterEach(async () => {
-    await created.close();
-    await db.close();
-  });
+  afterEach(() => closeLeadApp({ db, created, site }));
 
   /** A lead that walked `path` ([stage, at] in order), with its first and last touch channel. */
   async function walk(path: Array<[string, number]>, o: { channel: string; lastChannel?: string; isBot?: boolean; createdAt?: number; legacy?: boolean }) {

@@ -1,23 +1,19 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createApp, type CreatedApp } from '../../collector/app.js';
+import type { CreatedApp } from '../../collector/app.js';
 import type { Db } from '../../collector/storage/db.js';
-import { ENGINES, openTestDb } from '../helpers/test-db.js';
-import { DAY, T0, makeEvent, makeLead, makeLeadOnTwoDevices, makeLink, makeScoreChange, makeSegmentChange, makeSite, makeVisitor } from '../leads/lead-factories.js';
+import { ENGINES } from '../helpers/test-db.js';
+import { closeLeadApp, openLeadApp, type LeadApp } from '../leads/lead-app.js';
+import { DAY, T0, makeEvent, makeLead, makeLeadOnTwoDevices, makeLink, makeScoreChange, makeSegmentChange, makeVisitor } from '../leads/lead-factories.js';
 
 let db: Db;
 let created: CreatedApp;
-let site: Awaited<ReturnType<typeof makeSite>>;
+let site: LeadApp['site'];
 
 describe.each(ENGINES)('on %s', (engine) => {
   beforeEach(async () => {
-    db = await openTestDb(engine);
-    created = createApp({ db, now: () => T0 + 10 * DAY });
-    site = await makeSite(db);
+    ({ db, created, site } = await openLeadApp(engine, T0 + 10 * DAY));
   });
-  afterEach(async () => {
-    await created.close();
-    await db.close();
-  });
+  afterEach(() => closeLeadApp({ db, created, site }));
 
   interface Item { kind: string; name: string; at: string; id: string; [k: string]: unknown }
   const timeline = async (ref: string, qs = '') => {

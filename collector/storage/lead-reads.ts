@@ -1,28 +1,13 @@
 // Lead reads: one lead by id, email or visitor; pages of leads by filter; visitor ids and segment keys of leads.
 import { dialectSql, type Db } from './db.js';
+import type { LeadFoldRow } from './leads.js';
 
-export interface LeadRow {
-  lead_id: string;
-  email: string | null;
-  traits: string;
-  stage: string;
-  stage_rank: number;
-  stage_at: number;
-  score: number;
-  score_at: number;
-  mql: number;
-  mql_at: number | null;
-  sql: number;
-  sql_at: number | null;
-  first_touch: string | null;
-  last_touch: string | null;
-  created_at: number;
+/** A lead as the read API shows it: the funnel engine's row (leads.ts) and the columns only reads need. */
+export interface LeadRow extends Omit<LeadFoldRow, 'version'> {
   updated_at: number;
   identified_at: number | null;
   opted_out: number;
   is_bot: number;
-  /** the funnel engine's fold state; `s` holds the exact score */
-  state: string;
 }
 
 const LEAD_COLS = [

@@ -17,6 +17,7 @@ export interface LeadFoldRow {
   traits: string;
   first_touch: string | null;
   last_touch: string | null;
+  /** the funnel engine's fold state; `s` holds the exact score */
   state: string;
   version: number;
   created_at: number;

@@ -12,8 +12,12 @@ const envSchema = z.object({
   FLUSH_ROWS: z.coerce.number().int().min(1).max(100000).default(1000),
   /** PostgreSQL: group-commit flushes in flight at once, each on its own pooled connection */
   PG_FLUSHES: z.coerce.number().int().min(1).max(16).default(4),
-  /** SQLite: run the group-commit writer (insert, attribution, segments) on its own thread; 0 keeps it on the HTTP thread */
-  WRITER_THREAD: z.enum(['0', '1']).default('1'),
+  /**
+   * SQLite: run the group-commit writer (insert, attribution, segments) on its own thread (1) or on the HTTP thread
+   * (0). auto: a thread when the machine has 4 or more CPUs. Handing requests to a thread costs CPU (about a third
+   * more per request at 20 events), which pays only when a core is free for it.
+   */
+  WRITER_THREAD: z.enum(['0', '1', 'auto']).default('auto'),
   /** how often the segment sweep re-evaluates leads whose time windows expired, ms (0: no timer) */
   SEGMENT_SWEEP_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** base URL printed at start and used by the demo pages; defaults to http://HOST:PORT */

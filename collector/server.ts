@@ -1,4 +1,5 @@
 // The only file that reads the environment and listens. `npm start` runs it; tests call startServer().
+import { availableParallelism } from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -41,7 +42,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
   const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST) : null;
   // the writer thread needs a file both threads open, and keeps the real clock
-  const threaded = db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:' && config.WRITER_THREAD === '1' && !options.now;
+  const wantThread = config.WRITER_THREAD === '1' || (config.WRITER_THREAD === 'auto' && availableParallelism() >= 4);
+  const threaded = db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:' && wantThread && !options.now;
   const created = createApp({ db, config, now: options.now, writerThread: threaded ? { databasePath: config.DATABASE_PATH } : undefined });
   if (db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:') {
     created.services.unshift(startCheckpointer(config.DATABASE_PATH, 1000, (msg) => created.deps.log.warn('checkpoint failed', { error: msg })));

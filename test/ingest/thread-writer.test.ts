@@ -1,8 +1,9 @@
-// npm start flushes on a writer thread (SQLite file): what it acknowledges is stored and attributed, its metrics reach
+// With WRITER_THREAD=1 (the default on 4 or more CPUs) flushes run on a writer thread: what it acknowledges is stored and attributed, its metrics reach
 // /metrics, retried ids are stored once, and closing the server drains what the thread still holds.
 import { afterAll, expect, test, vi } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { availableParallelism } from 'node:os';
 import { startServer, type RunningServer } from '../../collector/server.js';
 import { tempDir } from '../helpers/test-db.js';
 
@@ -13,7 +14,7 @@ afterAll(async () => {
 
 async function start(env: Record<string, string> = {}) {
   const path = join(tempDir(), 'thread.db');
-  const server = await startServer({ env: { PORT: '0', DATABASE_PATH: path, LOG_LEVEL: 'error', RATE_LIMIT_CLIENT_PER_SEC: '0', ...env } });
+  const server = await startServer({ env: { PORT: '0', DATABASE_PATH: path, LOG_LEVEL: 'error', RATE_LIMIT_CLIENT_PER_SEC: '0', WRITER_THREAD: '1', ...env } });
   servers.push(server);
   return { server, path };
 }
@@ -67,4 +68,10 @@ test('WRITER_THREAD=0 keeps the flush on the HTTP thread', async () => {
   const { server } = await start({ WRITER_THREAD: '0' });
   expect(server.created.deps.writer.name).toBe('event-writer');
   expect((await beacon(server, 'mhinline01', ['mhinline01-e'])).status).toBe(202);
+});
+
+test('WRITER_THREAD=auto takes a thread only with 4 or more CPUs', async () => {
+  const { server } = await start({ WRITER_THREAD: 'auto' });
+  expect(server.created.deps.writer.name).toBe(availableParallelism() >= 4 ? 'event-writer-thread' : 'event-writer');
+  expect((await beacon(server, 'mhauto0001', ['mhauto0001-e'])).status).toBe(202);
 });

@@ -2,25 +2,27 @@
 // rate, latency, errors and the child's resident memory, so a leak or a slow drift shows as a trend.
 import autocannon from 'autocannon';
 import { readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../../collector/storage/open-db.js';
 import { createSite } from '../../collector/admin.js';
 import { fmt, runLoad, startChild } from './load.js';
+import { snippetId } from './snippet-id.js';
 
 /** Visitors the soak cycles through: returning visitors, so per-visitor caches fill to a plateau and only a real
  * leak keeps memory climbing (a new visitor per request would grow every bounded cache for the whole run). */
 export const SOAK_VISITORS = 10_000;
 
-const eventId = () => randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x');
+// event and visitor ids in the snippet's format
+const eventId = snippetId;
 
 /** Beacon bodies from a pool of returning visitors, each with fresh event ids. */
 export function pooledBeaconBody(siteKey: string, events: number, visitors = SOAK_VISITORS): () => string {
   let n = 0;
   const paths = ['/', '/pricing', '/blog/funnels', '/case-studies/acme', '/docs'];
+  const pool = Array.from({ length: visitors }, () => snippetId());
   return () => {
-    const v = 'soak' + String(n++ % visitors).padStart(6, '0');
+    const v = pool[n++ % visitors];
     const t = Date.now();
     const e = Array.from({ length: events }, (_, i) => ({ i: eventId(), n: 'pageview', t, u: 'http://127.0.0.1' + paths[(n + i) % paths.length], r: 'https://www.google.com/' }));
     return JSON.stringify({ s: siteKey, v, e });

@@ -25,7 +25,9 @@ export async function buildSnippet(options: { write?: boolean } = {}): Promise<B
     bundle: true,
     minify: true,
     format: 'iife',
-    target: 'es2020',
+    // es2021 keeps logical assignment (`a ||= b`) as written instead of down-levelling it (bytes); every browser
+    // the snippet supports (it needs fetch keepalive, optional chaining, ??) has it
+    target: 'es2021',
     legalComments: 'none',
     // the snippet is not the project's tsconfig: no "use strict" prologue (bytes)
     tsconfigRaw: {},

@@ -5,24 +5,21 @@ import type { FormKind } from '../shared/events.js';
 import { track } from './track.js';
 import { flush } from './send.js';
 
-const NAMES: Record<string, string> = { newsletter: 'newsletter_signup', demo: 'demo_request' };
-
 export const onSubmit = (e: SubmitEvent) => {
   const form = e.target as HTMLFormElement;
-  const marked = form.dataset.funnelbeam!;
-  const name = NAMES[marked];
+  const kind = form.dataset.funnelbeam!;
+  const name = ({ newsletter: 'newsletter_signup', demo: 'demo_request' } as Record<string, string>)[kind];
+  /** undefined: no email field; false or '': one, but not an address */
   let em: unknown;
   let tr: Record<string, string> | undefined;
-  let hasEmail: unknown;
   for (const el of form.elements as unknown as HTMLInputElement[]) {
-    const { type, value, name } = el;
-    const marked = el.dataset.funnelbeamField;
-    const key = marked || name;
-    if (type == 'email' || (type == 'text' && /mail/i.test(name))) (hasEmail = 1), (em ||= /^\S+@\S+\.\S\S+$/.test(value.trim()) && value.trim());
-    else if (marked != null && key && value && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
+    let { type, value, name } = el;
+    let key = el.dataset.funnelbeamField;
+    if (type == 'email' || (type == 'text' && /mail/i.test(name))) em ||= /^\S+@\S+\.\S\S+$/.test((value = value.trim())) && value;
+    else if (key != null && (key ||= name) && value && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
   }
-  if ((hasEmail || name) && form.checkValidity()) {
-    track(name || 'form_submit', { f: (name ? marked : 'other') as FormKind, em: (em || undefined) as string, tr });
+  if ((em != null || name) && form.checkValidity()) {
+    track(name || 'form_submit', { f: (name ? kind : 'other') as FormKind, em: (em || undefined) as string, tr });
     flush();
   }
 };

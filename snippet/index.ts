@@ -4,54 +4,43 @@
 import { data, readTag } from './config.js';
 import { Mode, initMode, mode } from './consent.js';
 import { flush } from './send.js';
-import { getState, putState } from './store.js';
 import { captureTouch } from './utm.js';
-import { pageview, watchHistory } from './pageview.js';
-import { measureScroll, sendEngagement, setVisible } from './engagement.js';
+import { How, pageview, watchHistory } from './pageview.js';
+import { measureScroll, sendEngagement } from './engagement.js';
 import { onClick } from './links.js';
 import { onSubmit } from './forms.js';
 import { command } from './commands.js';
+import { on, safe } from './safe.js';
 
 type Api = ((...a: any[]) => unknown) & { q?: unknown[][]; l?: 1 };
 
 const w = window as unknown as Window & { funnelbeam?: Api };
-const d = document;
+const d = document as Document & { prerendering?: boolean };
 const n = navigator as Navigator & { globalPrivacyControl?: boolean };
-
-/** Wraps a function so that nothing it throws reaches the page. */
-const safe =
-  (f: (...a: any[]) => unknown) =>
-  (...a: any[]) => {
-    try {
-      f(...a);
-    } catch {}
-  };
-
-const on = (target: EventTarget, type: string, f: (e: any) => unknown) => target.addEventListener(type, safe(f), true);
 
 let started: unknown;
 /** Starts tracking once, when on: listeners, the landing touch and the first view. */
 const start = () => {
-  if (mode != Mode.On || started) return;
-  started = 1;
-  watchHistory();
-  on(w, 'popstate', () => pageview());
-  if ('hash' in data) on(w, 'hashchange', () => pageview());
-  // a page restored from the back/forward cache is a new view
-  on(w, 'pageshow', (e: PageTransitionEvent) => e.persisted && pageview(0, 1));
-  // the last event a page reliably gets, also when it is closed or left
-  on(d, 'visibilitychange', () => {
-    if (d.hidden) sendEngagement(), flush(1);
-    setVisible(!d.hidden);
-  });
-  on(w, 'scroll', measureScroll);
-  on(d, 'click', onClick);
-  on(d, 'auxclick', onClick);
-  on(d, 'submit', onSubmit);
-  const s = getState();
-  captureTouch(s);
-  putState(s);
-  pageview();
+  if (mode == Mode.On && !started) {
+    started = 1;
+    watchHistory();
+    captureTouch();
+    on('popstate', pageview);
+    // without data-hash a hash change leaves the path as it was: no view
+    on('hashchange', pageview);
+    // a page restored from the back/forward cache is a new view
+    on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
+    // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
+    on('visibilitychange', () => {
+      sendEngagement();
+      if (d.hidden) flush(1);
+    });
+    on('scroll', measureScroll);
+    on('click', onClick);
+    on('auxclick', onClick);
+    on('submit', onSubmit);
+    pageview();
+  }
 };
 
 const init = () => {
@@ -63,11 +52,10 @@ const init = () => {
       n.doNotTrack == '1',
     data.consent == 'required',
   );
-  const queue: unknown[][] = [...(w.funnelbeam?.q || [])];
-  let ready: unknown;
-  /** runs a command, or queues it until the page is shown and (for all but 'consent') while consent is pending */
+  const queue = w.funnelbeam?.q || [];
+  /** runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is pending */
   const api: Api = (...a) => {
-    if (!ready || (mode == Mode.Hold && a[0] != 'consent')) return queue.push(a);
+    if (d.prerendering || (mode == Mode.Hold && a[0] != 'consent')) return queue.push(a);
     safe(command)(...a);
     if (a[0] == 'consent') drain();
   };
@@ -77,12 +65,8 @@ const init = () => {
   };
   api.l = 1;
   w.funnelbeam = api;
-  const show = () => {
-    ready = 1;
-    drain();
-  };
   // a prerendered page counts once it is shown
-  (d as Document & { prerendering?: boolean }).prerendering ? on(d, 'prerenderingchange', show) : show();
+  d.prerendering ? on('prerenderingchange', drain) : drain();
 };
 
 if (!w.funnelbeam?.l) safe(init)();

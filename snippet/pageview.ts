@@ -1,20 +1,33 @@
 // Page views: load, SPA navigation (pushState, replaceState when the path changes, popstate) and, with
-// data-hash, hash routes. The engagement of the previous view is sent before each new view.
+// data-hash, hash routes. The engagement of the previous view is sent before each new view. Owns "the current
+// page view" that every event belongs to.
 import { data } from './config.js';
-import { setPage, pageUrl, track } from './track.js';
+import { track } from './track.js';
 import { sendEngagement } from './engagement.js';
+import { safe } from './safe.js';
 
+/** URL and referrer of the page view in progress (for an SPA view, the referrer is the previous view) */
+export let page = {} as { u: string; r: string };
 /** pathname (+ hash in hash mode) and query of the current view */
 let path: string;
 let search: string;
 
-/** Counts a view when the path (or, unless `replace`, the query) changed, or always when `force`d. */
-export const pageview = (replace?: unknown, force?: unknown) => {
+export const enum How {
+  /** a navigation: counts when the path or the query changed */
+  Navigate,
+  /** replaceState: counts only when the path changed */
+  Replace,
+  /** always counts (funnelbeam('page'), back/forward cache restore) */
+  Force,
+}
+
+/** Counts a view as `how` says; listeners pass their event, which counts as a navigation. */
+export const pageview = (how?: How | Event | boolean) => {
   const l = location;
   const p = l.pathname + ('hash' in data ? l.hash : '');
-  if (force || p != path || (!replace && l.search != search)) {
+  if (how == How.Force || p != path || (how != How.Replace && l.search != search)) {
     sendEngagement(1);
-    setPage(l.href, pageUrl || document.referrer);
+    page = { u: l.href, r: page.u || document.referrer };
     track('pageview');
     path = p;
   }
@@ -26,12 +39,9 @@ export const watchHistory = () => {
   const h = history;
   for (const m of ['pushState', 'replaceState'] as const) {
     const original = h[m];
-    h[m] = function (this: History, ...a: Parameters<History['pushState']>) {
-      const result = original.apply(this, a);
-      try {
-        pageview(m > 'q'); // true for replaceState
-      } catch {}
-      return result;
+    h[m] = (...a: Parameters<History['pushState']>) => {
+      original.apply(h, a);
+      safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
     };
   }
 };

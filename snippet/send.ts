@@ -4,55 +4,55 @@
 // left, sendBeacon (falling back to fetch keepalive) carries them; a beacon has no status, so its events
 // stay in the outbox until a later fetch is answered (on this page once it is shown again, or on the next
 // page). The collector stores an event id once, so sending twice is safe.
-import { getState, putState } from './store.js';
+import { load, save, state } from './store.js';
 import { visitorId } from './ids.js';
 import { api, data } from './config.js';
+import { safe } from './safe.js';
 
-let timer: ReturnType<typeof setTimeout> | 0;
+/** a send is planned; timers are never cancelled: a flush decides from the stored state, so an extra one is harmless */
+let timer: unknown;
 /** a fetch is in flight: the next waits for its answer (unless the page is going away) */
 let busy: unknown;
 
-const later = (ms: number) => {
-  clearTimeout(timer);
-  timer = setTimeout(flush, ms);
-};
+const later = (ms: number): unknown => (timer = setTimeout(flush, ms));
 
 /** Sends in a short moment (batching what comes meanwhile), unless a send or a retry is already planned. */
 export const soon = () => timer || later(300);
 
 /** Remembers a failure: no send for Retry-After seconds when given, else 2 s doubling up to about 8 minutes. */
-const fail = (retryAfter?: unknown) => {
-  const s = getState();
-  const ms = +retryAfter! * 1e3 || 1e3 << Math.min((s.n = (s.n || 0) + 1), 9);
-  s.b = Date.now() + ms;
-  putState(s);
+const fail = (retryAfter: unknown) => {
+  busy = 0;
+  load();
+  const ms = +retryAfter! * 1e3 || 1e3 << Math.min((state.n = -~state.n!), 9);
+  state.b = Date.now() + ms;
+  save();
   later(ms);
 };
 
 /** Sends the oldest batch (LIMITS.batchEvents) of the outbox; `hiding` when the page is being hidden or left. */
-export const flush = (hiding?: unknown) => {
-  clearTimeout(timer);
+export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   timer = 0;
-  const s = getState();
-  const e = (s.q || []).slice(0, 50);
+  load();
+  const e = (state.q || []).slice(0, 50);
   const url = api + 'e';
-  const wait = s.b! - Date.now();
-  if (wait > 0) return hiding || later(wait);
-  if (!e[0] || (busy && !hiding)) return;
-  const body = JSON.stringify({ s: data.site, v: visitorId(s), e });
-  if (hiding && navigator.sendBeacon?.(url, body)) return;
-  busy = 1;
-  // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
-  fetch(url, { method: 'POST', body, keepalive: body.length < 6e4 }).then((r) => {
-    busy = 0;
-    if (r.status == 429 || r.status > 499) return fail(r.headers.get('retry-after'));
-    const s = getState();
-    s.q = (s.q || []).filter((x) => !e.some((y) => y.i == x.i));
-    s.b = s.n = 0;
-    putState(s);
-    if (s.q[0]) later(300);
-  }, () => {
-    busy = 0;
-    fail();
-  });
-};
+  if (state.b! > Date.now()) return hiding || later(state.b! - Date.now());
+  if (e[0] && (hiding || !busy)) {
+    const body = JSON.stringify({ s: data.site, v: visitorId(), e });
+    if (hiding && navigator.sendBeacon?.(url, body)) return;
+    busy = 1;
+    // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
+    fetch(url, { method: 'POST', body, keepalive: body.length < 6e4 })
+      .then((r) => {
+        // thrown to fail(): Retry-After seconds, or null
+        if (r.status == 429 || r.status > 499) throw r.headers.get('retry-after');
+        busy = 0;
+        load();
+        // the sent events are settled: their ids (20 random-tailed characters) are in the body we sent
+        state.q = state.q!.filter((x) => !body.includes(x.i));
+        state.b = state.n = 0;
+        save();
+        if (state.q[0]) later(300);
+      })
+      .catch(fail);
+  }
+});

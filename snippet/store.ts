@@ -1,5 +1,6 @@
-// First-party storage: one localStorage entry holding the snippet's whole state, read and written on each
-// change (other tabs share it), with an in-memory copy so blocked or full storage never throws.
+// First-party storage: one localStorage entry holding the snippet's whole state. `state` is read again before
+// each change (other tabs share it) and written after it; when storage is blocked, empty or full, the copy in
+// memory is the truth for this page, so nothing ever throws.
 import type { WireEvent, WireTouch } from '../shared/wire.js';
 
 export interface State {
@@ -7,8 +8,10 @@ export interface State {
   v?: string;
   /** first touch */
   f?: WireTouch;
-  /** session: its touch and last activity (epoch ms) */
-  s?: { t: WireTouch; a: number };
+  /** the session's touch */
+  s?: WireTouch;
+  /** the session's last activity (epoch ms) */
+  a?: number;
   /** outbox: events not yet confirmed by the collector, oldest first */
   q?: WireEvent[];
   /** no send before this time (epoch ms), after a failure */
@@ -19,22 +22,20 @@ export interface State {
   c?: number;
 }
 
-let mem: State = {};
+export let state: State = {};
 
-export const getState = (): State => {
+export const load = () => {
   try {
-    return JSON.parse((localStorage as { _fb?: string })._fb!) || {};
-  } catch {
-    return mem;
-  }
+    state = JSON.parse((localStorage as { _fb?: string })._fb!);
+  } catch {}
 };
 
-export const putState = (s: State) => {
-  mem = s;
+export const save = (s = state) => {
+  state = s;
   try {
     (localStorage as { _fb?: string })._fb = JSON.stringify(s);
   } catch {
-    // full storage: drop the stale copy, so reads fall back to memory (the truth for this page)
+    // full storage: drop the stale copy, so load() keeps the one in memory (the truth for this page)
     try {
       delete (localStorage as { _fb?: string })._fb;
     } catch {}

@@ -22,12 +22,18 @@ test('visiting /demo/ stores a pageview with browser, OS, channel and session fi
   await page.goto(server.url + '/demo/?utm_source=newsletter&utm_medium=email&utm_campaign=launch');
   await page.click('a[href="/demo/pricing"]');
   await page.waitForURL('**/demo/pricing');
-  await page.close(); // hides the page: the snippet flushes
+  // the deferred snippet must have run on the new page before it is hidden (on a busy machine it may not have yet)
+  await page.waitForLoadState('load');
   let rows: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < 100 && rows.length < 2; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    rows = await server.db.all("SELECT * FROM events WHERE name = 'pageview' ORDER BY at");
-  }
+  const poll = async (tries: number) => {
+    for (let i = 0; i < tries && rows.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      rows = await server.db.all("SELECT * FROM events WHERE name = 'pageview' ORDER BY at");
+    }
+  };
+  await poll(30); // the snippet's own batch timer
+  await page.close(); // hides the page: the snippet flushes what it still holds
+  await poll(100);
   expect(rows.map((r) => r.path)).toEqual(['/demo/', '/demo/pricing']);
   for (const r of rows) {
     expect(r).toMatchObject({ site_id: server.demoSite!.siteId, browser: expect.stringMatching(/Chrom/), os: 'Linux', channel: 'email', utm_campaign: 'launch' });

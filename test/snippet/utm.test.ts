@@ -64,7 +64,7 @@ test('a reload of the landing page keeps the same session touch', async () => {
 test('after 30 minutes without events, the next page starts a session at itself', async () => {
   const a = await next(undefined, 'https://www.example.com/?utm_source=google');
   const state = a.state();
-  state.s.a -= SESSION_TIMEOUT_MS + 1000;
+  state.a -= SESSION_TIMEOUT_MS + 1000;
   a.w.localStorage.setItem('_fb', JSON.stringify(state));
   const b = await next(a, 'https://www.example.com/pricing', 'https://www.example.com/');
   const [e] = b.events();
@@ -86,7 +86,7 @@ test('every UTM key and click id of shared/events.ts is kept', async () => {
 test('a session still active just under the timeout keeps its touch', async () => {
   const a = await next(undefined, 'https://www.example.com/?utm_source=google');
   const state = a.state();
-  state.s.a -= SESSION_TIMEOUT_MS - 60_000;
+  state.a -= SESSION_TIMEOUT_MS - 60_000;
   a.w.localStorage.setItem('_fb', JSON.stringify(state));
   const b = await next(a, 'https://www.example.com/pricing', 'https://www.example.com/');
   expect(b.events()[0].st).toMatchObject({ utm_source: 'google' });

@@ -1,0 +1,18 @@
+// funnelbeam('segments', callback): the visitor's segment keys, also pushed to window.dataLayer for ad pixels
+// already on the page; [] when tracking is off or the collector cannot answer.
+import { api, data } from './config.js';
+import { visitorId } from './ids.js';
+import { safe } from './safe.js';
+
+export const segments = async (callback: (segments: unknown) => unknown, list: unknown = []) => {
+  const v = visitorId();
+  try {
+    if (v) {
+      list = (await (await fetch(api + 'api/visitors/' + v + '/segments?site=' + data.site)).json()).segments;
+      ((window as { dataLayer?: unknown[] }).dataLayer ||= []).push({ event: 'funnelbeam_segments', segments: list });
+    }
+  } catch {
+    list = [];
+  }
+  safe(callback)(list); // a throwing or missing callback stays quiet
+};

@@ -102,16 +102,19 @@ export interface LeadFoldUpdate {
   now: number;
 }
 
+/** The fold columns stage … state, in the order every fold write lists them. */
+const foldValues = (u: LeadFoldUpdate): unknown[] => [
+  u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
+  u.traits, u.firstTouch, u.lastTouch, u.state,
+];
+
 /** Writes a lead's fold if nobody wrote it since `version` was read; false means: read again and redo. */
 export async function updateLeadFold(db: Db, siteId: string, leadId: string, version: number, u: LeadFoldUpdate): Promise<boolean> {
   const n = await db.run(
     `UPDATE leads SET stage = ?, stage_rank = ?, stage_at = ?, score = ?, score_at = ?, mql = ?, mql_at = ?, sql = ?, sql_at = ?,
        traits = ?, first_touch = ?, last_touch = ?, state = ?, updated_at = ?, version = version + 1
      WHERE site_id = ? AND lead_id = ? AND version = ?`,
-    [
-      u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
-      u.traits, u.firstTouch, u.lastTouch, u.state, u.now, siteId, leadId, version,
-    ],
+    [...foldValues(u), u.now, siteId, leadId, version],
   );
   return n > 0;
 }
@@ -130,10 +133,7 @@ export async function insertFoldedLeads(db: Db, siteId: string, leads: readonly 
       `INSERT INTO leads (site_id, lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits,
          first_touch, last_touch, state, created_at, updated_at, identified_at, version)
        VALUES ${valuesSql(20, chunk.length)} ON CONFLICT DO NOTHING RETURNING lead_id`,
-      chunk.flatMap(({ leadId, createdAt, u }) => [
-        siteId, leadId, null, u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
-        u.traits, u.firstTouch, u.lastTouch, u.state, createdAt, u.now, null, 0,
-      ]),
+      chunk.flatMap(({ leadId, createdAt, u }) => [siteId, leadId, null, ...foldValues(u), createdAt, u.now, null, 0]),
     );
     for (const r of rows) inserted.add(r.lead_id);
   }
@@ -161,10 +161,7 @@ export async function updateLeadFolds(db: Db, siteId: string, folds: readonly Ve
        WHERE leads.site_id = ? AND leads.lead_id = v.column1 AND leads.version = CAST(v.column2 AS integer)
        RETURNING leads.lead_id`,
       [
-        ...chunk.flatMap(({ leadId, version, u }) => [
-          leadId, version, u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
-          u.traits, u.firstTouch, u.lastTouch, u.state, u.now,
-        ]),
+        ...chunk.flatMap(({ leadId, version, u }) => [leadId, version, ...foldValues(u), u.now]),
         siteId,
       ],
     );

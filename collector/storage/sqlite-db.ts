@@ -89,6 +89,11 @@ export function openSqlite(path: string): SqliteDb {
       release();
     };
   };
+  /** A statement run on its own (autocommit) that wrote: its result once the commit is on disk. */
+  const durable = async <T>(sql: string, result: T): Promise<T> => {
+    if (!raw.inTransaction && !prepare(sql).readonly) await syncWal();
+    return result;
+  };
   const txDb: Db = {
     dialect: 'sqlite',
     all: async (s, p) => direct.all(s, p),
@@ -104,19 +109,17 @@ export function openSqlite(path: string): SqliteDb {
       const read = readerStatement(sql);
       if (read) return read.all(...bind(params)) as never[];
       while (locked) await lock;
-      return direct.all(sql, params);
+      return durable(sql, direct.all(sql, params));
     },
     async get(sql, params) {
       const read = readerStatement(sql);
       if (read) return read.get(...bind(params)) as never;
       while (locked) await lock;
-      return direct.get(sql, params);
+      return durable(sql, direct.get(sql, params));
     },
     async run(sql, params) {
       while (locked) await lock;
-      const changed = direct.run(sql, params);
-      if (!raw.inTransaction) await syncWal();
-      return changed;
+      return durable(sql, direct.run(sql, params));
     },
     async transaction(fn, onCommitted) {
       const release = await acquire();

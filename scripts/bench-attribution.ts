@@ -18,6 +18,7 @@ import type { Deps } from '../collector/context.js';
 import type { Site } from '../collector/storage/sites.js';
 import type { SessionState } from '../collector/ingest/sessions.js';
 import { fmt, runLoad, startChild } from './bench/load.js';
+import { beaconBody } from './bench/ingest.js';
 import { snippetId } from './bench/snippet-id.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } } });
@@ -42,16 +43,7 @@ const SCENARIOS: Scenario[] = [
   { name: '500 returning visitors, 3 events', events: 3, pool: 500 },
 ];
 
-function body(siteKey: string, s: Scenario): () => string {
-  const pool = Array.from({ length: s.pool }, () => id());
-  let n = 0;
-  return () => {
-    const t = Date.now();
-    const v = s.pool ? pool[n++ % s.pool] : id();
-    const e = Array.from({ length: s.events }, (_, i) => ({ i: id(), n: 'pageview', t: t + i, u: 'http://127.0.0.1' + PATHS[(n + i) % PATHS.length], r: 'https://www.google.com/' }));
-    return JSON.stringify({ s: siteKey, v, e });
-  };
-}
+const body = (siteKey: string, s: Scenario) => beaconBody(siteKey, s.events, s.pool, PATHS);
 
 const sumOf = (text: string, name: string) => Number(new RegExp(`^${name}_sum ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
 

@@ -14,15 +14,18 @@ const id = snippetId;
 
 const PATHS = ['/', '/pricing', '/blog/post', '/features', '/about', '/docs/api'];
 
-/** Beacon bodies: `events` pageviews each, from a new visitor per request or from a pool of `pool` visitors. */
-export function beaconBody(siteKey: string, events: number, pool = 0): () => string {
+/**
+ * Beacon bodies: `events` pageviews each (a millisecond apart, over `paths`), from a new visitor per request or
+ * from a pool of `pool` returning visitors; ids in the snippet's format.
+ */
+export function beaconBody(siteKey: string, events: number, pool = 0, paths: readonly string[] = PATHS): () => string {
   const visitors = Array.from({ length: pool }, () => id());
   let n = 0;
   return () => {
     const t = Date.now();
     const v = pool ? visitors[n % pool] : id();
     n++;
-    const e = Array.from({ length: events }, (_, k) => ({ i: id(), n: 'pageview', t, u: 'http://127.0.0.1' + PATHS[(n + k) % PATHS.length], r: 'https://www.google.com/' }));
+    const e = Array.from({ length: events }, (_, k) => ({ i: id(), n: 'pageview', t: t + k, u: 'http://127.0.0.1' + paths[(n + k) % paths.length], r: 'https://www.google.com/' }));
     return JSON.stringify({ s: siteKey, v, e });
   };
 }

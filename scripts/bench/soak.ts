@@ -7,27 +7,16 @@ import { join } from 'node:path';
 import { openDb } from '../../collector/storage/open-db.js';
 import { createSite } from '../../collector/admin.js';
 import { fmt, runLoad, startChild } from './load.js';
-import { snippetId } from './snippet-id.js';
+import { beaconBody } from './ingest.js';
 
 /** Visitors the soak cycles through: returning visitors, so per-visitor caches fill to a plateau and only a real
  * leak keeps memory climbing (a new visitor per request would grow every bounded cache for the whole run). */
 export const SOAK_VISITORS = 10_000;
 
-// event and visitor ids in the snippet's format
-const eventId = snippetId;
 
 /** Beacon bodies from a pool of returning visitors, each with fresh event ids. */
-export function pooledBeaconBody(siteKey: string, events: number, visitors = SOAK_VISITORS): () => string {
-  let n = 0;
-  const paths = ['/', '/pricing', '/blog/funnels', '/case-studies/acme', '/docs'];
-  const pool = Array.from({ length: visitors }, () => snippetId());
-  return () => {
-    const v = pool[n++ % visitors];
-    const t = Date.now();
-    const e = Array.from({ length: events }, (_, i) => ({ i: eventId(), n: 'pageview', t, u: 'http://127.0.0.1' + paths[(n + i) % paths.length], r: 'https://www.google.com/' }));
-    return JSON.stringify({ s: siteKey, v, e });
-  };
-}
+export const pooledBeaconBody = (siteKey: string, events: number, visitors = SOAK_VISITORS) =>
+  beaconBody(siteKey, events, visitors, ['/', '/pricing', '/blog/funnels', '/case-studies/acme', '/docs']);
 
 /** `10m`, `30s`, `1h` or plain seconds → seconds. */
 export function parseDuration(text: string): number {

@@ -24,7 +24,6 @@ export type MetricCall =
   | { kind: 'observe'; name: string; value: number };
 
 export interface ThreadMessage {
-  ready?: true;
   replies?: ThreadReply[];
   metrics?: MetricCall[];
 }

@@ -57,4 +57,3 @@ port.on('message', (batch: ThreadRequest[]) => {
     }
   }
 });
-port.postMessage({ ready: true });

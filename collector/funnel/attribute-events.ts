@@ -18,6 +18,7 @@ import { foldFromRow, foldToUpdate } from './lead-fold-row.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
 import { rememberLead } from './lead-guess.js';
 import { queueLeadWebhooks, refoldLead } from './refold-lead.js';
+import { webhookQueue, type WebhookQueue } from '../webhooks/enqueue.js';
 
 export interface AttributeOptions {
   /** queue webhooks for stage changes and MQLs (live: yes; replay of history: no) */
@@ -59,6 +60,8 @@ async function attributeSite(
 ): Promise<string[]> {
   const now = deps.now();
   const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now);
+  // the site's webhooks are read once per flush, not once per lead
+  const hooks = notify ? webhookQueue(tx, siteId) : null;
   const sorted = [...list].sort(compareEvents);
 
   // 1. identity: the lead of every event, in time order
@@ -131,11 +134,11 @@ async function attributeSite(
   }
   const entered = await insertStageChanges(tx, siteId, stageRows);
   await insertScoreChanges(tx, siteId, scoreRows);
-  if (notify) {
+  if (hooks) {
     const enteredBy = new Map<string, StageChangeRow[]>();
     for (const c of entered) enteredBy.set(c.leadId, [...(enteredBy.get(c.leadId) ?? []), c]);
     for (const f of folded.values()) {
-      await queueLeadWebhooks(tx, funnel, siteId, f.leadId, f.email, enteredBy.get(f.leadId) ?? [], f.mqlBefore, f.result, now);
+      await queueLeadWebhooks(hooks, funnel, f.leadId, f.email, enteredBy.get(f.leadId) ?? [], f.mqlBefore, f.result, now);
     }
   }
 
@@ -143,13 +146,13 @@ async function attributeSite(
   const moved: string[] = [];
   for (const leadId of slow.sort()) {
     const evs = byLead.get(leadId)!;
-    const outcome = await refoldLead(tx, funnel, siteId, leadId, evs, { now, notify, rebuild: true });
-    if (outcome === 'missing') moved.push(...(await reattribute(tx, deps, funnel, siteId, evs, notify)));
+    const outcome = await refoldLead(tx, funnel, siteId, leadId, evs, { now, hooks, rebuild: true });
+    if (outcome === 'missing') moved.push(...(await reattribute(tx, deps, funnel, siteId, evs, hooks)));
   }
 
   // 4. segments see every lead the flush touched (merged-away leads lose their memberships)
   const all = [...new Set([...leads, ...moved, ...ids.merged.keys()])];
-  await updateMemberships(tx, deps, siteId, all, now);
+  await updateMemberships(tx, deps, siteId, all, now, hooks ?? undefined);
   return all;
 }
 
@@ -157,7 +160,7 @@ async function attributeSite(
  * The lead vanished under us (another collector merged or erased it after we resolved it): find where each event's
  * visitor belongs now and fold there.
  */
-async function reattribute(tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: string, evs: StoredEvent[], notify: boolean): Promise<string[]> {
+async function reattribute(tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: string, evs: StoredEvent[], hooks: WebhookQueue | null): Promise<string[]> {
   const now = deps.now();
   const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now);
   const byLead = new Map<string, StoredEvent[]>();
@@ -171,7 +174,7 @@ async function reattribute(tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: s
   await ids.flushAll();
   for (const [leadId, list] of byLead) {
     await markEventsAttributed(tx, siteId, list.map((e) => [e.eventId, leadId] as [string, string]));
-    const outcome = await refoldLead(tx, funnel, siteId, leadId, list, { now, notify, rebuild: true });
+    const outcome = await refoldLead(tx, funnel, siteId, leadId, list, { now, hooks, rebuild: true });
     if (outcome === 'missing') throw new Error(`lead ${leadId} vanished twice during attribution`);
   }
   return [...byLead.keys()];

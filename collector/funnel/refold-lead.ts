@@ -8,7 +8,7 @@ import {
   deleteScoreChange, deleteStageChange, insertScoreChange, insertStageChange, listScoreChangesOf, listStageChangesOf,
   upsertScoreChange, upsertStageChange, type ScoreChangeRow, type StageChangeRow,
 } from '../storage/changes.js';
-import { enqueueWebhookEvent } from '../webhooks/enqueue.js';
+import type { WebhookQueue } from '../webhooks/enqueue.js';
 import type { CompiledFunnel } from './compile-funnel.js';
 import { foldLead, needsRebuild, type FoldResult } from './fold-lead.js';
 import { emptyFold } from './lead-fold.js';
@@ -16,8 +16,8 @@ import { foldFromRow, foldToUpdate } from './lead-fold-row.js';
 
 export interface RefoldOptions {
   now: number;
-  /** queue stage.changed and lead.mql webhooks for changes this call makes (off for replay) */
-  notify: boolean;
+  /** where stage.changed and lead.mql webhooks for changes this call makes go (null: none, as for replay) */
+  hooks: WebhookQueue | null;
   /** fold every event of the lead from empty, whatever the stored state */
   rebuild: boolean;
 }
@@ -44,7 +44,7 @@ export async function refoldLead(
     const ok = await updateLeadFold(tx, siteId, leadId, Number(row.version), foldToUpdate(funnel, result.fold, Number(row.created_at), opts.now));
     if (!ok) continue;
     const entered = rebuild ? await rewriteChanges(tx, siteId, leadId, result) : await appendChanges(tx, siteId, leadId, result);
-    if (opts.notify) await queueLeadWebhooks(tx, funnel, siteId, leadId, row.email, entered, before.mqlAt, result, opts.now);
+    if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, entered, before.mqlAt, result, opts.now);
     return 'written';
   }
   throw new Error(`lead ${leadId} kept changing under attribution; its events stay unattributed for replay`);
@@ -52,15 +52,15 @@ export async function refoldLead(
 
 /** stage.changed for each stage entered, lead.mql when the fold crossed the threshold; same transaction. */
 export async function queueLeadWebhooks(
-  tx: Db, funnel: CompiledFunnel, siteId: string, leadId: string, email: string | null, entered: readonly StageChangeRow[],
+  hooks: WebhookQueue, funnel: CompiledFunnel, leadId: string, email: string | null, entered: readonly StageChangeRow[],
   mqlBefore: number | null, result: FoldResult, now: number,
 ): Promise<void> {
   for (const c of entered) {
-    await enqueueWebhookEvent(tx, siteId, 'stage.changed', { leadId, email, from: c.fromStage, to: c.toStage, at: iso(c.at), eventId: c.eventId, rule: c.rule }, now);
+    await hooks.enqueue('stage.changed', { leadId, email, from: c.fromStage, to: c.toStage, at: iso(c.at), eventId: c.eventId, rule: c.rule }, now);
   }
   if (mqlBefore === null && result.fold.mqlAt !== null) {
     const cause = result.scoreChanges.find((c) => c.mql);
-    await enqueueWebhookEvent(tx, siteId, 'lead.mql', {
+    await hooks.enqueue('lead.mql', {
       leadId, email, score: result.fold.score, threshold: funnel.mqlThreshold, at: iso(result.fold.mqlAt), eventId: cause?.eventId ?? null,
     }, now);
   }

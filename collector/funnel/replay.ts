@@ -14,6 +14,7 @@ import { attributeEvents } from './attribute-events.js';
 import { compileFunnel } from './compile-funnel.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
 import { refoldLead } from './refold-lead.js';
+import { webhookQueue } from '../webhooks/enqueue.js';
 
 export interface ReplayOptions {
   now?: () => number;
@@ -62,8 +63,9 @@ export async function replaySite(db: Db, siteId: string, opts: ReplayOptions = {
     if (ids.length === 0) break;
     await db.transaction(async (tx) => {
       const now = deps.now();
-      for (const leadId of ids) await refoldLead(tx, funnel, siteId, leadId, [], { now, notify: opts.notify ?? false, rebuild: true });
-      await updateMemberships(tx, deps, siteId, ids, now);
+      const hooks = webhookQueue(tx, siteId);
+      for (const leadId of ids) await refoldLead(tx, funnel, siteId, leadId, [], { now, hooks: opts.notify ? hooks : null, rebuild: true });
+      await updateMemberships(tx, deps, siteId, ids, now, hooks);
     });
     leads += ids.length;
     after = ids[ids.length - 1];

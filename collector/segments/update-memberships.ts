@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import {
-  MAX_IN, addMemberCount, countLeadEvents, deleteMember, deleteRecheck, insertMember, insertSegmentChange, loadLeadEvents, loadLeadFactRows,
-  listLeadMemberships, loadMemberships, loadRechecks, upsertRecheck, type CountResult, type LeadFactsRow, type LeadEventRow,
+  MAX_IN, addMemberCount, countLeadEvents, deleteMember, deleteMembers, deleteRecheck, deleteRechecks, insertMembers, insertSegmentChanges,
+  loadLeadEvents, loadLeadFactRows, listLeadMemberships, loadMemberships, loadRechecks, memberKeyId, upsertRechecks,
+  type CountResult, type LeadFactsRow, type LeadEventRow, type MemberKey, type SegmentChangeRow,
 } from '../storage/segments.js';
-import { enqueueWebhookEvent, type WebhookEvent } from '../webhooks/enqueue.js';
-import { listActiveWebhookEvents } from '../storage/webhooks.js';
+import { webhookQueue, type WebhookQueue } from '../webhooks/enqueue.js';
 import { loadActiveSegments, type ActiveSegment, type ActiveSegments } from './active-segments.js';
 import { countTestsAt, filterAt, type EventPlan } from './event-plan.js';
 import { loadFunnelSettings, type FunnelSettings } from './funnel-settings.js';
@@ -23,13 +23,18 @@ export interface MembershipChange {
   kind: 'entered' | 'exited';
 }
 
-/** Called by attribution at the end of each flush, inside its transaction. Filled by the segments module. */
-export async function updateMemberships(tx: Db, deps: Deps, siteId: string, leadIds: string[], now: number): Promise<void> {
-  await updateMembershipsFor(tx, deps, siteId, leadIds, now);
+/**
+ * Called by attribution at the end of each flush, inside its transaction. Filled by the segments module.
+ * `hooks`: the transaction's webhook queue for the site, when the caller has one already.
+ */
+export async function updateMemberships(tx: Db, deps: Deps, siteId: string, leadIds: string[], now: number, hooks?: WebhookQueue): Promise<void> {
+  await updateMembershipsFor(tx, deps, siteId, leadIds, now, hooks);
 }
 
 /** updateMemberships, also telling what changed (the sweep and tests use it). */
-export async function updateMembershipsFor(tx: Db, deps: Deps, siteId: string, leadIds: readonly string[], now: number): Promise<MembershipChange[]> {
+export async function updateMembershipsFor(
+  tx: Db, deps: Deps, siteId: string, leadIds: readonly string[], now: number, hooks: WebhookQueue = webhookQueue(tx, siteId),
+): Promise<MembershipChange[]> {
   if (leadIds.length === 0) return [];
   const started = performance.now();
   const unique = [...new Set(leadIds)];
@@ -44,7 +49,6 @@ export async function updateMembershipsFor(tx: Db, deps: Deps, siteId: string, l
     return changes;
   }
   const funnel = await loadFunnelSettings(tx, siteId);
-  const hooks = createHookCheck(tx, siteId);
   for (let i = 0; i < unique.length; i += MAX_IN) {
     await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas);
   }
@@ -104,7 +108,7 @@ async function updateChunk(
   now: number,
   segments: ActiveSegments,
   funnel: FunnelSettings,
-  hooks: HookCheck,
+  hooks: WebhookQueue,
   changes: MembershipChange[],
   deltas: Map<string, number>,
 ) {
@@ -121,6 +125,10 @@ async function updateChunk(
   const events = plan.rowFilter ? groupEvents(await loadLeadEvents(tx, siteId, leadIds, filterAt(plan.rowFilter, now))) : new Map();
   const bump = (key: string, by: number) => deltas.set(key, (deltas.get(key) ?? 0) + by);
 
+  // decisions first, then each kind of write as multi-row statements (a round trip each on PostgreSQL)
+  const moves: Array<MemberKey & { kind: 'entered' | 'exited'; segment: ActiveSegment; row: LeadFactsRow }> = [];
+  const setRecheck: Array<[string, number]> = [];
+  const clearRecheck: string[] = [];
   for (const leadId of leadIds) {
     const row = leads.get(leadId);
     const current = members.get(leadId) ?? new Set<string>();
@@ -134,52 +142,46 @@ async function updateChunk(
         // bot traffic is never retargeted
         const { value, changeAt } = row.is_bot ? { value: false, changeAt: NEVER } : evaluateCondition(segment.definition, facts);
         dueAt = Math.min(dueAt, changeAt);
-        if (value && !current.has(segment.key)) {
-          if (await insertMember(tx, siteId, segment.key, leadId, now)) {
-            await recordChange(tx, hooks, siteId, segment, row, 'entered', now);
-            bump(segment.key, 1);
-            changes.push({ leadId, segment: segment.key, kind: 'entered' });
-          }
-        } else if (!value && current.has(segment.key)) {
-          if (await deleteMember(tx, siteId, segment.key, leadId)) {
-            await recordChange(tx, hooks, siteId, segment, row, 'exited', now);
-            bump(segment.key, -1);
-            changes.push({ leadId, segment: segment.key, kind: 'exited' });
-          }
-        }
+        if (value !== current.has(segment.key)) moves.push({ key: segment.key, leadId, kind: value ? 'entered' : 'exited', segment, row });
       }
     }
     const stored = rechecks.get(leadId);
     if (stored === undefined || stored <= now) {
       // none yet, or this is the sweep handling it: store the exact next moment (or none)
       if (dueAt !== NEVER) {
-        if (stored !== dueAt) await upsertRecheck(tx, siteId, leadId, dueAt);
-      } else if (stored !== undefined) await deleteRecheck(tx, siteId, leadId);
-    } else if (dueAt < stored) await upsertRecheck(tx, siteId, leadId, dueAt);
+        if (stored !== dueAt) setRecheck.push([leadId, dueAt]);
+      } else if (stored !== undefined) clearRecheck.push(leadId);
+    } else if (dueAt < stored) setRecheck.push([leadId, dueAt]);
     // A later (or no) next moment leaves the earlier stored one in place: the sweep then re-evaluates a little early and
     // stores the right one. That keeps an active lead (a pricing view every day) from rewriting its recheck each flush.
-
   }
+  // a row another writer added or removed a moment ago is not a change of ours: only what the statements did counts
+  const done = {
+    entered: await insertMembers(tx, siteId, moves.filter((m) => m.kind === 'entered'), now),
+    exited: await deleteMembers(tx, siteId, moves.filter((m) => m.kind === 'exited')),
+  };
+  const history: SegmentChangeRow[] = [];
+  for (const m of moves) {
+    if (!done[m.kind].has(memberKeyId(m))) continue;
+    const { kind } = m;
+    bump(m.key, kind === 'entered' ? 1 : -1);
+    changes.push({ leadId: m.leadId, segment: m.key, kind });
+    history.push({ changeId: newChangeId(now), key: m.key, leadId: m.leadId, kind, at: now });
+    await notifyChange(hooks, m.segment, m.row, kind, now);
+  }
+  await insertSegmentChanges(tx, siteId, history);
+  await upsertRechecks(tx, siteId, setRecheck);
+  await deleteRechecks(tx, siteId, clearRecheck);
 }
 
 /** Time-ordered ids: new history rows append to the primary key's B-tree instead of landing at random pages. */
 const newChangeId = (now: number) => now.toString(36).padStart(9, '0') + '-' + randomBytes(6).toString('base64url');
 
-/** Whether the site has a live webhook for a type: asked once per call, at the first change, not once per change. */
-function createHookCheck(tx: Db, siteId: string) {
-  let types: Promise<Set<string>> | null = null;
-  return async (type: WebhookEvent) => {
-    types ??= listActiveWebhookEvents(tx, siteId).then((hooks) => new Set(hooks.flatMap((h) => h.events)));
-    return (await types).has(type);
-  };
-}
-type HookCheck = ReturnType<typeof createHookCheck>;
-
-async function recordChange(tx: Db, hooks: HookCheck, siteId: string, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number) {
-  await insertSegmentChange(tx, { siteId, changeId: newChangeId(now), key: segment.key, leadId: lead.lead_id, kind, at: now });
+/** segment.entered / segment.exited to the site's webhooks that take it. */
+async function notifyChange(hooks: WebhookQueue, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number) {
   const type = kind === 'entered' ? 'segment.entered' : 'segment.exited';
-  if (!(await hooks(type))) return;
-  await enqueueWebhookEvent(tx, siteId, type, {
+  if (!(await hooks.wants(type))) return;
+  await hooks.enqueue(type, {
     segment: segment.key,
     segmentName: segment.name,
     leadId: lead.lead_id,

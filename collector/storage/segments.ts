@@ -1,5 +1,6 @@
 // Segments, their members, enter/exit history and recheck times: the only SQL of the segments module.
 import { dialectSql, type Db } from './db.js';
+import { chunkRows, listSql, valuesSql } from './multi-row.js';
 
 export interface SegmentRow {
   siteId: string;
@@ -274,35 +275,76 @@ export async function loadRechecks(db: Db, siteId: string, leadIds: readonly str
 }
 
 /** Resolves to true when the lead was not a member yet (so exactly one writer records the entry). */
-export async function insertMember(db: Db, siteId: string, key: string, leadId: string, at: number): Promise<boolean> {
-  const n = await db.run(
-    `INSERT INTO segment_members (site_id, segment_key, lead_id, entered_at, recheck_at) VALUES (?, ?, ?, ?, NULL)
-     ON CONFLICT (site_id, segment_key, lead_id) DO NOTHING`,
-    [siteId, key, leadId, at],
-  );
-  return n > 0;
-}
-
 export async function deleteMember(db: Db, siteId: string, key: string, leadId: string): Promise<boolean> {
   return (await db.run('DELETE FROM segment_members WHERE site_id = ? AND segment_key = ? AND lead_id = ?', [siteId, key, leadId])) > 0;
 }
 
-export async function insertSegmentChange(db: Db, c: { siteId: string; changeId: string; key: string; leadId: string; kind: 'entered' | 'exited'; at: number }): Promise<void> {
-  await db.run('INSERT INTO segment_changes (site_id, change_id, segment_key, lead_id, kind, at) VALUES (?, ?, ?, ?, ?, ?)', [
-    c.siteId, c.changeId, c.key, c.leadId, c.kind, c.at,
-  ]);
-}
-
-export async function upsertRecheck(db: Db, siteId: string, leadId: string, dueAt: number): Promise<void> {
-  await db.run(
-    `INSERT INTO segment_rechecks (site_id, lead_id, due_at) VALUES (?, ?, ?)
-     ON CONFLICT (site_id, lead_id) DO UPDATE SET due_at = excluded.due_at`,
-    [siteId, leadId, dueAt],
-  );
-}
-
 export async function deleteRecheck(db: Db, siteId: string, leadId: string): Promise<void> {
   await db.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+}
+
+/** A lead's place in a segment: the unit of the batched membership writes below. */
+export interface MemberKey { key: string; leadId: string }
+const memberId = (m: { segment_key: string; lead_id: string }) => m.segment_key + '\u0000' + m.lead_id;
+/** The identity of a MemberKey in the sets the batched writes resolve to. */
+export const memberKeyId = (m: MemberKey) => m.key + '\u0000' + m.leadId;
+
+/** Adds members (multi-row); resolves to the ids (memberKeyId) of those that were not members yet. */
+export async function insertMembers(db: Db, siteId: string, members: readonly MemberKey[], at: number): Promise<Set<string>> {
+  const added = new Set<string>();
+  for (const chunk of chunkRows(members)) {
+    const rows = await db.all<{ segment_key: string; lead_id: string }>(
+      `INSERT INTO segment_members (site_id, segment_key, lead_id, entered_at) VALUES ${valuesSql(4, chunk.length)}
+       ON CONFLICT (site_id, segment_key, lead_id) DO NOTHING RETURNING segment_key, lead_id`,
+      chunk.flatMap((m) => [siteId, m.key, m.leadId, at]),
+    );
+    for (const r of rows) added.add(memberId(r));
+  }
+  return added;
+}
+
+/** Removes members (multi-row); resolves to the ids (memberKeyId) of those that were members. */
+export async function deleteMembers(db: Db, siteId: string, members: readonly MemberKey[]): Promise<Set<string>> {
+  const removed = new Set<string>();
+  for (const chunk of chunkRows(members)) {
+    const rows = await db.all<{ segment_key: string; lead_id: string }>(
+      `DELETE FROM segment_members WHERE site_id = ? AND (segment_key, lead_id) IN (VALUES ${valuesSql(2, chunk.length)})
+       RETURNING segment_key, lead_id`,
+      [siteId, ...chunk.flatMap((m) => [m.key, m.leadId])],
+    );
+    for (const r of rows) removed.add(memberId(r));
+  }
+  return removed;
+}
+
+export interface SegmentChangeRow { changeId: string; key: string; leadId: string; kind: 'entered' | 'exited'; at: number }
+
+/** Enter/exit history rows (multi-row). */
+export async function insertSegmentChanges(db: Db, siteId: string, changes: readonly SegmentChangeRow[]): Promise<void> {
+  for (const chunk of chunkRows(changes)) {
+    await db.run(
+      `INSERT INTO segment_changes (site_id, change_id, segment_key, lead_id, kind, at) VALUES ${valuesSql(6, chunk.length)}`,
+      chunk.flatMap((c) => [siteId, c.changeId, c.key, c.leadId, c.kind, c.at]),
+    );
+  }
+}
+
+/** Sets leads' next recheck times (multi-row; one row per lead). */
+export async function upsertRechecks(db: Db, siteId: string, rechecks: ReadonlyArray<readonly [leadId: string, dueAt: number]>): Promise<void> {
+  for (const chunk of chunkRows(rechecks)) {
+    await db.run(
+      `INSERT INTO segment_rechecks (site_id, lead_id, due_at) VALUES ${valuesSql(3, chunk.length)}
+       ON CONFLICT (site_id, lead_id) DO UPDATE SET due_at = excluded.due_at`,
+      chunk.flatMap(([leadId, dueAt]) => [siteId, leadId, dueAt]),
+    );
+  }
+}
+
+/** Clears leads' recheck times (multi-row). */
+export async function deleteRechecks(db: Db, siteId: string, leadIds: readonly string[]): Promise<void> {
+  for (const chunk of chunkRows(leadIds)) {
+    await db.run(`DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id IN (${listSql(chunk.length)})`, [siteId, ...chunk]);
+  }
 }
 
 /** Leads whose segments may have changed by now, oldest first (segment_rechecks_due index). */

@@ -14,15 +14,29 @@ export interface WebhookPayload {
   data: object;
 }
 
-export async function enqueueWebhookEvent(tx: Db, siteId: string, type: WebhookEvent, data: object, now: number): Promise<number> {
-  const hooks = await listActiveWebhookEvents(tx, siteId);
-  let queued = 0;
-  for (const hook of hooks) {
-    if (!hook.events.includes(type)) continue;
-    const deliveryId = randomUUID();
-    const payload: WebhookPayload = { id: deliveryId, type, createdAt: new Date(now).toISOString(), data };
-    await insertDelivery(tx, { siteId, deliveryId, webhookId: hook.webhookId, eventType: type, payload: JSON.stringify(payload), now });
-    queued++;
-  }
-  return queued;
+/** Queues deliveries for one site within one transaction; the site's active webhooks are read once, at first use. */
+export interface WebhookQueue {
+  /** whether any active webhook of the site takes this type */
+  wants(type: WebhookEvent): Promise<boolean>;
+  /** queues a delivery to every active webhook that takes the type; resolves to how many */
+  enqueue(type: WebhookEvent, data: object, now: number): Promise<number>;
+}
+
+export function webhookQueue(tx: Db, siteId: string): WebhookQueue {
+  let hooks: ReturnType<typeof listActiveWebhookEvents> | null = null;
+  const active = () => (hooks ??= listActiveWebhookEvents(tx, siteId));
+  return {
+    wants: async (type) => (await active()).some((h) => h.events.includes(type)),
+    async enqueue(type, data, now) {
+      let queued = 0;
+      for (const hook of await active()) {
+        if (!hook.events.includes(type)) continue;
+        const deliveryId = randomUUID();
+        const payload: WebhookPayload = { id: deliveryId, type, createdAt: new Date(now).toISOString(), data };
+        await insertDelivery(tx, { siteId, deliveryId, webhookId: hook.webhookId, eventType: type, payload: JSON.stringify(payload), now });
+        queued++;
+      }
+      return queued;
+    },
+  };
 }

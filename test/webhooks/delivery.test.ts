@@ -3,7 +3,7 @@ import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { startWebhookWorker, type WebhookWorker } from '../../collector/webhooks/webhook-worker.js';
 import { verifySignature } from '../../collector/webhooks/verify-signature.js';
 import { claimDelivery, listDueDeliveries } from '../../collector/storage/webhooks.js';
-import { enqueueWebhookEvent } from '../../collector/webhooks/enqueue.js';
+import { webhookQueue } from '../../collector/webhooks/enqueue.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import { deliveryRows, enqueue, makeSiteWithWebhook, SECRET, T0, workerDeps } from './fixtures.js';
 
@@ -176,7 +176,7 @@ describe.each(ENGINES)('webhook delivery to a real receiver on %s', (engine) => 
     const siteId = await makeSiteWithWebhook(db, rx.url);
     await expect(
       db.transaction(async (tx) => {
-        await enqueueWebhookEvent(tx, siteId, 'lead.mql', { leadId: 'lead_7' }, T0);
+        await webhookQueue(tx, siteId).enqueue('lead.mql', { leadId: 'lead_7' }, T0);
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');

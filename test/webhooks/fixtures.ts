@@ -2,7 +2,7 @@
 import type { Db } from '../../collector/storage/db.js';
 import { createSite } from '../../collector/admin.js';
 import { saveWebhook } from '../../collector/webhooks/save-webhook.js';
-import { enqueueWebhookEvent, type WebhookEvent } from '../../collector/webhooks/enqueue.js';
+import { webhookQueue, type WebhookEvent } from '../../collector/webhooks/enqueue.js';
 import { createLog } from '../../collector/ops/log.js';
 import { createMetrics } from '../../collector/ops/metrics.js';
 
@@ -18,7 +18,7 @@ export async function makeSiteWithWebhook(db: Db, url: string, events: WebhookEv
 }
 
 export async function enqueue(db: Db, siteId: string, type: WebhookEvent, data: object, now = T0) {
-  return db.transaction((tx) => enqueueWebhookEvent(tx, siteId, type, data, now));
+  return db.transaction((tx) => webhookQueue(tx, siteId).enqueue(type, data, now));
 }
 
 export async function deliveryRows(db: Db, siteId: string) {

@@ -9,7 +9,7 @@ import { parseUserAgent } from './user-agent.js';
 import { createSessionCache, type SessionState } from './sessions.js';
 import { createSiteCache } from './site-cache.js';
 import type { EventWriter } from './store.js';
-import { getVisitorSession } from '../storage/events.js';
+import { createSessionLoader } from './session-loader.js';
 import { insertRejected, type RejectedRow } from '../storage/rejected.js';
 import { LIMITS } from '../../shared/limits.js';
 import type { Site } from '../storage/sites.js';
@@ -29,6 +29,7 @@ export const truncateRaw = (text: string) => (text.length > LIMITS.rejectedRawBy
 export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
   const sessions = createSessionCache();
+  const readSession = createSessionLoader(deps.db);
   const loading = new Map<string, Promise<SessionState | null>>();
 
   async function loadSession(siteId: string, visitorId: string): Promise<SessionState | null> {
@@ -37,7 +38,7 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     if (cached) return cached;
     let p = loading.get(key);
     if (!p) {
-      p = getVisitorSession(deps.db, siteId, visitorId).finally(() => loading.delete(key));
+      p = readSession(siteId, visitorId).finally(() => loading.delete(key));
       loading.set(key, p);
     }
     const loaded = await p;

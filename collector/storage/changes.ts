@@ -85,7 +85,7 @@ export async function listScoreChangesOf(db: Db, siteId: string, leadId: string)
 /** Inserts stage changes of many leads; resolves to those that are new (a lead enters each stage once). */
 export async function insertStageChanges(db: Db, siteId: string, rows: readonly StageChangeRow[]): Promise<StageChangeRow[]> {
   const entered: StageChangeRow[] = [];
-  for (const chunk of chunkRows(rows)) {
+  for (const chunk of chunkRows(rows, db.dialect)) {
     const back = await db.all<{ lead_id: string; to_stage: string }>(
       `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule, from_at) VALUES ${valuesSql(8, chunk.length)}
        ON CONFLICT (site_id, lead_id, to_stage) DO NOTHING RETURNING lead_id, to_stage`,
@@ -99,7 +99,7 @@ export async function insertStageChanges(db: Db, siteId: string, rows: readonly 
 
 /** Inserts score changes of many leads (an id already stored is kept). */
 export async function insertScoreChanges(db: Db, siteId: string, rows: readonly ScoreChangeRow[]): Promise<void> {
-  for (const chunk of chunkRows(rows)) {
+  for (const chunk of chunkRows(rows, db.dialect)) {
     await db.run(
       `${SCORE_INSERT.replace('(?, ?, ?, ?, ?, ?, ?, ?)', valuesSql(8, chunk.length))} ON CONFLICT (site_id, change_id) DO NOTHING`,
       chunk.flatMap((c) => [siteId, c.changeId, c.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]),

@@ -1,7 +1,7 @@
 // Events and visitors on the ingest path: idempotent event inserts and one visitor upsert per visitor per flush.
 import type { Db } from './db.js';
 import { dialectSql } from './db.js';
-import { chunkRows, valuesSql } from './multi-row.js';
+import { chunkRows, listSql, valuesSql } from './multi-row.js';
 import type { EnrichedEvent, StoredEvent } from '../ingest/types.js';
 import type { SessionState } from '../ingest/sessions.js';
 
@@ -156,20 +156,29 @@ async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<void>
 }
 
 /** A visitor's current session, for enrichment when the process has not seen the visitor yet. */
+interface SessionRow { visitor_id: string; session_id: string; session_started: number; last_seen: number; session_campaign: string; last_touch: string | null }
+const SESSION_COLS = 'visitor_id, session_id, session_started, last_seen, session_campaign, last_touch';
+const toSession = (r: SessionRow): SessionState => ({
+  sessionId: r.session_id,
+  started: Number(r.session_started),
+  lastSeen: Number(r.last_seen),
+  campaign: r.session_campaign,
+  touch: r.last_touch ? JSON.parse(r.last_touch) : null,
+});
+
 export async function getVisitorSession(db: Db, siteId: string, visitorId: string): Promise<SessionState | null> {
-  const r = await db.get<{ session_id: string; session_started: number; last_seen: number; session_campaign: string; last_touch: string | null }>(
-    'SELECT session_id, session_started, last_seen, session_campaign, last_touch FROM visitors WHERE site_id = ? AND visitor_id = ?',
-    [siteId, visitorId],
-  );
-  return r
-    ? {
-        sessionId: r.session_id,
-        started: Number(r.session_started),
-        lastSeen: Number(r.last_seen),
-        campaign: r.session_campaign,
-        touch: r.last_touch ? JSON.parse(r.last_touch) : null,
-      }
-    : null;
+  const r = await db.get<SessionRow>(`SELECT ${SESSION_COLS} FROM visitors WHERE site_id = ? AND visitor_id = ?`, [siteId, visitorId]);
+  return r ? toSession(r) : null;
+}
+
+/** The stored sessions of several visitors of a site (absent: never seen); one statement per chunk. */
+export async function getVisitorSessions(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, SessionState>> {
+  const out = new Map<string, SessionState>();
+  for (const chunk of chunkRows(visitorIds, db.dialect)) {
+    const rows = await db.all<SessionRow>(`SELECT ${SESSION_COLS} FROM visitors WHERE site_id = ? AND visitor_id IN (${listSql(chunk.length)})`, [siteId, ...chunk]);
+    for (const r of rows) out.set(r.visitor_id, toSession(r));
+  }
+  return out;
 }
 
 /** Events stored but not attributed (attribution failed, or the process died between commit and attribution). */

@@ -33,7 +33,7 @@ export interface CurrentLink extends LinkRow {
 /** The current links of many visitors (one statement per 64), with the visitors' `lead_id` to see if it is in step. */
 export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, CurrentLink>> {
   const out = new Map<string, CurrentLink>();
-  for (const chunk of chunkRows(visitorIds)) {
+  for (const chunk of chunkRows(visitorIds, db.dialect)) {
     const rows = await db.all<CurrentLink & { visitor_id: string }>(
       `SELECT l.visitor_id, l.lead_id, l.from_at, v.lead_id AS visitor_lead FROM identity_links l
        LEFT JOIN visitors v ON v.site_id = l.site_id AND v.visitor_id = l.visitor_id
@@ -47,7 +47,7 @@ export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readon
 
 /** First links of visitors that have none (first sight), many at once. */
 export async function insertFirstLinks(db: Db, links: readonly NewLink[]): Promise<void> {
-  for (const chunk of chunkRows(links)) {
+  for (const chunk of chunkRows(links, db.dialect)) {
     await db.run(
       `INSERT INTO identity_links (site_id, visitor_id, from_at, to_at, lead_id, email, event_id, reason, created_at)
        VALUES ${valuesSql(9, chunk.length)} ON CONFLICT (site_id, visitor_id, from_at) DO NOTHING`,
@@ -58,7 +58,7 @@ export async function insertFirstLinks(db: Db, links: readonly NewLink[]): Promi
 
 /** Sets `visitors.lead_id` of many visitors at once (rows already right are not rewritten). */
 export async function setVisitorLeads(db: Db, siteId: string, pairs: ReadonlyArray<readonly [visitorId: string, leadId: string]>): Promise<void> {
-  for (const chunk of chunkRows(pairs)) {
+  for (const chunk of chunkRows(pairs, db.dialect)) {
     await db.run(
       `UPDATE visitors SET lead_id = v.column2 FROM (VALUES ${valuesSql(2, chunk.length)}) AS v
        WHERE visitors.site_id = ? AND visitors.visitor_id = v.column1 AND (visitors.lead_id IS NULL OR visitors.lead_id <> v.column2)`,

@@ -37,7 +37,7 @@ export async function getLeadFoldRow(db: Db, siteId: string, leadId: string): Pr
 export async function getLeadFoldRows(db: Db, siteId: string, leadIds: readonly string[]): Promise<Map<string, LeadFoldRow>> {
   const out = new Map<string, LeadFoldRow>();
   const lock = db.dialect === 'pg' ? ' FOR UPDATE' : '';
-  for (const chunk of chunkRows([...leadIds].sort())) {
+  for (const chunk of chunkRows([...leadIds].sort(), db.dialect)) {
     const rows = await db.all<LeadFoldRow>(
       `SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id IN (${listSql(chunk.length)}) ORDER BY lead_id${lock}`,
       [siteId, ...chunk],
@@ -128,7 +128,7 @@ export interface FoldedLead {
 /** Inserts new anonymous leads with their fold already applied; resolves to the ids inserted (others existed). */
 export async function insertFoldedLeads(db: Db, siteId: string, leads: readonly FoldedLead[]): Promise<Set<string>> {
   const inserted = new Set<string>();
-  for (const chunk of chunkRows(leads)) {
+  for (const chunk of chunkRows(leads, db.dialect)) {
     const rows = await db.all<{ lead_id: string }>(
       `INSERT INTO leads (site_id, lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits,
          first_touch, last_touch, state, created_at, updated_at, identified_at, version)
@@ -150,7 +150,7 @@ export interface VersionedFold {
 /** Version-checked fold writes of many leads; resolves to the ids written (the rest changed meanwhile: redo them). */
 export async function updateLeadFolds(db: Db, siteId: string, folds: readonly VersionedFold[]): Promise<Set<string>> {
   const written = new Set<string>();
-  for (const chunk of chunkRows(folds)) {
+  for (const chunk of chunkRows(folds, db.dialect)) {
     const rows = await db.all<{ lead_id: string }>(
       `UPDATE leads SET stage = v.column3, stage_rank = CAST(v.column4 AS integer), stage_at = CAST(v.column5 AS bigint),
          score = CAST(v.column6 AS double precision), score_at = CAST(v.column7 AS bigint), mql = CAST(v.column8 AS integer),

@@ -1,14 +1,18 @@
-// Multi-row statements for the funnel engine's set-based writes: rows go in chunks of a few fixed sizes, so each
-// statement text is prepared once and a flush costs a handful of round trips on PostgreSQL.
+// Multi-row statements for the set-based writes of a flush.
+// SQLite (in process, no round trips): chunks of a few fixed sizes, so each statement text is prepared once.
+// PostgreSQL: every statement is a round trip over the network, which costs far more than parsing a new text, so the
+// rows go in one statement (up to PG_ROWS; the executor names only its first texts, see pg-db.ts).
 const SIZES = [64, 16, 4, 1] as const;
+/** rows per PostgreSQL statement: 1,000 rows of the widest table (events, 29 columns) stay under its 65,535 parameters */
+export const PG_ROWS = 1000;
 
-/** Splits rows into chunks whose sizes are 64, 16, 4 or 1. */
-export function chunkRows<T>(rows: readonly T[]): T[][] {
+/** Splits rows into chunks: sizes 64, 16, 4 or 1 on SQLite; up to PG_ROWS per chunk on PostgreSQL. */
+export function chunkRows<T>(rows: readonly T[], dialect: 'sqlite' | 'pg' = 'sqlite'): T[][] {
   const out: T[][] = [];
   let i = 0;
   while (i < rows.length) {
     const left = rows.length - i;
-    const size = SIZES.find((s) => s <= left)!;
+    const size = dialect === 'pg' ? Math.min(left, PG_ROWS) : SIZES.find((s) => s <= left)!;
     out.push(rows.slice(i, i + size));
     i += size;
   }

@@ -292,7 +292,7 @@ export const memberKeyId = (m: MemberKey) => m.key + '\u0000' + m.leadId;
 /** Adds members (multi-row); resolves to the ids (memberKeyId) of those that were not members yet. */
 export async function insertMembers(db: Db, siteId: string, members: readonly MemberKey[], at: number): Promise<Set<string>> {
   const added = new Set<string>();
-  for (const chunk of chunkRows(members)) {
+  for (const chunk of chunkRows(members, db.dialect)) {
     const rows = await db.all<{ segment_key: string; lead_id: string }>(
       `INSERT INTO segment_members (site_id, segment_key, lead_id, entered_at) VALUES ${valuesSql(4, chunk.length)}
        ON CONFLICT (site_id, segment_key, lead_id) DO NOTHING RETURNING segment_key, lead_id`,
@@ -306,7 +306,7 @@ export async function insertMembers(db: Db, siteId: string, members: readonly Me
 /** Removes members (multi-row); resolves to the ids (memberKeyId) of those that were members. */
 export async function deleteMembers(db: Db, siteId: string, members: readonly MemberKey[]): Promise<Set<string>> {
   const removed = new Set<string>();
-  for (const chunk of chunkRows(members)) {
+  for (const chunk of chunkRows(members, db.dialect)) {
     const rows = await db.all<{ segment_key: string; lead_id: string }>(
       `DELETE FROM segment_members WHERE site_id = ? AND (segment_key, lead_id) IN (VALUES ${valuesSql(2, chunk.length)})
        RETURNING segment_key, lead_id`,
@@ -321,7 +321,7 @@ export interface SegmentChangeRow { changeId: string; key: string; leadId: strin
 
 /** Enter/exit history rows (multi-row). */
 export async function insertSegmentChanges(db: Db, siteId: string, changes: readonly SegmentChangeRow[]): Promise<void> {
-  for (const chunk of chunkRows(changes)) {
+  for (const chunk of chunkRows(changes, db.dialect)) {
     await db.run(
       `INSERT INTO segment_changes (site_id, change_id, segment_key, lead_id, kind, at) VALUES ${valuesSql(6, chunk.length)}`,
       chunk.flatMap((c) => [siteId, c.changeId, c.key, c.leadId, c.kind, c.at]),
@@ -331,7 +331,7 @@ export async function insertSegmentChanges(db: Db, siteId: string, changes: read
 
 /** Sets leads' next recheck times (multi-row; one row per lead). */
 export async function upsertRechecks(db: Db, siteId: string, rechecks: ReadonlyArray<readonly [leadId: string, dueAt: number]>): Promise<void> {
-  for (const chunk of chunkRows(rechecks)) {
+  for (const chunk of chunkRows(rechecks, db.dialect)) {
     await db.run(
       `INSERT INTO segment_rechecks (site_id, lead_id, due_at) VALUES ${valuesSql(3, chunk.length)}
        ON CONFLICT (site_id, lead_id) DO UPDATE SET due_at = excluded.due_at`,
@@ -342,7 +342,7 @@ export async function upsertRechecks(db: Db, siteId: string, rechecks: ReadonlyA
 
 /** Clears leads' recheck times (multi-row). */
 export async function deleteRechecks(db: Db, siteId: string, leadIds: readonly string[]): Promise<void> {
-  for (const chunk of chunkRows(leadIds)) {
+  for (const chunk of chunkRows(leadIds, db.dialect)) {
     await db.run(`DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id IN (${listSql(chunk.length)})`, [siteId, ...chunk]);
   }
 }

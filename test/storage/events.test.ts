@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../collector/storage/db.js';
 import {
-  getVisitorSession, insertEvents, listUnattributedEvents, rowToEvent, upsertVisitors, EVENT_COLUMNS, type VisitorUpdate,
+  getVisitorSession, getVisitorSessions, insertEvents, listUnattributedEvents, rowToEvent, upsertVisitors, EVENT_COLUMNS, type VisitorUpdate,
 } from '../../collector/storage/events.js';
 import type { EnrichedEvent } from '../../collector/ingest/types.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
@@ -219,6 +219,17 @@ describe.each(ENGINES)('events storage on %s', (engine) => {
       sessionId: 'v_1.s1', started: T0, lastSeen: T0 + 1000, campaign: '', touch: { url: 'https://example.com/a' },
     });
     expect(await getVisitorSession(db, s, 'v_nope')).toBeNull();
+  });
+
+  test('getVisitorSessions reads many visitors at once; unknown visitors and other sites are absent', async () => {
+    const s = site();
+    const ids = Array.from({ length: 70 }, (_, i) => `v_${i}`);
+    await db.transaction((tx) => upsertVisitors(tx, ids.map((visitorId) => ({ ...makeVisitor(s), visitorId }))));
+    await db.transaction((tx) => upsertVisitors(tx, [{ ...makeVisitor(site()), visitorId: 'v_other' }]));
+    const found = await getVisitorSessions(db, s, [...ids, 'v_nope', 'v_other']);
+    expect([...found.keys()].sort()).toEqual([...ids].sort());
+    expect(found.get('v_69')).toEqual(await getVisitorSession(db, s, 'v_69'));
+    expect((await getVisitorSessions(db, s, [])).size).toBe(0);
   });
 
   test('listUnattributedEvents lists unattributed human events oldest first', async () => {

@@ -12,7 +12,7 @@ import { check, sleep, type Check, type FaultReport } from './fault-report.js';
 import { FAULT_ENV, setupSite } from './setup-site.js';
 
 const MECHANISM =
-  'a dedicated 48 MB tmpfs (mount -t tmpfs, as root) holds the database; a filler file takes every free byte so the ' +
+  'a dedicated 256 MB tmpfs (mount -t tmpfs, as root) holds the database; a filler file takes every free byte so the ' +
   'kernel answers ENOSPC to SQLite exactly as a full disk does (the WAL cannot grow, checkpoints cannot extend the file); ' +
   'deleting the filler gives the space back. Read-only: `mount -o remount,ro` of the same filesystem (EROFS on every ' +
   'write), then `remount,rw`. No process is restarted.';
@@ -58,7 +58,7 @@ async function health(url: string): Promise<string> {
 export async function runDiskFull(o: { concurrency: number; faultSeconds: number }): Promise<FaultReport> {
   const dir = mkdtempSync(join(tmpdir(), 'fb-fault-disk-'));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     return { fault: '(b) disk full / read-only database', mechanism: MECHANISM, checks: null, figures: {}, skipped: `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]}); run as root` };

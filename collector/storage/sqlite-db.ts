@@ -48,10 +48,21 @@ export function openSqlite(path: string): SqliteDb {
   const begin = raw.prepare('BEGIN IMMEDIATE');
   const commit = raw.prepare('COMMIT');
   const rollback = raw.prepare('ROLLBACK');
-  let lock: Promise<void> = Promise.resolve();
+  // One writer at a time, first come first served: a transaction's awaits are never interleaved with another write,
+  // and the lock passes straight to the oldest waiter, so back-to-back group-commit flushes cannot starve a lone
+  // write (a webhook claim, an admin change) that asked in between.
   let locked = false;
-  // Every wait is `while (locked) await lock;` followed synchronously by the statement: no tick in between in which
-  // another caller's transaction could start and swallow it.
+  const waiters: Array<() => void> = [];
+  const release = () => {
+    const next = waiters.shift();
+    if (next) next(); // stays locked: handed over
+    else locked = false;
+  };
+  const acquire = async (): Promise<() => void> => {
+    if (locked) await new Promise<void>((r) => waiters.push(r));
+    else locked = true;
+    return release;
+  };
   // The read connection (none for in-memory databases, which one connection cannot share).
   const reader = path === ':memory:' ? null : new Database(path, { readonly: true });
   reader?.pragma('busy_timeout = 5000');
@@ -79,19 +90,21 @@ export function openSqlite(path: string): SqliteDb {
       return stmt.run(...bind(params)).changes;
     },
   };
-  const acquire = async () => {
-    while (locked) await lock;
-    locked = true;
-    let release!: () => void;
-    lock = new Promise<void>((r) => (release = r));
-    return () => {
-      locked = false;
-      release();
-    };
+  /** Runs fn (synchronous) holding the write lock, in its turn. */
+  const alone = async <T>(fn: () => T): Promise<T> => {
+    const done = await acquire();
+    try {
+      return fn();
+    } finally {
+      done();
+    }
   };
-  /** A statement run on its own (autocommit) that wrote: its result once the commit is on disk. */
+  /**
+   * A statement run on its own (autocommit, under the lock: never inside a transaction) that wrote: its result once
+   * the commit is on disk.
+   */
   const durable = async <T>(sql: string, result: T): Promise<T> => {
-    if (!raw.inTransaction && !prepare(sql).readonly) await syncWal();
+    if (!prepare(sql).readonly) await syncWal();
     return result;
   };
   const txDb: Db = {
@@ -108,18 +121,15 @@ export function openSqlite(path: string): SqliteDb {
     async all(sql, params) {
       const read = readerStatement(sql);
       if (read) return read.all(...bind(params)) as never[];
-      while (locked) await lock;
-      return durable(sql, direct.all(sql, params));
+      return durable(sql, await alone(() => direct.all(sql, params)));
     },
     async get(sql, params) {
       const read = readerStatement(sql);
       if (read) return read.get(...bind(params)) as never;
-      while (locked) await lock;
-      return durable(sql, direct.get(sql, params));
+      return durable(sql, await alone(() => direct.get(sql, params)));
     },
     async run(sql, params) {
-      while (locked) await lock;
-      return durable(sql, direct.run(sql, params));
+      return durable(sql, await alone(() => direct.run(sql, params)));
     },
     async transaction(fn, onCommitted) {
       const release = await acquire();
@@ -142,8 +152,7 @@ export function openSqlite(path: string): SqliteDb {
       return result;
     },
     async syncTransaction(fn) {
-      while (locked) await lock;
-      const result = raw.transaction(fn).immediate();
+      const result = await alone(() => raw.transaction(fn).immediate());
       await syncWal();
       return result;
     },
@@ -151,12 +160,13 @@ export function openSqlite(path: string): SqliteDb {
       raw.pragma('wal_checkpoint(PASSIVE)');
     },
     async close() {
-      while (locked) await lock;
-      if (reader?.open) reader.close();
-      if (raw.open) {
-        raw.pragma('wal_checkpoint(TRUNCATE)');
-        raw.close();
-      }
+      await alone(() => {
+        if (reader?.open) reader.close();
+        if (raw.open) {
+          raw.pragma('wal_checkpoint(TRUNCATE)');
+          raw.close();
+        }
+      });
     },
   };
   return db;

@@ -161,6 +161,23 @@ export async function claimDelivery(
   return { ...toDelivery(r), url: r.url ?? '', secret: r.secret ?? '' };
 }
 
+/** claimDelivery for several due deliveries in one transaction (one commit, one wait for the writer); the ones won. */
+export async function claimDeliveries(
+  db: Db,
+  due: ReadonlyArray<{ siteId: string; deliveryId: string; status: DeliveryStatus; nextAttemptAt: number }>,
+  leaseUntil: number,
+): Promise<DueDelivery[]> {
+  if (due.length === 0) return [];
+  return db.transaction(async (tx) => {
+    const won: DueDelivery[] = [];
+    for (const d of due) {
+      const claimed = await claimDelivery(tx, d, leaseUntil);
+      if (claimed) won.push(claimed);
+    }
+    return won;
+  });
+}
+
 /** Records the outcome of a claimed attempt, only if the claim is still ours (same lease). Resolves to false otherwise. */
 export async function finishDelivery(
   db: Db,

@@ -2,14 +2,18 @@
 // All state lives in webhook_deliveries, so a restarted (or crashed) collector picks up exactly where it stopped.
 import type { Deps } from '../context.js';
 import type { Service } from '../app.js';
-import { claimDelivery, finishDelivery, listDueDeliveries, pruneDeliveries, type DueDelivery } from '../storage/webhooks.js';
+import { claimDeliveries, finishDelivery, listDueDeliveries, pruneDeliveries, type DueDelivery } from '../storage/webhooks.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import { sendWebhook } from './send-webhook.js';
 
 export interface WebhookWorkerOptions {
   /** how often the queue is checked when idle */
   pollMs?: number;
-  /** deliveries in flight at once; a slow receiver holds at most one slot per delivery until its timeout */
+  /**
+   * deliveries in flight at once (default 16); a slow receiver holds at most one slot per delivery until its timeout.
+   * Under ingest load each delivery waits for the writer twice (claim, outcome), so throughput is about this many per
+   * round of those waits.
+   */
   concurrency?: number;
   /** a receiver that has not answered within this is a failed attempt */
   timeoutMs?: number;
@@ -30,7 +34,7 @@ export interface WebhookWorker extends Service {
 
 export function startWebhookWorker(deps: Pick<Deps, 'db' | 'log' | 'metrics' | 'now'>, options: WebhookWorkerOptions = {}): WebhookWorker {
   const pollMs = options.pollMs ?? 1000;
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = options.concurrency ?? 16;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const leaseMs = options.leaseMs ?? timeoutMs + 30_000;
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
@@ -68,12 +72,11 @@ export function startWebhookWorker(deps: Pick<Deps, 'db' | 'log' | 'metrics' | '
     const free = concurrency - inFlight.size;
     if (free <= 0 || closed) return [];
     const started: Promise<void>[] = [];
-    for (const due of await listDueDeliveries(deps.db, now, free)) {
-      const leaseUntil = now + leaseMs;
-      const claimed = await claimDelivery(deps.db, due, leaseUntil);
-      if (!claimed) continue;
+    const leaseUntil = now + leaseMs;
+    // claimed together: under ingest load every separate write waits for a group-commit flush and a sync
+    for (const claimed of await claimDeliveries(deps.db, await listDueDeliveries(deps.db, now, free), leaseUntil)) {
       const run: Promise<void> = attempt(claimed, now, leaseUntil)
-        .catch((err) => deps.log.error('webhook attempt could not be recorded', { deliveryId: due.deliveryId, error: (err as Error).message }))
+        .catch((err) => deps.log.error('webhook attempt could not be recorded', { deliveryId: claimed.deliveryId, error: (err as Error).message }))
         .finally(() => inFlight.delete(run));
       inFlight.add(run);
       started.push(run);

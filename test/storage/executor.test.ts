@@ -174,6 +174,35 @@ describe.each(ENGINES)('the %s executor', (engine) => {
     }
   });
 
+  test('a lone write gets its turn between back-to-back transactions instead of waiting for them to stop', async () => {
+    const s = site();
+    let committed = 0;
+    let chainDone!: () => void;
+    const chainEnded = new Promise<void>((r) => (chainDone = r));
+    // like the group-commit pipeline: each transaction starts the next the moment it commits
+    const step = (i: number): void => {
+      void db.transaction(
+        async (tx) => {
+          await tx.run(INSERT_CONFIG, [s, `t${i}`, 'x', i]);
+          await sleep(5);
+        },
+        () => {
+          committed++;
+          if (i < 20) step(i + 1);
+          else chainDone();
+        },
+      );
+    };
+    step(1);
+    await sleep(1);
+    let seenAt = -1;
+    const lone = db.run(INSERT_CONFIG, [s, 'lone', 'y', 0]).then(() => (seenAt = committed));
+    await Promise.all([lone, chainEnded]);
+    expect(committed).toBe(20);
+    expect(seenAt).toBeGreaterThanOrEqual(0);
+    expect(seenAt).toBeLessThan(5);
+  });
+
   test('a transaction commits every write when its callback resolves', async () => {
     const s = site();
     const result = await db.transaction(async (tx) => {

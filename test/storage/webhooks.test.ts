@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../collector/storage/db.js';
 import {
-  claimDelivery, deleteWebhook, finishDelivery, getDelivery, getWebhook, insertDelivery, listActiveWebhookEvents, listDueDeliveries,
+  claimDeliveries, claimDelivery, deleteWebhook, finishDelivery, getDelivery, getWebhook, insertDelivery, listActiveWebhookEvents, listDueDeliveries,
   listRecentDeliveries, listWebhooks, pruneDeliveries, upsertWebhook, type Webhook,
 } from '../../collector/storage/webhooks.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
@@ -53,6 +53,22 @@ describe.each(ENGINES)('webhook storage on %s', (engine) => {
     const won = claims.filter((c) => c !== undefined);
     expect(won).toHaveLength(1);
     expect(won[0]).toMatchObject({ status: 'sending', attempts: 1, url: 'https://crm.example.com/hook', secret: 'whsec_x', payload: '{"a":1}' });
+  });
+
+  test('claimDeliveries claims a batch in one go; two workers racing over the same batch never both win one', async () => {
+    const s = site();
+    const now = window();
+    await upsertWebhook(db, makeHook(s));
+    for (let i = 0; i < 12; i++) {
+      await insertDelivery(db, { siteId: s, deliveryId: `d_${String(i).padStart(2, '0')}`, webhookId: 'wh_1', eventType: 'lead.mql', payload: `{"i":${i}}`, now });
+    }
+    const due = (await listDueDeliveries(db, now, 100)).filter((d) => d.siteId === s);
+    expect(due).toHaveLength(12);
+    const [a, b] = await Promise.all([claimDeliveries(db, due, now + 30_000), claimDeliveries(db, [...due].reverse(), now + 30_001)]);
+    const won = [...a, ...b].map((d) => d.deliveryId).sort();
+    expect(won).toEqual(due.map((d) => d.deliveryId).sort());
+    expect(a[0]).toMatchObject({ status: 'sending', attempts: 1, url: 'https://crm.example.com/hook', secret: 'whsec_x' });
+    expect(await claimDeliveries(db, [], now)).toEqual([]);
   });
 
   test('only the current lease may finish a delivery; an expired lease is due again', async () => {

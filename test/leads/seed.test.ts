@@ -18,13 +18,13 @@ async function siteDb(): Promise<Db> {
 
 const snapshot = async (db: Db) => ({
   leads: await db.all(
-    `SELECT lead_id, email, stage, stage_rank, stage_at, ROUND(score, 3) AS score, mql, mql_at, sql, sql_at, traits, first_touch, last_touch,
+    `SELECT lead_id, email, stage, stage_rank, stage_at, ROUND(score * 1000) / 1000 AS score, mql, mql_at, sql, sql_at, traits, first_touch, last_touch,
        identified_at FROM leads WHERE site_id = ? ORDER BY lead_id`,
     [SITE],
   ),
   stageChanges: await db.all('SELECT lead_id, to_stage, from_stage, at, event_id, rule, from_at FROM stage_changes WHERE site_id = ? ORDER BY lead_id, to_stage', [SITE]),
   scoreChanges: await db.all(
-    'SELECT change_id, lead_id, at, event_id, rule, points, ROUND(score_after, 3) AS s FROM score_changes WHERE site_id = ? ORDER BY change_id',
+    'SELECT change_id, lead_id, at, event_id, rule, points, ROUND(score_after * 1000) / 1000 AS s FROM score_changes WHERE site_id = ? ORDER BY change_id',
     [SITE],
   ),
   links: await db.all(

@@ -4,10 +4,13 @@ import { openTestSqlite } from './helpers/test-db.js';
 
 describe('operations routes', () => {
   test('GET /healthz answers ok with the engine name', async () => {
-    const { app } = createApp({ db: await openTestSqlite() });
+    const db = await openTestSqlite();
+    const { app } = createApp({ db });
     const res = await app.request('/healthz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, engine: 'sqlite' });
+    // 'sqlite' here; 'pg' when the suite runs with TEST_ENGINE=pg
+    expect(await res.json()).toEqual({ ok: true, engine: db.dialect });
+    expect(['sqlite', 'pg']).toContain(db.dialect);
   });
   test('unknown routes answer 404 with the error shape', async () => {
     const { app } = createApp({ db: await openTestSqlite() });

@@ -60,8 +60,9 @@ async function attributeSite(
 ): Promise<string[]> {
   const now = deps.now();
   const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now);
-  // the site's webhooks are read once per flush, not once per lead
-  const hooks = notify ? webhookQueue(tx, siteId) : null;
+  // the site's webhooks are read once per flush, not once per lead; stage and MQL webhooks only when notifying
+  const siteHooks = webhookQueue(tx, siteId);
+  const hooks = notify ? siteHooks : null;
   const sorted = [...list].sort(compareEvents);
 
   // 1. identity: the lead of every event, in time order
@@ -152,7 +153,7 @@ async function attributeSite(
 
   // 4. segments see every lead the flush touched (merged-away leads lose their memberships)
   const all = [...new Set([...leads, ...moved, ...ids.merged.keys()])];
-  await updateMemberships(tx, deps, siteId, all, now, hooks ?? undefined);
+  await updateMemberships(tx, deps, siteId, all, now, siteHooks);
   return all;
 }
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import {
-  MAX_IN, addMemberCount, countLeadEvents, deleteMember, deleteMembers, deleteRecheck, deleteRechecks, insertMembers, insertSegmentChanges,
+  MAX_IN, addMemberCount, countLeadEvents, deleteMembers, deleteRechecks, insertMembers, insertSegmentChanges,
   loadLeadEvents, loadLeadFactRows, listLeadMemberships, loadMemberships, loadRechecks, memberKeyId, upsertRechecks,
   type CountResult, type LeadFactsRow, type LeadEventRow, type MemberKey, type SegmentChangeRow,
 } from '../storage/segments.js';
@@ -43,9 +43,7 @@ export async function updateMembershipsFor(
   const deltas = new Map<string, number>();
   if (segments.list.length === 0) {
     // nothing to keep; only clear rechecks left by deleted segments so that the sweep does not pick them forever
-    for (let i = 0; i < unique.length; i += MAX_IN) {
-      for (const r of await loadRechecks(tx, siteId, unique.slice(i, i + MAX_IN))) await deleteRecheck(tx, siteId, r.lead_id);
-    }
+    await deleteRechecks(tx, siteId, unique);
     return changes;
   }
   const funnel = await loadFunnelSettings(tx, siteId);
@@ -135,7 +133,9 @@ async function updateChunk(
     let dueAt = NEVER;
     if (!row) {
       // merged into another lead or erased: its memberships go quietly, the surviving lead is evaluated on its own
-      for (const key of await listLeadMemberships(tx, siteId, leadId)) if (await deleteMember(tx, siteId, key, leadId)) bump(key, -1);
+      const held = (await listLeadMemberships(tx, siteId, leadId)).map((key): MemberKey => ({ key, leadId }));
+      const gone = await deleteMembers(tx, siteId, held);
+      for (const m of held) if (gone.has(memberKeyId(m))) bump(m.key, -1);
     } else {
       const facts = toFacts(row, events.get(leadId) ?? [], countsByKey(plan, counts.get(leadId)), funnel, segments.usesTouch, now);
       for (const segment of segments.list) {
@@ -179,9 +179,7 @@ const newChangeId = (now: number) => now.toString(36).padStart(9, '0') + '-' + r
 
 /** segment.entered / segment.exited to the site's webhooks that take it. */
 async function notifyChange(hooks: WebhookQueue, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number) {
-  const type = kind === 'entered' ? 'segment.entered' : 'segment.exited';
-  if (!(await hooks.wants(type))) return;
-  await hooks.enqueue(type, {
+  await hooks.enqueue(kind === 'entered' ? 'segment.entered' : 'segment.exited', {
     segment: segment.key,
     segmentName: segment.name,
     leadId: lead.lead_id,

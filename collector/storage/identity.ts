@@ -30,7 +30,7 @@ export interface CurrentLink extends LinkRow {
   visitor_lead: string | null;
 }
 
-/** The current links of many visitors (one statement per 64), with the visitors' `lead_id` to see if it is in step. */
+/** The current links of many visitors (a few statements on SQLite, one on PostgreSQL; multi-row.ts), with the visitors' `lead_id` to see if it is in step. */
 export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, CurrentLink>> {
   const out = new Map<string, CurrentLink>();
   for (const chunk of chunkRows(visitorIds, db.dialect)) {

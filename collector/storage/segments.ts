@@ -275,17 +275,8 @@ export async function loadRechecks(db: Db, siteId: string, leadIds: readonly str
 }
 
 /** Resolves to true when the lead was not a member yet (so exactly one writer records the entry). */
-export async function deleteMember(db: Db, siteId: string, key: string, leadId: string): Promise<boolean> {
-  return (await db.run('DELETE FROM segment_members WHERE site_id = ? AND segment_key = ? AND lead_id = ?', [siteId, key, leadId])) > 0;
-}
-
-export async function deleteRecheck(db: Db, siteId: string, leadId: string): Promise<void> {
-  await db.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
-}
-
 /** A lead's place in a segment: the unit of the batched membership writes below. */
 export interface MemberKey { key: string; leadId: string }
-const memberId = (m: { segment_key: string; lead_id: string }) => m.segment_key + '\u0000' + m.lead_id;
 /** The identity of a MemberKey in the sets the batched writes resolve to. */
 export const memberKeyId = (m: MemberKey) => m.key + '\u0000' + m.leadId;
 
@@ -298,7 +289,7 @@ export async function insertMembers(db: Db, siteId: string, members: readonly Me
        ON CONFLICT (site_id, segment_key, lead_id) DO NOTHING RETURNING segment_key, lead_id`,
       chunk.flatMap((m) => [siteId, m.key, m.leadId, at]),
     );
-    for (const r of rows) added.add(memberId(r));
+    for (const r of rows) added.add(memberKeyId({ key: r.segment_key, leadId: r.lead_id }));
   }
   return added;
 }
@@ -312,7 +303,7 @@ export async function deleteMembers(db: Db, siteId: string, members: readonly Me
        RETURNING segment_key, lead_id`,
       [siteId, ...chunk.flatMap((m) => [m.key, m.leadId])],
     );
-    for (const r of rows) removed.add(memberId(r));
+    for (const r of rows) removed.add(memberKeyId({ key: r.segment_key, leadId: r.lead_id }));
   }
   return removed;
 }

@@ -16,8 +16,6 @@ export interface WebhookPayload {
 
 /** Queues deliveries for one site within one transaction; the site's active webhooks are read once, at first use. */
 export interface WebhookQueue {
-  /** whether any active webhook of the site takes this type */
-  wants(type: WebhookEvent): Promise<boolean>;
   /** queues a delivery to every active webhook that takes the type; resolves to how many */
   enqueue(type: WebhookEvent, data: object, now: number): Promise<number>;
 }
@@ -26,7 +24,6 @@ export function webhookQueue(tx: Db, siteId: string): WebhookQueue {
   let hooks: ReturnType<typeof listActiveWebhookEvents> | null = null;
   const active = () => (hooks ??= listActiveWebhookEvents(tx, siteId));
   return {
-    wants: async (type) => (await active()).some((h) => h.events.includes(type)),
     async enqueue(type, data, now) {
       let queued = 0;
       for (const hook of await active()) {

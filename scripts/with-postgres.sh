@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command against a throwaway PostgreSQL cluster (127.0.0.1, random port, fsync off) and removes it afterwards.
 # Usage: bash scripts/with-postgres.sh <command…>   → the command sees TEST_DATABASE_URL=postgres://postgres@127.0.0.1:<port>/postgres
-# WITH_POSTGRES_DURABLE=1 keeps fsync on (benchmarks).
+# WITH_POSTGRES_DURABLE=1 keeps fsync on (benchmarks). WITH_POSTGRES_OPTS="-c name=value …" adds server settings
+# (e.g. shared_preload_libraries=pg_stat_statements to see which statements cost the server its time).
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -92,7 +93,7 @@ PORT=""
 for attempt in 1 2 3 4 5; do
   candidate=$(free_port)
   if as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start -o \
-    "-c listen_addresses=127.0.0.1 -p $candidate -k $ROOT $DURABILITY -c max_connections=300 -c shared_buffers=128MB -c deadlock_timeout=100ms" \
+    "-c listen_addresses=127.0.0.1 -p $candidate -k $ROOT $DURABILITY -c max_connections=300 -c shared_buffers=128MB -c deadlock_timeout=100ms ${WITH_POSTGRES_OPTS:-}" \
     >/dev/null 2>&1; then
     PORT=$candidate
     STARTED=1

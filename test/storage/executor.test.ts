@@ -179,12 +179,18 @@ describe.each(ENGINES)('the %s executor', (engine) => {
   test.runIf(engine === 'pg')('plans every run of a named statement for its own values, never a cached generic plan', async () => {
     const s = site();
     const marker = `generic_plan_probe_${randomUUID().replaceAll('-', '')}`;
-    const plans = await db.transaction(async (tx) => {
-      for (let i = 0; i < 8; i++) await tx.all(`SELECT lead_id AS ${marker} FROM events WHERE site_id = ? AND lead_id IN (?, ?)`, [s, 'a', 'b']);
-      return tx.get<{ generic_plans: number; custom_plans: number }>(
-        'SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE ?', [`%${marker}%`]);
-    });
-    expect(plans).toEqual({ generic_plans: 0, custom_plans: 8 });
+    // its own executor: the shared one has used up its named texts in the statement-cache test above
+    const own = await openTestDb(engine);
+    try {
+      const plans = await own.transaction(async (tx) => {
+        for (let i = 0; i < 8; i++) await tx.all(`SELECT lead_id AS ${marker} FROM events WHERE site_id = ? AND lead_id IN (?, ?)`, [s, 'a', 'b']);
+        return tx.get<{ generic_plans: number; custom_plans: number }>(
+          'SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE ?', [`%${marker}%`]);
+      });
+      expect(plans).toEqual({ generic_plans: 0, custom_plans: 8 });
+    } finally {
+      await own.close();
+    }
   });
 
   test('a lone write gets its turn between back-to-back transactions instead of waiting for them to stop', async () => {

@@ -1,0 +1,49 @@
+// The recheck sweep on its own timer: a lead leaves a windowed segment soon after the window ends, with no new
+// event of its own to trigger an evaluation.
+import { describe, expect, test } from 'vitest';
+import { createApp } from '../../collector/app.js';
+import { createKey, createSite } from '../../collector/admin.js';
+import { defaultConfig } from '../../collector/config.js';
+import { createLog } from '../../collector/ops/log.js';
+import { CHROME_UA, randomId } from '../helpers/factories.js';
+import { ENGINES, openTestDb } from '../helpers/test-db.js';
+import { T0, memberKeys } from './fixtures.js';
+
+describe.each(ENGINES)('the scheduled segment sweep (%s)', (engine) => {
+  test('takes a lead out of a `within` segment once its window has passed, on the timer alone', async () => {
+    const db = await openTestDb(engine);
+    const clock = { now: T0 };
+    const site = await createSite(db, { domain: '127.0.0.1' }, T0);
+    const { app, close } = createApp({ db, now: () => clock.now, config: defaultConfig({ FLUSH_MS: 0, SEGMENT_SWEEP_MS: 50 }), log: createLog('error') });
+    try {
+      const admin = (await createKey(db, site.siteId, ['admin'])).secret;
+      const put = await app.request('/api/segments/pricing_recent', {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ definition: { did: { event: 'pageview', path: '/pricing*', within: '1m' } } }),
+      });
+      expect(put.status).toBe(201);
+      const visitor = randomId();
+      const beacon = await app.request('/e', {
+        method: 'POST',
+        body: JSON.stringify({ s: site.siteKey, v: visitor, e: [{ i: randomId(), n: 'pageview', t: T0, u: 'http://127.0.0.1/pricing' }] }),
+        headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://127.0.0.1', 'user-agent': CHROME_UA },
+      });
+      expect(beacon.status).toBe(202);
+      const link = await db.get<{ lead_id: string }>('SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ?', [site.siteId, visitor]);
+      const leadId = link!.lead_id;
+      expect(await memberKeys(db, site.siteId, leadId)).toContain('pricing_recent');
+
+      // still inside the window: the timer runs, the lead stays
+      clock.now = T0 + 59_000;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await memberKeys(db, site.siteId, leadId)).toContain('pricing_recent');
+
+      clock.now = T0 + 61_000;
+      await expect.poll(() => memberKeys(db, site.siteId, leadId), { timeout: 10_000, interval: 50 }).not.toContain('pricing_recent');
+    } finally {
+      await close();
+      await db.close();
+    }
+  });
+});

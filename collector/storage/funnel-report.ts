@@ -1,4 +1,4 @@
-// Aggregates behind GET /api/funnel. The plain report is index ranges per stage (leads_funnel, stage_changes_at,
+// Aggregates behind GET /api/funnel. The plain report is index ranges per stage (leads_funnel, stage_changes_entered,
 // stage_changes_dwell) read in index order: no table rows, no sorter. Breakdowns by first/last touch group in SQL
 // (a pass over leads, joins for the period's stage changes); linear attribution reads leads in pages and credits
 // each by its weights in memory. Bots are left out throughout.

@@ -1,6 +1,7 @@
 // SQLite schema (the embedded default). Mirrors schema.pg.ts column for column; schema-parity.ts checks it.
 // Conventions: epoch-ms integers, JSON as text, flags as 0/1 integers, every key starts with site_id.
 import { sqliteTable, text, integer, real, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
 
 export const sites = sqliteTable('sites', {
   siteId: text('site_id').primaryKey(),
@@ -72,9 +73,9 @@ export const events = sqliteTable('events', {
 }, (t) => [
   primaryKey({ columns: [t.siteId, t.eventId] }),
   index('events_visitor_at').on(t.siteId, t.visitorId, t.at),
-  index('events_site_at').on(t.siteId, t.at),
   index('events_lead_at').on(t.siteId, t.leadId, t.at),
-  index('events_unattributed').on(t.siteId, t.attributed, t.receivedAt),
+  // only the few events waiting for (re)attribution have an entry
+  index('events_unattributed').on(t.siteId, t.attributed, t.receivedAt).where(sql`attributed = 0`),
 ]);
 
 export const leads = sqliteTable('leads', {
@@ -102,9 +103,8 @@ export const leads = sqliteTable('leads', {
   isBot: integer('is_bot').notNull().default(0),
 }, (t) => [
   primaryKey({ columns: [t.siteId, t.leadId] }),
-  uniqueIndex('leads_email').on(t.siteId, t.email),
-  index('leads_stage').on(t.siteId, t.stageRank),
-  index('leads_score').on(t.siteId, t.score),
+  // anonymous leads (most of them) have no email and no entry here
+  uniqueIndex('leads_email').on(t.siteId, t.email).where(sql`email IS NOT NULL`),
   // funnel report: leads per stage now and per cohort (created_at), bots apart: index ranges per stage, no table reads
   index('leads_funnel').on(t.siteId, t.isBot, t.stage, t.createdAt),
   // GET /api/leads: newest activity first
@@ -135,7 +135,6 @@ export const stageChanges = sqliteTable('stage_changes', {
   fromAt: integer('from_at'),
 }, (t) => [
   primaryKey({ columns: [t.siteId, t.leadId, t.toStage] }),
-  index('stage_changes_at').on(t.siteId, t.toStage, t.at),
   // funnel report: time in stage of leads that entered a stage in a period and moved on (lead_id: breakdowns)
   index('stage_changes_dwell').on(t.siteId, t.fromStage, t.fromAt, t.at, t.leadId),
   // funnel report breakdowns: the leads that entered a stage in a period, from the index alone

@@ -33,10 +33,10 @@ export function openPostgres(url: string, max = 10): PgDb {
   // Custom plans only: the executor names its statements, and PostgreSQL would otherwise settle on a generic plan
   // after five runs. A generic plan made while a table is young (no statistics yet) can stick to the wrong index: the
   // per-lead event counts of segment upkeep scanned every event of the site (31 ms instead of 0.6 ms per call).
-  // Set per session (not as a startup option, which PgBouncer refuses); the client runs it before any other query.
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'funnelbeam' });
-  pool.on('connect', (client) => {
-    client.query('SET plan_cache_mode = force_custom_plan').catch(() => {}); // a broken connection errors on its next query
+  // Set per session (not as a startup option, which PgBouncer refuses), before the pool hands the connection out.
+  const pool = new pg.Pool({
+    connectionString: url, max, application_name: 'funnelbeam',
+    onConnect: async (client) => void (await client.query('SET plan_cache_mode = force_custom_plan')),
   });
   pool.on('error', (err) => console.error(JSON.stringify({ level: 'error', msg: 'pg pool error', error: err.message })));
   const texts = new Map<string, { text: string; name?: string }>();

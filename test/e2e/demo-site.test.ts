@@ -1,15 +1,14 @@
 // Issue 2's check: visiting the demo site of `npm start` in Chromium stores an enriched pageview.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../../collector/server.js';
-import { tempDir } from '../helpers/test-db.js';
+import { collectorDatabase } from '../helpers/test-db.js';
 
 let server: RunningServer;
 let browser: BrowserContext;
 beforeAll(async () => {
-  server = await startServer({ env: { PORT: '0', DATABASE_PATH: join(tempDir(), 'demo-e2e.db'), LOG_LEVEL: 'error' } });
+  server = await startServer({ env: { PORT: '0', ...(await collectorDatabase('demo-e2e.db')), LOG_LEVEL: 'error' } });
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -18,6 +17,7 @@ afterAll(async () => {
 });
 
 test('visiting /demo/ stores a pageview with browser, OS, channel and session filled in', async () => {
+  expect(server.db.dialect).toBe(process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite');
   const page = await browser.newPage();
   await page.goto(server.url + '/demo/?utm_source=newsletter&utm_medium=email&utm_campaign=launch');
   await page.click('a[href="/demo/pricing"]');

@@ -2,12 +2,11 @@
 // the real collector (startServer) with a site for 127.0.0.1, and a tiny static server for test pages.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startServer, type RunningServer } from '../../collector/server.js';
 import { createSite } from '../../collector/admin.js';
 import type { Site } from '../../collector/storage/sites.js';
-import { tempDir } from './test-db.js';
+import { collectorDatabase, tempDir } from './test-db.js';
 
 /**
  * A desktop Chrome user agent: the collector flags "HeadlessChrome" as a bot, a real visitor's browser is not one.
@@ -62,8 +61,10 @@ export interface StoredRow {
 }
 
 export async function startCollector(port = 0): Promise<Collector> {
-  const databasePath = join(tempDir('funnelbeam-e2e-'), 'e2e.db');
-  const start = (p: number) => startServer({ env: {}, config: { DATABASE_PATH: databasePath, PORT: p, HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'error' } });
+  // SQLite, or with TEST_ENGINE=pg a fresh PostgreSQL database: the browser checks hold on both engines
+  const database = await collectorDatabase('e2e.db');
+  const databasePath = database.DATABASE_PATH;
+  const start = (p: number) => startServer({ env: {}, config: { ...database, PORT: p, HOST: '127.0.0.1', DEMO: '0', LOG_LEVEL: 'error' } });
   let running = await start(port);
   const actualPort = Number(new URL(running.url).port);
   const site = await createSite(running.db, { domain: '127.0.0.1' });

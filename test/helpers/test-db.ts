@@ -20,6 +20,11 @@ export const ENGINES: Array<'sqlite' | 'pg'> = process.env.TEST_DATABASE_URL ? [
 /** A fresh database of the engine: a temp SQLite file, or a new PostgreSQL database created on the test server. */
 export async function openTestDb(engine: 'sqlite' | 'pg' = 'sqlite'): Promise<Db> {
   if (engine === 'sqlite') return openDb({ databasePath: join(tempDir(), 'test.db') });
+  return openDb({ databaseUrl: await freshPgUrl(), poolSize: 4 });
+}
+
+/** The URL of a new, empty PostgreSQL database on the test server (TEST_DATABASE_URL). */
+export async function freshPgUrl(): Promise<string> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
   const name = `fb_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
@@ -29,5 +34,14 @@ export async function openTestDb(engine: 'sqlite' | 'pg' = 'sqlite'): Promise<Db
   await admin.end();
   const u = new URL(url);
   u.pathname = '/' + name;
-  return openDb({ databaseUrl: u.toString(), poolSize: 4 });
+  return u.toString();
+}
+
+/**
+ * Where a collector started by a test keeps its data: a temp SQLite file, or with TEST_ENGINE=pg a fresh PostgreSQL
+ * database (config keys as the collector reads them).
+ */
+export async function collectorDatabase(fileName = 'test.db'): Promise<{ DATABASE_PATH: string; DATABASE_URL?: string }> {
+  const DATABASE_PATH = join(tempDir(), fileName);
+  return process.env.TEST_ENGINE === 'pg' ? { DATABASE_PATH, DATABASE_URL: await freshPgUrl() } : { DATABASE_PATH };
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../storage/db.js';
 import type { Deps } from '../context.js';
 import {
-  MAX_IN, addMemberCount, countLeadEvents, deleteMembers, deleteRechecks, insertMembers, insertSegmentChanges,
+  COUNT_SHARDS, MAX_IN, addMemberCounts, countLeadEvents, deleteMembers, deleteRechecks, insertMembers, insertSegmentChanges,
   loadLeadEvents, loadLeadFactRows, listLeadMemberships, loadMemberships, loadRechecks, memberKeyId, upsertRechecks,
   type CountResult, type LeadFactsRow, type LeadEventRow, type MemberKey, type SegmentChangeRow,
 } from '../storage/segments.js';
@@ -50,7 +50,7 @@ export async function updateMembershipsFor(
   for (let i = 0; i < unique.length; i += MAX_IN) {
     await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas);
   }
-  for (const [key, delta] of deltas) if (delta !== 0) await addMemberCount(tx, siteId, key, delta);
+  await addMemberCounts(tx, siteId, deltas, Math.floor(Math.random() * COUNT_SHARDS));
   deps.metrics.observe('funnelbeam_segment_update_seconds', (performance.now() - started) / 1000);
   for (const c of changes) deps.metrics.inc('funnelbeam_segment_changes_total', { kind: c.kind });
   return changes;

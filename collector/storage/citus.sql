@@ -17,6 +17,7 @@ SELECT create_distributed_table('stage_changes', 'site_id', colocate_with => 'vi
 SELECT create_distributed_table('score_changes', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('segments', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('segment_members', 'site_id', colocate_with => 'visitors');
+SELECT create_distributed_table('segment_counts', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('segment_changes', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('segment_rechecks', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('site_config', 'site_id', colocate_with => 'visitors');

@@ -134,8 +134,9 @@ export async function eraseLeadRows(
   c.scoreChanges = await tx.run('DELETE FROM score_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   // Live member counts drop with the memberships.
   await tx.run(
+    // the base alone may be 0 while shard rows (segment_counts) hold the count: no floor here
     `UPDATE segments SET member_count = member_count - 1
-     WHERE site_id = ? AND member_count > 0 AND segment_key IN (SELECT segment_key FROM segment_members WHERE site_id = ? AND lead_id = ?)`,
+     WHERE site_id = ? AND segment_key IN (SELECT segment_key FROM segment_members WHERE site_id = ? AND lead_id = ?)`,
     [siteId, siteId, leadId],
   );
   c.segmentMembers = await tx.run('DELETE FROM segment_members WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);

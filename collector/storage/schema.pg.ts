@@ -162,6 +162,15 @@ export const segments = pgTable('segments', {
   updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
 }, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey] })]);
 
+// Live member counts: segments.member_count plus the sum of these rows. A flush adds its change to one of a few
+// shard rows picked at random, so concurrent flushes (several collectors) rarely wait on one another's row lock.
+export const segmentCounts = pgTable('segment_counts', {
+  siteId: text('site_id').notNull(),
+  segmentKey: text('segment_key').notNull(),
+  shard: integer('shard').notNull(),
+  n: integer('n').notNull().default(0),
+}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey, t.shard] })]);
+
 export const segmentMembers = pgTable('segment_members', {
   siteId: text('site_id').notNull(),
   segmentKey: text('segment_key').notNull(),

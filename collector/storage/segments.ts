@@ -23,7 +23,13 @@ const toSegment = (r: RawSegment): SegmentRow => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
-const SEGMENT_COLS = 'site_id, segment_key, name, definition, member_count, created_at, updated_at';
+/** The live count: the base in segments plus the shard rows of segment_counts (at most COUNT_SHARDS of them). */
+const SEGMENT_COLS = `site_id, segment_key, name, definition,
+  member_count + COALESCE((SELECT SUM(c.n) FROM segment_counts c WHERE c.site_id = segments.site_id AND c.segment_key = segments.segment_key), 0)
+  AS member_count, created_at, updated_at`;
+
+/** Shard rows per segment for count changes: concurrent flushes pick one at random and rarely share a row lock. */
+export const COUNT_SHARDS = 8;
 
 // IN lists are padded to a few sizes (repeating the last id) so that prepared statements are reused, not one per length.
 const IN_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
@@ -73,17 +79,30 @@ export async function updateSegment(db: Db, s: { siteId: string; key: string; na
 /** Removes the segment and its members (its enter/exit history stays with the leads' timelines). */
 export async function deleteSegment(db: Db, siteId: string, key: string): Promise<boolean> {
   await db.run('DELETE FROM segment_members WHERE site_id = ? AND segment_key = ?', [siteId, key]);
+  await db.run('DELETE FROM segment_counts WHERE site_id = ? AND segment_key = ?', [siteId, key]);
   return (await db.run('DELETE FROM segments WHERE site_id = ? AND segment_key = ?', [siteId, key])) > 0;
 }
 
-export async function addMemberCount(db: Db, siteId: string, key: string, delta: number): Promise<void> {
-  await db.run('UPDATE segments SET member_count = member_count + ? WHERE site_id = ? AND segment_key = ?', [delta, siteId, key]);
+/**
+ * Adds each segment's change in member count to its shard row `shard` (0 ≤ shard < COUNT_SHARDS), in key order so
+ * that concurrent transactions lock rows in one order. The segments row itself is not written: a flush on one
+ * collector does not wait for another's commit to move the same count.
+ */
+export async function addMemberCounts(db: Db, siteId: string, deltas: ReadonlyMap<string, number>, shard: number): Promise<void> {
+  const keys = [...deltas.keys()].filter((k) => deltas.get(k) !== 0).sort();
+  if (keys.length === 0) return;
+  await db.run(
+    `INSERT INTO segment_counts (site_id, segment_key, shard, n) VALUES ${valuesSql(4, keys.length)}
+     ON CONFLICT (site_id, segment_key, shard) DO UPDATE SET n = segment_counts.n + excluded.n`,
+    keys.flatMap((k) => [siteId, k, shard, deltas.get(k)!]),
+  );
 }
 
-/** Sets member_count from the member rows (after a recompute). */
+/** Sets the count from the member rows (after a recompute): the base takes it, the shard rows go. */
 export async function recountMembers(db: Db, siteId: string, key: string): Promise<number> {
   const row = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM segment_members WHERE site_id = ? AND segment_key = ?', [siteId, key]);
   const n = Number(row?.n ?? 0);
+  await db.run('DELETE FROM segment_counts WHERE site_id = ? AND segment_key = ?', [siteId, key]);
   await db.run('UPDATE segments SET member_count = ? WHERE site_id = ? AND segment_key = ?', [n, siteId, key]);
   return n;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { CreatedApp } from '../../collector/app.js';
 import type { Db } from '../../collector/storage/db.js';
+import { getSegment } from '../../collector/storage/segments.js';
 import { ENGINES } from '../helpers/test-db.js';
 import { closeLeadApp, openLeadApp, type LeadApp } from '../leads/lead-app.js';
 import {
@@ -68,8 +69,7 @@ describe.each(ENGINES)('on %s', (engine) => {
       const mentions = (rows: typeof before) => rows.filter((r) => r.text.includes(bystander.leadId) || r.text.includes(bystander.phone)).length;
       expect(mentions(after)).toBe(mentions(before));
       expect(mentions(after)).toBeGreaterThan(10);
-      const seg = await db.get<{ member_count: number }>("SELECT member_count FROM segments WHERE site_id = ? AND segment_key = 'hot_leads'", [site.siteId]);
-      expect(seg?.member_count).toBe(0);
+      expect((await getSegment(db, site.siteId, 'hot_leads'))?.memberCount).toBe(0);
 
       expect((await erase(lead.leadId)).status).toBe(404);
       expect((await created.app.request(`/api/leads/${lead.leadId}`, { headers: { authorization: site.leadsRead } })).status).toBe(404);

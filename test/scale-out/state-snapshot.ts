@@ -1,6 +1,7 @@
 // A site's stored state reduced to what must not depend on which collector handled which request, or in what order.
 // Lead ids are random, so leads are named by their email, or by their visitors when anonymous.
 import type { Db } from '../../collector/storage/db.js';
+import { listSegments } from '../../collector/storage/segments.js';
 
 /**
  * Scores decay towards the moment a collector computes them, so two runs a few milliseconds apart differ in the
@@ -21,6 +22,8 @@ export interface StateSnapshot {
   /** the reasons of each lead's links, as a sorted list: the same for every serial order of the devices */
   identityReasons: string[];
   segmentMembers: string[];
+  memberCounts: string[];
+  memberRows: string[];
 }
 
 export async function readStateSnapshot(db: Db, siteId: string): Promise<StateSnapshot> {
@@ -84,6 +87,10 @@ export async function readStateSnapshot(db: Db, siteId: string): Promise<StateSn
   const segmentMembers = (await db.all<{ lead_id: string; segment_key: string }>('SELECT lead_id, segment_key FROM segment_members WHERE site_id = ?', [siteId]))
     .map((m) => `${leadKey(m.lead_id)} ${m.segment_key}`)
     .sort();
+  // the live counts the API shows (base plus shard rows), next to the member rows they must agree with
+  const memberCounts = (await listSegments(db, siteId)).map((s) => `${s.key} ${s.memberCount}`);
+  const memberRows = [...new Set((await listSegments(db, siteId)).map((s) => s.key))]
+    .map((key) => `${key} ${segmentMembers.filter((m) => m.endsWith(' ' + key)).length}`);
 
   return {
     events,
@@ -95,5 +102,7 @@ export async function readStateSnapshot(db: Db, siteId: string): Promise<StateSn
     identityLinks,
     identityReasons,
     segmentMembers,
+    memberCounts,
+    memberRows,
   };
 }

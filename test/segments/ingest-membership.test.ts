@@ -3,6 +3,7 @@ import { makeIngestApp } from '../helpers/ingest-app.js';
 import { makeBatch } from '../helpers/factories.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
+import { listSegments } from '../../collector/storage/segments.js';
 import { DAY, T0 } from './fixtures.js';
 
 async function setup() {
@@ -36,9 +37,8 @@ describe('membership through POST /e', () => {
       { segment_key: 'demo_no_close', kind: 'entered' },
       { segment_key: 'pricing_no_demo', kind: 'exited' },
     ]);
-    const counts = await s.db.all<{ segment_key: string; member_count: number }>(
-      "SELECT segment_key, member_count FROM segments WHERE site_id = ? AND segment_key IN ('pricing_no_demo', 'demo_no_close') ORDER BY segment_key", [s.site.siteId]);
-    expect(counts).toEqual([{ segment_key: 'demo_no_close', member_count: 1 }, { segment_key: 'pricing_no_demo', member_count: 0 }]);
+    const counts = (await listSegments(s.db, s.site.siteId)).filter((x) => ['pricing_no_demo', 'demo_no_close'].includes(x.key));
+    expect(counts.map((x) => [x.key, x.memberCount])).toEqual([['demo_no_close', 1], ['pricing_no_demo', 0]]);
     await s.close();
   });
 

@@ -3,6 +3,7 @@ import { createApp } from '../../collector/app.js';
 import { createSite } from '../../collector/admin.js';
 import { updateMemberships } from '../../collector/segments/update-memberships.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
+import { getSegment } from '../../collector/storage/segments.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { DAY, T0, insertEvent, insertLead, memberKeys, updateLead } from './fixtures.js';
 
@@ -14,7 +15,7 @@ async function setup(engine: 'sqlite' | 'pg') {
   const deps = created.deps;
   const update = (leadIds: string[]) => db.transaction((tx) => updateMemberships(tx, deps, site.siteId, leadIds, now));
   const count = async (key: string) =>
-    Number((await db.get<{ member_count: number }>('SELECT member_count FROM segments WHERE site_id = ? AND segment_key = ?', [site.siteId, key]))!.member_count);
+    (await getSegment(db, site.siteId, key))!.memberCount;
   const changes = (leadId: string) =>
     db.all<{ segment_key: string; kind: string; at: number }>('SELECT segment_key, kind, at FROM segment_changes WHERE site_id = ? AND lead_id = ? ORDER BY at, kind', [site.siteId, leadId]);
   const recheck = async (leadId: string) =>

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../collector/storage/db.js';
 import {
-  deleteMembers, deleteRechecks, insertMembers, insertSegmentChanges, loadMemberships, loadRechecks, memberKeyId, upsertRechecks,
-  type MemberKey,
+  COUNT_SHARDS, addMemberCounts, deleteMembers, deleteRechecks, deleteSegment, getSegment, insertMembers, insertSegment, insertSegmentChanges,
+  listSegments, loadMemberships, loadRechecks, memberKeyId, recountMembers, upsertRechecks, type MemberKey,
 } from '../../collector/storage/segments.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
 
@@ -74,5 +74,47 @@ describe.each(ENGINES)('segment membership storage on %s', (engine) => {
       `SELECT COUNT(*) AS n, SUM(CASE WHEN kind = 'exited' THEN 1 ELSE 0 END) AS exited FROM segment_changes WHERE site_id = ?`, [s]);
     expect(Number(rows[0].n)).toBe(85);
     expect(Number(rows[0].exited)).toBe(29);
+  });
+
+  test('member counts: the base plus every shard row; a recount resets them; deleting the segment removes them', async () => {
+    const s = site();
+    for (const key of ['a', 'b']) await insertSegment(db, { siteId: s, key, name: key, definition: '{}', at: T0 });
+    await addMemberCounts(db, s, new Map([['a', 5], ['b', 2]]), 0);
+    await addMemberCounts(db, s, new Map([['a', -2], ['b', 0]]), COUNT_SHARDS - 1);
+    await addMemberCounts(db, s, new Map([['a', 1]]), 0);
+    await addMemberCounts(db, s, new Map(), 3); // nothing to add: no statement
+    expect((await listSegments(db, s)).map((x) => [x.key, x.memberCount])).toEqual([['a', 4], ['b', 2]]);
+    const rows = await db.all<{ segment_key: string; shard: number; n: number }>(
+      'SELECT segment_key, shard, n FROM segment_counts WHERE site_id = ? ORDER BY segment_key, shard', [s]);
+    expect(rows.map((r) => [r.segment_key, Number(r.shard), Number(r.n)])).toEqual([['a', 0, 6], ['a', COUNT_SHARDS - 1, -2], ['b', 0, 2]]);
+
+    await insertMembers(db, s, leads.slice(0, 3).map((leadId): MemberKey => ({ key: 'a', leadId })), T0);
+    expect(await recountMembers(db, s, 'a')).toBe(3);
+    expect((await getSegment(db, s, 'a'))?.memberCount).toBe(3);
+    expect((await getSegment(db, s, 'b'))?.memberCount).toBe(2);
+    expect(await deleteSegment(db, s, 'b')).toBe(true);
+    expect(Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM segment_counts WHERE site_id = ? AND segment_key = ?', [s, 'b']))?.n)).toBe(0);
+  });
+
+  // The point of the shard rows: two flushes moving the same segment's count do not wait for each other's commit.
+  test.runIf(engine === 'pg')('two open transactions add to the same segment on different shards without waiting for each other', async () => {
+    const s = site();
+    await insertSegment(db, { siteId: s, key: 'hot', name: 'hot', definition: '{}', at: T0 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let firstAdded!: () => void;
+    const added = new Promise<void>((r) => (firstAdded = r));
+    const first = db.transaction(async (tx) => {
+      await addMemberCounts(tx, s, new Map([['hot', 1]]), 0);
+      firstAdded();
+      await held; // keeps its row lock until released
+    });
+    await added;
+    const second = db.transaction((tx) => addMemberCounts(tx, s, new Map([['hot', 1]]), 1));
+    // the second commits while the first still holds shard 0 (with one shared row it would wait here forever)
+    await expect(Promise.race([second.then(() => 'committed'), new Promise((r) => setTimeout(() => r('blocked'), 5000))])).resolves.toBe('committed');
+    release();
+    await first;
+    expect((await getSegment(db, s, 'hot'))?.memberCount).toBe(2);
   });
 });

@@ -366,6 +366,20 @@ export async function listDueRechecks(db: Db, now: number, limit: number): Promi
   return rows.map((r) => ({ siteId: r.site_id, leadId: r.lead_id }));
 }
 
+/** Advisory lock key of the segment sweep (transaction-scoped). */
+const SWEEP_LOCK = 7262002;
+
+/**
+ * Takes the sweep's turn for this transaction, or says another collector has it (PostgreSQL). On SQLite the one
+ * writer already serializes transactions: always true. A lock to avoid duplicate work only: a sweep run twice is
+ * still correct, as every write of an evaluation is idempotent.
+ */
+export async function claimSweep(tx: Db): Promise<boolean> {
+  if (tx.dialect !== 'pg') return true;
+  const row = await tx.get<{ claimed: boolean }>('SELECT pg_try_advisory_xact_lock(?) AS claimed', [SWEEP_LOCK]);
+  return row?.claimed === true;
+}
+
 /** A page of the site's lead ids after `after`, for recomputing a segment in short transactions. */
 export async function listLeadIdsAfter(db: Db, siteId: string, after: string, limit: number): Promise<string[]> {
   const rows = await db.all<{ lead_id: string }>(

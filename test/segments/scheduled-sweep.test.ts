@@ -7,7 +7,9 @@ import { defaultConfig } from '../../collector/config.js';
 import { createLog } from '../../collector/ops/log.js';
 import { CHROME_UA, randomId } from '../helpers/factories.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
-import { T0, memberKeys } from './fixtures.js';
+import { DAY, T0, memberKeys } from './fixtures.js';
+import { claimSweep } from '../../collector/storage/segments.js';
+import { sweepSegments } from '../../collector/segments/sweep.js';
 
 describe.each(ENGINES)('the scheduled segment sweep (%s)', (engine) => {
   test('takes a lead out of a `within` segment once its window has passed, on the timer alone', async () => {
@@ -41,6 +43,47 @@ describe.each(ENGINES)('the scheduled segment sweep (%s)', (engine) => {
 
       clock.now = T0 + 61_000;
       await expect.poll(() => memberKeys(db, site.siteId, leadId), { timeout: 10_000, interval: 50 }).not.toContain('pricing_recent');
+    } finally {
+      await close();
+      await db.close();
+    }
+  });
+
+  // Several collectors on one database: one sweeps at a time, the others leave the due leads to it.
+  test.runIf(engine === 'pg')('a sweep finding the turn taken by another collector evaluates nothing and leaves the due leads', async () => {
+    const db = await openTestDb(engine);
+    const clock = { now: T0 };
+    const site = await createSite(db, { domain: '127.0.0.1' }, T0);
+    const { app, close, deps } = createApp({ db, now: () => clock.now, config: defaultConfig({ FLUSH_MS: 0, SEGMENT_SWEEP_MS: 0 }), log: createLog('error') });
+    try {
+      const visitor = randomId();
+      const beacon = await app.request('/e', {
+        method: 'POST',
+        body: JSON.stringify({ s: site.siteKey, v: visitor, e: [{ i: randomId(), n: 'pageview', t: T0, u: 'http://127.0.0.1/pricing' }] }),
+        headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://127.0.0.1', 'user-agent': CHROME_UA },
+      });
+      expect(beacon.status).toBe(202);
+      const leadId = (await db.get<{ lead_id: string }>('SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ?', [site.siteId, visitor]))!.lead_id;
+      expect(await memberKeys(db, site.siteId, leadId)).toContain('pricing_no_demo');
+      const due = T0 + 31 * DAY; // pricing_no_demo's 30-day window has passed
+
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let claimed!: (ok: boolean) => void;
+      const other = new Promise<boolean>((r) => (claimed = r));
+      // another collector's sweep, holding the turn
+      const otherSweep = db.transaction(async (tx) => {
+        claimed(await claimSweep(tx));
+        await held;
+      });
+      expect(await other).toBe(true);
+      expect(await sweepSegments(deps, due)).toEqual({ leads: 0, changes: [] });
+      expect(await memberKeys(db, site.siteId, leadId)).toContain('pricing_no_demo');
+      release();
+      await otherSweep;
+      const swept = await sweepSegments(deps, due);
+      expect(swept.changes).toContainEqual({ leadId, segment: 'pricing_no_demo', kind: 'exited' });
+      expect(await memberKeys(db, site.siteId, leadId)).not.toContain('pricing_no_demo');
     } finally {
       await close();
       await db.close();

@@ -88,9 +88,9 @@ export async function readStateSnapshot(db: Db, siteId: string): Promise<StateSn
     .map((m) => `${leadKey(m.lead_id)} ${m.segment_key}`)
     .sort();
   // the live counts the API shows (base plus shard rows), next to the member rows they must agree with
-  const memberCounts = (await listSegments(db, siteId)).map((s) => `${s.key} ${s.memberCount}`);
-  const memberRows = [...new Set((await listSegments(db, siteId)).map((s) => s.key))]
-    .map((key) => `${key} ${segmentMembers.filter((m) => m.endsWith(' ' + key)).length}`);
+  const segments = await listSegments(db, siteId);
+  const memberCounts = segments.map((s) => `${s.key} ${s.memberCount}`);
+  const memberRows = segments.map((s) => `${s.key} ${segmentMembers.filter((m) => m.endsWith(' ' + s.key)).length}`);
 
   return {
     events,

@@ -1,7 +1,7 @@
 // The recheck sweep on its own timer: a lead leaves a windowed segment soon after the window ends, with no new
 // event of its own to trigger an evaluation.
 import { describe, expect, test } from 'vitest';
-import { createApp } from '../../collector/app.js';
+import { createApp, type ApiApp } from '../../collector/app.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { defaultConfig } from '../../collector/config.js';
 import { createLog } from '../../collector/ops/log.js';
@@ -10,6 +10,20 @@ import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { DAY, T0, memberKeys } from './fixtures.js';
 import { claimSweep } from '../../collector/storage/segments.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
+import type { Db } from '../../collector/storage/db.js';
+import type { Site } from '../../collector/storage/sites.js';
+
+/** A new visitor's pageview of /pricing at T0 through POST /e; resolves to the lead it made. */
+async function viewPricing(app: ApiApp, db: Db, site: Site): Promise<string> {
+  const visitor = randomId();
+  const beacon = await app.request('/e', {
+    method: 'POST',
+    body: JSON.stringify({ s: site.siteKey, v: visitor, e: [{ i: randomId(), n: 'pageview', t: T0, u: 'http://127.0.0.1/pricing' }] }),
+    headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://127.0.0.1', 'user-agent': CHROME_UA },
+  });
+  expect(beacon.status).toBe(202);
+  return (await db.get<{ lead_id: string }>('SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ?', [site.siteId, visitor]))!.lead_id;
+}
 
 describe.each(ENGINES)('the scheduled segment sweep (%s)', (engine) => {
   test('takes a lead out of a `within` segment once its window has passed, on the timer alone', async () => {
@@ -25,15 +39,7 @@ describe.each(ENGINES)('the scheduled segment sweep (%s)', (engine) => {
         body: JSON.stringify({ definition: { did: { event: 'pageview', path: '/pricing*', within: '1m' } } }),
       });
       expect(put.status).toBe(201);
-      const visitor = randomId();
-      const beacon = await app.request('/e', {
-        method: 'POST',
-        body: JSON.stringify({ s: site.siteKey, v: visitor, e: [{ i: randomId(), n: 'pageview', t: T0, u: 'http://127.0.0.1/pricing' }] }),
-        headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://127.0.0.1', 'user-agent': CHROME_UA },
-      });
-      expect(beacon.status).toBe(202);
-      const link = await db.get<{ lead_id: string }>('SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ?', [site.siteId, visitor]);
-      const leadId = link!.lead_id;
+      const leadId = await viewPricing(app, db, site);
       expect(await memberKeys(db, site.siteId, leadId)).toContain('pricing_recent');
 
       // still inside the window: the timer runs, the lead stays
@@ -56,14 +62,7 @@ describe.each(ENGINES)('the scheduled segment sweep (%s)', (engine) => {
     const site = await createSite(db, { domain: '127.0.0.1' }, T0);
     const { app, close, deps } = createApp({ db, now: () => clock.now, config: defaultConfig({ FLUSH_MS: 0, SEGMENT_SWEEP_MS: 0 }), log: createLog('error') });
     try {
-      const visitor = randomId();
-      const beacon = await app.request('/e', {
-        method: 'POST',
-        body: JSON.stringify({ s: site.siteKey, v: visitor, e: [{ i: randomId(), n: 'pageview', t: T0, u: 'http://127.0.0.1/pricing' }] }),
-        headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://127.0.0.1', 'user-agent': CHROME_UA },
-      });
-      expect(beacon.status).toBe(202);
-      const leadId = (await db.get<{ lead_id: string }>('SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ?', [site.siteId, visitor]))!.lead_id;
+      const leadId = await viewPricing(app, db, site);
       expect(await memberKeys(db, site.siteId, leadId)).toContain('pricing_no_demo');
       const due = T0 + 31 * DAY; // pricing_no_demo's 30-day window has passed
 

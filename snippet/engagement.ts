@@ -2,13 +2,14 @@
 // Sent as `engagement` when the page is hidden or left and before the next SPA view, once at least a second
 // was gained; each event carries the seconds since the previous one (the collector sums them).
 import { track } from './track.js';
+import { doc } from './globals.js';
 
 /** when the page became visible (or the last engagement was counted), false while hidden */
 let since: number | false = 0;
 let depth = 0;
 
 export const measureScroll = () => {
-  depth = Math.max(depth, Math.min(100, Math.round(((scrollY + innerHeight) / document.documentElement.scrollHeight) * 100)));
+  depth = Math.max(depth, Math.min(100, Math.round(((scrollY + innerHeight) / doc.documentElement.scrollHeight) * 100)));
 };
 
 /**
@@ -18,7 +19,7 @@ export const measureScroll = () => {
 export const sendEngagement = (next?: unknown) => {
   const now = Date.now();
   const seconds = Math.round(+(since && now - since) / 1e3);
-  since = !document.hidden && now;
+  since = !doc.hidden && now;
   measureScroll();
   if (seconds) track('engagement', { p: { seconds, scroll: depth } });
   if (next) depth = 0;

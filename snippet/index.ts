@@ -11,12 +11,11 @@ import { onClick } from './links.js';
 import { onSubmit } from './forms.js';
 import { command } from './commands.js';
 import { on, safe } from './safe.js';
+import { doc, loc, nav } from './globals.js';
 
 type Api = ((...a: any[]) => unknown) & { q?: unknown[][]; l?: 1 };
 
 const w = window as unknown as Window & { funnelbeam?: Api };
-const d = document as Document & { prerendering?: boolean };
-const n = navigator as Navigator & { globalPrivacyControl?: boolean };
 
 let started: unknown;
 /** Starts tracking once, when on: listeners, the landing touch and the first view. */
@@ -33,7 +32,7 @@ const start = () => {
     // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
     on('visibilitychange', () => {
       sendEngagement();
-      if (d.hidden) flush(1);
+      if (doc.hidden) flush(1);
     });
     on('scroll', measureScroll);
     on('click', onClick);
@@ -47,15 +46,15 @@ const init = () => {
   readTag();
   initMode(
     !data.site ||
-      (!('local' in data) && (n.webdriver || /^(localhost|127(\.\d+){3}|\[::1\]|)$/.test(location.hostname))) ||
-      n.globalPrivacyControl ||
-      n.doNotTrack == '1',
+      (!('local' in data) && (nav.webdriver || /^(localhost|127(\.\d+){3}|\[::1\]|)$/.test(loc.hostname))) ||
+      nav.globalPrivacyControl ||
+      nav.doNotTrack == '1',
     data.consent == 'required',
   );
   const queue = w.funnelbeam?.q || [];
   /** runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is pending */
   const api: Api = (...a) => {
-    if (d.prerendering || (mode == Mode.Hold && a[0] != 'consent')) return queue.push(a);
+    if (doc.prerendering || (mode == Mode.Hold && a[0] != 'consent')) return queue.push(a);
     safe(command)(...a);
     if (a[0] == 'consent') drain();
   };
@@ -66,7 +65,7 @@ const init = () => {
   api.l = 1;
   w.funnelbeam = api;
   // a prerendered page counts once it is shown
-  d.prerendering ? on('prerenderingchange', drain) : drain();
+  doc.prerendering ? on('prerenderingchange', drain) : drain();
 };
 
 if (!w.funnelbeam?.l) safe(init)();

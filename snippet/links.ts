@@ -3,6 +3,7 @@
 import { data } from './config.js';
 import { track } from './track.js';
 import { flush } from './send.js';
+import { loc } from './globals.js';
 
 export const onClick = (e: MouseEvent) => {
   const a = (e.target as Element).closest('a[href]') as HTMLAnchorElement;
@@ -11,6 +12,6 @@ export const onClick = (e: MouseEvent) => {
     a.hasAttribute('download') ||
     RegExp('\\.(' + (data.downloads || 'pdf|docx?|xlsx?|pptx?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').replace(/[\s.,]+/g, '|') + ')$', 'i').test(a.pathname)
       ? 'download'
-      : /^http/.test(a.protocol) && a.host != location.host && 'outbound';
+      : /^http/.test(a.protocol) && a.host != loc.host && 'outbound';
   if (name && e.button < 2) track(name, { p: { url: a.href } }), flush();
 };

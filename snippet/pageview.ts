@@ -5,6 +5,7 @@ import { data } from './config.js';
 import { track } from './track.js';
 import { sendEngagement } from './engagement.js';
 import { safe } from './safe.js';
+import { doc, loc } from './globals.js';
 
 /** URL and referrer of the page view in progress (for an SPA view, the referrer is the previous view) */
 export let page = {} as { u: string; r: string };
@@ -23,15 +24,14 @@ export const enum How {
 
 /** Counts a view as `how` says; listeners pass their event, which counts as a navigation. */
 export const pageview = (how?: How | Event | boolean) => {
-  const l = location;
-  const p = l.pathname + ('hash' in data ? l.hash : '');
-  if (how == How.Force || p != path || (how != How.Replace && l.search != search)) {
+  const p = loc.pathname + ('hash' in data ? loc.hash : '');
+  if (how == How.Force || p != path || (how != How.Replace && loc.search != search)) {
     sendEngagement(1);
-    page = { u: l.href, r: page.u || document.referrer };
+    page = { u: loc.href, r: page.u || doc.referrer };
     track('pageview');
     path = p;
   }
-  search = l.search;
+  search = loc.search;
 };
 
 /** Wraps history.pushState and replaceState so SPA navigations count (errors of the page's own call still throw). */

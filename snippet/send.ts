@@ -8,6 +8,7 @@ import { load, save, state } from './store.js';
 import { visitorId } from './ids.js';
 import { api, data } from './config.js';
 import { safe } from './safe.js';
+import { nav } from './globals.js';
 
 /** a send is planned; timers are never cancelled: a flush decides from the stored state, so an extra one is harmless */
 let timer: unknown;
@@ -38,7 +39,7 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   if (state.b! > Date.now()) return hiding || later(state.b! - Date.now());
   if (e[0] && (hiding || !busy)) {
     const body = JSON.stringify({ s: data.site, v: visitorId(), e });
-    if (hiding && navigator.sendBeacon?.(url, body)) return;
+    if (hiding && nav.sendBeacon?.(url, body)) return;
     busy = 1;
     // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
     fetch(url, { method: 'POST', body, keepalive: body.length < 6e4 })

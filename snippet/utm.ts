@@ -2,6 +2,7 @@
 // forever; the session's touch until 30 minutes (SESSION_TIMEOUT_MS) without events or a new landing.
 import type { WireTouch } from '../shared/wire.js';
 import { state } from './store.js';
+import { doc, loc } from './globals.js';
 
 /** the touch of the page just loaded */
 let here: WireTouch;
@@ -10,12 +11,11 @@ let landing: WireTouch | 0;
 
 /** Reads the touch of the page just loaded. */
 export const captureTouch = () => {
-  const l = location;
-  const ref = document.referrer;
-  here = { url: l.href, at: Date.now() };
+  const ref = doc.referrer;
+  here = { url: loc.href, at: Date.now() };
   // UTM_KEYS and CLICK_IDS (other utm_ keys go too; the collector drops them)
-  new URLSearchParams(l.search).forEach((v, k) => /^(utm_|((g|fb|tt)clid|msclkid|li_fat_id)$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
-  if (ref && new URL(ref).host != l.host) (here.ref = ref), (landing = here);
+  new URLSearchParams(loc.search).forEach((v, k) => /^(utm_|((g|fb|tt)clid|msclkid|li_fat_id)$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
+  if (ref && new URL(ref).host != loc.host) (here.ref = ref), (landing = here);
 };
 
 /**
@@ -23,7 +23,7 @@ export const captureTouch = () => {
  * after 30 idle minutes (or with none yet: NaN compares false) or on a new landing; a reload of the same one is not new.
  */
 export const touches = (t: number) => {
-  if (!(t - state.a! < 18e5) || (landing && state.s!.url != landing.url)) state.s = landing || { url: location.href, at: t };
+  if (!(t - state.a! < 18e5) || (landing && state.s!.url != landing.url)) state.s = landing || { url: loc.href, at: t };
   landing = 0;
   state.a = t;
   return { ft: (state.f ||= here), st: state.s };

@@ -10,7 +10,7 @@ export const onClick = (e: MouseEvent) => {
   // data-downloads="pdf, .zip" becomes /\.(pdf|zip)$/i
   const name =
     a.hasAttribute('download') ||
-    RegExp('\\.(' + (data.downloads || 'pdf|docx?|xlsx?|pptx?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').replace(/[\s.,]+/g, '|') + ')$', 'i').test(a.pathname)
+    RegExp('\\.(' + (data.downloads || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').replace(/[\s.,]+/g, '|') + ')$', 'i').test(a.pathname)
       ? 'download'
       : /^http/.test(a.protocol) && a.host != loc.host && 'outbound';
   if (name && e.button < 2) track(name, { p: { url: a.href } }), flush();

@@ -4,8 +4,8 @@
 import { track } from './track.js';
 import { doc } from './globals.js';
 
-/** when the page became visible (or the last engagement was counted), false while hidden */
-let since: number | false = 0;
+/** when the page became visible (or the last engagement was counted), false while hidden, unset before the first view */
+let since: number | false | undefined;
 let depth = 0;
 
 export const measureScroll = () => {
@@ -18,7 +18,7 @@ export const measureScroll = () => {
  */
 export const sendEngagement = (next?: unknown) => {
   const now = Date.now();
-  const seconds = Math.round(+(since && now - since) / 1e3);
+  const seconds = Math.round(((since && now - since) as number) / 1e3); // NaN (no event) before the first view
   since = !doc.hidden && now;
   measureScroll();
   if (seconds) track('engagement', { p: { seconds, scroll: depth } });

@@ -52,11 +52,15 @@ const init = () => {
     data.consent == 'required',
   );
   const queue = w.funnelbeam?.q || [];
-  /** runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is pending */
+  /**
+   * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
+   * pending; then drains. Only a consent changes the mode: after any other command, start() has nothing new to do
+   * and the queue is already empty.
+   */
   const api: Api = (...a) => {
     if (doc.prerendering || (mode == Mode.Hold && a[0] != 'consent')) return queue.push(a);
     safe(command)(...a);
-    if (a[0] == 'consent') drain();
+    drain();
   };
   const drain = () => {
     start();

@@ -10,8 +10,8 @@ import { page } from './pageview.js';
 
 export const track = (n: string, extra?: Partial<WireEvent>) => {
   if (mode == Mode.On) {
-    const t = Date.now();
     load();
+    const t = Date.now();
     const q = (state.q ||= []);
     if (q.push({ i: newId(), n, t, ...page, ...touches(t), ...extra }) > 100) q.shift();
     save();

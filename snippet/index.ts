@@ -57,11 +57,8 @@ const init = () => {
    * pending; then drains. Only a consent changes the mode: after any other command, start() has nothing new to do
    * and the queue is already empty.
    */
-  const api: Api = (...a) => {
-    if (doc.prerendering || (mode == Mode.Hold && a[0] != 'consent')) return queue.push(a);
-    safe(command)(...a);
-    drain();
-  };
+  const api: Api = (...a) =>
+    doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (safe(command)(...a), drain());
   const drain = () => {
     start();
     for (const a of queue.splice(0)) api(...a);

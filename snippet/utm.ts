@@ -14,7 +14,7 @@ export const captureTouch = () => {
   const ref = doc.referrer;
   here = { url: loc.href, at: Date.now() };
   // UTM_KEYS and CLICK_IDS (other utm_ keys go too; the collector drops them)
-  new URLSearchParams(loc.search).forEach((v, k) => /^(utm_|((g|fb|tt)clid|msclkid|li_fat_id)$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
+  new URLSearchParams(loc.search).forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
   if (ref && new URL(ref).host != loc.host) (here.ref = ref), (landing = here);
 };
 

@@ -6,8 +6,8 @@ import { segments } from './segments.js';
 import { track } from './track.js';
 
 export const command = (name: string, a?: any, b?: any) => {
-  if (name == 'track') track(a, { p: b });
-  if (name == 'identify') track(name, { em: a, tr: b });
+  if (name == 'track') track(a, b);
+  if (name == 'identify') track(name, undefined, { em: a, tr: b });
   if (name == 'page') pageview(How.Force);
   if (name == 'consent') setConsent(a);
   if (name == 'visitorId') a(visitorId());

@@ -13,5 +13,5 @@ export const onClick = (e: MouseEvent) => {
     RegExp('\\.(' + (data.downloads || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').replace(/[\s.,]+/g, '|') + ')$', 'i').test(a.pathname)
       ? 'download'
       : /^http/.test(a.protocol) && a.host != loc.host && 'outbound';
-  if (name && e.button < 2) track(name, { p: { url: a.href } }), flush();
+  if (name && e.button < 2) track(name, { url: a.href }), flush();
 };

@@ -9,7 +9,7 @@ import { getLinkAt, lockEmails } from '../storage/identity.js';
 import { getLeadFoldRows, insertFoldedLeads, updateLeadFolds, type FoldedLead, type VersionedFold } from '../storage/leads.js';
 import { insertScoreChanges, insertStageChanges, type ScoreChangeRow, type StageChangeRow } from '../storage/changes.js';
 import { createIdentityResolver } from '../identity/identity-resolver.js';
-import { updateMemberships } from '../segments/update-memberships.js';
+import { createdLead, updateMemberships, type CreatedLead } from '../segments/update-memberships.js';
 import { compileFunnel, type CompiledFunnel } from './compile-funnel.js';
 import { compareEvents } from './fold-event.js';
 import { foldLead, needsRebuild, type FoldResult } from './fold-lead.js';
@@ -151,9 +151,14 @@ async function attributeSite(
     if (outcome === 'missing') moved.push(...(await reattribute(tx, deps, funnel, siteId, evs, hooks)));
   }
 
-  // 4. segments see every lead the flush touched (merged-away leads lose their memberships)
+  // 4. segments see every lead the flush touched (merged-away leads lose their memberships); the leads this flush
+  // created are handed over as they are, with their events, so nothing of them is read back
   const all = [...new Set([...leads, ...moved, ...ids.merged.keys()])];
-  await updateMemberships(tx, deps, siteId, all, now, siteHooks);
+  const created = new Map<string, CreatedLead>();
+  for (const { leadId, u } of inserts) {
+    if (folded.has(leadId) && !ids.merged.has(leadId)) created.set(leadId, createdLead(leadId, u, byLead.get(leadId)!));
+  }
+  await updateMemberships(tx, deps, siteId, all, now, siteHooks, created);
   return all;
 }
 

@@ -10,9 +10,17 @@ const key = (siteId: string, visitorId: string) => siteId + '\u0000' + visitorId
 
 /** Fills `leadId` of web events that have none: the visitor's last known lead, else its anonymous lead. */
 export function guessLeads(events: EnrichedEvent[]): void {
+  // a request's events share their visitor: its guess (a map lookup, or a SHA-256 for a new visitor) is made once
+  let lastKey = '';
+  let lastLead = '';
   for (const e of events) {
     if (e.leadId !== null || e.source !== 'web' || e.isBot) continue;
-    e.leadId = known.get(key(e.siteId, e.visitorId)) ?? anonymousLeadId(e.siteId, e.visitorId);
+    const k = key(e.siteId, e.visitorId);
+    if (k !== lastKey) {
+      lastKey = k;
+      lastLead = known.get(k) ?? anonymousLeadId(e.siteId, e.visitorId);
+    }
+    e.leadId = lastLead;
   }
 }
 

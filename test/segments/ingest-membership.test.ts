@@ -4,6 +4,8 @@ import { makeBatch } from '../helpers/factories.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
 import { listSegments } from '../../collector/storage/segments.js';
+import { putSegment } from '../../collector/segments/segment-admin.js';
+import { updateMembershipsFor } from '../../collector/segments/update-memberships.js';
 import { DAY, T0 } from './fixtures.js';
 
 async function setup() {
@@ -83,6 +85,42 @@ describe('membership through POST /e', () => {
     await s.send('v_dan_visitor', [{ n: 'download', u: 'http://127.0.0.1/files/ebook.pdf' }]);
     expect(await s.segmentsOf('v_dan_visitor')).toEqual(['content_downloaders']);
     expect(await s.segmentsOf('v_dan_visitor', other.siteKey)).toEqual([]);
+    await s.close();
+  });
+
+  test('new visitors\' memberships, decided from their events in hand, are what a full re-evaluation from the tables decides', async () => {
+    const s = await setup();
+    // beside the presets: a props test (rows), a windowed min 2 and an any-event test
+    for (const [key, definition] of [
+      ['plan_pro', { did: { event: 'plan_viewed', props: { plan: 'pro' } } }],
+      ['two_pricing_views', { did: { event: 'pageview', path: '/PRICING*', within: '1d', min: 2 } }],
+      ['anything_recent', { all: [{ did: { event: '*', within: '12h' } }, { not: { did: { event: 'download' } } }] }],
+    ] as const) expect((await putSegment(s.deps, s.site.siteId, key, { definition })).ok).toBe(true);
+    const menu: Array<Record<string, unknown>> = [
+      { n: 'pageview', u: 'http://127.0.0.1/pricing' },
+      { n: 'pageview', u: 'http://127.0.0.1/Pricing/plans' },
+      { n: 'pageview', u: 'http://127.0.0.1/blog' },
+      { n: 'download', u: 'http://127.0.0.1/files/ebook.pdf', p: { url: 'http://127.0.0.1/files/ebook.pdf' } },
+      { n: 'newsletter_signup', u: 'http://127.0.0.1/', f: 'newsletter' },
+      { n: 'plan_viewed', u: 'http://127.0.0.1/pricing', p: { plan: 'pro' } },
+      { n: 'plan_viewed', u: 'http://127.0.0.1/pricing', p: { plan: 'team' } },
+    ];
+    let seed = 7;
+    const next = () => (seed = (seed * 48271) % 2147483647);
+    const visitors = Array.from({ length: 40 }, (_, i) => `v_new_${String(i).padStart(3, '0')}`);
+    // each visitor's first batch: its lead is created in the flush that evaluates it
+    await Promise.all(visitors.map((v) => s.send(v, Array.from({ length: 1 + (next() % 5) }, () => menu[next() % menu.length]))));
+    const snapshot = async () => ({
+      members: await s.db.all('SELECT segment_key, lead_id FROM segment_members WHERE site_id = ? ORDER BY segment_key, lead_id', [s.site.siteId]),
+      rechecks: await s.db.all('SELECT lead_id, due_at FROM segment_rechecks WHERE site_id = ? ORDER BY lead_id', [s.site.siteId]),
+    });
+    const live = await snapshot();
+    expect(live.members.length).toBeGreaterThan(20);
+    const leadIds = (await s.db.all<{ lead_id: string }>('SELECT lead_id FROM leads WHERE site_id = ?', [s.site.siteId])).map((r) => r.lead_id);
+    expect(leadIds).toHaveLength(visitors.length);
+    const changes = await s.db.transaction((tx) => updateMembershipsFor(tx, s.deps, s.site.siteId, leadIds, T0));
+    expect(changes).toEqual([]);
+    expect(await snapshot()).toEqual(live);
     await s.close();
   });
 });

@@ -36,24 +36,28 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   load();
   const e = (state.q || []).slice(0, 50);
   const url = api + 'e';
-  if (state.b! > Date.now()) return hiding || later(state.b! - Date.now());
-  if (e[0] && (hiding || !busy)) {
-    const body = JSON.stringify({ s: data.site, v: visitorId(), e });
-    if (hiding && nav.sendBeacon?.(url, body)) return;
-    busy = 1;
-    // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
-    fetch(url, { method: 'POST', body, keepalive: body.length < 6e4 })
-      .then((r) => {
-        // thrown to fail(): Retry-After seconds, or null
-        if (r.status == 429 || r.status > 499) throw r.headers.get('retry-after');
-        busy = 0;
-        load();
-        // the sent events are settled: their ids (20 random-tailed characters) are in the body we sent
-        state.q = state.q!.filter((x) => !body.includes(x.i));
-        state.b = state.n = 0;
-        save();
-        if (state.q[0]) later(300);
-      })
-      .catch(fail);
+  let body: string;
+  // backing off: try again when it ends (a page going away leaves it to the next page)
+  if (state.b! > Date.now()) {
+    if (!hiding) later(state.b! - Date.now());
+  } else if (e[0] && (hiding || !busy)) {
+    body = JSON.stringify({ s: data.site, v: visitorId(), e });
+    if (!(hiding && nav.sendBeacon?.(url, body))) {
+      busy = 1;
+      // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
+      fetch(url, { method: 'POST', body, keepalive: body.length < 6e4 })
+        .then((r) => {
+          // thrown to fail(): Retry-After seconds, or null
+          if (r.status == 429 || r.status > 499) throw r.headers.get('retry-after');
+          busy = 0;
+          load();
+          // the sent events are settled: their ids (20 random-tailed characters) are in the body we sent
+          state.q = state.q!.filter((x) => !body.includes(x.i));
+          state.b = state.n = 0;
+          save();
+          if (state.q[0]) later(300);
+        })
+        .catch(fail);
+    }
   }
 });

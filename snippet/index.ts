@@ -17,31 +17,6 @@ type Api = ((...a: any[]) => unknown) & { q?: unknown[][]; l?: 1 };
 
 const w = window as unknown as Window & { funnelbeam?: Api };
 
-let started: unknown;
-/** Starts tracking once, when on: listeners, the landing touch and the first view. */
-const start = () => {
-  if (mode == Mode.On && !started) {
-    started = 1;
-    watchHistory();
-    captureTouch();
-    on('popstate', pageview);
-    // without data-hash a hash change leaves the path as it was: no view
-    on('hashchange', pageview);
-    // a page restored from the back/forward cache is a new view
-    on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
-    // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
-    on('visibilitychange', () => {
-      sendEngagement();
-      if (doc.hidden) flush(1);
-    });
-    on('scroll', measureScroll);
-    on('click', onClick);
-    on('auxclick', onClick);
-    on('submit', onSubmit);
-    pageview();
-  }
-};
-
 const init = () => {
   readTag();
   initMode(
@@ -54,13 +29,34 @@ const init = () => {
   const queue = w.funnelbeam?.q || [];
   /**
    * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
-   * pending; then drains. Only a consent changes the mode: after any other command, start() has nothing new to do
+   * pending; then drains. Only a consent changes the mode: after any other command, drain() has nothing new to start
    * and the queue is already empty.
    */
   const api: Api = (...a) =>
     doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (safe(command)(...a), drain());
+  let started: unknown;
+  /** Starts tracking once, when on (listeners, the landing touch and the first view); then runs what is queued. */
   const drain = () => {
-    start();
+    if (mode == Mode.On && !started) {
+      started = 1;
+      watchHistory();
+      captureTouch();
+      on('popstate', pageview);
+      // without data-hash a hash change leaves the path as it was: no view
+      on('hashchange', pageview);
+      // a page restored from the back/forward cache is a new view
+      on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
+      // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
+      on('visibilitychange', () => {
+        sendEngagement();
+        if (doc.hidden) flush(1);
+      });
+      on('scroll', measureScroll);
+      on('click', onClick);
+      on('auxclick', onClick);
+      on('submit', onSubmit);
+      pageview();
+    }
     for (const a of queue.splice(0)) api(...a);
   };
   api.l = 1;

@@ -15,7 +15,11 @@ import { doc, loc, nav } from './globals.js';
 
 type Api = ((...a: any[]) => unknown) & { q?: unknown[][]; l?: 1 };
 
-const w = window as unknown as Window & { funnelbeam?: Api };
+declare global {
+  interface Window {
+    funnelbeam?: Api;
+  }
+}
 
 const init = () => {
   readTag();
@@ -26,7 +30,7 @@ const init = () => {
       nav.doNotTrack == '1',
     data.consent == 'required',
   );
-  const queue = w.funnelbeam?.q || [];
+  const queue = window.funnelbeam?.q || [];
   /**
    * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
    * pending; then drains. Only a consent changes the mode: after any other command, drain() has nothing new to start
@@ -57,12 +61,12 @@ const init = () => {
       on('submit', onSubmit);
       pageview();
     }
-    for (const a of queue.splice(0)) api(...a);
+    queue.splice(0).forEach((a) => api(...a));
   };
   api.l = 1;
-  w.funnelbeam = api;
+  window.funnelbeam = api;
   // a prerendered page counts once it is shown
   doc.prerendering ? on('prerenderingchange', drain) : drain();
 };
 
-if (!w.funnelbeam?.l) safe(init)();
+if (!window.funnelbeam?.l) safe(init)();

@@ -35,17 +35,16 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   timer = 0;
   load();
   const e = (state.q || []).slice(0, 50);
-  const url = api + 'e';
   let body: string;
   // backing off: try again when it ends (a page going away leaves it to the next page)
   if (state.b! > Date.now()) {
     if (!hiding) later(state.b! - Date.now());
   } else if (e[0] && (hiding || !busy)) {
     body = JSON.stringify({ s: data.site, v: visitorId(), e });
-    if (!(hiding && nav.sendBeacon?.(url, body))) {
+    if (!(hiding && nav.sendBeacon?.(api + 'e', body))) {
       busy = 1;
       // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
-      fetch(url, { method: 'POST', body, keepalive: body.length < 6e4 })
+      fetch(api + 'e', { method: 'POST', body, keepalive: body.length < 6e4 })
         .then((r) => {
           // thrown to fail(): Retry-After seconds, or null
           if (r.status == 429 || r.status > 499) throw r.headers.get('retry-after');

@@ -9,7 +9,7 @@ import { getLinkAt, lockEmails } from '../storage/identity.js';
 import { getLeadFoldRows, insertFoldedLeads, updateLeadFolds, type FoldedLead, type VersionedFold } from '../storage/leads.js';
 import { insertScoreChanges, insertStageChanges, type ScoreChangeRow, type StageChangeRow } from '../storage/changes.js';
 import { createIdentityResolver } from '../identity/identity-resolver.js';
-import { createdLead, updateMemberships, type CreatedLead } from '../segments/update-memberships.js';
+import { createdLead, updateMemberships, writtenLead, type WrittenLead } from '../segments/update-memberships.js';
 import { compileFunnel, type CompiledFunnel } from './compile-funnel.js';
 import { compareEvents } from './fold-event.js';
 import { foldLead, needsRebuild, type FoldResult } from './fold-lead.js';
@@ -151,14 +151,20 @@ async function attributeSite(
     if (outcome === 'missing') moved.push(...(await reattribute(tx, deps, funnel, siteId, evs, hooks)));
   }
 
-  // 4. segments see every lead the flush touched (merged-away leads lose their memberships); the leads this flush
-  // created are handed over as they are, with their events, so nothing of them is read back
+  // 4. segments see every lead the flush touched (merged-away leads lose their memberships); the folds written
+  // above are handed over as written (no read back), the leads this flush created with all their events
   const all = [...new Set([...leads, ...moved, ...ids.merged.keys()])];
-  const created = new Map<string, CreatedLead>();
+  const handed = new Map<string, WrittenLead>();
   for (const { leadId, u } of inserts) {
-    if (folded.has(leadId) && !ids.merged.has(leadId)) created.set(leadId, createdLead(leadId, u, byLead.get(leadId)!));
+    if (folded.has(leadId) && !ids.merged.has(leadId)) handed.set(leadId, createdLead(leadId, u, byLead.get(leadId)!));
   }
-  await updateMemberships(tx, deps, siteId, all, now, siteHooks, created);
+  for (const { leadId, u } of updates) {
+    const row = rows.get(leadId)!;
+    if (folded.has(leadId) && !ids.merged.has(leadId)) handed.set(leadId, writtenLead(leadId, u, row.email, Number(row.is_bot)));
+  }
+  // a lead step 3 wrote again is read as it is now
+  for (const leadId of moved) handed.delete(leadId);
+  await updateMemberships(tx, deps, siteId, all, now, siteHooks, handed);
   return all;
 }
 

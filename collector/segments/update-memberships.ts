@@ -24,41 +24,49 @@ export interface MembershipChange {
 }
 
 /**
- * A lead the caller inserted in this same transaction: it has no memberships or rechecks yet, and every event it
- * has is at hand. Its segments are evaluated from these, with no reads (a new visitor's flush skips four queries).
+ * A lead the caller wrote in this same transaction, as it now stands: its row needs no reading back. `allEvents` is
+ * set for a lead the caller created: it has no memberships or rechecks yet and these are every event it has, so its
+ * segments are evaluated with no reads at all.
  */
-export interface CreatedLead {
+export interface WrittenLead {
   row: LeadFactsRow;
-  events: FactEvent[];
+  allEvents?: FactEvent[];
 }
 
-/** A new lead as its fold wrote it, with its events. */
-export function createdLead(
-  leadId: string,
-  u: { stage: string; stageAt: number; score: number; scoreAt: number; firstTouch: string | null; lastTouch: string | null },
-  events: ReadonlyArray<{ name: string; path: string; props: FactEvent['props']; at: number }>,
-): CreatedLead {
+type FoldColumns = { stage: string; stageAt: number; score: number; scoreAt: number; firstTouch: string | null; lastTouch: string | null };
+
+/** A lead whose fold was just written (`u`), with its email and bot flag as read before the write. */
+export function writtenLead(leadId: string, u: FoldColumns, email: string | null, isBot: number): WrittenLead {
   return {
-    row: { lead_id: leadId, email: null, stage: u.stage, stage_at: u.stageAt, score: u.score, score_at: u.scoreAt, first_touch: u.firstTouch, last_touch: u.lastTouch, is_bot: 0 },
-    events: events.map((e) => ({ name: e.name, path: e.path, props: e.props ?? null, at: e.at })),
+    row: { lead_id: leadId, email, stage: u.stage, stage_at: u.stageAt, score: u.score, score_at: u.scoreAt, first_touch: u.firstTouch, last_touch: u.lastTouch, is_bot: isBot },
+  };
+}
+
+/** A lead created by this transaction, with every event it has. */
+export function createdLead(
+  leadId: string, u: FoldColumns, events: ReadonlyArray<{ name: string; path: string; props: FactEvent['props']; at: number }>,
+): WrittenLead {
+  return {
+    ...writtenLead(leadId, u, null, 0),
+    allEvents: events.map((e) => ({ name: e.name, path: e.path, props: e.props ?? null, at: e.at })),
   };
 }
 
 /**
  * Called by attribution at the end of each flush, inside its transaction. Filled by the segments module.
  * `hooks`: the transaction's webhook queue for the site, when the caller has one already.
- * `created`: leads the caller inserted in this transaction (see CreatedLead).
+ * `written`: leads the caller wrote in this transaction (see WrittenLead).
  */
 export async function updateMemberships(
-  tx: Db, deps: Deps, siteId: string, leadIds: string[], now: number, hooks?: WebhookQueue, created?: ReadonlyMap<string, CreatedLead>,
+  tx: Db, deps: Deps, siteId: string, leadIds: string[], now: number, hooks?: WebhookQueue, written?: ReadonlyMap<string, WrittenLead>,
 ): Promise<void> {
-  await updateMembershipsFor(tx, deps, siteId, leadIds, now, hooks, created);
+  await updateMembershipsFor(tx, deps, siteId, leadIds, now, hooks, written);
 }
 
 /** updateMemberships, also telling what changed (the sweep and tests use it). */
 export async function updateMembershipsFor(
   tx: Db, deps: Deps, siteId: string, leadIds: readonly string[], now: number, hooks: WebhookQueue = webhookQueue(tx, siteId),
-  created: ReadonlyMap<string, CreatedLead> = NONE_CREATED,
+  written: ReadonlyMap<string, WrittenLead> = NONE_WRITTEN,
 ): Promise<MembershipChange[]> {
   if (leadIds.length === 0) return [];
   const started = performance.now();
@@ -73,7 +81,7 @@ export async function updateMembershipsFor(
   }
   const funnel = await loadFunnelSettings(tx, siteId);
   for (let i = 0; i < unique.length; i += MAX_IN) {
-    await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas, created);
+    await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas, written);
   }
   await addMemberCounts(tx, siteId, deltas, Math.floor(Math.random() * COUNT_SHARDS));
   deps.metrics.observe('funnelbeam_segment_update_seconds', (performance.now() - started) / 1000);
@@ -81,7 +89,7 @@ export async function updateMembershipsFor(
   return changes;
 }
 
-const NONE_CREATED: ReadonlyMap<string, CreatedLead> = new Map();
+const NONE_WRITTEN: ReadonlyMap<string, WrittenLead> = new Map();
 
 function groupEvents(rows: LeadEventRow[]): Map<string, FactEvent[]> {
   const byLead = new Map<string, FactEvent[]>();
@@ -136,13 +144,20 @@ async function updateChunk(
   hooks: WebhookQueue,
   changes: MembershipChange[],
   deltas: Map<string, number>,
-  created: ReadonlyMap<string, CreatedLead>,
+  written: ReadonlyMap<string, WrittenLead>,
 ) {
-  // leads created in this transaction need no reads: no members or rechecks yet, their events counted in JS
-  const stored = created.size ? leadIds.filter((id) => !created.has(id)) : leadIds;
+  // rows the caller just wrote are not read back; leads it created need no reads at all (see WrittenLead)
+  const leads = new Map<string, LeadFactsRow>();
+  const unread: string[] = [];
+  const stored: string[] = [];
+  for (const id of leadIds) {
+    const w = written.get(id);
+    if (w) leads.set(id, w.row);
+    else unread.push(id);
+    if (!w?.allEvents) stored.push(id);
+  }
+  if (unread.length) for (const r of await loadLeadFactRows(tx, siteId, unread)) leads.set(r.lead_id, r);
   const reads = stored.length > 0;
-  const leads = new Map(reads ? (await loadLeadFactRows(tx, siteId, stored)).map((r) => [r.lead_id, r]) : []);
-  for (const [id, c] of created) if (!leads.has(id)) leads.set(id, c.row);
   const members = new Map<string, Set<string>>();
   for (const m of reads ? await loadMemberships(tx, siteId, segments.list.map((s) => s.key), stored) : []) {
     let set = members.get(m.lead_id);
@@ -169,9 +184,9 @@ async function updateChunk(
       const gone = await deleteMembers(tx, siteId, held);
       for (const m of held) if (gone.has(memberKeyId(m))) bump(m.key, -1);
     } else {
-      const fresh = created.get(leadId);
-      const facts = fresh
-        ? toFacts(row, fresh.events, undefined, funnel, segments.usesTouch, now)
+      const all = written.get(leadId)?.allEvents;
+      const facts = all
+        ? toFacts(row, all, undefined, funnel, segments.usesTouch, now)
         : toFacts(row, events.get(leadId) ?? [], countsByKey(plan, counts.get(leadId)), funnel, segments.usesTouch, now);
       for (const segment of segments.list) {
         // bot traffic is never retargeted

@@ -21,10 +21,11 @@ export interface LeadFoldRow {
   state: string;
   version: number;
   created_at: number;
+  is_bot: number;
 }
 
 const FOLD_COLS = `lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits, first_touch,
-  last_touch, state, version, created_at`;
+  last_touch, state, version, created_at, is_bot`;
 
 export async function getLeadFoldRow(db: Db, siteId: string, leadId: string): Promise<LeadFoldRow | undefined> {
   return db.get<LeadFoldRow>(`SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);

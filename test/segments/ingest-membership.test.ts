@@ -88,13 +88,14 @@ describe('membership through POST /e', () => {
     await s.close();
   });
 
-  test('new visitors\' memberships, decided from their events in hand, are what a full re-evaluation from the tables decides', async () => {
+  test('memberships decided from the rows and events attribution has in hand are what a full re-evaluation from the tables decides', async () => {
     const s = await setup();
     // beside the presets: a props test (rows), a windowed min 2 and an any-event test
     for (const [key, definition] of [
       ['plan_pro', { did: { event: 'plan_viewed', props: { plan: 'pro' } } }],
       ['two_pricing_views', { did: { event: 'pageview', path: '/PRICING*', within: '1d', min: 2 } }],
       ['anything_recent', { all: [{ did: { event: '*', within: '12h' } }, { not: { did: { event: 'download' } } }] }],
+      ['known_warm', { all: [{ identified: true }, { score: { gte: 5 } }] }],
     ] as const) expect((await putSegment(s.deps, s.site.siteId, key, { definition })).ok).toBe(true);
     const menu: Array<Record<string, unknown>> = [
       { n: 'pageview', u: 'http://127.0.0.1/pricing' },
@@ -110,15 +111,26 @@ describe('membership through POST /e', () => {
     const visitors = Array.from({ length: 40 }, (_, i) => `v_new_${String(i).padStart(3, '0')}`);
     // each visitor's first batch: its lead is created in the flush that evaluates it
     await Promise.all(visitors.map((v) => s.send(v, Array.from({ length: 1 + (next() % 5) }, () => menu[next() % menu.length]))));
+    // then half of them come back (their folds are updated), some identifying through a form
+    s.setNow(T0 + 3_600_000);
+    await Promise.all(visitors.filter((_, i) => i % 2 === 0).map((v, i) => s.send(v, [
+      ...Array.from({ length: 1 + (next() % 3) }, () => menu[next() % menu.length]),
+      ...(i % 3 === 0 ? [{ n: 'newsletter_signup', u: 'http://127.0.0.1/', f: 'newsletter', em: `${v}@example.com` }] : []),
+    ])));
     const snapshot = async () => ({
       members: await s.db.all('SELECT segment_key, lead_id FROM segment_members WHERE site_id = ? ORDER BY segment_key, lead_id', [s.site.siteId]),
       rechecks: await s.db.all('SELECT lead_id, due_at FROM segment_rechecks WHERE site_id = ? ORDER BY lead_id', [s.site.siteId]),
     });
     const live = await snapshot();
-    expect(live.members.length).toBeGreaterThan(20);
+    // every kind of test above decided something for someone
+    const keys = new Set((live.members as Array<{ segment_key: string }>).map((m) => m.segment_key));
+    for (const key of ['pricing_no_demo', 'newsletter_cold', 'content_downloaders', 'plan_pro', 'two_pricing_views', 'anything_recent', 'known_warm']) {
+      expect(keys, key).toContain(key);
+    }
+    expect(live.rechecks.length).toBeGreaterThan(0);
     const leadIds = (await s.db.all<{ lead_id: string }>('SELECT lead_id FROM leads WHERE site_id = ?', [s.site.siteId])).map((r) => r.lead_id);
     expect(leadIds).toHaveLength(visitors.length);
-    const changes = await s.db.transaction((tx) => updateMembershipsFor(tx, s.deps, s.site.siteId, leadIds, T0));
+    const changes = await s.db.transaction((tx) => updateMembershipsFor(tx, s.deps, s.site.siteId, leadIds, T0 + 3_600_000));
     expect(changes).toEqual([]);
     expect(await snapshot()).toEqual(live);
     await s.close();

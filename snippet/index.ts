@@ -21,52 +21,52 @@ declare global {
   }
 }
 
-const init = () => {
-  readTag();
-  initMode(
-    !data.site ||
-      (!('local' in data) && (nav.webdriver || /^(localhost|127(\.\d+){3}|\[::1\]|)$/.test(loc.hostname))) ||
-      nav.globalPrivacyControl ||
-      nav.doNotTrack == '1',
-    data.consent == 'required',
-  );
-  const queue = window.funnelbeam?.q || [];
-  /**
-   * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
-   * pending; then drains. Only a consent changes the mode: after any other command, drain() has nothing new to start
-   * and the queue is already empty.
-   */
-  const api: Api = (...a) =>
-    doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (safe(command)(...a), drain());
-  let started: unknown;
-  /** Starts tracking once, when on (listeners, the landing touch and the first view); then runs what is queued. */
-  const drain = () => {
-    if (mode == Mode.On && !started) {
-      started = 1;
-      watchHistory();
-      captureTouch();
-      on('popstate', pageview);
-      // without data-hash a hash change leaves the path as it was: no view
-      on('hashchange', pageview);
-      // a page restored from the back/forward cache is a new view
-      on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
-      // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
-      on('visibilitychange', () => {
-        sendEngagement();
-        if (doc.hidden) flush(1);
-      });
-      on('scroll', measureScroll);
-      on('click', onClick);
-      on('auxclick', onClick);
-      on('submit', onSubmit);
-      pageview();
-    }
-    queue.splice(0).forEach((a) => api(...a));
-  };
-  api.l = 1;
-  window.funnelbeam = api;
-  // a prerendered page counts once it is shown
-  doc.prerendering ? on('prerenderingchange', drain) : drain();
-};
-
-if (!window.funnelbeam?.l) safe(init)();
+// Once per page (a second copy of the snippet does nothing); what throws here stays here, as everywhere (safe.ts).
+if (!window.funnelbeam?.l)
+  try {
+    readTag();
+    initMode(
+      !data.site ||
+        (!('local' in data) && (nav.webdriver || /^(localhost|127(\.\d+){3}|\[::1\]|)$/.test(loc.hostname))) ||
+        nav.globalPrivacyControl ||
+        nav.doNotTrack == '1',
+      data.consent == 'required',
+    );
+    const queue = window.funnelbeam?.q || [];
+    /**
+     * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
+     * pending; then drains. Only a consent changes the mode: after any other command, drain() has nothing new to start
+     * and the queue is already empty.
+     */
+    const api: Api = (...a) =>
+      doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (safe(command)(...a), drain());
+    let started: unknown;
+    /** Starts tracking once, when on (listeners, the landing touch and the first view); then runs what is queued. */
+    const drain = () => {
+      if (mode == Mode.On && !started) {
+        started = 1;
+        watchHistory();
+        captureTouch();
+        on('popstate', pageview);
+        // without data-hash a hash change leaves the path as it was: no view
+        on('hashchange', pageview);
+        // a page restored from the back/forward cache is a new view
+        on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
+        // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
+        on('visibilitychange', () => {
+          sendEngagement();
+          if (doc.hidden) flush(1);
+        });
+        on('scroll', measureScroll);
+        on('click', onClick);
+        on('auxclick', onClick);
+        on('submit', onSubmit);
+        pageview();
+      }
+      queue.splice(0).forEach((a) => api(...a));
+    };
+    api.l = 1;
+    window.funnelbeam = api;
+    // a prerendered page counts once it is shown
+    doc.prerendering ? on('prerenderingchange', drain) : drain();
+  } catch {}

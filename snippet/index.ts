@@ -5,7 +5,7 @@ import { data, readTag } from './config.js';
 import { Mode, initMode, mode } from './consent.js';
 import { flush } from './send.js';
 import { captureTouch } from './utm.js';
-import { How, pageview, watchHistory } from './pageview.js';
+import { How, pageview } from './pageview.js';
 import { measureScroll, sendEngagement } from './engagement.js';
 import { onClick } from './links.js';
 import { onSubmit } from './forms.js';
@@ -33,6 +33,7 @@ if (!window.funnelbeam?.l)
       data.consent == 'required',
     );
     const queue = window.funnelbeam?.q || [];
+    const h = history;
     /**
      * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
      * pending; then drains. Only a consent changes the mode: after any other command, drain() has nothing new to start
@@ -45,7 +46,14 @@ if (!window.funnelbeam?.l)
     const drain = () => {
       if (mode == Mode.On && !started) {
         started = 1;
-        watchHistory();
+        // SPA navigations count (errors of the page's own pushState or replaceState still throw)
+        (['pushState', 'replaceState'] as const).forEach((m) => {
+          const original = h[m];
+          h[m] = (...a: Parameters<History['pushState']>) => {
+            original.apply(h, a);
+            safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
+          };
+        });
         captureTouch();
         on('popstate', pageview);
         // without data-hash a hash change leaves the path as it was: no view

@@ -1,10 +1,9 @@
 // Page views: load, SPA navigation (pushState, replaceState when the path changes, popstate) and, with
-// data-hash, hash routes. The engagement of the previous view is sent before each new view. Owns "the current
-// page view" that every event belongs to.
+// data-hash, hash routes (index.ts wires the listeners and wraps history). The engagement of the previous view is
+// sent before each new view. Owns "the current page view" that every event belongs to.
 import { data } from './config.js';
 import { track } from './track.js';
 import { sendEngagement } from './engagement.js';
-import { safe } from './safe.js';
 import { doc, loc } from './globals.js';
 
 /** URL and referrer of the page view in progress (for an SPA view, the referrer is the previous view) */
@@ -32,16 +31,4 @@ export const pageview = (how?: How | Event | boolean) => {
     path = p;
   }
   search = loc.search;
-};
-
-/** Wraps history.pushState and replaceState so SPA navigations count (errors of the page's own call still throw). */
-export const watchHistory = () => {
-  const h = history;
-  for (const m of ['pushState', 'replaceState'] as const) {
-    const original = h[m];
-    h[m] = (...a: Parameters<History['pushState']>) => {
-      original.apply(h, a);
-      safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
-    };
-  }
 };

@@ -6,8 +6,11 @@ import { track } from './track.js';
 import { sendEngagement } from './engagement.js';
 import { doc, loc } from './globals.js';
 
-/** URL and referrer of the page view in progress (for an SPA view, the referrer is the previous view) */
-export let page = {} as { u: string; r: string };
+/**
+ * URL and referrer of the page view in progress (for an SPA view, the referrer is the previous view); unset before
+ * the first view.
+ */
+export let page: { u: string; r: string } | undefined;
 /** pathname (+ hash in hash mode) and query of the current view */
 let path: string;
 let search: string;
@@ -26,7 +29,7 @@ export const pageview = (how?: How | Event | boolean) => {
   const p = loc.pathname + ('hash' in data ? loc.hash : '');
   if (how == How.Force || p != path || (how != How.Replace && loc.search != search)) {
     sendEngagement(1);
-    page = { u: loc.href, r: page.u || doc.referrer };
+    page = { u: loc.href, r: page?.u || doc.referrer };
     track('pageview');
     path = p;
   }

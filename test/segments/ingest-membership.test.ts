@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { makeIngestApp } from '../helpers/ingest-app.js';
+import { ENGINES } from '../helpers/test-db.js';
 import { makeBatch } from '../helpers/factories.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
@@ -8,9 +9,9 @@ import { putSegment } from '../../collector/segments/segment-admin.js';
 import { updateMembershipsFor } from '../../collector/segments/update-memberships.js';
 import { DAY, T0 } from './fixtures.js';
 
-async function setup() {
+async function setup(engine: 'sqlite' | 'pg' = 'sqlite') {
   let now = T0;
-  const s = await makeIngestApp({ now: () => now });
+  const s = await makeIngestApp({ now: () => now, engine });
   const segmentsOf = async (visitorId: string, siteKey = s.site.siteKey) => {
     const res = await s.app.request(`/api/visitors/${visitorId}/segments?site=${siteKey}`, { headers: { origin: 'http://127.0.0.1' } });
     expect(res.status).toBe(200);
@@ -88,8 +89,8 @@ describe('membership through POST /e', () => {
     await s.close();
   });
 
-  test('memberships decided from the rows and events attribution has in hand are what a full re-evaluation from the tables decides', async () => {
-    const s = await setup();
+  test.each(ENGINES)('memberships decided from the rows and events attribution has in hand are what a full re-evaluation from the tables decides (%s)', async (engine) => {
+    const s = await setup(engine);
     // beside the presets: a props test (rows), a windowed min 2 and an any-event test
     for (const [key, definition] of [
       ['plan_pro', { did: { event: 'plan_viewed', props: { plan: 'pro' } } }],

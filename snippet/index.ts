@@ -54,21 +54,22 @@ if (!window.funnelbeam?.l)
             safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
           };
         });
-        captureTouch();
-        on('popstate', pageview);
-        // without data-hash a hash change leaves the path as it was: no view
-        on('hashchange', pageview);
+        // listeners of different events: their order changes nothing (it is the one gzip likes best)
         // a page restored from the back/forward cache is a new view
         on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
+        on('submit', onSubmit);
+        on('popstate', pageview);
+        on('scroll', measureScroll);
+        // without data-hash a hash change leaves the path as it was: no view
+        on('hashchange', pageview);
+        on('click', onClick);
+        on('auxclick', onClick);
+        captureTouch();
         // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
         on('visibilitychange', () => {
           sendEngagement();
           if (doc.hidden) flush(1);
         });
-        on('scroll', measureScroll);
-        on('click', onClick);
-        on('auxclick', onClick);
-        on('submit', onSubmit);
         pageview();
       }
       queue.splice(0).forEach((a) => api(...a));

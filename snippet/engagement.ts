@@ -9,7 +9,7 @@ let since: number | false | undefined;
 let depth = 0;
 
 export const measureScroll = () => {
-  depth = Math.max(depth, Math.min(100, Math.round(((scrollY + innerHeight) / doc.documentElement.scrollHeight) * 100)));
+  depth = Math.max(depth, Math.round(Math.min(1, (scrollY + innerHeight) / doc.documentElement.scrollHeight) * 100));
 };
 
 /**

@@ -12,7 +12,7 @@ export const track = (n: string, p?: WireProps, extra?: Partial<WireEvent>) => {
   if (mode == Mode.On) {
     load();
     const t = Date.now();
-    if ((state.q ||= []).push({ i: newId(), n, t, ...page, ...touches(t), p, ...extra }) > 100) state.q.shift();
+    if ((state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t), p, ...extra }) > 100) state.q.shift();
     save();
     soon();
   }

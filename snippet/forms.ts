@@ -8,15 +8,18 @@ import { flush } from './send.js';
 export const onSubmit = (e: SubmitEvent) => {
   const form = e.target as HTMLFormElement;
   const kind = form.dataset.funnelbeam!;
-  const name = ({ newsletter: 'newsletter_signup', demo: 'demo_request' } as Record<string, string>)[kind];
+  const name = kind == 'newsletter' ? 'newsletter_signup' : kind == 'demo' ? 'demo_request' : '';
   /** undefined: no email field; false or '': one, but not an address */
   let em: unknown;
   let tr: Record<string, string> | undefined;
   for (const el of form.elements as unknown as HTMLInputElement[]) {
     let { type, value, name } = el;
     let key = el.dataset.funnelbeamField;
-    if (type == 'email' || (type == 'text' && /mail/i.test(name))) em ||= /^\S+@\S+\.\S\S+$/.test((value = value.trim())) && value;
-    else if (key != null && (key ||= name) && value && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
+    // an email field: by type, or a text field whose name, id or autocomplete says so
+    if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= /^\S+@\S+\.\S\S+$/.test((value = value.trim())) && value;
+    // a marked field, never a password or card field; a radio button or checkbox (the only input types with "io" or
+    // "bo" in them) only when checked
+    else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
   }
   if ((em != null || name) && form.checkValidity()) {
     track(name || 'form_submit', undefined, { f: (name ? kind : 'other') as FormKind, em: (em || undefined) as string, tr });

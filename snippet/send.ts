@@ -51,7 +51,8 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
           busy = 0;
           load();
           // the sent events are settled: their ids (20 random-tailed characters) are in the body we sent
-          state.q = state.q!.filter((x) => !body.includes(x.i));
+          // (another tab may have emptied the state meanwhile: an opt-out)
+          state.q = (state.q || []).filter((x) => !body.includes(x.i));
           state.b = state.n = 0;
           save();
           if (state.q[0]) later(300);

@@ -26,7 +26,8 @@ export let state: State = {};
 
 export const load = () => {
   try {
-    state = JSON.parse((localStorage as { _fb?: string })._fb!);
+    // `null` there (another script's doing) leaves the copy in memory in charge
+    state = JSON.parse((localStorage as { _fb?: string })._fb!) || state;
   } catch {}
 };
 

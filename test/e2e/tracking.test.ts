@@ -141,6 +141,33 @@ test('forms: newsletter and demo forms store their events and identify by email;
   await page.close();
 });
 
+test('forms as other sites write them: marked radio and checkbox fields send what is checked, an email known by autocomplete identifies', async () => {
+  const s = await site({
+    '/': {
+      body: `<form id="demo" data-funnelbeam="demo" action="/thanks" method="post">
+          <input autocomplete="email" id="f1" required>
+          <label><input type="checkbox" name="optin" value="yes" data-funnelbeam-field="marketingOptIn"> news</label>
+          <label><input type="checkbox" name="terms" value="ok" data-funnelbeam-field="terms" required> terms</label>
+          <label><input type="radio" name="size" value="1-50" data-funnelbeam-field="companySize"> small</label>
+          <label><input type="radio" name="size" value="51-200" data-funnelbeam-field="companySize"> mid</label>
+          <label><input type="radio" name="size" value="201+" data-funnelbeam-field="companySize"> large</label>
+          <button id="go"><span>Book a demo</span></button></form>`,
+    },
+    '/thanks': {},
+  });
+  const page = await open(s);
+  await page.fill('#f1', 'buyer@shop.example');
+  await page.check('input[name=terms]');
+  await page.check('input[value="51-200"]');
+  await page.click('#go span');
+  await page.waitForURL('**/thanks**');
+  const rows = await waitFor(s, (r) => named(r, 'demo_request').length >= 1);
+  expect(named(rows, 'demo_request').map((r) => [r.form, r.email, r.traits])).toEqual([
+    ['demo', 'buyer@shop.example', { terms: 'ok', companySize: '51-200' }],
+  ]);
+  await page.close();
+});
+
 test('a custom event with props, and identify with traits', async () => {
   const s = await site({
     '/': {

@@ -88,3 +88,47 @@ test('an email that does not look like an address is not sent, the event still i
   await page.settle();
   expect(formEvents()).toEqual([{ n: 'newsletter_signup', f: 'newsletter', em: undefined, tr: undefined, p: undefined }]);
 });
+
+test('marked checkboxes and radio buttons send the value of what is checked, nothing for what is not', async () => {
+  page = await openPage({
+    html: `<form id="f" data-funnelbeam="demo"><input type="email" name="email" value="a@b.co">
+      <input type="checkbox" name="optin" value="yes" data-funnelbeam-field="marketingOptIn">
+      <input type="checkbox" name="terms" value="accepted" checked data-funnelbeam-field="terms">
+      <input type="radio" name="size" value="1-50" data-funnelbeam-field="companySize">
+      <input type="radio" name="size" value="51-200" checked data-funnelbeam-field="companySize">
+      <input type="radio" name="size" value="201+" data-funnelbeam-field="companySize">
+      <select name="country" data-funnelbeam-field="country"><option value="US">US</option><option value="DE" selected>DE</option></select>
+    </form>`,
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
+  });
+  submit('f');
+  await page.settle();
+  expect(formEvents()).toEqual([
+    { n: 'demo_request', f: 'demo', em: 'a@b.co', tr: { terms: 'accepted', companySize: '51-200', country: 'DE' }, p: undefined },
+  ]);
+});
+
+test('a text field known as an email by its autocomplete or id identifies, as one named so does', async () => {
+  page = await openPage({
+    html: `<form id="a"><input autocomplete="email" value="auto@example.com"></form>
+      <form id="i"><input id="contact-email" value="byid@example.com"></form>`,
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
+  });
+  submit('a');
+  submit('i');
+  await page.settle();
+  expect(formEvents()).toEqual([
+    { n: 'form_submit', f: 'other', em: 'auto@example.com', tr: undefined, p: undefined },
+    { n: 'form_submit', f: 'other', em: 'byid@example.com', tr: undefined, p: undefined },
+  ]);
+});
+
+test('a form marked with an unknown kind (even "constructor") is an ordinary form', async () => {
+  page = await openPage({
+    html: `<form id="k" data-funnelbeam="constructor"><input type="email" name="email" value="k@example.com"></form>`,
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
+  });
+  submit('k');
+  await page.settle();
+  expect(formEvents()).toEqual([{ n: 'form_submit', f: 'other', em: 'k@example.com', tr: undefined, p: undefined }]);
+});

@@ -183,3 +183,26 @@ test('with full storage (writes throw), sent events are not sent again and again
   expect(page.events().map((e) => e.n)).toEqual(['old', 'pageview', 'new']);
   expect(page.sent).toHaveLength(1);
 });
+
+test('a stored state of null (another script wrote it) does not stop tracking', async () => {
+  const page = await open({ storage: { _fb: 'null' } });
+  page.w.funnelbeam('track', 'after');
+  await page.settle();
+  expect(page.events().map((e) => e.n)).toEqual(['pageview', 'after']);
+  expect(page.state().q).toEqual([]);
+});
+
+test('an opt-out in another tab while a send is answered: the answer settles it, no backoff is stored', async () => {
+  let page: TestPage;
+  page = await open({
+    // the other tab's opt-out lands between the request and its answer
+    status: () => (page.w.localStorage.setItem('_fb', JSON.stringify({ c: 0 })), 202),
+  });
+  await page.settle();
+  expect(page.sent).toHaveLength(1);
+  const state = page.state();
+  expect(state.c).toBe(0);
+  expect(state.b ?? 0).toBe(0);
+  expect(state.n ?? 0).toBe(0);
+  expect(state.q ?? []).toEqual([]);
+});

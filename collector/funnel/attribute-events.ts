@@ -155,15 +155,13 @@ async function attributeSite(
   // above are handed over as written (no read back), the leads this flush created with all their events
   const all = [...new Set([...leads, ...moved, ...ids.merged.keys()])];
   const handed = new Map<string, WrittenLead>();
-  for (const { leadId, u } of inserts) {
-    if (folded.has(leadId) && !ids.merged.has(leadId)) handed.set(leadId, createdLead(leadId, u, byLead.get(leadId)!));
-  }
+  for (const { leadId, u } of inserts) if (folded.has(leadId)) handed.set(leadId, createdLead(leadId, u, byLead.get(leadId)!));
   for (const { leadId, u } of updates) {
     const row = rows.get(leadId)!;
-    if (folded.has(leadId) && !ids.merged.has(leadId)) handed.set(leadId, writtenLead(leadId, u, row.email, Number(row.is_bot)));
+    if (folded.has(leadId)) handed.set(leadId, writtenLead(leadId, u, row.email, Number(row.is_bot)));
   }
-  // a lead step 3 wrote again is read as it is now
-  for (const leadId of moved) handed.delete(leadId);
+  // a lead merged away, or written again by step 3, is read as it is now
+  for (const leadId of [...ids.merged.keys(), ...moved]) handed.delete(leadId);
   await updateMemberships(tx, deps, siteId, all, now, siteHooks, handed);
   return all;
 }

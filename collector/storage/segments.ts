@@ -293,7 +293,6 @@ export async function loadRechecks(db: Db, siteId: string, leadIds: readonly str
   return db.all(`SELECT lead_id, due_at FROM segment_rechecks WHERE site_id = ? AND lead_id IN (${marks})`, [siteId, ...values]);
 }
 
-/** Resolves to true when the lead was not a member yet (so exactly one writer records the entry). */
 /** A lead's place in a segment: the unit of the batched membership writes below. */
 export interface MemberKey { key: string; leadId: string }
 /** The identity of a MemberKey in the sets the batched writes resolve to. */

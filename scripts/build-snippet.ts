@@ -1,5 +1,6 @@
 // Builds the snippet with the release options (also used by GET /s.js and the size test) and reports its size.
 import { build } from 'esbuild';
+import { minify } from 'terser';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,7 +35,10 @@ export async function buildSnippet(options: { write?: boolean } = {}): Promise<B
     write: false,
     logLevel: 'silent',
   });
-  const code = result.outputFiles[0].text;
+  // a second pass over esbuild's output: terser inlines functions called once (no IIFE left where a sequence does)
+  // and names variables by how often they occur (gzip -9 2,254 -> 2,181 B on the same source). Safe options only:
+  // no unsafe* transforms, and no property mangling (storage, wire and window.funnelbeam keys are shared).
+  const code = (await minify(result.outputFiles[0].text, { ecma: 2020, toplevel: true, compress: { passes: 3 } })).code!;
   const bytes = Buffer.from(code);
   if (options.write) {
     mkdirSync(dirname(SNIPPET_OUT), { recursive: true });

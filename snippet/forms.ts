@@ -22,7 +22,7 @@ export const onSubmit = (e: SubmitEvent) => {
     else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
   }
   if ((em != null || name) && form.checkValidity()) {
-    track(name || 'form_submit', undefined, { f: (name ? kind : 'other') as FormKind, em: (em || undefined) as string, tr });
+    track(name || 'form_submit', { f: (name ? kind : 'other') as FormKind, em: (em || undefined) as string, tr });
     flush();
   }
 };

@@ -1,17 +1,19 @@
 // Funnelbeam snippet: reads its script tag, wires the listeners, counts the first view, runs queued commands.
 // Silent under Global Privacy Control or Do Not Track, and on localhost or in automated browsers unless
 // data-local. With data-consent="required", commands wait in the queue until consent is given.
-import { data, readTag } from './config.js';
-import { Mode, initMode, mode } from './consent.js';
-import { flush } from './send.js';
-import { captureTouch } from './utm.js';
+// The modules have no start-up effects of their own: the order of the imports (which is the order of the bundle) and
+// of the start-up statements below is the one gzip compresses best.
 import { How, pageview } from './pageview.js';
-import { measureScroll, sendEngagement } from './engagement.js';
-import { onClick } from './links.js';
+import { captureTouch } from './utm.js';
 import { onSubmit } from './forms.js';
-import { command } from './commands.js';
+import { measureScroll, sendEngagement } from './engagement.js';
+import { doc } from './globals.js';
+import { readTag } from './config.js';
+import { flush } from './send.js';
+import { Mode, initMode, mode } from './consent.js';
 import { on, safe } from './safe.js';
-import { doc, loc, nav } from './globals.js';
+import { onClick } from './links.js';
+import { command } from './commands.js';
 
 type Api = ((...a: any[]) => unknown) & { q?: unknown[][]; l?: 1 };
 
@@ -25,15 +27,8 @@ declare global {
 if (!window.funnelbeam?.l)
   try {
     readTag();
-    initMode(
-      !data.site ||
-        (!('local' in data) && (nav.webdriver || /^(localhost|127(\.\d+){3}|\[::1\]|)$/.test(loc.hostname))) ||
-        nav.globalPrivacyControl ||
-        nav.doNotTrack == '1',
-      data.consent == 'required',
-    );
+    initMode();
     const queue = window.funnelbeam?.q || [];
-    const h = history;
     /**
      * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
      * pending; then drains. Only a consent changes the mode: after any other command, drain() has nothing new to start
@@ -46,30 +41,35 @@ if (!window.funnelbeam?.l)
     const drain = () => {
       if (mode == Mode.On && !started) {
         started = 1;
+        // (every statement up to the first view may go in any order: nothing here runs a listener or a view)
+        captureTouch();
         // SPA navigations count (errors of the page's own pushState or replaceState still throw)
         (['pushState', 'replaceState'] as const).forEach((m) => {
-          const original = h[m];
-          h[m] = (...a: Parameters<History['pushState']>) => {
-            original.apply(h, a);
+          const original = history[m];
+          history[m] = (...a: Parameters<History['pushState']>) => {
+            original.apply(history, a);
             safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
           };
         });
-        // listeners of different events: their order changes nothing (it is the one gzip likes best)
+        // every same-document navigation where the Navigation API exists (Chromium): also a router that kept the
+        // original pushState or intercepts navigations; the view it counts first, the wrapper finds already counted
+        // (without it, the listener waits on the window for an event that never comes)
+        on('currententrychange', (e) => pageview(e.navigationType == 'replace'), (window as { navigation?: EventTarget }).navigation);
+        // listeners of different events: their order changes nothing
         // a page restored from the back/forward cache is a new view
         on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
-        on('submit', onSubmit);
         on('popstate', pageview);
-        on('scroll', measureScroll);
+        on('click', onClick);
+        on('submit', onSubmit);
+        on('auxclick', onClick);
         // without data-hash a hash change leaves the path as it was: no view
         on('hashchange', pageview);
-        on('click', onClick);
-        on('auxclick', onClick);
-        captureTouch();
         // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
         on('visibilitychange', () => {
           sendEngagement();
           if (doc.hidden) flush(1);
         });
+        on('scroll', measureScroll);
         pageview();
       }
       queue.splice(0).forEach((a) => api(...a));

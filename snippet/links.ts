@@ -1,17 +1,18 @@
 // Link clicks (left, keyboard, middle): `download` for a download attribute or a listed extension
 // (case-insensitive; query and hash ignored), `outbound` for another host. Never delays navigation.
 import { data } from './config.js';
+import { loc } from './globals.js';
 import { track } from './track.js';
 import { flush } from './send.js';
-import { loc } from './globals.js';
 
 export const onClick = (e: MouseEvent) => {
-  const a = (e.target as Element).closest('a[href]') as HTMLAnchorElement;
+  // the innermost target: a link inside a web component's (open) shadow root counts too
+  const a = (e.composedPath()[0] as Element).closest('a[href]') as HTMLAnchorElement;
   // data-downloads="pdf, .zip" becomes /\.(pdf|zip)$/i
   const name =
     a.hasAttribute('download') ||
     RegExp('\\.(' + (data.downloads || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').replace(/[\s.,]+/g, '|') + ')$', 'i').test(a.pathname)
       ? 'download'
       : /^http/.test(a.protocol) && a.host != loc.host && 'outbound';
-  if (name && e.button < 2) track(name, { url: a.href }), flush();
+  if (name && e.button < 2) track(name, { p: { url: a.href } }), flush();
 };

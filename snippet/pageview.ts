@@ -1,10 +1,10 @@
 // Page views: load, SPA navigation (pushState, replaceState when the path changes, popstate) and, with
 // data-hash, hash routes (index.ts wires the listeners and wraps history). The engagement of the previous view is
 // sent before each new view. Owns "the current page view" that every event belongs to.
-import { data } from './config.js';
-import { track } from './track.js';
 import { sendEngagement } from './engagement.js';
 import { doc, loc } from './globals.js';
+import { track } from './track.js';
+import { data } from './config.js';
 
 /**
  * URL and referrer of the page view in progress (for an SPA view, the referrer is the previous view); unset before

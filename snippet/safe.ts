@@ -10,7 +10,7 @@ export const safe =
   };
 
 /**
- * Listens on the window in the capture phase: it sees the document's events too (visibilitychange, clicks,
- * submits), before the page's own handlers could stop them.
+ * Listens on the window (or `target`) in the capture phase: it sees the document's events too (visibilitychange,
+ * clicks, submits), before the page's own handlers could stop them.
  */
-export const on = (type: string, f: (e: any) => unknown) => addEventListener(type, safe(f), true);
+export const on = (type: string, f: (e: any) => unknown, target: EventTarget = window) => target.addEventListener(type, safe(f), true);

@@ -4,11 +4,10 @@
 // left, sendBeacon (falling back to fetch keepalive) carries them; a beacon has no status, so its events
 // stay in the outbox until a later fetch is answered (on this page once it is shown again, or on the next
 // page). The collector stores an event id once, so sending twice is safe.
-import { load, save, state } from './store.js';
-import { visitorId } from './ids.js';
-import { api, data } from './config.js';
 import { safe } from './safe.js';
-import { nav } from './globals.js';
+import { api, data } from './config.js';
+import { visitorId } from './ids.js';
+import { load, save, state } from './store.js';
 
 /** a send is planned; timers are never cancelled: a flush decides from the stored state, so an extra one is harmless */
 let timer: unknown;
@@ -20,11 +19,14 @@ const later = (ms: number): unknown => (timer = setTimeout(flush, ms));
 /** Sends in a short moment (batching what comes meanwhile), unless a send or a retry is already planned. */
 export const soon = () => timer || later(300);
 
-/** Remembers a failure: no send for Retry-After seconds when given, else 2 s doubling up to about 8 minutes. */
-const fail = (retryAfter: unknown) => {
+/**
+ * Remembers a failure: no send for Retry-After seconds when given, else 2 s doubling up to about 8 minutes. `ms` is a
+ * local (a parameter only to save bytes): the wait.
+ */
+const fail = (retryAfter: unknown, ms?: number) => {
   busy = 0;
   load();
-  const ms = +retryAfter! * 1e3 || 1e3 << Math.min((state.n = -~state.n!), 9);
+  ms = +retryAfter! * 1e3 || 1e3 << Math.min((state.n = -~state.n!), 9);
   state.b = Date.now() + ms;
   save();
   later(ms);
@@ -41,7 +43,7 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
     if (!hiding) later(state.b! - Date.now());
   } else if (e[0] && (hiding || !busy)) {
     body = JSON.stringify({ s: data.site, v: visitorId(), e });
-    if (!(hiding && nav.sendBeacon?.(api + 'e', body))) {
+    if (!(hiding && navigator.sendBeacon?.(api + 'e', body))) {
       busy = 1;
       // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
       fetch(api + 'e', { method: 'POST', body, keepalive: body.length < 6e4 })

@@ -11,11 +11,10 @@ let landing: WireTouch | 0;
 
 /** Reads the touch of the page just loaded. */
 export const captureTouch = () => {
-  const ref = doc.referrer;
   here = { url: loc.href, at: Date.now() };
   // UTM_KEYS and CLICK_IDS (other utm_ keys go too; the collector drops them)
   new URLSearchParams(loc.search).forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
-  if (ref && new URL(ref).host != loc.host) (here.ref = ref), (landing = here);
+  if (doc.referrer && new URL(doc.referrer).host != loc.host) (here.ref = doc.referrer), (landing = here);
 };
 
 /**

@@ -1,4 +1,4 @@
-// GET /s.js: the snippet, built once per process by esbuild from snippet/ with the release options.
+// GET /s.js: the snippet, built once per process from snippet/ with the release options (esbuild, then terser).
 import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import type { ApiApp } from '../app.js';

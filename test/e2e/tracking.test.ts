@@ -71,6 +71,56 @@ test('SPA navigation: pushState, replaceState to a new path and back are views; 
   await page.close();
 });
 
+test('routers the history wrapper cannot see: a pushState bound before the snippet ran, and a Navigation API intercept', async () => {
+  const s = await site({
+    '*': {
+      // this inline script runs before the deferred snippet, so the router holds the original pushState
+      head: `<script>
+        const push = history.pushState.bind(history);
+        addEventListener('click', (e) => {
+          const a = e.target.closest('a.route');
+          if (a) e.preventDefault(), push({}, '', a.href);
+        });
+        navigation.addEventListener('navigate', (e) => {
+          if (new URL(e.destination.url).pathname.startsWith('/next/')) e.intercept({ handler: async () => {} });
+        });
+      </script>`,
+      body: '<a class="route" id="bound" href="/app/bound">bound</a> <a id="intercepted" href="/next/intercepted">next</a>',
+    },
+  });
+  const page = await open(s, '/app');
+  await page.click('#bound');
+  await page.click('#intercepted');
+  await page.waitForURL(/\/next\/intercepted$/);
+  await page.goBack();
+  const rows = await waitFor(s, (r) => named(r, 'pageview').length >= 4);
+  await page.waitForTimeout(400);
+  expect(named(of(s)(await collector.events()), 'pageview').map(path)).toEqual(['/app', '/app/bound', '/next/intercepted', '/app/bound']);
+  expect(rows.length).toBeGreaterThan(0);
+  await page.close();
+});
+
+test("links inside a web component's shadow root count: a download and an outbound link", async () => {
+  const s = await site({
+    '/': {
+      body: `<x-card></x-card><script>
+        customElements.define('x-card', class extends HTMLElement {
+          connectedCallback() {
+            this.attachShadow({ mode: 'open' }).innerHTML = '<a id="pdf" href="/files/sheet.pdf"><svg width="20" height="20"><rect id="icon" width="20" height="20"/></svg></a> <a id="out" href="http://localhost:1/elsewhere">partner</a>';
+          }
+        });
+      </script>`,
+    },
+  });
+  const page = await open(s);
+  await page.locator('x-card #icon').click({ button: 'middle' });
+  await page.locator('x-card #out').click({ button: 'middle' });
+  const rows = await waitFor(s, (r) => named(r, 'download').length >= 1 && named(r, 'outbound').length >= 1);
+  expect(named(rows, 'download').map((r) => r.props)).toEqual([{ url: s.origin + '/files/sheet.pdf' }]);
+  expect(named(rows, 'outbound').map((r) => r.props)).toEqual([{ url: 'http://localhost:1/elsewhere' }]);
+  await page.close();
+});
+
 test('hash mode: #/routes are views', async () => {
   const s = await site({ '/': { attrs: 'data-hash', body: '<a id="a" href="#/pricing">a</a><a id="b" href="#/contact">b</a>' } });
   const page = await open(s, '/#/home');

@@ -4,9 +4,8 @@ import type { Deps } from '../context.js';
 import { loadFunnel } from '../leads/load-funnel.js';
 import { parseTime } from '../leads/parse-time.js';
 import {
-  countLeadsByStage, countLeadsByTouch, countSessionTouches, countStageEntries, countStageEntriesByTouch, listBotLeadIds,
-  listLeadFacts, listStageDurationLeads, listStageDurations, listStageDurationsByTouch, listStageEntryLeads, type StageCount,
-  type TouchField,
+  countLeadsByStage, countSessionTouches, countStageEntries, listBotLeadIds, listLeadFacts, listLeadsByTouch, listStageDurationLeads,
+  listStageDurations, listStageEntryLeads, type StageCount, type TouchField, type TouchKeyColumn,
 } from '../storage/funnel-report.js';
 import { buildStageMetrics, emptyFacts, type StageFacts, type StageMetrics } from './stage-metrics.js';
 
@@ -16,6 +15,9 @@ export const ATTRIBUTIONS = ['first', 'last', 'linear'] as const;
 export type Attribution = (typeof ATTRIBUTIONS)[number];
 
 const FIELD: Record<Breakdown, TouchField> = { channel: 'channel', source: 'utm_source', medium: 'utm_medium', campaign: 'utm_campaign' };
+/** The leads column holding the breakdown's field of the first (ft_) or last (lt_) touch. */
+const keyColumn = (breakdown: Breakdown, attribution: 'first' | 'last'): TouchKeyColumn =>
+  `${attribution === 'last' ? 'lt' : 'ft'}_${breakdown}`;
 const DEFAULT_DAYS = 30;
 const DAY = 86_400_000;
 /** Beyond this many bot leads, bot exclusion probes each row instead of listing them. */
@@ -71,25 +73,37 @@ async function linearWeights(deps: Deps, siteId: string, field: TouchField): Pro
   return perLead;
 }
 
-/** First- or last-touch groups: every aggregate grouped by the touch value in SQL. */
+/**
+ * First- or last-touch groups: leads now and the cohort grouped by the lead's key column in SQL, which also lists each
+ * group's lead ids; the period's stage entries and times in stage come from indexes with their lead ids and are
+ * credited to the lead's key in memory (no per-row join to the wide leads rows).
+ */
 async function readTouchGroups(
   deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown, attribution: 'first' | 'last',
 ): Promise<Map<string, StageFacts>> {
   const db = deps.db;
-  const field = FIELD[breakdown];
-  const column = attribution === 'last' ? 'last_touch' : 'first_touch';
   const groups = new Map<string, StageFacts>();
-  const of = (k: string) => groups.get(k || NO_KEY) ?? groups.set(k || NO_KEY, emptyFacts()).get(k || NO_KEY)!;
+  const of = (key: string) => groups.get(key) ?? groups.set(key, emptyFacts()).get(key)!;
   const add = (m: Map<string, number>, stage: string, n: number) => m.set(stage, (m.get(stage) ?? 0) + n);
-  for (const r of await countLeadsByTouch(db, siteId, column, field, from, to)) {
-    add(of(r.k).count, r.stage, r.n);
-    add(of(r.k).cohort, r.stage, r.cohort);
+  const keyOf = new Map<string, StageFacts>();
+  for (const r of await listLeadsByTouch(db, siteId, keyColumn(breakdown, attribution), from, to)) {
+    const g = of(r.k || NO_KEY);
+    add(g.count, r.stage, r.n);
+    add(g.cohort, r.stage, r.cohort);
+    for (const id of r.leadIds) keyOf.set(id, g);
   }
-  for (const r of await countStageEntriesByTouch(db, siteId, stages, column, field, from, to)) add(of(r.k).entered, r.stage, r.n);
-  for (const r of await listStageDurationsByTouch(db, siteId, stages, column, field, from, to)) {
-    const m = of(r.k).durations;
-    const list = m.get(r.stage) ?? m.set(r.stage, []).get(r.stage)!;
-    for (const d of r.d) list.push(d);
+  // bot leads are not among the leads read, so their stage changes are skipped here
+  for (const e of await listStageEntryLeads(db, siteId, stages, from, to)) {
+    for (const id of e.leadIds) {
+      const g = keyOf.get(id);
+      if (g) add(g.entered, e.stage, 1);
+    }
+  }
+  for (const r of await listStageDurationLeads(db, siteId, stages, from, to)) {
+    for (let i = 0; i < r.leadIds.length; i++) {
+      const g = keyOf.get(r.leadIds[i]);
+      if (g) (g.durations.get(r.stage) ?? g.durations.set(r.stage, []).get(r.stage)!).push(r.d[i]);
+    }
   }
   return groups;
 }
@@ -123,13 +137,15 @@ async function readLinearGroups(
   }
   // bot leads are not among the leads read, so their stage changes are skipped here
   for (const e of await listStageEntryLeads(db, siteId, stages, from, to)) {
-    if (humans.has(e.leadId)) for (const [key, share] of weightsOf(e.leadId)) add(of(key).entered, e.stage, share);
+    for (const id of e.leadIds) if (humans.has(id)) for (const [key, share] of weightsOf(id)) add(of(key).entered, e.stage, share);
   }
-  for (const d of await listStageDurationLeads(db, siteId, stages, from, to)) {
-    if (!humans.has(d.leadId)) continue;
-    for (const [key] of weightsOf(d.leadId)) {
-      const m = of(key).durations;
-      (m.get(d.stage) ?? m.set(d.stage, []).get(d.stage)!).push(d.d);
+  for (const r of await listStageDurationLeads(db, siteId, stages, from, to)) {
+    for (let i = 0; i < r.leadIds.length; i++) {
+      if (!humans.has(r.leadIds[i])) continue;
+      for (const [key] of weightsOf(r.leadIds[i])) {
+        const m = of(key).durations;
+        (m.get(r.stage) ?? m.set(r.stage, []).get(r.stage)!).push(r.d[i]);
+      }
     }
   }
   return groups;

@@ -1,11 +1,13 @@
 // Aggregates behind GET /api/funnel. The plain report is index ranges per stage (leads_funnel, stage_changes_entered,
-// stage_changes_dwell) read in index order: no table rows, no sorter. Breakdowns by first/last touch group in SQL
-// (a pass over leads, joins for the period's stage changes); linear attribution reads leads in pages and credits
-// each by its weights in memory. Bots are left out throughout.
+// stage_changes_dwell) read in index order: no table rows, no sorter. Breakdowns read the period's stage changes with
+// their lead ids from those indexes alone and credit each to its lead's key in memory: first/last touch take the key
+// from the leads' ft_/lt_ columns (one pass, grouped in SQL), linear from the lead's web sessions. Bots are left out.
 import type { Db } from './db.js';
+import type { TOUCH_KEY_COLUMNS } from './leads.js';
 
 export type TouchField = 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign';
-export type TouchColumn = 'first_touch' | 'last_touch';
+/** A touch key column of leads (ft_channel … lt_campaign): the touch field's text, '' when absent. */
+export type TouchKeyColumn = (typeof TOUCH_KEY_COLUMNS)[number];
 
 export interface StageCount {
   stage: string;
@@ -13,12 +15,6 @@ export interface StageCount {
 }
 
 const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
-/** A text field of a touch column ('' when absent); the two engines spell JSON access differently. */
-function touchKeySql(db: Db, column: TouchColumn, field: TouchField): string {
-  const expr = db.dialect === 'pg' ? `(l.${column}::json ->> '${field}')` : `json_extract(l.${column}, '$.${field}')`;
-  return `COALESCE(${expr}, '')`;
-}
 
 /** Bot leads of the site, so stage-change counts can leave them out without joining every row to leads. */
 export async function listBotLeadIds(db: Db, siteId: string, max: number): Promise<string[]> {
@@ -106,63 +102,32 @@ export async function listStageDurations(
   return out;
 }
 
-export interface KeyedStageCount {
+/** Leads of one touch key and current stage: how many now, how many created in [from, to), and their ids. */
+export interface TouchGroupRow {
   k: string;
   stage: string;
   n: number;
+  cohort: number;
+  leadIds: string[];
 }
 
+/** Ids joined with ',' (lead ids are [A-Za-z0-9_-]) as one string per group: far cheaper to read than a row per lead. */
+const joinIds = (db: Db, expr: string) => (db.dialect === 'pg' ? `string_agg(${expr}, ',')` : `group_concat(${expr})`);
+const splitIds = (text: string | null) => (text ? text.split(',') : []);
+
 /**
- * Per touch value and current stage: leads now, and leads created in [from, to) (the cohort). One pass over the
- * table: SQLite is told NOT INDEXED because a site-prefixed index would turn the pass into a random read per lead.
+ * Non-bot leads per touch key (a ft_/lt_ column) and current stage, with the cohort count and the lead ids (the
+ * breakdown credits the period's stage changes to their lead's key from these). One pass over the table: SQLite is
+ * told NOT INDEXED because a site-prefixed index would turn the pass into a random read per lead.
  */
-export async function countLeadsByTouch(
-  db: Db, siteId: string, column: TouchColumn, field: TouchField, from: number, to: number,
-): Promise<Array<KeyedStageCount & { cohort: number }>> {
-  const rows = await db.all<{ k: string; stage: string; n: number; c: number }>(
-    `SELECT ${touchKeySql(db, column, field)} AS k, l.stage AS stage, COUNT(*) AS n,
-       SUM(CASE WHEN l.created_at >= ? AND l.created_at < ? THEN 1 ELSE 0 END) AS c
+export async function listLeadsByTouch(db: Db, siteId: string, column: TouchKeyColumn, from: number, to: number): Promise<TouchGroupRow[]> {
+  const rows = await db.all<{ k: string; stage: string; n: number; c: number; ids: string | null }>(
+    `SELECT l.${column} AS k, l.stage AS stage, COUNT(*) AS n, SUM(CASE WHEN l.created_at >= ? AND l.created_at < ? THEN 1 ELSE 0 END) AS c,
+       ${joinIds(db, 'l.lead_id')} AS ids
      FROM leads l${db.dialect === 'sqlite' ? ' NOT INDEXED' : ''} WHERE l.site_id = ? AND l.is_bot = 0 GROUP BY 1, 2`,
     [from, to, siteId],
   );
-  return rows.map((r) => ({ k: String(r.k), stage: r.stage, n: Number(r.n), cohort: Number(r.c) }));
-}
-
-/** Stage entries in [from, to) per touch value of the lead and stage. */
-export async function countStageEntriesByTouch(
-  db: Db, siteId: string, stages: readonly string[], column: TouchColumn, field: TouchField, from: number, to: number,
-): Promise<KeyedStageCount[]> {
-  const rows = await db.all<{ k: string; stage: string; n: number }>(
-    `SELECT ${touchKeySql(db, column, field)} AS k, sc.to_stage AS stage, COUNT(*) AS n
-     FROM stage_changes sc JOIN leads l ON l.site_id = sc.site_id AND l.lead_id = sc.lead_id
-     WHERE sc.site_id = ? AND sc.to_stage IN (${ph(stages.length)}) AND sc.at BETWEEN ? AND ? AND l.is_bot = 0 GROUP BY 1, 2`,
-    [siteId, ...stages, from, to - 1],
-  );
-  return rows.map((r) => ({ k: String(r.k), stage: r.stage, n: Number(r.n) }));
-}
-
-/** Times in stage (as listStageDurations) per touch value of the lead and stage. */
-export async function listStageDurationsByTouch(
-  db: Db, siteId: string, stages: readonly string[], column: TouchColumn, field: TouchField, from: number, to: number,
-): Promise<Array<{ k: string; stage: string; d: number[] }>> {
-  const left = stages.slice(0, -1);
-  if (left.length === 0) return [];
-  const key = touchKeySql(db, column, field);
-  const rows = await db.all<{ k: string; stage: string; ds: string | null }>(
-    `SELECT ${key} AS k, sc.from_stage AS stage, ${joinValues(db, 'sc.at - sc.from_at')} AS ds
-     FROM stage_changes sc JOIN leads l ON l.site_id = sc.site_id AND l.lead_id = sc.lead_id
-     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at BETWEEN ? AND ? AND l.is_bot = 0 GROUP BY 1, 2`,
-    [siteId, ...left, from, to - 1],
-  );
-  const legacy = await db.all<{ k: string; stage: string; ds: string | null }>(
-    `SELECT ${key} AS k, sc.from_stage AS stage, ${joinValues(db, 'sc.at - en.at')} AS ds
-     FROM stage_changes sc JOIN stage_changes en ON en.site_id = sc.site_id AND en.lead_id = sc.lead_id AND en.to_stage = sc.from_stage
-       JOIN leads l ON l.site_id = sc.site_id AND l.lead_id = sc.lead_id
-     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at IS NULL AND en.at >= ? AND en.at < ? AND l.is_bot = 0
-     GROUP BY 1, 2`,
-    [siteId, ...left, from, to],
-  );
-  return [...rows, ...legacy].map((r) => ({ k: String(r.k), stage: r.stage, d: parseValues(r.ds) }));
+  return rows.map((r) => ({ k: String(r.k), stage: r.stage, n: Number(r.n), cohort: Number(r.c), leadIds: splitIds(r.ids) }));
 }
 
 /** One non-bot lead as linear attribution reads it: its stage now and creation time. */
@@ -181,31 +146,47 @@ export async function listLeadFacts(db: Db, siteId: string, after: string, limit
   return rows.map((r) => ({ leadId: r.lead_id, stage: r.stage, createdAt: Number(r.created_at) }));
 }
 
-/** Which lead entered which stage in [from, to) (index stage_changes_entered alone). */
-export async function listStageEntryLeads(db: Db, siteId: string, stages: readonly string[], from: number, to: number) {
-  const rows = await db.all<{ lead_id: string; to_stage: string }>(
-    `SELECT lead_id, to_stage FROM stage_changes WHERE site_id = ? AND to_stage IN (${ph(stages.length)}) AND at BETWEEN ? AND ?`,
-    [siteId, ...stages, from, to - 1],
-  );
-  return rows.map((r) => ({ leadId: r.lead_id, stage: r.to_stage }));
+/** The leads that entered each stage in [from, to), bots included (index stage_changes_entered alone, one range per stage). */
+export async function listStageEntryLeads(
+  db: Db, siteId: string, stages: readonly string[], from: number, to: number,
+): Promise<Array<{ stage: string; leadIds: string[] }>> {
+  const out: Array<{ stage: string; leadIds: string[] }> = [];
+  for (const stage of stages) {
+    const r = await db.get<{ ids: string | null }>(
+      `SELECT ${joinIds(db, 'lead_id')} AS ids FROM stage_changes WHERE site_id = ? AND to_stage = ? AND at BETWEEN ? AND ?`,
+      [siteId, stage, from, to - 1],
+    );
+    out.push({ stage, leadIds: splitIds(r?.ids ?? null) });
+  }
+  return out;
 }
 
-/** Time in stage per lead (as listStageDurations), with the lead id (index stage_changes_dwell alone). */
-export async function listStageDurationLeads(db: Db, siteId: string, stages: readonly string[], from: number, to: number) {
+/**
+ * Times in stage (as listStageDurations) with their lead ids, bots included, per stage: `leadIds[i]` spent `d[i]` ms
+ * (index stage_changes_dwell alone, one range per stage; legacy rows without from_at by the join to their entry).
+ */
+export async function listStageDurationLeads(
+  db: Db, siteId: string, stages: readonly string[], from: number, to: number,
+): Promise<Array<{ stage: string; leadIds: string[]; d: number[] }>> {
+  const out: Array<{ stage: string; leadIds: string[]; d: number[] }> = [];
   const left = stages.slice(0, -1);
-  if (left.length === 0) return [];
-  const rows = await db.all<{ lead_id: string; stage: string; d: number }>(
-    `SELECT lead_id, from_stage AS stage, at - from_at AS d FROM stage_changes
-     WHERE site_id = ? AND from_stage IN (${ph(left.length)}) AND from_at BETWEEN ? AND ?`,
-    [siteId, ...left, from, to - 1],
-  );
+  if (left.length === 0) return out;
+  for (const stage of left) {
+    const r = await db.get<{ ids: string | null; ds: string | null }>(
+      `SELECT ${joinIds(db, 'lead_id')} AS ids, ${joinValues(db, 'at - from_at')} AS ds FROM stage_changes
+       WHERE site_id = ? AND from_stage = ? AND from_at BETWEEN ? AND ?`,
+      [siteId, stage, from, to - 1],
+    );
+    out.push({ stage, leadIds: splitIds(r?.ids ?? null), d: parseValues(r?.ds ?? null) });
+  }
   const legacy = await db.all<{ lead_id: string; stage: string; d: number }>(
     `SELECT nx.lead_id, nx.from_stage AS stage, nx.at - en.at AS d
      FROM stage_changes nx JOIN stage_changes en ON en.site_id = nx.site_id AND en.lead_id = nx.lead_id AND en.to_stage = nx.from_stage
      WHERE nx.site_id = ? AND nx.from_stage IN (${ph(left.length)}) AND nx.from_at IS NULL AND en.at >= ? AND en.at < ?`,
     [siteId, ...left, from, to],
   );
-  return [...rows, ...legacy].map((r) => ({ leadId: r.lead_id, stage: r.stage, d: Number(r.d) }));
+  for (const r of legacy) out.push({ stage: r.stage, leadIds: [r.lead_id], d: [Number(r.d)] });
+  return out;
 }
 
 export interface SessionTouchRow {
@@ -215,10 +196,14 @@ export interface SessionTouchRow {
   sessions: number;
 }
 
-/** Per lead, its distinct web sessions grouped by the session touch's field: the touches linear attribution splits over. */
+/**
+ * Per lead, its distinct web sessions grouped by the session touch's field: the touches linear attribution splits over.
+ * A pass over the whole table (nearly every event has a lead): SQLite is told NOT INDEXED, as through events_lead_at
+ * each event would be a random read (twice the time on 9.9M events; the grouping needs a sorter either way).
+ */
 export async function countSessionTouches(db: Db, siteId: string, field: TouchField): Promise<SessionTouchRow[]> {
   const rows = await db.all<{ lead_id: string; k: string; n: number }>(
-    `SELECT lead_id, COALESCE(${field}, '') AS k, COUNT(DISTINCT session_id) AS n FROM events
+    `SELECT lead_id, COALESCE(${field}, '') AS k, COUNT(DISTINCT session_id) AS n FROM events${db.dialect === 'sqlite' ? ' NOT INDEXED' : ''}
      WHERE site_id = ? AND lead_id IS NOT NULL AND source = 'web' AND is_bot = 0 GROUP BY 1, 2`,
     [siteId],
   );

@@ -103,17 +103,48 @@ export interface LeadFoldUpdate {
   now: number;
 }
 
-/** The fold columns stage … state, in the order every fold write lists them. */
+/** The touch fields kept as columns beside first_touch (ft_…) and last_touch (lt_…), for the funnel breakdowns. */
+export const TOUCH_KEY_FIELDS = ['channel', 'utm_source', 'utm_medium', 'utm_campaign'] as const;
+export const TOUCH_KEY_COLUMNS = [
+  'ft_channel', 'ft_source', 'ft_medium', 'ft_campaign', 'lt_channel', 'lt_source', 'lt_medium', 'lt_campaign',
+] as const;
+
+function pushTouchKeys(out: unknown[], touch: string | null): void {
+  let t: Record<string, unknown> | null = null;
+  try {
+    t = touch ? JSON.parse(touch) : null;
+  } catch {
+    /* not JSON: no keys, as the migration's back-fill */
+  }
+  for (const field of TOUCH_KEY_FIELDS) {
+    const v = t && typeof t === 'object' ? t[field] : null;
+    out.push(v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  }
+}
+
+/**
+ * The touch key columns (TOUCH_KEY_COLUMNS order) of a first and last touch as stored: read from the very JSON text
+ * written beside them, so the two cannot disagree whichever path wrote the row.
+ */
+export function touchKeyValues(firstTouch: string | null, lastTouch: string | null): unknown[] {
+  const out: unknown[] = [];
+  pushTouchKeys(out, firstTouch);
+  pushTouchKeys(out, lastTouch);
+  return out;
+}
+
+/** The fold columns stage … state and the touch keys, in the order every fold write lists them (21 values). */
 const foldValues = (u: LeadFoldUpdate): unknown[] => [
   u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt, u.sqlAt === null ? 0 : 1, u.sqlAt,
-  u.traits, u.firstTouch, u.lastTouch, u.state,
+  u.traits, u.firstTouch, u.lastTouch, u.state, ...touchKeyValues(u.firstTouch, u.lastTouch),
 ];
 
 /** Writes a lead's fold if nobody wrote it since `version` was read; false means: read again and redo. */
 export async function updateLeadFold(db: Db, siteId: string, leadId: string, version: number, u: LeadFoldUpdate): Promise<boolean> {
   const n = await db.run(
     `UPDATE leads SET stage = ?, stage_rank = ?, stage_at = ?, score = ?, score_at = ?, mql = ?, mql_at = ?, sql = ?, sql_at = ?,
-       traits = ?, first_touch = ?, last_touch = ?, state = ?, updated_at = ?, version = version + 1
+       traits = ?, first_touch = ?, last_touch = ?, state = ?, ft_channel = ?, ft_source = ?, ft_medium = ?, ft_campaign = ?,
+       lt_channel = ?, lt_source = ?, lt_medium = ?, lt_campaign = ?, updated_at = ?, version = version + 1
      WHERE site_id = ? AND lead_id = ? AND version = ?`,
     [...foldValues(u), u.now, siteId, leadId, version],
   );
@@ -132,8 +163,8 @@ export async function insertFoldedLeads(db: Db, siteId: string, leads: readonly 
   for (const chunk of chunkRows(leads, db.dialect)) {
     const rows = await db.all<{ lead_id: string }>(
       `INSERT INTO leads (site_id, lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits,
-         first_touch, last_touch, state, created_at, updated_at, identified_at, version)
-       VALUES ${valuesSql(20, chunk.length)} ON CONFLICT DO NOTHING RETURNING lead_id`,
+         first_touch, last_touch, state, ${TOUCH_KEY_COLUMNS.join(', ')}, created_at, updated_at, identified_at, version)
+       VALUES ${valuesSql(28, chunk.length)} ON CONFLICT DO NOTHING RETURNING lead_id`,
       chunk.flatMap(({ leadId, createdAt, u }) => [siteId, leadId, null, ...foldValues(u), createdAt, u.now, null, 0]),
     );
     for (const r of rows) inserted.add(r.lead_id);
@@ -157,8 +188,10 @@ export async function updateLeadFolds(db: Db, siteId: string, folds: readonly Ve
          score = CAST(v.column6 AS double precision), score_at = CAST(v.column7 AS bigint), mql = CAST(v.column8 AS integer),
          mql_at = CAST(v.column9 AS bigint), sql = CAST(v.column10 AS integer), sql_at = CAST(v.column11 AS bigint),
          traits = v.column12, first_touch = v.column13, last_touch = v.column14, state = v.column15,
-         updated_at = CAST(v.column16 AS bigint), version = leads.version + 1
-       FROM (VALUES ${valuesSql(16, chunk.length)}) AS v
+         ft_channel = v.column16, ft_source = v.column17, ft_medium = v.column18, ft_campaign = v.column19,
+         lt_channel = v.column20, lt_source = v.column21, lt_medium = v.column22, lt_campaign = v.column23,
+         updated_at = CAST(v.column24 AS bigint), version = leads.version + 1
+       FROM (VALUES ${valuesSql(24, chunk.length)}) AS v
        WHERE leads.site_id = ? AND leads.lead_id = v.column1 AND leads.version = CAST(v.column2 AS integer)
        RETURNING leads.lead_id`,
       [

@@ -101,6 +101,16 @@ export const leads = pgTable('leads', {
   version: integer('version').notNull().default(0),
   optedOut: integer('opted_out').notNull().default(0),
   isBot: integer('is_bot').notNull().default(0),
+  // first_touch/last_touch's channel and utm_source/medium/campaign ('' when absent), written with them: the funnel
+  // breakdowns group by these without parsing JSON
+  ftChannel: text('ft_channel').notNull().default(''),
+  ftSource: text('ft_source').notNull().default(''),
+  ftMedium: text('ft_medium').notNull().default(''),
+  ftCampaign: text('ft_campaign').notNull().default(''),
+  ltChannel: text('lt_channel').notNull().default(''),
+  ltSource: text('lt_source').notNull().default(''),
+  ltMedium: text('lt_medium').notNull().default(''),
+  ltCampaign: text('lt_campaign').notNull().default(''),
 }, (t) => [
   primaryKey({ columns: [t.siteId, t.leadId] }),
   // anonymous leads (most of them) have no email and no entry here

@@ -7,6 +7,7 @@ import type { CompiledFunnel } from '../../collector/funnel/compile-funnel.js';
 import { foldLead } from '../../collector/funnel/fold-lead.js';
 import { emptyFold } from '../../collector/funnel/lead-fold.js';
 import { foldToUpdate } from '../../collector/funnel/lead-fold-row.js';
+import { TOUCH_KEY_COLUMNS, touchKeyValues } from '../../collector/storage/leads.js';
 import { anonymousLeadId } from '../../collector/identity/anonymous-lead-id.js';
 import { campaignKey } from '../../collector/ingest/sessions.js';
 import type { PersonJourney } from './journeys.js';
@@ -29,6 +30,7 @@ export const VISITOR_COLUMNS = [
 export const LEAD_COLUMNS = [
   'site_id', 'lead_id', 'email', 'traits', 'stage', 'stage_rank', 'stage_at', 'score', 'score_at', 'mql', 'mql_at', 'sql', 'sql_at',
   'first_touch', 'last_touch', 'state', 'created_at', 'updated_at', 'identified_at', 'version', 'opted_out', 'is_bot',
+  ...TOUCH_KEY_COLUMNS,
 ];
 export const LINK_COLUMNS = ['site_id', 'visitor_id', 'from_at', 'to_at', 'lead_id', 'email', 'event_id', 'reason', 'created_at'];
 export const STAGE_COLUMNS = ['site_id', 'lead_id', 'to_stage', 'from_stage', 'at', 'event_id', 'rule', 'from_at'];
@@ -106,6 +108,7 @@ export function attributePerson(
     rows.leads.push([
       siteId, l.leadId, l.email, u.traits, u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt,
       u.sqlAt === null ? 0 : 1, u.sqlAt, u.firstTouch, u.lastTouch, u.state, l.createdAt, last, l.identifiedAt, 1, 0, 0,
+      ...touchKeyValues(u.firstTouch, u.lastTouch),
     ]);
     for (const c of stageChanges) rows.stageChanges.push([siteId, l.leadId, c.to, c.from, c.at, c.eventId, c.rule, c.fromAt]);
     for (const c of scoreChanges) rows.scoreChanges.push([siteId, c.changeId, l.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]);

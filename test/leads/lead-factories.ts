@@ -2,6 +2,7 @@
 import { createSite, createKey } from '../../collector/admin.js';
 import type { Db } from '../../collector/storage/db.js';
 import type { Scope } from '../../shared/scopes.js';
+import { TOUCH_KEY_COLUMNS, touchKeyValues } from '../../collector/storage/leads.js';
 
 let seq = 0;
 const next = (prefix: string) => `${prefix}_${(++seq).toString(36).padStart(4, '0')}`;
@@ -46,15 +47,18 @@ export interface LeadFixture {
 export async function makeLead(db: Db, siteId: string, f: LeadFixture = {}) {
   const leadId = f.leadId ?? next('lead');
   const createdAt = f.createdAt ?? T0;
+  const firstTouch = f.firstTouch ? JSON.stringify(f.firstTouch) : null;
+  const lastTouch = f.lastTouch ? JSON.stringify(f.lastTouch) : null;
   await db.run(
     `INSERT INTO leads (site_id, lead_id, email, traits, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at,
-       first_touch, last_touch, state, created_at, updated_at, identified_at, version, opted_out, is_bot)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 0, 0, ?)`,
+       first_touch, last_touch, state, created_at, updated_at, identified_at, version, opted_out, is_bot, ${TOUCH_KEY_COLUMNS.join(', ')})
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       siteId, leadId, f.email ?? null, JSON.stringify(f.traits ?? {}), f.stage ?? 'awareness', f.stageRank ?? 0, f.stageAt ?? createdAt,
       f.score ?? 0, f.scoreAt ?? createdAt, f.mql ? 1 : 0, f.mqlAt ?? null, f.sql ? 1 : 0, f.sqlAt ?? null,
-      f.firstTouch ? JSON.stringify(f.firstTouch) : null, f.lastTouch ? JSON.stringify(f.lastTouch) : null,
-      createdAt, f.updatedAt ?? createdAt, f.identifiedAt ?? (f.email ? createdAt : null), f.isBot ? 1 : 0,
+      firstTouch, lastTouch, createdAt, f.updatedAt ?? createdAt, f.identifiedAt ?? (f.email ? createdAt : null), f.isBot ? 1 : 0,
+      // the touch key columns, as every write of the funnel engine stores them beside the JSON
+      ...touchKeyValues(firstTouch, lastTouch),
     ],
   );
   return leadId;

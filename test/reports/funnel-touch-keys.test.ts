@@ -1,0 +1,293 @@
+// The touch key columns of leads (ft_… / lt_…): back-filled by their migration from the JSON touches, kept in step
+// with first_touch/last_touch on every write, and the funnel breakdowns read from them give what the JSON gave.
+import { afterEach, describe, expect, test } from 'vitest';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
+import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { openDb } from '../../collector/storage/open-db.js';
+import { openSqlite } from '../../collector/storage/sqlite-db.js';
+import { openPostgres } from '../../collector/storage/pg-db.js';
+import type { Db } from '../../collector/storage/db.js';
+import { TOUCH_KEY_COLUMNS } from '../../collector/storage/leads.js';
+import { replaySite } from '../../collector/funnel/replay.js';
+import { buildStageMetrics, emptyFacts, type StageFacts } from '../../collector/reports/stage-metrics.js';
+import { makeJourneyApp, type JourneyEvent } from '../helpers/journey-app.js';
+import { ENGINES, freshPgUrl, tempDir } from '../helpers/test-db.js';
+import { DAY, HOUR, MIN } from '../helpers/funnel-factories.js';
+
+let closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+const FIELDS = ['channel', 'utm_source', 'utm_medium', 'utm_campaign'] as const;
+const KEYS = TOUCH_KEY_COLUMNS.join(', ');
+
+/** The JSON definition the breakdowns used before the columns: the touch field's text, '' when absent. */
+const jsonKeySql = (db: Db, column: 'first_touch' | 'last_touch', field: string) =>
+  db.dialect === 'pg' ? `COALESCE((${column}::json ->> '${field}'), '')` : `COALESCE(json_extract(${column}, '$.${field}'), '')`;
+
+/** Every lead of the site whose key columns differ from its JSON touches (none, when in step). */
+async function outOfStep(db: Db, siteId: string) {
+  const expected = [
+    ...FIELDS.map((f) => jsonKeySql(db, 'first_touch', f)),
+    ...FIELDS.map((f) => jsonKeySql(db, 'last_touch', f)),
+  ];
+  const rows = await db.all<Record<string, unknown>>(
+    `SELECT lead_id, ${KEYS}, ${expected.map((e, i) => `${e} AS j${i}`).join(', ')} FROM leads WHERE site_id = ?`,
+    [siteId],
+  );
+  expect(rows.length).toBeGreaterThan(0);
+  return rows.filter((r) => TOUCH_KEY_COLUMNS.some((c, i) => String(r[c]) !== String(r[`j${i}`])));
+}
+
+/** A copy of an engine's committed migrations up to and including `last` (journal index). */
+function migrationsUpTo(engine: 'sqlite' | 'pg', last: number): string {
+  const src = fileURLToPath(new URL(`../../collector/storage/migrations/${engine}`, import.meta.url));
+  const dir = join(tempDir('fb-migrations-'), engine);
+  cpSync(src, dir, { recursive: true });
+  const journalPath = join(dir, 'meta', '_journal.json');
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8'));
+  journal.entries = journal.entries.filter((e: { idx: number }) => e.idx <= last);
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return dir;
+}
+
+describe.each(ENGINES)('touch key columns on %s', (engine) => {
+  test('the migration back-fills them from the JSON touches already stored', async () => {
+    // a database as it was before the columns (migrations 0000–0005), with leads written then
+    let url = '';
+    let path = '';
+    let before: Db;
+    if (engine === 'pg') {
+      url = await freshPgUrl();
+      const pg = openPostgres(url, 2);
+      await migratePg(drizzlePg(pg.pool), { migrationsFolder: migrationsUpTo('pg', 5) });
+      before = pg;
+    } else {
+      path = join(tempDir(), 'old.db');
+      const sqlite = openSqlite(path);
+      migrateSqlite(drizzleSqlite(sqlite.raw), { migrationsFolder: migrationsUpTo('sqlite', 5) });
+      before = sqlite;
+    }
+    const touches: Array<[string | null, string | null]> = [
+      [
+        JSON.stringify({ url: 'https://a.test/?utm_source=google', channel: 'paid_search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand', at: 1 }),
+        JSON.stringify({ channel: 'email', utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring "sale" é', sessionId: 's2' }),
+      ],
+      [JSON.stringify({ channel: 'direct', url: 'https://a.test/' }), null],
+      [null, null],
+      [JSON.stringify({ channel: 'referral', utm_campaign: 42 }), JSON.stringify({})],
+    ];
+    for (const [i, [ft, lt]] of touches.entries()) {
+      await before.run(
+        `INSERT INTO leads (site_id, lead_id, stage, stage_at, score_at, first_touch, last_touch, created_at, updated_at)
+         VALUES ('s', ?, 'awareness', 1, 1, ?, ?, 1, 1)`,
+        [`l${i}`, ft, lt],
+      );
+    }
+    // text no JSON reader could use, and an escape PostgreSQL cannot turn into text: the migration still runs
+    await before.run(
+      `INSERT INTO leads (site_id, lead_id, stage, stage_at, score_at, first_touch, last_touch, created_at, updated_at)
+       VALUES ('odd', 'l_odd', 'awareness', 1, 1, ?, '{bad', 1, 1)`,
+      ['{"channel":"direct","utm_source":"a\\u0000b"}'],
+    );
+    await before.close();
+    const db = engine === 'pg' ? await openDb({ databaseUrl: url, poolSize: 2 }) : await openDb({ databasePath: path });
+    closers.push(() => db.close());
+    expect(await outOfStep(db, 's')).toEqual([]);
+    const rows = await db.all<Record<string, string>>(`SELECT lead_id, ${KEYS} FROM leads ORDER BY lead_id`);
+    expect(rows.map((r) => TOUCH_KEY_COLUMNS.map((c) => r[c]))).toEqual([
+      ['paid_search', 'google', 'cpc', 'brand', 'email', 'newsletter', 'email', 'spring "sale" é'],
+      ['direct', '', '', '', '', '', '', ''],
+      ['', '', '', '', '', '', '', ''],
+      ['referral', '', '', '42', '', '', '', ''],
+      // PostgreSQL cannot read that touch at all (the old JSON-based report failed on it): its keys stay ''
+      engine === 'pg' ? ['', '', '', '', '', '', '', ''] : ['direct', 'a\u0000b', '', '', '', '', '', ''],
+    ]);
+  });
+
+  test('every write keeps them in step: new leads, a new campaign session, merges, server events, replay', async () => {
+    const j = await makeJourneyApp({ engine });
+    closers.push(j.close);
+    const t = j.clock.now;
+    const google = { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand', url: 'http://127.0.0.1/?utm_source=google', at: t };
+    const mail = { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring', url: 'http://127.0.0.1/?utm_source=newsletter', at: t + DAY };
+    await j.visit('v_laptop0001', [{ path: '/', ft: google, st: google }, { path: '/pricing' }], t);
+    const ann = await j.leadOfVisitor('v_laptop0001');
+    const keys = async (leadId: string) => {
+      const r = (await j.db.get<Record<string, string>>(`SELECT ${KEYS} FROM leads WHERE lead_id = ?`, [leadId]))!;
+      return TOUCH_KEY_COLUMNS.map((c) => r[c]);
+    };
+    expect(await keys(ann)).toEqual(['paid_search', 'google', 'cpc', 'brand', 'paid_search', 'google', 'cpc', 'brand']);
+    // a later session from a newsletter link: the last touch moves, the first stays
+    await j.visit('v_laptop0001', [{ path: '/blog', st: mail, ft: google }], t + DAY);
+    expect(await keys(ann)).toEqual(['paid_search', 'google', 'cpc', 'brand', 'email', 'newsletter', 'email', 'spring']);
+    await j.visit('v_laptop0001', [{ n: 'newsletter_signup', f: 'newsletter', path: '/blog', em: 'ann@acme.test' }], t + DAY + MIN);
+    // another device, direct, then the same email: merged into Ann's lead
+    await j.visit('v_phone00001', [{ path: '/pricing' }], t + 2 * DAY);
+    const phoneLead = await j.leadOfVisitor('v_phone00001');
+    expect(await keys(phoneLead)).toEqual(['direct', '', '', '', 'direct', '', '', '']);
+    await j.visit('v_phone00001', [{ n: 'demo_request', f: 'demo', path: '/demo', em: 'ann@acme.test' }], t + 2 * DAY + 10 * MIN);
+    expect(await j.leadOfVisitor('v_phone00001')).toBe(ann);
+    expect(await keys(ann)).toEqual(['paid_search', 'google', 'cpc', 'brand', 'direct', '', '', '']);
+    // a late event from the laptop (a rebuild of the lead) and CRM events
+    await j.visit('v_laptop0001', [{ path: '/careers' }], t + DAY + 30 * MIN);
+    j.clock.now = t + 4 * DAY;
+    expect((await j.serverEvents([{ email: 'ann@acme.test', name: 'demo_completed', at: t + 3 * DAY }, { email: 'bob@bee.test', name: 'closed_won', at: t + 3 * DAY }])).status).toBe(202);
+    expect(await outOfStep(j.db, j.site.siteId)).toEqual([]);
+    // replay from the events alone writes the same columns
+    const live = await j.db.all(`SELECT lead_id, ${KEYS} FROM leads WHERE site_id = ? ORDER BY lead_id`, [j.site.siteId]);
+    await j.db.run(`UPDATE leads SET first_touch = NULL, last_touch = NULL, state = '{}', ${TOUCH_KEY_COLUMNS.map((c) => `${c} = 'stale'`).join(', ')}`);
+    await j.db.run("UPDATE events SET attributed = 0, lead_id = NULL WHERE source = 'web'");
+    await j.db.run("UPDATE events SET attributed = 0 WHERE source = 'server'");
+    await replaySite(j.db, j.site.siteId, { now: () => j.clock.now });
+    expect(await j.db.all(`SELECT lead_id, ${KEYS} FROM leads WHERE site_id = ? ORDER BY lead_id`, [j.site.siteId])).toEqual(live);
+    expect(await outOfStep(j.db, j.site.siteId)).toEqual([]);
+  });
+
+  test('breakdowns equal the JSON-based definition on a generated data set (first, last, linear)', async () => {
+    const j = await makeJourneyApp({ engine });
+    closers.push(j.close);
+    const t0 = j.clock.now;
+    // a deterministic mix: campaigns, organic and direct sessions, repeat visits, forms, identifications across devices
+    let seed = 7;
+    const rnd = (n: number) => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) % n;
+    };
+    const sources = [
+      { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand' },
+      { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'generic' },
+      { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring' },
+      { utm_source: 'linkedin', utm_medium: 'social' },
+      null,
+    ];
+    const paths = ['/', '/blog/a', '/pricing', '/case-studies/x', '/compare/y', '/contact'];
+    for (let v = 0; v < 40; v++) {
+      const visitor = `v_gen${String(v).padStart(7, '0')}`;
+      const sessions = 1 + rnd(3);
+      for (let s = 0; s < sessions; s++) {
+        const at = t0 + v * HOUR + s * DAY + rnd(50) * MIN;
+        const src = sources[rnd(sources.length)];
+        const st = src ? { ...src, url: `http://127.0.0.1/?utm_source=${src.utm_source}`, at } : undefined;
+        const events: JourneyEvent[] = [{ path: paths[rnd(paths.length)], ...(st ? { st } : {}) }, { path: paths[rnd(paths.length)] }];
+        if (rnd(8) === 0) events.push({ n: 'demo_request', f: 'demo', path: '/demo', em: `p${rnd(16)}@gen.test` });
+        else if (rnd(6) === 0) events.push({ n: 'newsletter_signup', f: 'newsletter', path: '/blog', em: `p${rnd(16)}@gen.test` });
+        await j.visit(visitor, events, at);
+      }
+    }
+    j.clock.now = t0 + 30 * DAY;
+    await j.serverEvents([{ email: 'p1@gen.test', name: 'closed_won', at: t0 + 10 * DAY }, { email: 'p2@gen.test', name: 'demo_completed', at: t0 + 9 * DAY }]);
+    const bot = await j.db.get<{ lead_id: string }>('SELECT lead_id FROM leads WHERE site_id = ? ORDER BY lead_id LIMIT 1', [j.site.siteId]);
+    await j.db.run('UPDATE leads SET is_bot = 1 WHERE lead_id = ?', [bot!.lead_id]);
+    const from = t0 + 2 * HOUR;
+    const to = t0 + 20 * DAY;
+    const stages = ['awareness', 'interest', 'consideration', 'intent', 'evaluation', 'purchase'];
+    const get = async (qs: string) => {
+      const res = await j.app.request(`/api/funnel?from=${from}&to=${to}&${qs}`, { headers: j.auth });
+      expect(res.status).toBe(200);
+      return (await res.json()).breakdown as Array<{ key: string; stages: unknown[] }>;
+    };
+    const byKey = (b: Array<{ key: string; stages: unknown[] }>) => Object.fromEntries(b.map((x) => [x.key, x.stages]));
+    const fields = { channel: 'channel', source: 'utm_source', medium: 'utm_medium', campaign: 'utm_campaign' } as const;
+    for (const [breakdown, field] of Object.entries(fields)) {
+      for (const attribution of ['first', 'last'] as const) {
+        const expected = await jsonTouchGroups(j.db, j.site.siteId, stages, from, to, attribution === 'first' ? 'first_touch' : 'last_touch', field);
+        const got = await get(`breakdown=${breakdown}&attribution=${attribution}`);
+        expect(byKey(got)).toEqual(Object.fromEntries([...expected].map(([k, f]) => [k, buildStageMetrics(stages, f)])));
+        expect(got.length).toBeGreaterThan(1);
+        // the data set exercises every figure: entries in the period and times in stage
+        const all = got.flatMap((g) => g.stages as Array<{ entered: number; timeInStage: { n: number } }>);
+        expect(all.some((x) => x.entered > 0) && all.some((x) => x.timeInStage.n > 0)).toBe(true);
+      }
+      const expected = await jsonLinearGroups(j.db, j.site.siteId, stages, from, to, field);
+      const got = await get(`breakdown=${breakdown}&attribution=linear`);
+      expect(byKey(got)).toEqual(Object.fromEntries([...expected].map(([k, f]) => [k, buildStageMetrics(stages, f)])));
+    }
+  });
+});
+
+const keyOf = (k: unknown) => (k === null || k === undefined || k === '' ? '(none)' : String(k));
+const groupOf = (groups: Map<string, StageFacts>, k: string) => groups.get(k) ?? groups.set(k, emptyFacts()).get(k)!;
+const add = (m: Map<string, number>, stage: string, n: number) => m.set(stage, (m.get(stage) ?? 0) + n);
+const push = (m: Map<string, number[]>, stage: string, d: number) => (m.get(stage) ?? m.set(stage, []).get(stage)!).push(d);
+
+/** First/last-touch groups straight from the JSON touches and stage_changes, row by row (the reference). */
+async function jsonTouchGroups(db: Db, siteId: string, stages: string[], from: number, to: number, column: 'first_touch' | 'last_touch', field: string) {
+  const groups = new Map<string, StageFacts>();
+  const leads = await db.all<{ lead_id: string; k: string; stage: string; created_at: number }>(
+    `SELECT lead_id, ${jsonKeySql(db, column, field)} AS k, stage, created_at FROM leads WHERE site_id = ? AND is_bot = 0`,
+    [siteId],
+  );
+  const keyOfLead = new Map(leads.map((l) => [l.lead_id, keyOf(l.k)]));
+  for (const l of leads) {
+    add(groupOf(groups, keyOf(l.k)).count, l.stage, 1);
+    if (Number(l.created_at) >= from && Number(l.created_at) < to) add(groupOf(groups, keyOf(l.k)).cohort, l.stage, 1);
+  }
+  await creditStageChanges(db, siteId, stages, from, to, (leadId) => {
+    const k = keyOfLead.get(leadId);
+    return k === undefined ? [] : [[k, 1]];
+  }, groups);
+  return groups;
+}
+
+/** Linear groups: each non-bot lead split equally over its distinct web sessions' touch values (the reference). */
+async function jsonLinearGroups(db: Db, siteId: string, stages: string[], from: number, to: number, field: string) {
+  const groups = new Map<string, StageFacts>();
+  const sessions = await db.all<{ lead_id: string; session_id: string; k: string | null }>(
+    `SELECT DISTINCT lead_id, session_id, ${field} AS k FROM events WHERE site_id = ? AND lead_id IS NOT NULL AND source = 'web' AND is_bot = 0`,
+    [siteId],
+  );
+  const weights = new Map<string, Map<string, number>>();
+  for (const s of sessions) {
+    const w = weights.get(s.lead_id) ?? weights.set(s.lead_id, new Map()).get(s.lead_id)!;
+    w.set(keyOf(s.k), (w.get(keyOf(s.k)) ?? 0) + 1);
+  }
+  const shares = (leadId: string): Array<[string, number]> => {
+    const w = weights.get(leadId);
+    if (!w) return [['(none)', 1]];
+    const total = [...w.values()].reduce((a, b) => a + b, 0);
+    return [...w].map(([k, n]) => [k, n / total]);
+  };
+  const leads = await db.all<{ lead_id: string; stage: string; created_at: number }>(
+    'SELECT lead_id, stage, created_at FROM leads WHERE site_id = ? AND is_bot = 0 ORDER BY lead_id',
+    [siteId],
+  );
+  const humans = new Set(leads.map((l) => l.lead_id));
+  for (const l of leads) {
+    for (const [k, share] of shares(l.lead_id)) {
+      add(groupOf(groups, k).count, l.stage, share);
+      if (Number(l.created_at) >= from && Number(l.created_at) < to) add(groupOf(groups, k).cohort, l.stage, share);
+    }
+  }
+  await creditStageChanges(db, siteId, stages, from, to, (leadId) => (humans.has(leadId) ? shares(leadId) : []), groups);
+  return groups;
+}
+
+/** Stage entries in [from, to) and times in stage of the stages entered then, credited to each lead's keys. */
+async function creditStageChanges(
+  db: Db, siteId: string, stages: string[], from: number, to: number, sharesOf: (leadId: string) => Array<[string, number]>,
+  groups: Map<string, StageFacts>,
+) {
+  const left = stages.slice(0, -1);
+  const changes = await db.all<{ lead_id: string; to_stage: string; from_stage: string | null; at: number; from_at: number | null }>(
+    'SELECT lead_id, to_stage, from_stage, at, from_at FROM stage_changes WHERE site_id = ?',
+    [siteId],
+  );
+  for (const c of changes) {
+    const at = Number(c.at);
+    if (stages.includes(c.to_stage) && at >= from && at < to) for (const [k, share] of sharesOf(c.lead_id)) add(groupOf(groups, k).entered, c.to_stage, share);
+    const fromAt = c.from_at === null ? null : Number(c.from_at);
+    if (c.from_stage && left.includes(c.from_stage) && fromAt !== null && fromAt >= from && fromAt < to) {
+      for (const [k] of sharesOf(c.lead_id)) push(groupOf(groups, k).durations, c.from_stage, at - fromAt);
+    }
+  }
+}

@@ -73,81 +73,79 @@ async function linearWeights(deps: Deps, siteId: string, field: TouchField): Pro
   return perLead;
 }
 
+/** A lead's groups with its share of each: a breakdown credits the lead's stage changes to them. */
+type Shares = ReadonlyArray<readonly [facts: StageFacts, share: number]>;
+const NO_SHARES: Shares = [];
+
+const groupOf = (groups: Map<string, StageFacts>, key: string) => groups.get(key) ?? groups.set(key, emptyFacts()).get(key)!;
+const add = (m: Map<string, number>, stage: string, n: number) => m.set(stage, (m.get(stage) ?? 0) + n);
+
+/**
+ * Credits the period's stage entries (by share) and times in stage (each whole) to the groups of their lead. The id
+ * lists come from indexes alone and hold bot leads too: `sharesOf` knows only the leads read, so bots are skipped.
+ */
+async function creditPeriod(
+  deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, sharesOf: (leadId: string) => Shares | undefined,
+): Promise<void> {
+  for (const e of await listStageEntryLeads(deps.db, siteId, stages, from, to)) {
+    for (const id of e.leadIds) for (const [g, share] of sharesOf(id) ?? NO_SHARES) add(g.entered, e.stage, share);
+  }
+  for (const r of await listStageDurationLeads(deps.db, siteId, stages, from, to)) {
+    for (let i = 0; i < r.leadIds.length; i++) {
+      for (const [g] of sharesOf(r.leadIds[i]) ?? NO_SHARES) (g.durations.get(r.stage) ?? g.durations.set(r.stage, []).get(r.stage)!).push(r.d[i]);
+    }
+  }
+}
+
 /**
  * First- or last-touch groups: leads now and the cohort grouped by the lead's key column in SQL, which also lists each
- * group's lead ids; the period's stage entries and times in stage come from indexes with their lead ids and are
- * credited to the lead's key in memory (no per-row join to the wide leads rows).
+ * group's lead ids; the period's stage changes are credited to the lead's key in memory (no per-row join to the wide
+ * leads rows).
  */
 async function readTouchGroups(
   deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown, attribution: 'first' | 'last',
 ): Promise<Map<string, StageFacts>> {
-  const db = deps.db;
   const groups = new Map<string, StageFacts>();
-  const of = (key: string) => groups.get(key) ?? groups.set(key, emptyFacts()).get(key)!;
-  const add = (m: Map<string, number>, stage: string, n: number) => m.set(stage, (m.get(stage) ?? 0) + n);
-  const keyOf = new Map<string, StageFacts>();
-  for (const r of await listLeadsByTouch(db, siteId, keyColumn(breakdown, attribution), from, to)) {
-    const g = of(r.k || NO_KEY);
+  const sharesOf = new Map<string, Shares>();
+  for (const r of await listLeadsByTouch(deps.db, siteId, keyColumn(breakdown, attribution), from, to)) {
+    const g = groupOf(groups, r.k || NO_KEY);
     add(g.count, r.stage, r.n);
     add(g.cohort, r.stage, r.cohort);
-    for (const id of r.leadIds) keyOf.set(id, g);
+    const whole: Shares = [[g, 1]];
+    for (const id of r.leadIds) sharesOf.set(id, whole);
   }
-  // bot leads are not among the leads read, so their stage changes are skipped here
-  for (const e of await listStageEntryLeads(db, siteId, stages, from, to)) {
-    for (const id of e.leadIds) {
-      const g = keyOf.get(id);
-      if (g) add(g.entered, e.stage, 1);
-    }
-  }
-  for (const r of await listStageDurationLeads(db, siteId, stages, from, to)) {
-    for (let i = 0; i < r.leadIds.length; i++) {
-      const g = keyOf.get(r.leadIds[i]);
-      if (g) (g.durations.get(r.stage) ?? g.durations.set(r.stage, []).get(r.stage)!).push(r.d[i]);
-    }
-  }
+  await creditPeriod(deps, siteId, stages, from, to, (id) => sharesOf.get(id));
   return groups;
 }
 
 /**
- * Linear groups: every non-bot lead is read once (stage now, creation time), the period's stage entries and times
- * in stage come from indexes with their lead ids, and each is credited to the lead's session touches by weight.
+ * Linear groups: every non-bot lead is read once (stage now, creation time), and it and its period's stage changes
+ * are credited to the lead's session touches by weight.
  */
 async function readLinearGroups(
   deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown,
 ): Promise<Map<string, StageFacts>> {
-  const db = deps.db;
   const linear = await linearWeights(deps, siteId, FIELD[breakdown]);
   const none: Weights = [[NO_KEY, 1]];
   const weightsOf = (leadId: string) => linear.get(leadId) ?? none;
   const groups = new Map<string, StageFacts>();
-  const of = (key: string) => groups.get(key) ?? groups.set(key, emptyFacts()).get(key)!;
-  const add = (m: Map<string, number>, stage: string, w: number) => m.set(stage, (m.get(stage) ?? 0) + w);
   const humans = new Set<string>();
   for (let after = ''; ; ) {
-    const page = await listLeadFacts(db, siteId, after, LEAD_PAGE);
+    const page = await listLeadFacts(deps.db, siteId, after, LEAD_PAGE);
     for (const l of page) {
       humans.add(l.leadId);
       for (const [key, share] of weightsOf(l.leadId)) {
-        add(of(key).count, l.stage, share);
-        if (l.createdAt >= from && l.createdAt < to) add(of(key).cohort, l.stage, share);
+        const g = groupOf(groups, key);
+        add(g.count, l.stage, share);
+        if (l.createdAt >= from && l.createdAt < to) add(g.cohort, l.stage, share);
       }
     }
     if (page.length < LEAD_PAGE) break;
     after = page[page.length - 1].leadId;
   }
-  // bot leads are not among the leads read, so their stage changes are skipped here
-  for (const e of await listStageEntryLeads(db, siteId, stages, from, to)) {
-    for (const id of e.leadIds) if (humans.has(id)) for (const [key, share] of weightsOf(id)) add(of(key).entered, e.stage, share);
-  }
-  for (const r of await listStageDurationLeads(db, siteId, stages, from, to)) {
-    for (let i = 0; i < r.leadIds.length; i++) {
-      if (!humans.has(r.leadIds[i])) continue;
-      for (const [key] of weightsOf(r.leadIds[i])) {
-        const m = of(key).durations;
-        (m.get(r.stage) ?? m.set(r.stage, []).get(r.stage)!).push(r.d[i]);
-      }
-    }
-  }
+  await creditPeriod(deps, siteId, stages, from, to, (id) =>
+    humans.has(id) ? weightsOf(id).map(([key, share]) => [groupOf(groups, key), share] as const) : undefined,
+  );
   return groups;
 }
 

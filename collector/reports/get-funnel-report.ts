@@ -7,6 +7,7 @@ import {
   countLeadsByStage, countSessionTouches, countStageEntries, listBotLeadIds, listLeadFacts, listLeadsByTouch, listStageDurationLeads,
   listStageDurations, listStageEntryLeads, type StageCount, type TouchField, type TouchKeyColumn,
 } from '../storage/funnel-report.js';
+import { dayCountLeadsByStage, dayCountStageEntries } from '../storage/stage-day-counts.js';
 import { buildStageMetrics, emptyFacts, type StageFacts, type StageMetrics } from './stage-metrics.js';
 
 export const BREAKDOWNS = ['channel', 'source', 'medium', 'campaign'] as const;
@@ -50,10 +51,13 @@ async function readTotals(deps: Deps, siteId: string, stages: readonly string[],
   const db = deps.db;
   const botList = await listBotLeadIds(db, siteId, MAX_LISTED_BOTS + 1);
   const bots = botList.length > MAX_LISTED_BOTS ? null : botList;
+  // SQLite keeps day counts (triggers) and sums them; PostgreSQL, where a hot counter row would serialize several
+  // collectors' flushes, counts index ranges. Too many bots to list: ranges with a per-row probe.
+  const days = db.dialect === 'sqlite';
   return {
-    count: toMap(await countLeadsByStage(db, siteId, stages)),
-    cohort: toMap(await countLeadsByStage(db, siteId, stages, { from, to })),
-    entered: toMap(await countStageEntries(db, siteId, stages, from, to, bots)),
+    count: toMap(await (days ? dayCountLeadsByStage : countLeadsByStage)(db, siteId, stages)),
+    cohort: toMap(await (days ? dayCountLeadsByStage : countLeadsByStage)(db, siteId, stages, { from, to })),
+    entered: toMap(days && bots ? await dayCountStageEntries(db, siteId, stages, from, to, bots) : await countStageEntries(db, siteId, stages, from, to, bots)),
     durations: await listStageDurations(db, siteId, stages, from, to, bots),
   };
 }

@@ -31,7 +31,10 @@ function botFilter(bots: string[] | null): { where: string; params: unknown[] } 
   return { where: ` AND sc.lead_id NOT IN (${ph(bots.length)})`, params: bots };
 }
 
-/** Leads per current stage, optionally only those created in [from, to): the cohort. One range count per stage. */
+/**
+ * Leads per current stage, optionally only those created in [from, to): the cohort. One range count per stage (on
+ * SQLite the report reads day counts instead: stage-day-counts.ts).
+ */
 export async function countLeadsByStage(db: Db, siteId: string, stages: readonly string[], created?: { from: number; to: number }): Promise<StageCount[]> {
   const out: StageCount[] = [];
   for (const stage of stages) {
@@ -44,7 +47,10 @@ export async function countLeadsByStage(db: Db, siteId: string, stages: readonly
   return out;
 }
 
-/** Stage entries with `at` in [from, to), per stage. `bots`: the bot lead ids, or null when too many to list. */
+/**
+ * Stage entries with `at` in [from, to), per stage. `bots`: the bot lead ids, or null when too many to list. One
+ * range count per stage (on SQLite the report reads day counts instead: stage-day-counts.ts).
+ */
 export async function countStageEntries(
   db: Db, siteId: string, stages: readonly string[], from: number, to: number, bots: string[] | null,
 ): Promise<StageCount[]> {

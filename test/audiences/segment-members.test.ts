@@ -86,6 +86,20 @@ describe.each(ENGINES)('GET /api/segments/{key}/members on %s', (engine) => {
     expect(rows.slice(1)).toEqual([[sha256('john.smith@example.com'), sha256('+16505551234'), sha256('john'), sha256('smith'), 'US', '94043']]);
   });
 
+  test('the customers segment itself exports its identified customers: the suppression list for an exclusion audience', async () => {
+    await addMembers(db, site.siteId, 'customers', [ids.buyer, ids.optedOut, ids.anon]);
+    try {
+      const res = await get('/api/segments/customers/members?format=google');
+      expect(res.headers.get('funnelbeam-member-count')).toBe('2');
+      const rows = parseCsv(await res.text());
+      expect(rows.slice(1).map((r) => r[0]).sort()).toEqual([sha256('buyer@example.com'), sha256('customer@example.com')].sort());
+      // other segments still leave customers out
+      expect((await get('/api/segments/hot/members?format=google')).headers.get('funnelbeam-member-count')).toBe('1');
+    } finally {
+      await db.run(`DELETE FROM segment_members WHERE site_id = ? AND segment_key = 'customers' AND lead_id <> ?`, [site.siteId, ids.customer]);
+    }
+  });
+
   test('meta hashes all eight keys and warns below its minimum of 100', async () => {
     const res = await get('/api/segments/hot/members?format=meta');
     expect(res.headers.get('funnelbeam-warning')).toMatch(/below Meta's minimum of 100/);

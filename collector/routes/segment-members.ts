@@ -24,7 +24,8 @@ const membersRoute = createRoute({
   summary: 'A segment\'s members, streamed: json, csv, or the Google / Meta / LinkedIn upload files (hashed as each platform requires).',
   description:
     'Platform formats hold identified leads only and leave out customers (stage purchase or the customers segment), ' +
-    'opted-out leads and bots. `Funnelbeam-Member-Count` gives their number; `Funnelbeam-Warning` says when the list ' +
+    'opted-out leads and bots; the customers segment itself keeps its customers (the suppression list for an exclusion ' +
+    'audience). `Funnelbeam-Member-Count` gives their number; `Funnelbeam-Warning` says when the list ' +
     'is below the platform\'s minimum (Meta 100, LinkedIn 300).',
   security: [{ bearer: [] }],
   middleware: [requireScope('audiences:read')] as const,

@@ -1,7 +1,7 @@
 // The fold: one lead's events, in time order, into its stage, score, MQL/SQL, traits and touches. Pure; live
 // attribution folds new events onto the stored state, replay and late events fold everything from empty.
 import type { CompiledFunnel } from './compile-funnel.js';
-import { compareEvents, sessionTouchOf, type FoldEvent } from './fold-event.js';
+import { compareEvents, sessionTouchOf, type FoldEvent, type LastTouch } from './fold-event.js';
 import type { LeadFold } from './lead-fold.js';
 import { nextStage, type StageChange } from './next-stage.js';
 import { scoreEvent, type ScoreChange } from '../scoring/score-event.js';
@@ -13,6 +13,8 @@ export interface FoldResult {
   stageChanges: StageChange[];
   scoreChanges: ScoreChange[];
 }
+
+const withoutSession = ({ sessionId: _, ...touch }: LastTouch) => touch;
 
 /** True when these events cannot simply be added on top of the state: it was folded under other rules, or one is late. */
 export function needsRebuild(funnel: CompiledFunnel, fold: LeadFold, events: readonly FoldEvent[]): boolean {
@@ -36,8 +38,10 @@ export function foldLead(funnel: CompiledFunnel, start: LeadFold, events: readon
       if (Object.keys(t).length) f.traits = { ...f.traits, ...t };
     }
     if (e.source === 'web') {
-      if (!f.firstTouch && e.firstTouch) f.firstTouch = { ...e.firstTouch, at: e.firstTouch.at ?? e.at };
       if (!f.lastTouch || f.lastTouch.sessionId !== e.sessionId) f.lastTouch = sessionTouchOf(e);
+      // the visitor's first touch rides on session openers; a lead whose first web event opened no session (its
+      // visitor switched to it mid-session) starts from that session's touch
+      if (!f.firstTouch) f.firstTouch = e.firstTouch ? { ...e.firstTouch, at: e.firstTouch.at ?? e.at } : withoutSession(f.lastTouch);
     }
     const s = nextStage(funnel, stage, e);
     stage = s.state;

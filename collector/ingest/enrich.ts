@@ -1,6 +1,6 @@
 // Step 2 of POST /e: turn valid wire events into enriched events (user agent, channel, UTM, session). Pure.
 import { LIMITS } from '../../shared/limits.js';
-import { CLICK_IDS, UTM_KEYS } from '../../shared/events.js';
+import { AUTO_EVENTS, CLICK_IDS, UTM_KEYS } from '../../shared/events.js';
 import type { WireBatch, WireEvent, WireTouch } from '../../shared/wire.js';
 import type { Site } from '../storage/sites.js';
 import type { EnrichedEvent, Touch } from './types.js';
@@ -55,6 +55,12 @@ export function touchFromUrl(url: string, referrer: string | undefined, at: numb
   return touch;
 }
 
+/** When the engaged time an `engagement` event reports began (`p.seconds` before it); `at` for other events. */
+function engagedSince(w: WireEvent, at: number): number {
+  const seconds = w.n === AUTO_EVENTS.engagement ? w.p?.seconds : undefined;
+  return typeof seconds === 'number' && seconds > 0 ? at - seconds * 1000 : at;
+}
+
 const withChannel = (t: WireTouch | undefined, siteHost: string): Touch | null => (t ? { ...t, channel: classifyChannel(t, siteHost) } : null);
 
 export function enrichBatch(input: EnrichInput): EnrichOutput {
@@ -72,9 +78,11 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
       continue;
     }
     const candidate = w.st ?? touchFromUrl(w.u, w.r, at);
-    const next = nextSession(session, batch.v, at, campaignKey(candidate));
-    // an event without a session touch of its own belongs to its session's touch
-    const sessionTouch = w.st || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
+    // an engagement event measures its view: the visitor was active all along, and no campaign starts with it
+    const since = engagedSince(w, at);
+    const next = nextSession(session, batch.v, at, since < at ? '' : campaignKey(candidate), since);
+    // an event without a session touch of its own (or measuring its view) belongs to its session's touch
+    const sessionTouch = (w.st && since === at) || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
     if (next.isNew && next.state.sessionId === next.sessionId) next.state.touch = sessionTouch;
     const firstTouch = withChannel(w.ft, site.domain) ?? sessionTouch;
     session = next.state;

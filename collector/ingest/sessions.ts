@@ -23,13 +23,16 @@ export const sessionIdFor = (visitorId: string, started: number) => `${visitorId
 
 /**
  * The session an event at `at` with campaign `campaign` belongs to, given the visitor's current session.
- * Returns the event's session id, the visitor's session state afterwards, and whether the event opened a session.
+ * `activeSince`: when the activity the event reports began (an engagement event reports the time spent on its view
+ * until `at`), so idle time runs until then. Returns the event's session id, the visitor's session state afterwards,
+ * and whether the event opened a session.
  */
 export function nextSession(
   prev: SessionState | null,
   visitorId: string,
   at: number,
   campaign: string,
+  activeSince = at,
 ): { sessionId: string; state: SessionState; isNew: boolean } {
   if (prev) {
     const late = at < prev.lastSeen;
@@ -39,7 +42,7 @@ export function nextSession(
       if (at >= prev.started - SESSION_TIMEOUT_MS) return { sessionId: prev.sessionId, state: prev, isNew: false };
       return { sessionId: sessionIdFor(visitorId, at), state: prev, isNew: true };
     }
-    const idle = at - prev.lastSeen > SESSION_TIMEOUT_MS;
+    const idle = activeSince - prev.lastSeen > SESSION_TIMEOUT_MS;
     const newCampaign = campaign !== '' && campaign !== prev.campaign;
     if (!idle && !newCampaign) return { sessionId: prev.sessionId, state: { ...prev, lastSeen: at }, isNew: false };
   }

@@ -80,6 +80,22 @@ describe.each(ENGINES)('identity through POST /e on %s', (engine) => {
     expect(links.map((l) => [l.lead_id, l.reason, l.to_at === null])).toEqual([[a, 'first_seen', false], [a, 'identified', false], [b, 'switched', true]]);
   });
 
+  test('a visitor who switches to B in the middle of a session gives B that session as its first touch', async () => {
+    const j = await app(engine);
+    await j.visit('v_shared0005', [{ path: '/?utm_source=ads&utm_medium=cpc&utm_campaign=q3' }, { n: 'identify', em: 'e@eps.test' }]);
+    await j.visit('v_shared0005', [{ n: 'identify', em: 'f@phi.test' }, { path: '/pricing' }], j.clock.now + 5 * MIN);
+    const get = async (ref: string) => (await j.app.request(`/api/leads/${encodeURIComponent(ref)}`, { headers: j.auth })).json();
+    const a = await get('e@eps.test');
+    const b = await get('f@phi.test');
+    expect(a.firstTouch).toMatchObject({ utm_source: 'ads', utm_campaign: 'q3' });
+    // none of B's events opened a session, so none carried the visitor's first touch
+    expect(b.firstTouch).toMatchObject({ channel: a.firstTouch.channel, utm_source: 'ads', utm_medium: 'cpc', utm_campaign: 'q3' });
+    expect(b.firstTouch.sessionId).toBeUndefined();
+    expect(b.lastTouch).toMatchObject({ utm_campaign: 'q3' });
+    const cols = await j.db.get('SELECT ft_channel, ft_campaign FROM leads WHERE lead_id = ?', [b.leadId]);
+    expect(cols).toEqual({ ft_channel: a.firstTouch.channel, ft_campaign: 'q3' });
+  });
+
   test('switching back to an existing lead links the visitor to it again without merging', async () => {
     const j = await app(engine);
     await j.visit('v_desk000004', [{ n: 'identify', em: 'c@gamma.test' }]);

@@ -35,6 +35,11 @@ describe('nextSession', () => {
     expect(old.sessionId).not.toBe(a.sessionId);
     expect(old.state).toBe(a);
   });
+  test('idle time runs until the activity an event reports began: a long engaged read continues the session', () => {
+    const a = nextSession(null, 'v1', 0, '').state;
+    expect(nextSession(a, 'v1', 40 * MIN, '', 0).isNew).toBe(false);
+    expect(nextSession(a, 'v1', 40 * MIN, '', 35 * MIN).isNew).toBe(true);
+  });
   test('campaignKey ignores touches without a campaign', () => {
     expect(campaignKey({ ref: 'https://google.com' })).toBe('');
     expect(campaignKey({ utm_source: 'a', gclid: 'g' })).toBe('a|||g||||');

@@ -1,15 +1,18 @@
 // Tracking mode: on; off (consent refused or opted out, remembered); hold (data-consent="required" before a
-// decision: commands wait in the queue and nothing is stored); silenced for good (privacy signals, localhost,
-// automation, no site key), whatever consent says.
+// decision: what the visitor does is tracked into the outbox in memory only, never stored or sent, commands wait in
+// the queue; consent stores and sends it all, refusal drops it); silenced for good (privacy signals, localhost,
+// automation, no site key), whatever consent says. On and Hold are the odd modes: `mode & 1` means "tracking".
 import { loc } from './globals.js';
 import { data } from './config.js';
 import { load, save, state } from './store.js';
+import { soon } from './send.js';
 
 export const enum Mode {
   Off,
   On,
-  Hold,
   Silenced,
+  /** odd like On: events are tracked, but kept in memory only */
+  Hold,
 }
 
 export let mode: Mode;
@@ -26,11 +29,12 @@ export const initMode = () => {
       : state.c ?? (data.consent == 'required' ? Mode.Hold : Mode.On);
 };
 
-/** funnelbeam('consent', granted): remembers the decision; refusing also forgets everything stored. */
+/** funnelbeam('consent', granted): remembers the decision (and sends what was held); refusing also forgets everything. */
 export const setConsent = (granted: unknown) => {
   if (mode != Mode.Silenced) {
     granted ? load() : save({});
     state.c = mode = granted ? Mode.On : Mode.Off;
     save();
+    soon();
   }
 };

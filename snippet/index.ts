@@ -37,9 +37,12 @@ if (!window.funnelbeam?.l)
     const api: Api = (...a) =>
       doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (safe(command)(...a), drain());
     let started: unknown;
-    /** Starts tracking once, when on (listeners, the landing touch and the first view); then runs what is queued. */
+    /**
+     * Starts tracking once, when on or holding for consent (listeners, the landing touch and the first view, so that
+     * the campaign of the landing URL is read before a router drops it); then runs what is queued.
+     */
     const drain = () => {
-      if (mode == Mode.On && !started) {
+      if (mode & 1 && !started) {
         started = 1;
         // (every statement up to the first view may go in any order: nothing here runs a listener or a view)
         captureTouch();

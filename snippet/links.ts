@@ -13,6 +13,8 @@ export const onClick = (e: MouseEvent) => {
     a.hasAttribute('download') ||
     RegExp('\\.(' + (data.downloads || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').replace(/[\s.,]+/g, '|') + ')$', 'i').test(a.pathname)
       ? 'download'
-      : /^http/.test(a.protocol) && a.host != loc.host && 'outbound';
-  if (name && e.button < 2) track(name, { p: { url: a.href } }), flush();
+      : // mailto:, tel:, javascript: and data: links have no host
+        a.host && a.host != loc.host && 'outbound';
+  // the URL cut to what the collector keeps of a prop (signed file URLs and tracking links run longer)
+  if (name && e.button < 2) track(name, { p: { url: a.href.slice(0, 512) } }), flush();
 };

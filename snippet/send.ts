@@ -8,6 +8,7 @@ import { safe } from './safe.js';
 import { api, data } from './config.js';
 import { visitorId } from './ids.js';
 import { load, save, state } from './store.js';
+import { Mode, mode } from './consent.js';
 
 /** a send is planned; timers are never cancelled: a flush decides from the stored state, so an extra one is harmless */
 let timer: unknown;
@@ -32,16 +33,20 @@ const fail = (retryAfter: unknown, ms?: number) => {
   later(ms);
 };
 
-/** Sends the oldest batch (LIMITS.batchEvents) of the outbox; `hiding` when the page is being hidden or left. */
+/**
+ * Sends the oldest batch (LIMITS.batchEvents) of the outbox; `hiding` when the page is being hidden or left. After
+ * the second failure in a row the batch halves with each further one: a batch of long URLs can pass the collector's
+ * 64 KiB, and its 413 (without CORS headers) reads as a network error, which would otherwise repeat forever.
+ */
 export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   timer = 0;
   load();
-  const e = (state.q || []).slice(0, 50);
+  const e = (state.q || []).slice(0, 50 >> state.n! / 2 || 1); // (n undefined: 50 >> NaN is 50)
   let body: string;
   // backing off: try again when it ends (a page going away leaves it to the next page)
   if (state.b! > Date.now()) {
     if (!hiding) later(state.b! - Date.now());
-  } else if (e[0] && (hiding || !busy)) {
+  } else if (e[0] && (hiding || !busy) && mode == Mode.On) {
     body = JSON.stringify({ s: data.site, v: visitorId(), e });
     if (!(hiding && navigator.sendBeacon?.(api + 'e', body))) {
       busy = 1;

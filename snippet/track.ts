@@ -1,5 +1,6 @@
 // Builds a WireEvent for the current page view and puts it in the outbox (capped at
-// LIMITS.snippetStoredEvents, oldest dropped), sent after a short moment.
+// LIMITS.snippetStoredEvents, oldest dropped), sent after a short moment. While consent is pending the outbox lives in
+// memory only (not saved; flush sends nothing until consent).
 import { touches } from './utm.js';
 import { Mode, mode } from './consent.js';
 import type { WireEvent } from '../shared/wire.js';
@@ -10,11 +11,11 @@ import { page } from './pageview.js';
 
 /** `extra`: the props (`p`), or the form kind, email and traits (`f`, `em`, `tr`) */
 export const track = (n: string, extra?: Partial<WireEvent>) => {
-  if (mode == Mode.On) {
+  if (mode & 1) {
     load();
     const t = Date.now();
     if ((state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t), ...extra }) > 100) state.q.shift();
-    save();
+    mode == Mode.On && save();
     soon();
   }
 };

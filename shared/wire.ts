@@ -44,7 +44,10 @@ export interface WireEvent {
   em?: string;
   /** traits sent with identify or marked form fields */
   tr?: Record<string, string>;
-  /** form kind for form events */
+  /**
+   * form kind for form events; the snippet sends a form's own `data-funnelbeam` marker here too ("contact"), which the
+   * collector stores as kind `other` with the marker in `props.form`
+   */
   f?: FormKind;
 }
 

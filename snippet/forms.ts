@@ -15,16 +15,16 @@ export const onSubmit = (e: SubmitEvent) => {
   for (const el of form.elements as unknown as HTMLInputElement[]) {
     let { type, value, name } = el;
     let key = el.dataset.funnelbeamField;
-    // an email field: by type, or a text field whose name, id or autocomplete says so; an address only with none of the
-    // characters the collector refuses (it would refuse the whole event: "a@b.co;", "mailto:a@b.co")
-    if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= /^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:][^\s@<>()",;:]+$/.test((value = value.trim())) && value;
+    // an email field: by type, or a text field whose name, id or autocomplete says so (an address the collector finds
+    // unusable, "a@b.co;", is dropped there and the form still counts)
+    if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= /^\S+@\S+\.\S\S+$/.test((value = value.trim())) && value;
     // a marked field, never a password or card field; a radio button or checkbox (the only input types with "io" or
-    // "bo" in them) only when checked; cut to 512 characters, what the collector keeps of a value (a long textarea
-    // would get the whole event refused)
-    else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value.slice(0, 512);
+    // "bo" in them) only when checked (the collector cuts a value to 512 characters)
+    else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
   }
   if ((em != null || name) && form.checkValidity()) {
-    track(name || 'form_submit', { f: (name ? kind : 'other') as FormKind, em: (em || undefined) as string, tr });
+    // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
+    track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });
     flush();
   }
 };

@@ -15,6 +15,6 @@ export const onClick = (e: MouseEvent) => {
       ? 'download'
       : // mailto:, tel:, javascript: and data: links have no host
         a.host && a.host != loc.host && 'outbound';
-  // the URL cut to what the collector keeps of a prop (signed file URLs and tracking links run longer)
-  if (name && e.button < 2) track(name, { p: { url: a.href.slice(0, 512) } }), flush();
+  // (the collector cuts a URL longer than a prop's 512 characters: signed file URLs, tracking links)
+  if (name && e.button < 2) track(name, { p: { url: a.href } }), flush();
 };

@@ -32,7 +32,9 @@ export function pathOf(url: string): string {
   try {
     const u = new URL(url);
     const base = u.pathname || '/';
-    if (u.hash.startsWith('#/')) return base.replace(/\/$/, '') + u.hash.slice(1).replace(/[?].*$/, '');
+    // hash routes: #/path and hash-bang #!/path
+    const route = u.hash.replace(/^#!/, '#');
+    if (route.startsWith('#/')) return base.replace(/\/$/, '') + route.slice(1).replace(/[?].*$/, '');
     return base;
   } catch {
     return '';

@@ -2,7 +2,7 @@
 // Each step either passes its result on or stops the chain with a Rejection.
 import type { Deps } from '../context.js';
 import type { Rejection } from './types.js';
-import { parseBatch, type EventProblem } from './validate.js';
+import { parseBatch, type EventProblem, type EventRepair } from './validate.js';
 import { enrichBatch } from './enrich.js';
 import { isOriginAllowed } from './origin.js';
 import { parseUserAgent } from './user-agent.js';
@@ -20,11 +20,34 @@ export interface BeaconInput {
   userAgent: string;
 }
 
+/** An event that was stored changed: values cut to their limit, parts dropped (salvage-event.ts). */
+export interface RepairedEvent {
+  index: number;
+  id: string;
+  message: string;
+}
+
 export type BeaconOutcome =
-  | { ok: true; site: Site; accepted: number; duplicates: number; rejected: Array<{ index: number; id: string | null; message: string }> }
+  | {
+      ok: true;
+      site: Site;
+      accepted: number;
+      duplicates: number;
+      rejected: Array<{ index: number; id: string | null; message: string }>;
+      repaired: RepairedEvent[];
+    }
   | { ok: false; rejection: Rejection; site?: Site };
 
 export const truncateRaw = (text: string) => (text.length > LIMITS.rejectedRawBytes ? text.slice(0, LIMITS.rejectedRawBytes) + '…' : text);
+
+/** An event as it was sent, for the rejected store; JSON nested too deep to write back is described instead. */
+function rawEvent(value: unknown): string {
+  try {
+    return truncateRaw(JSON.stringify(value) ?? '');
+  } catch {
+    return '(not kept: nested too deep to serialize)';
+  }
+}
 
 export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
@@ -61,6 +84,25 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     return { ok: false, rejection, site };
   }
 
+  /**
+   * Events stored with a part cut or dropped: each described in the answer; those that lost a part (not merely a
+   * value's overlong tail) are also kept in the rejected store as they were sent (reason `invalid_field`).
+   */
+  async function keepRepairs(repairs: EventRepair[], site: Site, receivedAt: number): Promise<RepairedEvent[]> {
+    const out: RepairedEvent[] = [];
+    const dropped: RejectedRow[] = [];
+    for (const r of repairs) {
+      const message = r.notes.map((n) => `${n.path}: ${n.action} (${n.why})`).join('; ');
+      out.push({ index: r.index, id: r.eventId, message });
+      deps.metrics.inc('funnelbeam_event_parts_repaired_total', undefined, r.notes.length);
+      if (r.notes.some((n) => n.action === 'dropped')) {
+        dropped.push({ siteId: site.siteId, reason: 'invalid_field', message, route: '/e', raw: rawEvent(r.raw), receivedAt });
+      }
+    }
+    if (dropped.length) await keepRejected(dropped);
+    return out;
+  }
+
   return async function ingestBeacon(input: BeaconInput): Promise<BeaconOutcome> {
     const receivedAt = deps.now();
     // 1. validate
@@ -87,10 +129,11 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     for (const w of enriched.tooOld) problems.push({ index: batch.e.indexOf(w), eventId: w.i, raw: w, message: `event ${w.i} is older than ${LIMITS.maxAgeMs / 86_400_000} days` });
     if (problems.length) {
       await keepRejected(
-        problems.map((p) => ({ siteId: site.siteId, reason: 'invalid_event', message: p.message, route: '/e', raw: truncateRaw(JSON.stringify(p.raw) ?? ''), receivedAt })),
+        problems.map((p) => ({ siteId: site.siteId, reason: 'invalid_event', message: p.message, route: '/e', raw: rawEvent(p.raw), receivedAt })),
       );
     }
     const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
+    const repaired = await keepRepairs(parsed.repairs, site, receivedAt);
     if (enriched.events.length === 0) {
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
@@ -115,6 +158,6 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
         isBot: ua.isBot,
       },
     });
-    return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected };
+    return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected, repaired };
   };
 }

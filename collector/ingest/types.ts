@@ -50,6 +50,8 @@ export type RejectionReason =
   | 'invalid_json'
   | 'invalid_batch'
   | 'invalid_event'
+  /** part of an event was dropped (the event itself was stored) */
+  | 'invalid_field'
   | 'payload_too_large'
   | 'unknown_site'
   | 'origin_not_allowed'

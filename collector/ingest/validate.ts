@@ -1,10 +1,14 @@
 // Step 1 of POST /e: parse the text body and check it against the wire schema and limits.
-// A bad batch is a Rejection; bad events inside a good batch are rejected one by one, the rest go on.
+// A bad batch is a Rejection; bad events inside a good batch are rejected one by one, the rest go on. An event's
+// optional parts that break a limit are cut or dropped first (salvage-event.ts), so they never cost the event.
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.js';
 import { CLICK_IDS, FORM_KINDS, TRAIT_KEYS, UTM_KEYS } from '../../shared/events.js';
 import type { WireBatch, WireEvent } from '../../shared/wire.js';
 import type { Rejection } from './types.js';
+import { EMAIL_RE, salvageEvent, type SalvageNote } from './salvage-event.js';
+
+export { EMAIL_RE };
 
 const id = z.string().min(8).max(LIMITS.idChars).regex(/^[A-Za-z0-9_.:-]+$/, 'may hold only letters, digits and _ . : -');
 const value = z.string().max(LIMITS.valueChars);
@@ -53,16 +57,22 @@ export interface EventProblem {
   raw: unknown;
 }
 
+/** A stored event that salvage changed: what it was sent as, and what was cut or dropped. */
+export interface EventRepair {
+  index: number;
+  eventId: string;
+  notes: SalvageNote[];
+  raw: unknown;
+}
+
 export type ParsedBatch =
-  | { ok: true; batch: WireBatch; problems: EventProblem[] }
+  | { ok: true; batch: WireBatch; problems: EventProblem[]; repairs: EventRepair[] }
   | { ok: false; rejection: Rejection; siteKey?: string };
 
 const describe = (err: z.ZodError) => {
   const issue = err.issues[0];
   return `${issue.path.join('.') || 'body'}: ${issue.message}`;
 };
-
-export const EMAIL_RE = /^[^\s@<>()",;:]{1,64}@[^\s@<>()",;:]+\.[^\s@<>()",;:]{2,}$/;
 
 /** Parses a POST /e body. Pure: no clock, no storage. */
 export function parseBatch(text: string): ParsedBatch {
@@ -80,8 +90,13 @@ export function parseBatch(text: string): ParsedBatch {
   if (!head.success) return { ok: false, siteKey, rejection: { status: 400, reason: 'invalid_batch', message: describe(head.error) } };
   const events: WireEvent[] = [];
   const problems: EventProblem[] = [];
+  const repairs: EventRepair[] = [];
+  const usable = (r: z.ZodSafeParseResult<unknown>) => r.success && ((r.data as WireEvent).em === undefined || EMAIL_RE.test((r.data as WireEvent).em!.trim()));
   head.data.e.forEach((raw, index) => {
-    const parsed = wireEventSchema.safeParse(raw);
+    // the usual event passes as sent; only one that does not is salvaged (cut, dropped) and checked again
+    let parsed = wireEventSchema.safeParse(raw);
+    const salvaged = usable(parsed) ? null : salvageEvent(raw, `e.${index}`);
+    if (salvaged) parsed = wireEventSchema.safeParse(salvaged.event);
     const eventId = typeof (raw as WireEvent)?.i === 'string' ? (raw as WireEvent).i.slice(0, LIMITS.idChars) : null;
     if (!parsed.success) return problems.push({ index, eventId, raw, message: `e.${index}.${describe(parsed.error)}` });
     const ev = parsed.data as WireEvent;
@@ -89,9 +104,10 @@ export function parseBatch(text: string): ParsedBatch {
       return problems.push({ index, eventId, raw, message: `e.${index}.em: not an email address` });
     }
     events.push(ev);
+    if (salvaged?.notes.length) repairs.push({ index, eventId: ev.i, notes: salvaged.notes, raw });
   });
   if (events.length === 0) {
     return { ok: false, siteKey, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events' } };
   }
-  return { ok: true, batch: { s: head.data.s, v: head.data.v, e: events }, problems };
+  return { ok: true, batch: { s: head.data.s, v: head.data.v, e: events }, problems, repairs };
 }

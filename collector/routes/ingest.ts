@@ -65,6 +65,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
       corsHeaders(c, origin);
       const body: Record<string, unknown> = { accepted: outcome.accepted, duplicates: outcome.duplicates };
       if (outcome.rejected.length) body.rejected = outcome.rejected;
+      if (outcome.repaired.length) body.repaired = outcome.repaired;
       return c.json(body, 202);
     },
   );
@@ -76,7 +77,10 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     summary: 'Beacon ingest: a batch of events for one site key and one visitor; 202 once durably committed.',
     description:
       'Body: text/plain (or application/json) JSON `{ s: siteKey, v: visitorId, e: [{ i, n, t, u, r?, p?, ft?, st?, em?, tr?, f? }] }` (see shared/wire.ts). ' +
-      `At most ${LIMITS.bodyBytes} bytes and ${LIMITS.batchEvents} events. Invalid events inside a valid batch are rejected one by one (listed in \`rejected\`) and kept in the rejected store; the rest are stored.`,
+      `At most ${LIMITS.bodyBytes} bytes and ${LIMITS.batchEvents} events. Invalid events inside a valid batch are rejected one by one (listed in \`rejected\`) and kept in the rejected store; the rest are stored. ` +
+      `An event is never refused for an optional part: URLs over ${LIMITS.urlChars} and other texts over ${LIMITS.valueChars} characters are cut, ` +
+      `props or traits of another kind or past ${LIMITS.propKeys} keys and an unusable email are dropped (listed in \`repaired\`; a dropped part also goes to the rejected store as \`invalid_field\`). ` +
+      'A form marker other than newsletter/demo in `f` is passed on as `props.form` with the kind `other`.',
     request: { body: { content: { 'text/plain': { schema: z.string() } } } },
     responses: {
       202: {
@@ -87,6 +91,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
               accepted: z.number().int(),
               duplicates: z.number().int(),
               rejected: z.array(z.object({ index: z.number().int(), id: z.string().nullable(), message: z.string() })).optional(),
+              repaired: z.array(z.object({ index: z.number().int(), id: z.string(), message: z.string() })).optional(),
             }),
           },
         },

@@ -46,6 +46,23 @@ async function open(server: SiteServer, path = '/'): Promise<Page> {
 
 // ---- differences found (each failed before its fix) ----
 
+test('a landing URL over 2,048 characters (a long tracking link): its view and every later event are stored, the URL cut', async () => {
+  const tail = '&ref=' + 'x'.repeat(2_500);
+  const s = await site({
+    '/': { body: `<form data-funnelbeam="contact" onsubmit="event.preventDefault()"><input type="email" name="email" value="lee@corp.example"><button id="go">send</button></form>` },
+  });
+  const page = await browser.newPage();
+  await page.goto(`${s.origin}/?utm_source=partner&utm_campaign=spring${tail}`);
+  await page.click('#go');
+  const rows = await waitFor(s, (r) => named(r, 'form_submit').length == 1 && named(r, 'pageview').length == 1);
+  const view = named(rows, 'pageview')[0];
+  expect(view.url.length).toBe(2_048);
+  const form = named(rows, 'form_submit')[0];
+  // the contact marker reaches the default rules as props.form
+  expect([form.email, form.props]).toEqual(['lee@corp.example', { form: 'contact' }]);
+  await page.close();
+});
+
 test('a marked textarea longer than the collector keeps: the demo request is stored, the trait cut to 512 characters', async () => {
   const message = 'We run 40 plants and need a demo of the funnel reports. '.repeat(20); // 1,120 characters
   const s = await site({

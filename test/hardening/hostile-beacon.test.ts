@@ -99,16 +99,21 @@ describe('POST /e under hostile input', () => {
     }
   });
 
-  test('huge prop and trait counts are refused per event and kept', async () => {
+  test('huge prop and trait counts keep the first 32 keys; the event is stored, repaired and kept as sent', async () => {
     for (const n of [LIMITS.propKeys + 1, 1_000, 5_000]) {
-      const b = h.batch();
-      (b.e[0] as unknown as Record<string, unknown>).p = wideObject(n, 1);
-      expect(await expectHandled(JSON.stringify(b))).toBe(400);
-      const c = h.batch(2);
-      Object.assign(c.e[1], { n: 'identify', em: 'wide@example.com', tr: wideObject(n) });
-      const res = await post(JSON.stringify(c));
-      expect(res.status).toBe(202);
-      expect(((await res.json()) as { rejected: unknown[] }).rejected).toHaveLength(1);
+      for (const wide of [{ p: wideObject(n, 1) }, { n: 'identify', em: 'wide@example.com', tr: wideObject(n) }]) {
+        const before = await rejectedRows();
+        const c = h.batch(2);
+        Object.assign(c.e[1], wide);
+        const res = await post(JSON.stringify(c));
+        expect(res.status).toBe(202);
+        const body = (await res.json()) as { accepted: number; rejected?: unknown[]; repaired: Array<{ index: number; message: string }> };
+        expect(body.accepted).toBe(2);
+        expect(body.rejected).toBeUndefined();
+        expect(body.repaired.map((r) => r.index)).toEqual([1]);
+        expect(body.repaired[0].message).toContain(`beyond ${LIMITS.propKeys} keys`);
+        expect(await rejectedRows()).toBe(before + 1);
+      }
     }
   });
 

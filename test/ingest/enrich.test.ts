@@ -56,6 +56,8 @@ describe('enrichBatch', () => {
     expect(pathOf('https://a.com/app#/pricing?x=1')).toBe('/app/pricing');
     expect(pathOf('https://a.com/#/pricing')).toBe('/pricing');
     expect(pathOf('https://a.com/docs#section')).toBe('/docs');
+    expect(pathOf('https://a.com/#!/contact')).toBe('/contact');
+    expect(pathOf('https://a.com/app/#!/plans/pro?x=1')).toBe('/app/plans/pro');
     expect(pathOf('not a url')).toBe('');
   });
 

@@ -123,12 +123,12 @@ test('a text field known as an email by its autocomplete or id identifies, as on
   ]);
 });
 
-test('a form marked with an unknown kind (even "constructor") is an ordinary form', async () => {
+test('a form marked with its own kind (even "constructor") is sent with that marker (the collector keeps it as props.form)', async () => {
   page = await openPage({
     html: `<form id="k" data-funnelbeam="constructor"><input type="email" name="email" value="k@example.com"></form>`,
     before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
   });
   submit('k');
   await page.settle();
-  expect(formEvents()).toEqual([{ n: 'form_submit', f: 'other', em: 'k@example.com', tr: undefined, p: undefined }]);
+  expect(formEvents()).toEqual([{ n: 'form_submit', f: 'constructor', em: 'k@example.com', tr: undefined, p: undefined }]);
 });

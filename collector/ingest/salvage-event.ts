@@ -1,0 +1,103 @@
+// Before validation: the optional parts of a wire event that break a limit are cut or dropped, so that one long URL or
+// bad field never costs the whole event (a demo request is worth keeping without its 2,000-character textarea). The
+// required fields (id, name, time, page URL's type) are left to validation. Pure; every change is described.
+import { LIMITS } from '../../shared/limits.js';
+import { FORM_KINDS } from '../../shared/events.js';
+
+/** What salvage did to one event: `cut` values were shortened to their limit, `dropped` parts were removed. */
+export interface SalvageNote {
+  path: string;
+  action: 'cut' | 'dropped';
+  why: string;
+}
+
+export interface Salvaged {
+  event: unknown;
+  notes: SalvageNote[];
+}
+
+/** Mirrors the collector's email check (validate.ts): characters no mailbox needs and every mail client refuses. */
+export const EMAIL_RE = /^[^\s@<>()",;:]{1,64}@[^\s@<>()",;:]+\.[^\s@<>()",;:]{2,}$/;
+/** A form marker other than newsletter/demo (`data-funnelbeam="contact"`): passed on as `props.form`. */
+const MARKER_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const URL_FIELDS = ['u', 'r'] as const;
+const TOUCH_URLS = new Set(['url', 'ref']);
+
+const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function cutText(value: string, max: number, path: string, notes: SalvageNote[]): string {
+  if (value.length <= max) return value;
+  notes.push({ path, action: 'cut', why: `longer than ${max} characters` });
+  return value.slice(0, max);
+}
+
+/** A touch: URLs cut to the URL limit, other texts to the value limit, values of a wrong type dropped. */
+function salvageTouch(touch: Record<string, unknown>, path: string, notes: SalvageNote[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(touch)) {
+    if (typeof v === 'string') out[k] = cutText(v, TOUCH_URLS.has(k) ? LIMITS.urlChars : LIMITS.valueChars, `${path}.${k}`, notes);
+    else if (k === 'at' ? typeof v === 'number' && Number.isFinite(v) : v === undefined) out[k] = v;
+    else notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not a text' });
+  }
+  return out;
+}
+
+/**
+ * Props (`p`: texts, numbers, booleans) or traits (`tr`: texts; a number becomes its text): the first 32 usable keys,
+ * texts cut to the value limit; keys too long and values of another kind (objects, arrays, null) dropped.
+ */
+function salvageRecord(record: Record<string, unknown>, path: string, traits: boolean, notes: SalvageNote[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let kept = 0;
+  for (const [k, raw] of Object.entries(record)) {
+    const v = traits && typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
+    const usable = typeof v === 'string' || (!traits && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean'));
+    if (k.length === 0 || k.length > LIMITS.propKeyChars) notes.push({ path: `${path}.${k.slice(0, 80)}`, action: 'dropped', why: `key not 1–${LIMITS.propKeyChars} characters` });
+    else if (!usable) notes.push({ path: `${path}.${k}`, action: 'dropped', why: traits ? 'not a text' : 'not a text, number or boolean' });
+    else if (kept >= LIMITS.propKeys) notes.push({ path: `${path}.${k}`, action: 'dropped', why: `beyond ${LIMITS.propKeys} keys` });
+    else {
+      out[k] = typeof v === 'string' ? cutText(v, LIMITS.valueChars, `${path}.${k}`, notes) : v;
+      kept++;
+    }
+  }
+  return out;
+}
+
+/** Cuts and drops what breaks a limit in an event's optional parts; anything else is left for validation to judge. */
+export function salvageEvent(raw: unknown, path: string): Salvaged {
+  const notes: SalvageNote[] = [];
+  if (!isPlain(raw)) return { event: raw, notes };
+  const e: Record<string, unknown> = { ...raw };
+  for (const k of URL_FIELDS) if (typeof e[k] === 'string') e[k] = cutText(e[k] as string, LIMITS.urlChars, `${path}.${k}`, notes);
+  for (const k of ['ft', 'st'] as const) {
+    if (e[k] === undefined) continue;
+    if (isPlain(e[k])) e[k] = salvageTouch(e[k] as Record<string, unknown>, `${path}.${k}`, notes);
+    else {
+      notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not an object' });
+      delete e[k];
+    }
+  }
+  // a form marker of the site's own: the form kind is "other", the marker goes on as props.form
+  if (typeof e.f === 'string' && !(FORM_KINDS as readonly string[]).includes(e.f) && MARKER_RE.test(e.f)) {
+    e.p = { form: e.f, ...(isPlain(e.p) ? e.p : {}) };
+    e.f = 'other';
+  } else if (e.f !== undefined && !(FORM_KINDS as readonly string[]).includes(e.f as string)) {
+    notes.push({ path: `${path}.f`, action: 'dropped', why: 'not a form kind' });
+    delete e.f;
+  }
+  for (const [k, traits] of [['p', false], ['tr', true]] as const) {
+    if (e[k] === undefined) continue;
+    if (isPlain(e[k])) e[k] = salvageRecord(e[k] as Record<string, unknown>, `${path}.${k}`, traits, notes);
+    else {
+      notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not an object' });
+      delete e[k];
+    }
+  }
+  // an unusable email: the event still happened (a form was sent); an identify without its email says nothing and is
+  // left for validation to refuse
+  if (e.em !== undefined && e.n !== 'identify' && !(typeof e.em === 'string' && e.em.length <= 254 && EMAIL_RE.test(e.em.trim()))) {
+    notes.push({ path: `${path}.em`, action: 'dropped', why: 'not an email address' });
+    delete e.em;
+  }
+  return { event: e, notes };
+}

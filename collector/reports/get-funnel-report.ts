@@ -130,22 +130,24 @@ async function readLinearGroups(
   deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown,
 ): Promise<Map<string, StageFacts>> {
   const linear = await linearWeights(deps, siteId, FIELD[breakdown]);
-  const none: Weights = [[NO_KEY, 1]];
-  const weightsOf = (leadId: string) => linear.get(leadId) ?? none;
+  // a lead without web sessions of its own (server events only, or sessions its visitor opened under another lead)
+  // goes whole to its first touch's key, '(none)' without one
+  const firstTouchOnly = new Map<string, Weights>();
+  const weightsOf = (leadId: string) => linear.get(leadId) ?? firstTouchOnly.get(leadId)!;
   const groups = new Map<string, StageFacts>();
   const humans = new Set<string>();
-  for (let after = ''; ; ) {
-    const page = await listLeadFacts(deps.db, siteId, after, LEAD_PAGE);
-    for (const l of page) {
+  for (let after: string | null = ''; after !== null; ) {
+    const page = await listLeadFacts(deps.db, siteId, after, LEAD_PAGE, keyColumn(breakdown, 'first'));
+    for (const l of page.leads) {
       humans.add(l.leadId);
+      if (!linear.has(l.leadId)) firstTouchOnly.set(l.leadId, [[l.firstKey || NO_KEY, 1]]);
       for (const [key, share] of weightsOf(l.leadId)) {
         const g = groupOf(groups, key);
         add(g.count, l.stage, share);
         if (l.createdAt >= from && l.createdAt < to) add(g.cohort, l.stage, share);
       }
     }
-    if (page.length < LEAD_PAGE) break;
-    after = page[page.length - 1].leadId;
+    after = page.next;
   }
   await creditPeriod(deps, siteId, stages, from, to, (id) =>
     humans.has(id) ? weightsOf(id).map(([key, share]) => [groupOf(groups, key), share] as const) : undefined,

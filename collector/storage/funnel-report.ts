@@ -1,7 +1,8 @@
 // Aggregates behind GET /api/funnel. The plain report is index ranges per stage (leads_funnel, stage_changes_entered,
 // stage_changes_dwell) read in index order: no table rows, no sorter. Breakdowns read the period's stage changes with
 // their lead ids from those indexes alone and credit each to its lead's key in memory: first/last touch take the key
-// from the leads' ft_/lt_ columns (one pass, grouped in SQL), linear from the lead's web sessions. Bots are left out.
+// from the leads' ft_/lt_ columns (one pass, grouped in SQL), linear from the lead's web sessions (their opening events,
+// events_session_open). Bots are left out.
 import type { Db } from './db.js';
 import type { TOUCH_KEY_COLUMNS } from './leads.js';
 
@@ -136,20 +137,39 @@ export async function listLeadsByTouch(db: Db, siteId: string, column: TouchKeyC
   return rows.map((r) => ({ k: String(r.k), stage: r.stage, n: Number(r.n), cohort: Number(r.c), leadIds: splitIds(r.ids) }));
 }
 
-/** One non-bot lead as linear attribution reads it: its stage now and creation time. */
+/** One non-bot lead as linear attribution reads it: its stage now, creation time and first touch's key. */
 export interface LeadFactRow {
   leadId: string;
   stage: string;
   createdAt: number;
+  /** the breakdown field of the lead's first touch ('' when absent) */
+  firstKey: string;
 }
 
-/** A page of the site's non-bot leads in id order (linear attribution credits each by its own weights). */
-export async function listLeadFacts(db: Db, siteId: string, after: string, limit: number): Promise<LeadFactRow[]> {
-  const rows = await db.all<{ lead_id: string; stage: string; created_at: number }>(
-    `SELECT lead_id, stage, created_at FROM leads WHERE site_id = ? AND lead_id > ? AND is_bot = 0 ORDER BY lead_id LIMIT ?`,
-    [siteId, after, limit],
+/** A page of leads and where the next one starts. */
+export interface LeadFactPage {
+  leads: LeadFactRow[];
+  /** pass back as `after` for the next page; null after the last */
+  next: string | null;
+}
+
+/**
+ * A page of the site's non-bot leads (linear attribution credits each by its own weights); start with `after` ''.
+ * SQLite pages in table order (rowid, NOT INDEXED: through leads_funnel it would sort the site's leads for every page,
+ * and through the primary key each lead would be a random read).
+ */
+export async function listLeadFacts(db: Db, siteId: string, after: string, limit: number, firstKey: TouchKeyColumn): Promise<LeadFactPage> {
+  const sqlite = db.dialect === 'sqlite';
+  const rows = await db.all<{ c: string | number; lead_id: string; stage: string; created_at: number; k: string }>(
+    sqlite
+      ? `SELECT rowid AS c, lead_id, stage, created_at, ${firstKey} AS k FROM leads NOT INDEXED WHERE rowid > ? AND site_id = ? AND is_bot = 0 ORDER BY rowid LIMIT ?`
+      : `SELECT lead_id AS c, lead_id, stage, created_at, ${firstKey} AS k FROM leads WHERE lead_id > ? AND site_id = ? AND is_bot = 0 ORDER BY lead_id LIMIT ?`,
+    [sqlite ? Number(after || 0) : after, siteId, limit],
   );
-  return rows.map((r) => ({ leadId: r.lead_id, stage: r.stage, createdAt: Number(r.created_at) }));
+  return {
+    leads: rows.map((r) => ({ leadId: r.lead_id, stage: r.stage, createdAt: Number(r.created_at), firstKey: String(r.k ?? '') })),
+    next: rows.length < limit ? null : String(rows[rows.length - 1].c),
+  };
 }
 
 /** The leads that entered each stage in [from, to), bots included (index stage_changes_entered alone, one range per stage). */
@@ -204,13 +224,19 @@ export interface SessionTouchRow {
 
 /**
  * Per lead, its distinct web sessions grouped by the session touch's field: the touches linear attribution splits over.
- * A pass over the whole table (nearly every event has a lead): SQLite is told NOT INDEXED, as through events_lead_at
- * each event would be a random read (twice the time on 9.9M events; the grouping needs a sorter either way).
+ * A session is read from the event that opened it (the only one carrying first_touch) through the partial index
+ * events_session_open alone, in lead and session order: one entry per session, no event rows and no sort of the
+ * events. A session with more than one opening event (data stored before openers alone carried first_touch) counts
+ * once, under the least key of its openers. A lead whose sessions all opened under another lead (its visitor switched
+ * leads mid-session) has no row here: the report credits it to its first touch.
  */
 export async function countSessionTouches(db: Db, siteId: string, field: TouchField): Promise<SessionTouchRow[]> {
   const rows = await db.all<{ lead_id: string; k: string; n: number }>(
-    `SELECT lead_id, COALESCE(${field}, '') AS k, COUNT(DISTINCT session_id) AS n FROM events${db.dialect === 'sqlite' ? ' NOT INDEXED' : ''}
-     WHERE site_id = ? AND lead_id IS NOT NULL AND source = 'web' AND is_bot = 0 GROUP BY 1, 2`,
+    `SELECT lead_id, k, COUNT(*) AS n FROM (
+       SELECT lead_id, session_id, MIN(COALESCE(${field}, '')) AS k FROM events${db.dialect === 'sqlite' ? ' INDEXED BY events_session_open' : ''}
+       WHERE site_id = ? AND lead_id IS NOT NULL AND first_touch IS NOT NULL AND source = 'web' AND is_bot = 0
+       GROUP BY lead_id, session_id
+     ) s GROUP BY lead_id, k`,
     [siteId],
   );
   return rows.map((r) => ({ leadId: r.lead_id, k: String(r.k), sessions: Number(r.n) }));

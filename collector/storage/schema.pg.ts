@@ -76,6 +76,11 @@ export const events = pgTable('events', {
   index('events_lead_at').on(t.siteId, t.leadId, t.at),
   // only the few events waiting for (re)attribution have an entry
   index('events_unattributed').on(t.siteId, t.attributed, t.receivedAt).where(sql`attributed = 0`),
+  // linear attribution: the web events that opened a session (they alone carry first_touch), with the session's
+  // touch keys, in lead order: one entry per session, so the breakdown reads no event rows
+  index('events_session_open')
+    .on(t.siteId, t.leadId, t.sessionId, t.channel, t.utmSource, t.utmMedium, t.utmCampaign)
+    .where(sql`first_touch IS NOT NULL AND source = 'web' AND is_bot = 0`),
 ]);
 
 export const leads = pgTable('leads', {

@@ -93,6 +93,8 @@ export interface EventFixture {
   utmMedium?: string | null;
   utmCampaign?: string | null;
   isBot?: boolean;
+  /** set on the event that opened its session (live ingest puts the visitor's first touch there, and only there) */
+  firstTouch?: object | null;
 }
 
 export async function makeEvent(db: Db, siteId: string, f: EventFixture) {
@@ -100,12 +102,13 @@ export async function makeEvent(db: Db, siteId: string, f: EventFixture) {
   const path = f.path ?? '/';
   await db.run(
     `INSERT INTO events (site_id, event_id, visitor_id, lead_id, session_id, name, at, received_at, source, url, path, referrer, props, form,
-       email, traits, channel, utm_source, utm_medium, utm_campaign, is_bot, attributed)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)`,
+       email, traits, channel, utm_source, utm_medium, utm_campaign, is_bot, attributed, first_touch)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
     [
       siteId, eventId, f.visitorId, f.leadId ?? null, f.sessionId ?? `${f.visitorId}.s`, f.name ?? 'pageview', f.at, f.at, f.source ?? 'web',
       f.url ?? `https://example.com${path}`, path, f.props ? JSON.stringify(f.props) : null, f.form ?? null, f.email ?? null,
       f.channel ?? 'direct', f.utmSource ?? null, f.utmMedium ?? null, f.utmCampaign ?? null, f.isBot ? 1 : 0, f.leadId ? 1 : 0,
+      f.firstTouch ? JSON.stringify(f.firstTouch) : null,
     ],
   );
   return eventId;

@@ -4,6 +4,7 @@ import type { Db } from '../../collector/storage/db.js';
 import { ENGINES } from '../helpers/test-db.js';
 import { closeLeadApp, openLeadApp, type LeadApp } from '../leads/lead-app.js';
 import { DAY, T0, makeEvent, makeLead, makeSite, makeStageChange, makeVisitor } from '../leads/lead-factories.js';
+import { listLeadFacts } from '../../collector/storage/funnel-report.js';
 
 const H = 3_600_000;
 const STAGES = ['awareness', 'interest', 'consideration', 'intent', 'evaluation', 'purchase'];
@@ -106,22 +107,44 @@ describe.each(ENGINES)('on %s', (engine) => {
     test('linear attribution splits each lead equally over its distinct web sessions', async () => {
       const { l2, l1 } = await scenario();
       const v = await makeVisitor(db, site.siteId, { leadId: l2 });
-      await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0, sessionId: 's1', channel: 'organic_search' });
+      // the first event of each session carries the visitor's first touch, as live ingest stores it
+      const ft = { url: 'https://example.com/', at: T0 };
+      await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0, sessionId: 's1', channel: 'organic_search', firstTouch: ft });
       await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0 + 1, sessionId: 's1', channel: 'organic_search' });
-      await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0 + DAY, sessionId: 's2', channel: 'organic_search' });
-      await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0 + 2 * DAY, sessionId: 's3', channel: 'email' });
+      await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0 + DAY, sessionId: 's2', channel: 'organic_search', firstTouch: ft });
+      await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0 + 2 * DAY, sessionId: 's3', channel: 'email', firstTouch: ft });
       await makeEvent(db, site.siteId, { visitorId: v, leadId: l2, at: T0 + 2 * DAY, sessionId: 'srv', channel: 'direct', source: 'server', name: 'closed_lost' });
       const w = await makeVisitor(db, site.siteId, { leadId: l1 });
-      await makeEvent(db, site.siteId, { visitorId: w, leadId: l1, at: T0, sessionId: 's9', channel: 'referral' });
+      await makeEvent(db, site.siteId, { visitorId: w, leadId: l1, at: T0, sessionId: 's9', channel: 'referral', firstTouch: ft });
       const { body } = await funnel(`${WINDOW}&breakdown=channel&attribution=linear`);
       const byKey = Object.fromEntries(body.breakdown.map((b: { key: string; stages: unknown[] }) => [b.key, b.stages]));
       expect(col(byKey.organic_search, 'count')).toEqual([0, 0, 0.6667, 0, 0, 0]);
-      expect(col(byKey.email, 'count')).toEqual([0, 0, 0.3333, 0, 0, 0]);
       expect(col(byKey.referral, 'count')).toEqual([1, 0, 0, 0, 0, 0]);
-      // leads without web sessions count whole under (none)
-      expect(col(byKey['(none)'], 'count')).toEqual([0, 1, 0, 0, 1, 1]);
+      // leads without web sessions of their own count whole under their first touch's key: l3 (paid search), l4
+      // (email) and l5 (direct); (none) only for a lead without a first touch either
+      expect(col(byKey.email, 'count')).toEqual([0, 0, 0.3333, 0, 0, 1]);
+      expect(col(byKey.paid_search, 'count')).toEqual([0, 0, 0, 0, 1, 0]);
+      expect(col(byKey.direct, 'count')).toEqual([0, 1, 0, 0, 0, 0]);
+      expect(byKey['(none)']).toBeUndefined();
       const totalCount = body.breakdown.reduce((s: number, b: { stages: Array<{ count: number }> }) => s + b.stages.reduce((t, x) => t + x.count, 0), 0);
       expect(totalCount).toBeCloseTo(5, 3);
+    });
+
+    test('linear attribution pages through every non-bot lead once, across page boundaries', async () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 11; i++) ids.add(await makeLead(db, site.siteId, { createdAt: T0 + i, firstTouch: { channel: i % 2 ? 'email' : 'direct' } }));
+      await makeLead(db, site.siteId, { isBot: true });
+      const other = await makeSite(db, 'other.example');
+      await makeLead(db, other.siteId, {});
+      const seen: string[] = [];
+      let pages = 0;
+      for (let after: string | null = ''; after !== null; pages++) {
+        const page = await listLeadFacts(db, site.siteId, after, 3, 'ft_channel');
+        seen.push(...page.leads.map((l) => l.leadId));
+        after = page.next;
+      }
+      expect(pages).toBeGreaterThanOrEqual(4);
+      expect(seen.sort()).toEqual([...ids].sort());
     });
 
     test('rejects bad parameters with 400', async () => {

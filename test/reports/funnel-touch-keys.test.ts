@@ -242,8 +242,11 @@ async function jsonTouchGroups(db: Db, siteId: string, stages: string[], from: n
 /** Linear groups: each non-bot lead split equally over its distinct web sessions' touch values (the reference). */
 async function jsonLinearGroups(db: Db, siteId: string, stages: string[], from: number, to: number, field: string) {
   const groups = new Map<string, StageFacts>();
+  // a session is read from the event that opened it (live ingest puts first_touch there alone), once, under the least
+  // key of its openers; a lead with no session opened under it goes whole to its first touch's key
   const sessions = await db.all<{ lead_id: string; session_id: string; k: string | null }>(
-    `SELECT DISTINCT lead_id, session_id, ${field} AS k FROM events WHERE site_id = ? AND lead_id IS NOT NULL AND source = 'web' AND is_bot = 0`,
+    `SELECT lead_id, session_id, MIN(COALESCE(${field}, '')) AS k FROM events
+     WHERE site_id = ? AND lead_id IS NOT NULL AND source = 'web' AND is_bot = 0 AND first_touch IS NOT NULL GROUP BY lead_id, session_id`,
     [siteId],
   );
   const weights = new Map<string, Map<string, number>>();
@@ -251,9 +254,14 @@ async function jsonLinearGroups(db: Db, siteId: string, stages: string[], from: 
     const w = weights.get(s.lead_id) ?? weights.set(s.lead_id, new Map()).get(s.lead_id)!;
     w.set(keyOf(s.k), (w.get(keyOf(s.k)) ?? 0) + 1);
   }
+  const firstKeys = new Map(
+    (await db.all<{ lead_id: string; k: string | null }>(`SELECT lead_id, ${jsonKeySql(db, 'first_touch', field)} AS k FROM leads WHERE site_id = ?`, [siteId])).map(
+      (l) => [l.lead_id, keyOf(l.k)],
+    ),
+  );
   const shares = (leadId: string): Array<[string, number]> => {
     const w = weights.get(leadId);
-    if (!w) return [['(none)', 1]];
+    if (!w) return [[firstKeys.get(leadId) ?? '(none)', 1]];
     const total = [...w.values()].reduce((a, b) => a + b, 0);
     return [...w].map(([k, n]) => [k, n / total]);
   };

@@ -1,0 +1,1 @@
+CREATE INDEX "events_session_open" ON "events" USING btree ("site_id","lead_id","session_id","channel","utm_source","utm_medium","utm_campaign") WHERE first_touch IS NOT NULL AND source = 'web' AND is_bot = 0;

@@ -23,4 +23,26 @@ describe('operations routes', () => {
     const doc = await (await app.request('/openapi.json')).json();
     expect(doc.paths['/healthz']).toBeDefined();
   });
+  test('GET /metrics on a fresh collector lists every documented series, counters at 0, in valid Prometheus text', async () => {
+    const { app } = createApp({ db: await openTestSqlite() });
+    const res = await app.request('/metrics');
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    for (const line of ['funnelbeam_events_accepted_total 0', 'funnelbeam_events_duplicate_total 0', 'funnelbeam_cors_refused_total 0', 'funnelbeam_attribution_failures_total 0', 'funnelbeam_flush_seconds_count 0', 'funnelbeam_flush_batch_size_count 0']) {
+      expect(text.split('\n')).toContain(line);
+    }
+    for (const family of ['funnelbeam_events_rejected_total counter', 'funnelbeam_api_refused_total counter', 'funnelbeam_database_bytes gauge']) expect(text).toContain(`# TYPE ${family}`);
+    const types = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+    expect(new Set(types).size).toBe(types.length);
+    for (const line of text.trimEnd().split('\n').filter((l) => !l.startsWith('#'))) {
+      expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/);
+    }
+  });
+  test('GET /openapi.json documents the 400s that routes answer to a bad query', async () => {
+    const { app } = createApp({ db: await openTestSqlite() });
+    const doc = await (await app.request('/openapi.json')).json();
+    expect(Object.keys(doc.paths['/api/segments/{key}/members'].get.responses)).toContain('400');
+    expect(Object.keys(doc.paths['/api/visitors/{visitorId}/segments'].get.responses)).toContain('400');
+    expect(Object.keys(doc.paths['/api/rejected'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
+  });
 });

@@ -10,6 +10,7 @@ const CASE_STUDY_FILES = ['*case-stud*', '*case_stud*', '*casestud*', '*customer
 const SALES_FORM_PAGES = ['/contact*', '/quote*', '/get-a-quote*', '/request-a-quote*', '/trial*', '/free-trial*', '/start-trial*', '/talk-to-sales*', '/sales*'];
 /** `data-funnelbeam="contact"` and the like on a form, when the snippet passes the marker on as `props.form` */
 const SALES_FORM_KINDS = ['contact*', 'sales*', 'quote*', 'trial*'];
+const SALES_FORM_EVENTS = ['contact_sales', 'quote_request', 'trial_signup', 'trial_started'];
 const CAREERS = ['/careers*', '/jobs*'];
 
 export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
@@ -31,7 +32,7 @@ export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
 
     { id: 'sales_form', stage: 'intent', when: { event: 'form_submit', path: SALES_FORM_PAGES } },
     { id: 'sales_form_kind', stage: 'intent', when: { event: 'form_submit', props: { form: SALES_FORM_KINDS } } },
-    { id: 'sales_form_event', stage: 'intent', when: { event: ['contact_sales', 'quote_request', 'trial_signup', 'trial_started'] } },
+    { id: 'sales_form_event', stage: 'intent', when: { event: SALES_FORM_EVENTS } },
     { id: 'pricing_two_sessions', stage: 'intent', when: { event: 'pageview', path: PRICING, sessions: 2 } },
 
     { id: 'demo_request', stage: 'evaluation', when: { event: 'demo_request' } },
@@ -48,8 +49,20 @@ export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
     { id: 'case_study_view', points: 5, when: { event: 'pageview', path: CASE_STUDIES }, window: '1d', cap: 15 },
     { id: 'content_download', points: 10, when: { event: 'download' }, cap: 30 },
     { id: 'newsletter_signup', points: 10, when: { event: 'newsletter_signup' }, cap: 10 },
-    { id: 'webinar_registration', points: 15, when: { event: ['webinar_registration', 'webinar_signup'] }, cap: 30 },
-    { id: 'sales_form', points: 20, when: { event: 'form_submit', path: SALES_FORM_PAGES }, cap: 40 },
+    // a registration scores the same whether it is an event or a form found by its page or its marker, once per event
+    {
+      id: 'webinar_registration',
+      points: 15,
+      when: { any: [{ event: ['webinar_registration', 'webinar_signup'] }, { event: 'form_submit', path: '/webinar*' }, { event: 'form_submit', props: { form: 'webinar*' } }] },
+      cap: 30,
+    },
+    // the same three ways as the intent stage reads a sales form, scored once per event
+    {
+      id: 'sales_form',
+      points: 20,
+      when: { any: [{ event: 'form_submit', path: SALES_FORM_PAGES }, { event: 'form_submit', props: { form: SALES_FORM_KINDS } }, { event: SALES_FORM_EVENTS }] },
+      cap: 40,
+    },
     { id: 'demo_request', points: 30, when: { event: 'demo_request' }, cap: 30 },
     { id: 'demo_completed', points: 20, when: { event: 'demo_completed', source: 'server' }, cap: 20 },
     { id: 'proposal_sent', points: 10, when: { event: 'proposal_sent', source: 'server' }, cap: 10 },

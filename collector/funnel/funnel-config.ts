@@ -13,8 +13,8 @@ const range = z
   .refine((r) => Object.keys(r).length > 0, 'a range needs gte, gt, lte or lt');
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration reads like "30m", "12h" or "7d"');
 
-/** What one event must look like for a rule to count it. Every given field must hold; `{}` matches any event. */
-export const conditionSchema = z.strictObject({
+/** What one event must look like: every given field must hold; `{}` matches any event. */
+const eventFields = {
   /** event name(s); `*` is a wildcard */
   event: oneOrMany(z.string().min(1).max(64)).optional(),
   /** page path glob(s), e.g. `/pricing*` (case-insensitive, `*` matches anything) */
@@ -27,6 +27,13 @@ export const conditionSchema = z.strictObject({
   form: oneOrMany(z.enum(FORM_KINDS)).optional(),
   /** 'web' (the snippet) or 'server' (POST /api/events) */
   source: z.enum(['web', 'server']).optional(),
+};
+
+/** What one event must look like for a rule to count it. Every given field must hold; `{}` matches any event. */
+export const conditionSchema = z.strictObject({
+  ...eventFields,
+  /** the event must also match one of these (e.g. a webinar form found by its page or by its marker): one rule, one award */
+  any: z.array(z.strictObject(eventFields)).min(1).max(20).optional(),
   /** the rule holds once matching events were seen in this many distinct sessions (across all devices of the lead) */
   sessions: z.number().int().min(1).max(1000).optional(),
   /** the rule holds once this many matching events were seen */

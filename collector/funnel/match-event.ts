@@ -55,6 +55,10 @@ function propTest(m: PropMatch): (v: Scalar | undefined) => boolean {
 /** The per-event part of a condition as a predicate (`sessions` and `count` are counted by the fold). */
 export function compileCondition(c: Condition): EventTest {
   const tests: EventTest[] = [];
+  if (c.any) {
+    const alternatives = c.any.map((a) => compileCondition(a));
+    tests.push((e) => alternatives.some((t) => t(e)));
+  }
   if (c.source) {
     const source = c.source;
     tests.push((e) => e.source === source);

@@ -15,38 +15,73 @@ import { parseServerEvents, type ServerEventInput } from './server-event-input.j
 import { loadFunnelConfig } from './load-funnel-config.js';
 import { attributeWithRetry } from './attribute-events.js';
 import { unmarkAttributed } from '../ingest/attribute.js';
+import { rawEvent, truncateRaw } from '../ingest/pipeline.js';
+
+/** An event of the body that was not stored, and why; the others of the array are stored. */
+export interface RefusedServerEvent {
+  index: number;
+  id: string | null;
+  code: 'invalid_event' | 'unknown_lead';
+  message: string;
+}
 
 export type ServerEventsOutcome =
-  | { ok: true; accepted: number; duplicates: number; events: Array<{ id: string; leadId: string; duplicate: boolean }> }
+  | {
+      ok: true;
+      accepted: number;
+      duplicates: number;
+      events: Array<{ index: number; id: string; leadId: string; duplicate: boolean }>;
+      rejected: RefusedServerEvent[];
+    }
   | { ok: false; status: 400; code: 'invalid_event' | 'unknown_lead'; message: string };
 
 const ROUTE = '/api/events';
 
 export async function acceptServerEvents(deps: Deps, siteId: string, text: string): Promise<ServerEventsOutcome> {
   const now = deps.now();
-  const fail = async (code: 'invalid_event' | 'unknown_lead', message: string): Promise<ServerEventsOutcome> => {
-    deps.metrics.inc('funnelbeam_events_rejected_total', { reason: code });
-    const raw = text.length > LIMITS.rejectedRawBytes ? text.slice(0, LIMITS.rejectedRawBytes) + '…' : text;
-    await insertRejected(deps.db, [{ siteId, reason: code, message, route: ROUTE, raw, receivedAt: now }]).catch((err) =>
-      deps.log.error('could not store rejected input', { error: (err as Error).message }),
-    );
-    return { ok: false, status: 400, code, message };
+  /** Keeps refused input in the rejected store (one row per refused event, as it was sent); never throws. */
+  const keep = async (rows: Array<{ code: string; message: string; raw: string }>) => {
+    for (const r of rows) deps.metrics.inc('funnelbeam_events_rejected_total', { reason: r.code });
+    await insertRejected(
+      deps.db,
+      rows.map((r) => ({ siteId, reason: r.code, message: r.message, route: ROUTE, raw: truncateRaw(r.raw), receivedAt: now })),
+    ).catch((err) => deps.log.error('could not store rejected input', { error: (err as Error).message }));
   };
 
   const parsed = parseServerEvents(text);
-  if (!parsed.ok) return fail('invalid_event', parsed.message);
-  const inputs = parsed.events;
-  const times: number[] = [];
-  for (let i = 0; i < inputs.length; i++) {
-    const at = inputs[i].at === undefined ? now : typeof inputs[i].at === 'number' ? (inputs[i].at as number) : Date.parse(inputs[i].at as string);
-    if (at > now + LIMITS.futureSkewMs) return fail('invalid_event', `${inputs.length > 1 ? i + '.' : ''}at: is in the future`);
-    times.push(at);
+  if (!parsed.ok) {
+    await keep([{ code: 'invalid_event', message: parsed.message, raw: text }]);
+    return { ok: false, status: 400, code: 'invalid_event', message: parsed.message };
   }
-  for (let i = 0; i < inputs.length; i++) {
-    const leadId = inputs[i].leadId;
-    if (leadId && !(await getLeadEmail(deps.db, siteId, leadId))) {
-      return fail('unknown_lead', `${inputs.length > 1 ? i + '.' : ''}leadId: no lead "${leadId}" on this site`);
+  const refused: Array<RefusedServerEvent & { raw: string }> = [];
+  const refuse = (index: number, id: string | null, code: RefusedServerEvent['code'], message: string, raw: unknown) =>
+    refused.push({ index, id, code, message, raw: parsed.isArray ? rawEvent(raw) : text });
+  const inputs: ServerEventInput[] = [];
+  const indexes: number[] = [];
+  const times: number[] = [];
+  for (const item of parsed.items) {
+    if (!item.ok) {
+      refuse(item.index, item.id, 'invalid_event', item.message, item.raw);
+      continue;
     }
+    const input = item.input;
+    const prefix = parsed.isArray ? item.index + '.' : '';
+    const at = input.at === undefined ? now : typeof input.at === 'number' ? input.at : Date.parse(input.at);
+    if (at > now + LIMITS.futureSkewMs) refuse(item.index, input.id ?? null, 'invalid_event', `${prefix}at: is in the future`, input);
+    else if (input.leadId && !(await getLeadEmail(deps.db, siteId, input.leadId))) {
+      refuse(item.index, input.id ?? null, 'unknown_lead', `${prefix}leadId: no lead "${input.leadId}" on this site`, input);
+    } else {
+      inputs.push(input);
+      indexes.push(item.index);
+      times.push(at);
+    }
+  }
+  if (refused.length) await keep(refused.map((r) => ({ code: r.code, message: r.message, raw: r.raw })));
+  const rejected = refused.map(({ raw: _raw, ...r }) => r);
+  // nothing left to store: the request as a whole is refused, as a single bad event is
+  if (inputs.length === 0) {
+    const more = refused.length > 1 ? ` (and ${refused.length - 1} more refused events)` : '';
+    return { ok: false, status: 400, code: refused[0].code, message: refused[0].message + more };
   }
   const ids = inputs.map((e) => 'srv:' + (e.id ?? randomUUID()));
   const config = await loadFunnelConfig(deps.db, siteId);
@@ -56,7 +91,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     await lockEmails(tx, siteId, inputs.filter((e) => e.email).map((e) => e.email!));
     const resolver = createIdentityResolver(tx, siteId, config.stages[0], now);
     const events: EnrichedEvent[] = [];
-    const result: Array<{ id: string; leadId: string; duplicate: boolean }> = [];
+    const result: Array<{ index: number; id: string; leadId: string; duplicate: boolean }> = [];
     // identity changes happen in time order, as they would have live
     const order = inputs.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
     for (const i of order) {
@@ -64,7 +99,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
       const ref = { eventId: ids[i], at: times[i] };
       const duplicate = stored.has(ids[i]);
       const leadId = duplicate ? (stored.get(ids[i]) ?? '') : await resolveLead(resolver, input, ref);
-      result[i] = { id: ids[i].slice(4), leadId, duplicate };
+      result[i] = { index: indexes[i], id: ids[i].slice(4), leadId, duplicate };
       if (!duplicate) events.push(toServerEvent(siteId, input, ids[i], times[i], leadId, now));
     }
     await resolver.flushAll();
@@ -85,7 +120,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     }
     deps.metrics.inc('funnelbeam_events_accepted_total', undefined, inserted.length);
     deps.metrics.inc('funnelbeam_events_duplicate_total', undefined, inputs.length - inserted.length);
-    return { ok: true as const, accepted: inserted.length, duplicates: inputs.length - inserted.length, events: result };
+    return { ok: true as const, accepted: inserted.length, duplicates: inputs.length - inserted.length, events: result, rejected };
   });
 }
 

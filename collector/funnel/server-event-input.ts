@@ -34,9 +34,17 @@ export const serverEventsBodySchema = z.union([
   z.array(serverEventSchema).min(1, 'no events').max(LIMITS.apiBatchEvents, `at most ${LIMITS.apiBatchEvents} events per request`),
 ]);
 
-export type ParsedServerEvents = { ok: true; events: ServerEventInput[] } | { ok: false; message: string };
+/** One item of the body: parsed, or refused with the reason that names its index and field. */
+export type ServerEventItem =
+  | { ok: true; index: number; input: ServerEventInput }
+  | { ok: false; index: number; id: string | null; message: string; raw: unknown };
 
-/** Parses a POST /api/events body. Pure. */
+export type ParsedServerEvents = { ok: true; items: ServerEventItem[]; isArray: boolean } | { ok: false; message: string };
+
+/** Under this an epoch number is not milliseconds of this century but seconds (1e11 ms is March 1973). */
+const EPOCH_SECONDS_BELOW = 1e11;
+
+/** Parses a POST /api/events body: a broken body fails as a whole, a bad event inside an array only itself. Pure. */
 export function parseServerEvents(text: string): ParsedServerEvents {
   let json: unknown;
   try {
@@ -44,18 +52,23 @@ export function parseServerEvents(text: string): ParsedServerEvents {
   } catch {
     return { ok: false, message: 'body is not valid JSON' };
   }
-  const list = Array.isArray(json) ? json : [json];
-  if (Array.isArray(json) && json.length === 0) return { ok: false, message: 'no events' };
+  const isArray = Array.isArray(json);
+  const list: unknown[] = isArray ? (json as unknown[]) : [json];
+  if (isArray && list.length === 0) return { ok: false, message: 'no events' };
   if (list.length > LIMITS.apiBatchEvents) return { ok: false, message: `at most ${LIMITS.apiBatchEvents} events per request` };
-  const events: ServerEventInput[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const r = serverEventSchema.safeParse(list[i]);
+  const items = list.map((raw, index): ServerEventItem => {
+    const prefix = isArray ? index + '.' : '';
+    const given = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
+    const r = serverEventSchema.safeParse(raw);
     if (!r.success) {
       const issue = r.error.issues[0];
-      const path = [...(Array.isArray(json) ? [i] : []), ...issue.path].join('.');
-      return { ok: false, message: `${path ? path + ': ' : ''}${issue.message}` };
+      const path = [...(isArray ? [index] : []), ...issue.path].join('.');
+      return { ok: false, index, id: given, message: `${path ? path + ': ' : ''}${issue.message}`, raw };
     }
-    events.push(r.data);
-  }
-  return { ok: true, events };
+    if (typeof r.data.at === 'number' && r.data.at < EPOCH_SECONDS_BELOW) {
+      return { ok: false, index, id: given, message: `${prefix}at: epoch numbers are milliseconds (this looks like seconds)`, raw };
+    }
+    return { ok: true, index, input: r.data };
+  });
+  return { ok: true, items, isArray };
 }

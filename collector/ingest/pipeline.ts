@@ -41,7 +41,7 @@ export type BeaconOutcome =
 export const truncateRaw = (text: string) => (text.length > LIMITS.rejectedRawBytes ? text.slice(0, LIMITS.rejectedRawBytes) + '…' : text);
 
 /** An event as it was sent, for the rejected store; JSON nested too deep to write back is described instead. */
-function rawEvent(value: unknown): string {
+export function rawEvent(value: unknown): string {
   try {
     return truncateRaw(JSON.stringify(value) ?? '');
   } catch {

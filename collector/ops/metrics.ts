@@ -18,7 +18,15 @@ const HELP: Record<string, string> = {
   funnelbeam_database_bytes: 'Size of the database.',
   funnelbeam_writer_pending_events: 'Events received and waiting for their group commit.',
   funnelbeam_attribution_failures_total: 'Batches whose attribution failed (events kept, replayable).',
+  funnelbeam_api_refused_total: 'API requests answered with a 4xx, by error code.',
+  funnelbeam_event_parts_repaired_total: 'Parts of stored beacon events cut to their limit or dropped (see repaired in the answer).',
 };
+
+/** The series README documents, listed from the start (counters at 0) so that dashboards and alerts see them before
+ * the first event, as Prometheus asks of client libraries. Labelled families get their HELP and TYPE lines. */
+const COUNTERS_AT_ZERO = ['funnelbeam_events_accepted_total', 'funnelbeam_events_duplicate_total', 'funnelbeam_cors_refused_total', 'funnelbeam_attribution_failures_total'];
+const LABELLED_COUNTERS = ['funnelbeam_events_rejected_total', 'funnelbeam_api_refused_total'];
+const SUMMARIES = ['funnelbeam_flush_batch_size', 'funnelbeam_flush_seconds'];
 
 const key = (name: string, labels?: Record<string, string>) =>
   labels && Object.keys(labels).length
@@ -26,9 +34,9 @@ const key = (name: string, labels?: Record<string, string>) =>
     : name;
 
 export function createMetrics(): Metrics {
-  const counters = new Map<string, number>();
-  const counterNames = new Set<string>();
-  const summaries = new Map<string, { count: number; sum: number; recent: number[] }>();
+  const counters = new Map<string, number>(COUNTERS_AT_ZERO.map((n) => [n, 0]));
+  const counterNames = new Set<string>([...COUNTERS_AT_ZERO, ...LABELLED_COUNTERS]);
+  const summaries = new Map<string, { count: number; sum: number; recent: number[] }>(SUMMARIES.map((n) => [n, { count: 0, sum: 0, recent: [] }]));
   const gauges = new Map<string, () => number | Promise<number>>();
   return {
     inc(name, labels, by = 1) {
@@ -64,7 +72,7 @@ export function createMetrics(): Metrics {
         help(n, 'summary');
         const sorted = [...s.recent].sort((a, b) => a - b);
         for (const q of [0.5, 0.99]) {
-          const v = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
+          const v = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
           lines.push(`${n}{quantile="${q}"} ${v}`);
         }
         lines.push(`${n}_sum ${s.sum}`, `${n}_count ${s.count}`);

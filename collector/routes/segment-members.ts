@@ -45,6 +45,7 @@ const membersRoute = createRoute({
         'text/csv': { schema: z.string() },
       },
     },
+    400: { description: 'unknown format', content: { 'application/json': { schema: ErrorSchema } } },
     401: { description: 'no or bad key', content: { 'application/json': { schema: ErrorSchema } } },
     403: { description: 'key lacks audiences:read', content: { 'application/json': { schema: ErrorSchema } } },
     404: { description: 'no such segment', content: { 'application/json': { schema: ErrorSchema } } },

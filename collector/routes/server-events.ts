@@ -29,7 +29,8 @@ export function mountServerEvents(app: ApiApp, deps: Deps) {
     async function postServerEvents(c) {
       const outcome = await acceptServerEvents(deps, c.var.siteId, await c.req.text());
       if (!outcome.ok) return c.json(errorBody(outcome.code, outcome.message), outcome.status);
-      return c.json({ accepted: outcome.accepted, duplicates: outcome.duplicates, events: outcome.events }, 202);
+      const { accepted, duplicates, events, rejected } = outcome;
+      return c.json(rejected.length ? { accepted, duplicates, events, rejected } : { accepted, duplicates, events }, 202);
     },
   );
 
@@ -41,23 +42,29 @@ export function mountServerEvents(app: ApiApp, deps: Deps) {
     description:
       `One event or an array of at most ${LIMITS.apiBatchEvents}. An unknown email makes a lead; email with visitorId identifies that visitor. ` +
       'Give each event an `id` so that a retry is stored once. `closed_won` moves the lead to purchase. ' +
+      'A bad event inside an array (invalid, a future `at`, an unknown `leadId`) is refused alone: it is listed in `rejected` with its index and kept in the rejected store, and the others are stored; ' +
+      'only a body with nothing to store (a single bad event, every event bad, not JSON, too many events) gets 400. `at` in epoch numbers is milliseconds. ' +
       'Stored with source "server" and visitor id `srv:<leadId>` (or the named visitor).',
     security: [{ bearer: [] }],
     request: { body: { content: { 'application/json': { schema: z.union([serverEventSchema, z.array(serverEventSchema)]) } } } },
     responses: {
       202: {
-        description: 'committed and attributed',
+        description: 'the stored events committed and attributed; `events` lists them (with their index in the body), `rejected` the refused ones',
         content: {
           'application/json': {
             schema: z.object({
               accepted: z.number(),
               duplicates: z.number(),
-              events: z.array(z.object({ id: z.string(), leadId: z.string(), duplicate: z.boolean() })),
+              events: z.array(z.object({ index: z.number().int(), id: z.string(), leadId: z.string(), duplicate: z.boolean() })),
+              rejected: z
+                .array(z.object({ index: z.number().int(), id: z.string().nullable(), code: z.enum(['invalid_event', 'unknown_lead']), message: z.string() }))
+                .optional()
+                .openapi({ description: 'only when some events of an array were refused; each is kept in the rejected store' }),
             }),
           },
         },
       },
-      400: errorResponse('invalid body (kept in the rejected store); the message names the event and field'),
+      400: errorResponse('nothing to store: invalid body or every event refused (kept in the rejected store); the message names the event and field'),
       401: errorResponse('missing or unknown key'),
       403: errorResponse('key lacks the events:write scope'),
       413: errorResponse(`body over ${LIMITS.apiBodyBytes} bytes`),

@@ -23,6 +23,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: 'segment keys, empty for an unknown visitor', content: { 'application/json': { schema: z.object({ segments: z.array(z.string()) }) } } },
+    400: { description: 'no site key or a malformed visitor id', content: { 'application/json': { schema: errorSchema } } },
     403: { description: 'the Origin is not the site or a subdomain', content: { 'application/json': { schema: errorSchema } } },
     404: { description: 'unknown site key', content: { 'application/json': { schema: errorSchema } } },
   },

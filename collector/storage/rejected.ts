@@ -39,11 +39,18 @@ export interface RejectedItem {
   at: number;
 }
 
-export async function listRejected(db: Db, siteId: string, opts: { limit: number; before?: number; reason?: string }): Promise<RejectedItem[]> {
+/** Newest first; `after` is the last item of the previous page (rows of one request share their time). */
+export async function listRejected(
+  db: Db,
+  siteId: string,
+  opts: { limit: number; before?: number; after?: { at: number; id: string }; reason?: string },
+): Promise<RejectedItem[]> {
+  const at = opts.after?.at ?? opts.before ?? Number.MAX_SAFE_INTEGER;
   const rows = await db.all<{ rejected_id: string; reason: string; message: string; route: string; raw: string; received_at: number }>(
     `SELECT rejected_id, reason, message, route, raw, received_at FROM rejected_events
-     WHERE site_id = ? AND received_at < ? AND (? = '' OR reason = ?) ORDER BY received_at DESC, rejected_id DESC LIMIT ?`,
-    [siteId, opts.before ?? Number.MAX_SAFE_INTEGER, opts.reason ?? '', opts.reason ?? '', opts.limit],
+     WHERE site_id = ? AND (received_at < ? OR (received_at = ? AND rejected_id < ?)) AND (? = '' OR reason = ?)
+     ORDER BY received_at DESC, rejected_id DESC LIMIT ?`,
+    [siteId, at, at, opts.after?.id ?? '', opts.reason ?? '', opts.reason ?? '', opts.limit],
   );
   return rows.map((r) => ({ id: r.rejected_id, reason: r.reason, message: r.message, route: r.route, raw: r.raw, at: Number(r.received_at) }));
 }

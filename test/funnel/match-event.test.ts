@@ -36,4 +36,11 @@ describe('conditions', () => {
     expect(compileCondition({ event: 'webinar_*' })(makeEvent({ name: 'webinar_signup' }))).toBe(true);
     expect(compileCondition({})(makeEvent({ name: 'anything' }))).toBe(true);
   });
+  test('any: the event must match one of the alternatives as well as the other fields', () => {
+    const t = compileCondition({ source: 'web', any: [{ event: 'signup' }, { event: 'form_submit', path: '/webinar*' }] });
+    expect(t(makeEvent({ name: 'signup', path: '/x' }))).toBe(true);
+    expect(t(makeEvent({ name: 'form_submit', path: '/webinar/a' }))).toBe(true);
+    expect(t(makeEvent({ name: 'form_submit', path: '/about' }))).toBe(false);
+    expect(t(makeEvent({ name: 'signup', source: 'server' }))).toBe(false);
+  });
 });

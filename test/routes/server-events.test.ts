@@ -89,7 +89,7 @@ describe.each(ENGINES)('POST /api/events on %s', (engine) => {
     const cases: Array<[unknown, RegExp]> = [
       [{ name: 'closed_won' }, /email, leadId or visitorId/],
       [{ email: 'not-an-email', name: 'closed_won' }, /^email: /],
-      [[{ email: 'a@b.test', name: 'ok' }, { email: 'a@b.test', name: 'bad name!' }], /^1\.name: /],
+      [[{ email: 'a@b.test', name: 'bad name!' }], /^0\.name: /],
       [{ email: 'a@b.test', name: 'x', props: { nested: { a: 1 } } }, /^props\.nested/],
       [{ leadId: 'ld_nope', name: 'closed_won' }, /no lead "ld_nope"/],
       [[], /no events/],
@@ -105,6 +105,67 @@ describe.each(ENGINES)('POST /api/events on %s', (engine) => {
     expect((await res.json()).error.code).toBe('invalid_event');
     expect(await rejectedCount(j)).toBe(cases.length + 1);
     expect(Number((await j.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM events'))!.n)).toBe(0);
+  });
+
+  test('a bad event inside an array is refused alone: listed in rejected, kept in the rejected store, the rest stored', async () => {
+    const j = await app(engine);
+    const res = await j.serverEvents([
+      { id: 'ok-1', email: 'mixed@corp.test', name: 'demo_completed' },
+      { id: 'no-lead', name: 'closed_won' },
+      { id: 'ok-2', email: 'mixed@corp.test', name: 'proposal_sent' },
+      { leadId: 'ld_nope', name: 'closed_won' },
+      { email: 'mixed@corp.test', name: 'closed_won', at: j.clock.now + DAY },
+    ]);
+    expect(res.status).toBe(202);
+    const body = await res.json();
+    expect(body).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(body.events.map((e: { index: number; id: string }) => [e.index, e.id])).toEqual([[0, 'ok-1'], [2, 'ok-2']]);
+    expect(body.rejected).toEqual([
+      { index: 1, id: 'no-lead', code: 'invalid_event', message: expect.stringMatching(/^1: name the lead/) },
+      { index: 3, id: null, code: 'unknown_lead', message: '3.leadId: no lead "ld_nope" on this site' },
+      { index: 4, id: null, code: 'invalid_event', message: '4.at: is in the future' },
+    ]);
+    expect(await j.stages(body.events[0].leadId)).toEqual(['awareness', 'evaluation']);
+    const kept = await j.db.all<{ reason: string; raw: string }>("SELECT reason, raw FROM rejected_events WHERE route = '/api/events' ORDER BY message");
+    expect(kept.map((r) => [r.reason, JSON.parse(r.raw)])).toEqual([
+      ['invalid_event', { id: 'no-lead', name: 'closed_won' }],
+      ['unknown_lead', { leadId: 'ld_nope', name: 'closed_won' }],
+      ['invalid_event', { email: 'mixed@corp.test', name: 'closed_won', at: j.clock.now + DAY }],
+    ]);
+    const again = await (await j.serverEvents([{ id: 'ok-1', email: 'mixed@corp.test', name: 'demo_completed' }])).json();
+    expect(again).toEqual({ accepted: 0, duplicates: 1, events: [{ index: 0, id: 'ok-1', leadId: body.events[0].leadId, duplicate: true }] });
+  });
+
+  test('GET /api/rejected pages through the refused events of one request (same millisecond) without losing one', async () => {
+    const j = await app(engine);
+    await j.serverEvents([{ email: 'ok@corp.test', name: 'x' }, ...Array.from({ length: 5 }, (_, i) => ({ leadId: `ld_nope${i}`, name: 'x' }))]);
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const res = await j.app.request(`/api/rejected?limit=2${cursor ? '&cursor=' + cursor : ''}`, { headers: j.auth });
+      const page = await res.json();
+      seen.push(...page.items.map((i: { id: string }) => i.id));
+      cursor = page.nextCursor;
+    }
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+    expect((await j.app.request('/api/rejected?cursor=WyJ4Il0', { headers: j.auth })).status).toBe(400);
+  });
+
+  test('an array whose every event is bad is refused with 400, each event kept in the rejected store', async () => {
+    const j = await app(engine);
+    const res = await j.serverEvents([{ name: 'a' }, { email: 'a@b.test', name: 'bad name!' }]);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toEqual({ code: 'invalid_event', message: '0: name the lead: email, leadId or visitorId (and 1 more refused events)' });
+    expect(await rejectedCount(j)).toBe(2);
+    expect(Number((await j.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM events'))!.n)).toBe(0);
+  });
+
+  test('an at in epoch seconds is refused instead of landing in 1970', async () => {
+    const j = await app(engine);
+    const res = await j.serverEvents({ email: 'secs@corp.test', name: 'closed_won', at: Math.floor(j.clock.now / 1000) });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toBe('at: epoch numbers are milliseconds (this looks like seconds)');
   });
 
   test('more events than the batch limit are refused', async () => {

@@ -4,6 +4,7 @@ import { compileFunnel } from '../../collector/funnel/compile-funnel.js';
 import type { FunnelConfig } from '../../collector/funnel/funnel-config.js';
 import type { StoredEvent } from '../../collector/ingest/types.js';
 import { makeEvent, T0, HOUR, DAY } from '../helpers/funnel-factories.js';
+import { DEFAULT_FUNNEL_CONFIG } from '../../collector/funnel/default-funnel-config.js';
 
 const base: FunnelConfig = { stages: ['a'], stageRules: [], scoreRules: [], halfLifeDays: null, mqlThreshold: 50, sqlWhen: [] };
 
@@ -81,5 +82,23 @@ describe('scoreEvent', () => {
     ]);
     expect(r.changes).toHaveLength(1);
     expect(r.state.score).toBe(5);
+  });
+
+  test('default rules: a webinar registration scores 15 as an event, a /webinar form or a webinar-marked form, once per event', () => {
+    const points = (e: Partial<StoredEvent>) => run(DEFAULT_FUNNEL_CONFIG, [e]).changes.filter((c) => c.rule === 'webinar_registration').map((c) => c.points);
+    expect(points({ name: 'webinar_registration', path: '/' })).toEqual([15]);
+    expect(points({ name: 'form_submit', path: '/webinars/spring', form: 'other' })).toEqual([15]);
+    expect(points({ name: 'form_submit', path: '/events', form: 'other', props: { form: 'webinar' } })).toEqual([15]);
+    expect(points({ name: 'form_submit', path: '/webinar', form: 'other', props: { form: 'webinar' } })).toEqual([15]);
+    expect(points({ name: 'form_submit', path: '/about', form: 'other' })).toEqual([]);
+  });
+
+  test('default rules: a sales form scores 20 by its page, its marker or a sales event, as the intent stage reads it', () => {
+    const points = (e: Partial<StoredEvent>) => run(DEFAULT_FUNNEL_CONFIG, [e]).changes.filter((c) => c.rule === 'sales_form').map((c) => c.points);
+    expect(points({ name: 'form_submit', path: '/contact', form: 'other' })).toEqual([20]);
+    expect(points({ name: 'form_submit', path: '/lp/q3', form: 'other', props: { form: 'contact' } })).toEqual([20]);
+    expect(points({ name: 'form_submit', path: '/contact', form: 'other', props: { form: 'contact' } })).toEqual([20]);
+    expect(points({ name: 'trial_signup', path: '/' })).toEqual([20]);
+    expect(points({ name: 'form_submit', path: '/about', form: 'other' })).toEqual([]);
   });
 });

@@ -62,21 +62,6 @@ async function readTotals(deps: Deps, siteId: string, stages: readonly string[],
   };
 }
 
-type Weights = Array<[key: string, weight: number]>;
-
-/** Linear weights per lead: each distinct web session's touch gets an equal share. */
-async function linearWeights(deps: Deps, siteId: string, field: TouchField): Promise<Map<string, Weights>> {
-  const perLead = new Map<string, Weights>();
-  for (const r of await countSessionTouches(deps.db, siteId, field)) {
-    (perLead.get(r.leadId) ?? perLead.set(r.leadId, []).get(r.leadId)!).push([r.k || NO_KEY, r.sessions]);
-  }
-  for (const w of perLead.values()) {
-    const total = w.reduce((s, [, n]) => s + n, 0);
-    for (const pair of w) pair[1] /= total;
-  }
-  return perLead;
-}
-
 /** A lead's groups with its share of each: a breakdown credits the lead's stage changes to them. */
 type Shares = ReadonlyArray<readonly [facts: StageFacts, share: number]>;
 const NO_SHARES: Shares = [];
@@ -123,35 +108,48 @@ async function readTouchGroups(
 }
 
 /**
- * Linear groups: every non-bot lead is read once (stage now, creation time), and it and its period's stage changes
- * are credited to the lead's session touches by weight.
+ * Linear groups: each lead's shares of its session touches (every distinct web session's touch an equal share), then
+ * every non-bot lead read once (stage now, creation time) and credited with its period's stage changes by those
+ * shares. A lead of one key (most of them) gets that key's one shared [[group, 1]]: no array per lead.
  */
 async function readLinearGroups(
   deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown,
 ): Promise<Map<string, StageFacts>> {
-  const linear = await linearWeights(deps, siteId, FIELD[breakdown]);
-  // a lead without web sessions of its own (server events only, or sessions its visitor opened under another lead)
-  // goes whole to its first touch's key, '(none)' without one
-  const firstTouchOnly = new Map<string, Weights>();
-  const weightsOf = (leadId: string) => linear.get(leadId) ?? firstTouchOnly.get(leadId)!;
   const groups = new Map<string, StageFacts>();
-  const humans = new Set<string>();
+  const whole = new Map<string, Shares>();
+  const wholeOf = (key: string) => whole.get(key) ?? whole.set(key, [[groupOf(groups, key), 1]]).get(key)!;
+  const sessions = new Map<string, Array<[key: string, sessions: number]>>();
+  for (const r of await countSessionTouches(deps.db, siteId, FIELD[breakdown])) {
+    const seen = sessions.get(r.leadId);
+    if (seen) seen.push([r.k || NO_KEY, r.sessions]);
+    else sessions.set(r.leadId, [[r.k || NO_KEY, r.sessions]]);
+  }
+  const sharesOf = new Map<string, Shares>();
   for (let after: string | null = ''; after !== null; ) {
     const page = await listLeadFacts(deps.db, siteId, after, LEAD_PAGE, keyColumn(breakdown, 'first'));
     for (const l of page.leads) {
-      humans.add(l.leadId);
-      if (!linear.has(l.leadId)) firstTouchOnly.set(l.leadId, [[l.firstKey || NO_KEY, 1]]);
-      for (const [key, share] of weightsOf(l.leadId)) {
-        const g = groupOf(groups, key);
+      const touches = sessions.get(l.leadId);
+      let shares: Shares;
+      // a lead without web sessions of its own (server events only, or sessions its visitor opened under another
+      // lead) goes whole to its first touch's key, '(none)' without one
+      if (!touches) shares = wholeOf(l.firstKey || NO_KEY);
+      else if (touches.length === 1) shares = wholeOf(touches[0][0]);
+      else {
+        const total = touches.reduce((n, [, k]) => n + k, 0);
+        shares = touches.map(([key, n]) => [groupOf(groups, key), n / total] as const);
+      }
+      sharesOf.set(l.leadId, shares);
+      const inCohort = l.createdAt >= from && l.createdAt < to;
+      for (const [g, share] of shares) {
         add(g.count, l.stage, share);
-        if (l.createdAt >= from && l.createdAt < to) add(g.cohort, l.stage, share);
+        if (inCohort) add(g.cohort, l.stage, share);
       }
     }
     after = page.next;
   }
-  await creditPeriod(deps, siteId, stages, from, to, (id) =>
-    humans.has(id) ? weightsOf(id).map(([key, share]) => [groupOf(groups, key), share] as const) : undefined,
-  );
+  sessions.clear();
+  // bot leads were not read, so sharesOf skips their stage changes
+  await creditPeriod(deps, siteId, stages, from, to, (id) => sharesOf.get(id));
   return groups;
 }
 

@@ -1,6 +1,7 @@
 // GET /api/leads: a filtered page of lead profiles, newest activity first, with an opaque keyset cursor.
 import type { Deps } from '../context.js';
 import { listLeadRows, listSegmentKeysOfLeads, listVisitorIdsOfLeads } from '../storage/lead-reads.js';
+import { hasSegment } from '../storage/audience-members.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { loadFunnel } from './load-funnel.js';
 import { toLeadProfile, type LeadProfile } from './to-lead-profile.js';
@@ -18,7 +19,7 @@ export interface LeadListQuery {
 
 export type LeadListResult =
   | { ok: true; page: { items: LeadProfile[]; nextCursor: string | null } }
-  | { ok: false; code: 'invalid_cursor'; message: string };
+  | { ok: false; code: 'invalid_cursor' | 'invalid_request' | 'not_found'; message: string };
 
 export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery): Promise<LeadListResult> {
   const limit = Math.min(query.limit ?? LEADS_PAGE.defaultLimit, LEADS_PAGE.maxLimit);
@@ -27,6 +28,14 @@ export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery
     const parts = decodeCursor(query.cursor, ['number', 'string']);
     if (!parts) return { ok: false, code: 'invalid_cursor', message: 'cursor is not one this API returned' };
     after = { updatedAt: parts[0] as number, leadId: parts[1] as string };
+  }
+  // a filter that names nothing is a mistake to point out, not an empty list
+  const funnel = await loadFunnel(deps.db, siteId);
+  if (query.stage !== undefined && !funnel.stages.includes(query.stage)) {
+    return { ok: false, code: 'invalid_request', message: `stage: one of ${funnel.stages.join(', ')}` };
+  }
+  if (query.segment !== undefined && !(await hasSegment(deps.db, siteId, query.segment))) {
+    return { ok: false, code: 'not_found', message: `segment: no segment "${query.segment}" on this site` };
   }
   const rows = await listLeadRows(deps.db, siteId, {
     stage: query.stage,
@@ -38,11 +47,7 @@ export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery
   });
   const page = rows.slice(0, limit);
   const ids = page.map((r) => r.lead_id);
-  const [visitors, segments, funnel] = await Promise.all([
-    listVisitorIdsOfLeads(deps.db, siteId, ids),
-    listSegmentKeysOfLeads(deps.db, siteId, ids),
-    loadFunnel(deps.db, siteId),
-  ]);
+  const [visitors, segments] = await Promise.all([listVisitorIdsOfLeads(deps.db, siteId, ids), listSegmentKeysOfLeads(deps.db, siteId, ids)]);
   const now = deps.now();
   const items = page.map((r) =>
     toLeadProfile(r, { visitorIds: visitors.get(r.lead_id) ?? [], segments: segments.get(r.lead_id) ?? [], now, halfLifeMs: funnel.halfLifeMs }),

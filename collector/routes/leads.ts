@@ -75,7 +75,7 @@ const listRoute = createRoute({
       description: 'a page of lead profiles',
       content: { 'application/json': { schema: z.object({ items: z.array(profileSchema), nextCursor: z.string().nullable() }) } },
     },
-    ...errors(400, 401, 403),
+    ...errors(400, 401, 403, 404),
   },
 });
 

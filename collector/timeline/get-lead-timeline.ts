@@ -54,6 +54,7 @@ export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string
   const to = parseTime(q.to);
   if (from === null) return fail('invalid_request', 'from: use an ISO 8601 time or epoch milliseconds');
   if (to === null) return fail('invalid_request', 'to: use an ISO 8601 time or epoch milliseconds');
+  if (from !== undefined && to !== undefined && from >= to) return fail('invalid_request', 'from must be before to');
   let after: TimelineKey | undefined;
   if (q.cursor) {
     const parts = decodeCursor(q.cursor, ['number', 'number', 'string']);

@@ -137,6 +137,16 @@ describe.each(ENGINES)('on %s', (engine) => {
       expect(await list('q=%25')).toEqual([]);
     });
 
+    test('a stage the funnel does not have is a 400 naming the stages; a segment that does not exist a 404', async () => {
+      await makeMany();
+      const bad = await get('/api/leads?stage=intnet', site.leadsRead);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error).toEqual({ code: 'invalid_request', message: expect.stringContaining('awareness, interest, consideration') });
+      const missing = await get('/api/leads?segment=no_such_list', site.leadsRead);
+      expect(missing.status).toBe(404);
+      expect((await missing.json()).error.code).toBe('not_found');
+    });
+
     test('caps limit at 500 and rejects a cursor it did not issue', async () => {
       await makeMany();
       expect((await get('/api/leads?limit=100000', site.leadsRead)).status).toBe(200);

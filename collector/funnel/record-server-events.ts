@@ -8,7 +8,7 @@ import { insertEvents } from '../storage/events.js';
 import { insertRejected } from '../storage/rejected.js';
 import { findStoredEvents } from '../storage/lead-events.js';
 import { getLeadEmail } from '../storage/leads.js';
-import { lockEmails } from '../storage/identity.js';
+import { getAliasedLeadId, lockEmails } from '../storage/identity.js';
 import { createIdentityResolver } from '../identity/identity-resolver.js';
 import { LIMITS } from '../../shared/limits.js';
 import { parseServerEvents, type ServerEventInput } from './server-event-input.js';
@@ -53,6 +53,12 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     await keep([{ code: 'invalid_event', message: parsed.message, raw: text }]);
     return { ok: false, status: 400, code: 'invalid_event', message: parsed.message };
   }
+  /** A lead id merged into another lead names that lead now: the event goes there. */
+  const followAlias = async (input: ServerEventInput) => {
+    const into = await getAliasedLeadId(deps.db, siteId, input.leadId!);
+    if (into) input.leadId = into;
+    return into !== null;
+  };
   const refused: Array<RefusedServerEvent & { raw: string }> = [];
   const refuse = (index: number, id: string | null, code: RefusedServerEvent['code'], message: string, raw: unknown) =>
     refused.push({ index, id, code, message, raw: parsed.isArray ? rawEvent(raw) : text });
@@ -68,7 +74,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     const prefix = parsed.isArray ? item.index + '.' : '';
     const at = input.at === undefined ? now : typeof input.at === 'number' ? input.at : Date.parse(input.at);
     if (at > now + LIMITS.futureSkewMs) refuse(item.index, input.id ?? null, 'invalid_event', `${prefix}at: is in the future`, input);
-    else if (input.leadId && !(await getLeadEmail(deps.db, siteId, input.leadId))) {
+    else if (input.leadId && !(await getLeadEmail(deps.db, siteId, input.leadId)) && !(await followAlias(input))) {
       refuse(item.index, input.id ?? null, 'unknown_lead', `${prefix}leadId: no lead "${input.leadId}" on this site`, input);
     } else {
       inputs.push(input);

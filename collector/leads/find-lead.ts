@@ -1,6 +1,8 @@
-// Resolves a `{ref}` to the lead row: email → by email; otherwise a lead id, then a visitor id (its current lead).
+// Resolves a `{ref}` to the lead row: email → by email; otherwise a lead id, then a visitor id (its current lead),
+// then the id of a lead merged into another (the lead it became).
 import type { Db } from '../storage/db.js';
 import { getLeadIdOfVisitor, getLeadRow, getLeadRowByEmail, type LeadRow } from '../storage/lead-reads.js';
+import { getAliasedLeadId } from '../storage/identity.js';
 import { isRefProblem, parseRef } from './parse-ref.js';
 
 export type FindLeadResult =
@@ -15,7 +17,8 @@ export async function findLead(db: Db, siteId: string, rawRef: string): Promise<
   else {
     lead = await getLeadRow(db, siteId, ref.id);
     if (!lead) {
-      const leadId = await getLeadIdOfVisitor(db, siteId, ref.id);
+      // a visitor id, or the id of a lead merged into another
+      const leadId = (await getLeadIdOfVisitor(db, siteId, ref.id)) ?? (await getAliasedLeadId(db, siteId, ref.id));
       if (leadId) lead = await getLeadRow(db, siteId, leadId);
     }
   }

@@ -13,6 +13,7 @@ SELECT create_distributed_table('visitors', 'site_id');
 SELECT create_distributed_table('events', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('leads', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('identity_links', 'site_id', colocate_with => 'visitors');
+SELECT create_distributed_table('lead_aliases', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('stage_changes', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('score_changes', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('segments', 'site_id', colocate_with => 'visitors');

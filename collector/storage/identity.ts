@@ -116,9 +116,17 @@ export async function setVisitorLead(db: Db, siteId: string, visitorId: string, 
 
 /**
  * Moves everything of lead `from` to lead `into`: its visitors, identity links, events and segment history. Its own
- * stage and score changes go (the surviving lead is rebuilt from the union of events); then the lead row goes.
+ * stage and score changes and segment rechecks go (the surviving lead is rebuilt from the union of events); then the
+ * lead row goes, and its id stays an alias of `into`.
  */
 export async function mergeLeadInto(db: Db, siteId: string, from: string, into: string): Promise<void> {
+  // the old id (and ids merged into it before) now name `into`
+  await db.run('UPDATE lead_aliases SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
+  await db.run(
+    'INSERT INTO lead_aliases (site_id, merged_lead_id, lead_id) VALUES (?, ?, ?) ON CONFLICT (site_id, merged_lead_id) DO UPDATE SET lead_id = excluded.lead_id',
+    [siteId, from, into],
+  );
+  await db.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, from]);
   await db.run('UPDATE identity_links SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
   await db.run('UPDATE visitors SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
   await db.run('UPDATE events SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
@@ -126,4 +134,10 @@ export async function mergeLeadInto(db: Db, siteId: string, from: string, into: 
   await db.run('DELETE FROM stage_changes WHERE site_id = ? AND lead_id = ?', [siteId, from]);
   await db.run('DELETE FROM score_changes WHERE site_id = ? AND lead_id = ?', [siteId, from]);
   await db.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, from]);
+}
+
+/** The lead a lead id names now: itself, or the lead it was merged into. */
+export async function getAliasedLeadId(db: Db, siteId: string, leadId: string): Promise<string | null> {
+  const r = await db.get<{ lead_id: string }>('SELECT lead_id FROM lead_aliases WHERE site_id = ? AND merged_lead_id = ?', [siteId, leadId]);
+  return r?.lead_id ?? null;
 }

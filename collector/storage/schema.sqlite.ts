@@ -138,6 +138,16 @@ export const identityLinks = sqliteTable('identity_links', {
   createdAt: integer('created_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.siteId, t.visitorId, t.fromAt] }), index('identity_links_lead').on(t.siteId, t.leadId)]);
 
+/**
+ * The ids of leads merged into another (an anonymous lead joining an identified one): a profile, timeline or server
+ * event that names an old id reaches the lead it became. Erased with that lead (by lead_id, like every table).
+ */
+export const leadAliases = sqliteTable('lead_aliases', {
+  siteId: text('site_id').notNull(),
+  mergedLeadId: text('merged_lead_id').notNull(),
+  leadId: text('lead_id').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.mergedLeadId] }), index('lead_aliases_lead').on(t.siteId, t.leadId)]);
+
 export const stageChanges = sqliteTable('stage_changes', {
   siteId: text('site_id').notNull(),
   leadId: text('lead_id').notNull(),

@@ -61,6 +61,35 @@ describe.each(ENGINES)('identity through POST /e on %s', (engine) => {
     expect(links.map((l) => `${l.visitor_id}:${l.reason}`)).toEqual(['v_laptop0002:first_seen', 'v_laptop0002:identified', 'v_phone00002:first_seen', 'v_phone00002:merged']);
   });
 
+  test("a merged lead's old id still reaches the lead it became: profile, timeline and server events; erasure takes the alias", async () => {
+    const j = await app(engine);
+    await j.visit('v_laptop0003', [{ n: 'newsletter_signup', f: 'newsletter', em: 'cy@gamma.test', path: '/blog' }]);
+    const known = await j.leadOfVisitor('v_laptop0003');
+    await j.visit('v_phone00003', [{ path: '/pricing' }], j.clock.now + HOUR);
+    const older = await j.leadOfVisitor('v_phone00003');
+    await j.visit('v_phone00003', [{ path: '/features' }], j.clock.now + MIN);
+    // the phone identifies with the same email: its anonymous lead merges into the known one
+    await j.visit('v_phone00003', [{ n: 'demo_request', f: 'demo', em: 'cy@gamma.test', path: '/demo' }], j.clock.now + MIN);
+    expect(await j.leadOfVisitor('v_phone00003')).toBe(known);
+    expect(await j.lead(older)).toBeUndefined();
+
+    const get = (path: string) => j.app.request(path, { headers: j.auth });
+    const profile = await get(`/api/leads/${older}`);
+    expect(profile.status).toBe(200);
+    expect((await profile.json()).leadId).toBe(known);
+    const timeline = await get(`/api/leads/${older}/timeline?types=demo_request`);
+    expect(timeline.status).toBe(200);
+    expect((await timeline.json()).items.map((i: { name: string }) => i.name)).toEqual(['demo_request']);
+    const crm = await j.serverEvents({ leadId: older, name: 'demo_completed' });
+    expect(crm.status).toBe(202);
+    expect((await crm.json()).events[0].leadId).toBe(known);
+    expect(await j.db.all('SELECT merged_lead_id, lead_id FROM lead_aliases')).toEqual([{ merged_lead_id: older, lead_id: known }]);
+
+    expect((await j.app.request(`/api/leads/${known}`, { method: 'DELETE', headers: j.auth })).status).toBe(200);
+    expect(await j.db.all('SELECT * FROM lead_aliases')).toEqual([]);
+    expect((await get(`/api/leads/${older}`)).status).toBe(404);
+  });
+
   test('a visitor tied to lead A who identifies as B moves to B from then on, and nothing of A moves (PostHog rule)', async () => {
     const j = await app(engine);
     await j.visit('v_shared0003', [{ path: '/pricing' }, { n: 'identify', em: 'a@alpha.test' }]);

@@ -25,6 +25,7 @@ import { createThreadWriter } from './ingest/thread-writer.js';
 import { installHardening } from './hardening/install-hardening.js';
 import { mountServerEvents } from './routes/server-events.js';
 import { mountFunnelConfig } from './routes/funnel-config.js';
+import { withRateLimitResponses } from './ops/rate-limit-docs.js';
 
 export type ApiApp = OpenAPIHono<AppEnv>;
 
@@ -108,10 +109,11 @@ export function createApp(options: AppOptions): CreatedApp {
   mountServerEvents(app, deps);
   mountFunnelConfig(app, deps);
 
-  app.doc31('/openapi.json', {
+  const description = {
     openapi: '3.1.0',
     info: { title: 'Funnelbeam API', version: '0.1.0', description: 'Collector, funnel, segments and audiences.' },
-  });
+  };
+  app.get('/openapi.json', (c) => c.json(withRateLimitResponses(app.getOpenAPI31Document(description))));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
 
   return {

@@ -45,4 +45,15 @@ describe('operations routes', () => {
     expect(Object.keys(doc.paths['/api/visitors/{visitorId}/segments'].get.responses)).toContain('400');
     expect(Object.keys(doc.paths['/api/rejected'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
   });
+  test('GET /openapi.json gives every rate-limited operation (POST /e and /api/*) its 429 with Retry-After, and no other', async () => {
+    const { app } = createApp({ db: await openTestSqlite() });
+    const doc = await (await app.request('/openapi.json')).json();
+    const ops = Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { headers?: object }> }>>).flatMap(([path, o]) =>
+      Object.entries(o).map(([method, op]) => ({ path, method, op })),
+    );
+    const limited = ops.filter((o) => o.path === '/e' || o.path.startsWith('/api/'));
+    expect(limited.length).toBeGreaterThan(15);
+    for (const { path, method, op } of limited) expect(op.responses['429']?.headers, `${method} ${path}`).toHaveProperty('Retry-After');
+    expect(doc.paths['/healthz'].get.responses['429']).toBeUndefined();
+  });
 });

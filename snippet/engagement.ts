@@ -21,6 +21,6 @@ export const sendEngagement = (next?: unknown) => {
   const seconds = Math.round(((since && now - since) as number) / 1e3); // NaN (no event) before the first view
   since = !doc.hidden && now;
   measureScroll();
-  if (seconds) track('engagement', { p: { seconds, scroll: depth } });
+  if (seconds) track('engagement', { p: { seconds, scroll: depth } }, now - seconds * 1e3);
   if (next) depth = 0;
 };

@@ -9,12 +9,14 @@ import { soon } from './send.js';
 import { newId } from './ids.js';
 import { page } from './pageview.js';
 
-/** `extra`: the props (`p`), or the form kind, email and traits (`f`, `em`, `tr`) */
-export const track = (n: string, extra?: Partial<WireEvent>) => {
-  if (mode & 1) {
-    load();
-    const t = Date.now();
-    if ((state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t), ...extra }) > 100) state.q.shift();
+/**
+ * `extra`: the props (`p`), or the form kind, email and traits (`f`, `em`, `tr`); `since`: when the activity it reports
+ * began (an engagement event's engaged time), for the session's idle time
+ */
+export const track = (n: string, extra?: Partial<WireEvent>, since?: number, t = Date.now()) => {
+  // (load() first: a refusal that another tab stored stops this one too)
+  if (mode & 1 && (load(), state.c != 0)) {
+    if ((state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t, since || t), ...extra }) > 100) state.q.shift();
     mode == Mode.On && save();
     soon();
   }

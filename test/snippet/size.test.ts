@@ -4,7 +4,9 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,246 with terser after esbuild: 2,263 before the collector took over cutting overlong values and dropping
+ * 2,259 with terser after esbuild: 2,246 before the site-patterns fixes (+13: an engagement event's engaged time is no
+ * idle time for the session, so a 40-minute read keeps the visit's campaign +7; a refusal stored by another tab stops
+ * tracking in this one +6); 2,263 before the collector took over cutting overlong values and dropping
  * unusable emails (-17 with the form marker sent as the kind); 2,231 before the unseen-pages fixes (+32: events held in
  * memory before consent +18, batches that halve after repeated failures +8, email values the collector refuses not sent
  * +9, marked values and link URLs cut to 512 characters +2 each, outbound decided by the link having a host -11); 2,181 before views
@@ -12,7 +14,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2246;
+export const GZIP_BUDGET = 2259;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -27,6 +27,8 @@ export function mountSnippet(app: ApiApp, deps: Deps) {
     c.header('Cache-Control', 'public, max-age=3600, stale-while-revalidate=86400');
     c.header('ETag', snippet.etag);
     c.header('Access-Control-Allow-Origin', '*');
+    // embeddable by any site, also a cross-origin-isolated one (COEP require-corp) that pastes the tag as documented
+    c.header('Cross-Origin-Resource-Policy', 'cross-origin');
     if (c.req.header('if-none-match') === snippet.etag) return c.body(null, 304);
     return c.body(snippet.code, 200, { 'Content-Type': 'application/javascript; charset=utf-8' });
   });

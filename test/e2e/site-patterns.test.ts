@@ -785,10 +785,9 @@ test('a cross-origin-isolated page loading the snippet with crossorigin (CORS mo
   await page.close();
 });
 
-// Collector issue (reported, not the snippet's): GET /s.js sends no Cross-Origin-Resource-Policy header, so a
-// cross-origin-isolated page that pastes the documented tag (no crossorigin attribute) blocks the script and nothing
-// is tracked. `Cross-Origin-Resource-Policy: cross-origin` on /s.js fixes it. Flip to test() to check a fix.
-test.skip('a cross-origin-isolated page with the documented tag (no crossorigin attribute): the snippet loads and sends', async () => {
+// Found on this round: GET /s.js sent no Cross-Origin-Resource-Policy header, so a cross-origin-isolated page that
+// pasted the documented tag (no crossorigin attribute) blocked the script and nothing was tracked.
+test('a cross-origin-isolated page with the documented tag (no crossorigin attribute): the snippet loads and sends', async () => {
   const s = await serve({ '/': isolated(tagOf()) });
   const page = await browser.newPage();
   await page.goto(s.origin + '/');

@@ -53,5 +53,7 @@ describe('secure response headers', () => {
     const res = await h.app.request('/s.js');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-type')).toMatch(/javascript/);
+    // any site may embed it, cross-origin-isolated ones (COEP require-corp) too
+    expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
   });
 });

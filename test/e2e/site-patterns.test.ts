@@ -373,7 +373,8 @@ test('forms from tools: Contact Form 7 (AJAX, novalidate, reset), Webflow (Email
     ['/webflow', 'reader@footer.example', null],
     ['/hubspot', 'cy@hubspot.example', null],
   ]);
-  expect(JSON.stringify(rows)).not.toMatch(/Ana|"Bo"|"Cy"|hi/);
+  // what a form could leak into (ids and times left out: a random id may hold "hi")
+  expect(JSON.stringify(rows.map((r) => [r.url, r.email, r.traits, r.props]))).not.toMatch(/Ana|"Bo"|"Cy"|hi/);
   await page.close();
 });
 
@@ -394,7 +395,7 @@ test('email fields as tools write them: type=text name=email inputmode=email, ty
     ['form_submit', 'text@mode.example'],
     ['form_submit', 'user@login.example'],
   ]);
-  expect(JSON.stringify(rows)).not.toMatch(/s3cret|pricing for teams|webinar/);
+  expect(JSON.stringify(rows.map((r) => [r.url, r.email, r.traits, r.props]))).not.toMatch(/s3cret|pricing for teams|webinar/);
   await page.close();
 });
 

@@ -83,8 +83,11 @@ export async function startCollector(port = 0): Promise<Collector> {
       running = await start(actualPort);
     },
     async events() {
+      // events of one moment: the view first (the snippet sends a page's first view before the commands queued for it,
+      // often in the same millisecond), then the rest
       const rows = await running.db.all<Record<string, unknown>>(
-        'SELECT event_id, visitor_id, name, url, path, referrer, props, form, email, traits, utm_source, utm_medium, utm_campaign, click_id, first_touch, is_bot, at FROM events WHERE site_id = ? ORDER BY at, received_at',
+        `SELECT event_id, visitor_id, name, url, path, referrer, props, form, email, traits, utm_source, utm_medium, utm_campaign, click_id, first_touch, is_bot, at
+         FROM events WHERE site_id = ? ORDER BY at, received_at, CASE WHEN name = 'pageview' THEN 0 ELSE 1 END`,
         [site.siteId],
       );
       return rows.map((r) => ({

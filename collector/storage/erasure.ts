@@ -3,6 +3,7 @@
 // from the catalog, so a table added later cannot keep what erasure should remove.
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
+import { listSql } from './multi-row.js';
 
 export interface ErasureCounts {
   events: number;
@@ -26,7 +27,6 @@ const KNOWN = new Set([
 ]);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const likeOf = (s: string) => '%' + s.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 
 /** Runs fn over `items` in chunks so IN lists stay under every engine's parameter limit. */
@@ -49,9 +49,9 @@ async function splitVisitors(tx: Db, siteId: string, leadId: string) {
   await sumChunks(all, async (chunk) => {
     const others = await tx.all<{ visitor_id: string }>(
       `SELECT v.visitor_id FROM visitors v JOIN leads l ON l.site_id = v.site_id AND l.lead_id = v.lead_id
-         WHERE v.site_id = ? AND v.visitor_id IN (${ph(chunk.length)}) AND v.lead_id <> ?
+         WHERE v.site_id = ? AND v.visitor_id IN (${listSql(chunk.length)}) AND v.lead_id <> ?
        UNION SELECT i.visitor_id FROM identity_links i JOIN leads l ON l.site_id = i.site_id AND l.lead_id = i.lead_id
-         WHERE i.site_id = ? AND i.visitor_id IN (${ph(chunk.length)}) AND i.lead_id <> ?`,
+         WHERE i.site_id = ? AND i.visitor_id IN (${listSql(chunk.length)}) AND i.lead_id <> ?`,
       [siteId, ...chunk, leadId, siteId, ...chunk, leadId],
     );
     for (const o of others) shared.add(o.visitor_id);
@@ -110,7 +110,7 @@ export async function eraseLeadRows(
   };
 
   c.events += await tx.run('DELETE FROM events WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
-  c.events += await sumChunks(own, (v) => tx.run(`DELETE FROM events WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
+  c.events += await sumChunks(own, (v) => tx.run(`DELETE FROM events WHERE site_id = ? AND visitor_id IN (${listSql(v.length)})`, [siteId, ...v]));
   // A shared device keeps the other lead's events; the lead's own period on it goes (unattributed ones included;
   // events before a visitor's first link belong to that link, as attribution decides).
   const sharedSet = new Set(shared);
@@ -122,12 +122,12 @@ export async function eraseLeadRows(
     );
   }
   c.events += await sumChunks(unattributedEventIds, (ids) =>
-    tx.run(`DELETE FROM events WHERE site_id = ? AND attributed = 0 AND event_id IN (${ph(ids.length)})`, [siteId, ...ids]),
+    tx.run(`DELETE FROM events WHERE site_id = ? AND attributed = 0 AND event_id IN (${listSql(ids.length)})`, [siteId, ...ids]),
   );
-  c.visitors += await sumChunks(own, (v) => tx.run(`DELETE FROM visitors WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
+  c.visitors += await sumChunks(own, (v) => tx.run(`DELETE FROM visitors WHERE site_id = ? AND visitor_id IN (${listSql(v.length)})`, [siteId, ...v]));
   c.identityLinks += await tx.run('DELETE FROM identity_links WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   c.identityLinks += await sumChunks(own, (v) =>
-    tx.run(`DELETE FROM identity_links WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]),
+    tx.run(`DELETE FROM identity_links WHERE site_id = ? AND visitor_id IN (${listSql(v.length)})`, [siteId, ...v]),
   );
 
   c.stageChanges = await tx.run('DELETE FROM stage_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
@@ -161,7 +161,7 @@ export async function eraseLeadRows(
     let n = 0;
     if (cols.has('lead_id')) n += await tx.run(`DELETE FROM ${quoteIdent(table)} WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);
     if (cols.has('visitor_id')) {
-      n += await sumChunks(own, (v) => tx.run(`DELETE FROM ${quoteIdent(table)} WHERE site_id = ? AND visitor_id IN (${ph(v.length)})`, [siteId, ...v]));
+      n += await sumChunks(own, (v) => tx.run(`DELETE FROM ${quoteIdent(table)} WHERE site_id = ? AND visitor_id IN (${listSql(v.length)})`, [siteId, ...v]));
     }
     if (email && cols.has('email')) n += await tx.run(`DELETE FROM ${quoteIdent(table)} WHERE site_id = ? AND email = ?`, [siteId, email]);
     if (n > 0) c.other[table] = n;

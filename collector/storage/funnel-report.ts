@@ -5,6 +5,7 @@
 // events_session_open). Bots are left out.
 import type { Db } from './db.js';
 import type { TOUCH_KEY_COLUMNS } from './leads.js';
+import { listSql } from './multi-row.js';
 
 export type TouchField = 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign';
 /** A touch key column of leads (ft_channel … lt_campaign): the touch field's text, '' when absent. */
@@ -15,7 +16,6 @@ export interface StageCount {
   n: number;
 }
 
-const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /** Bot leads of the site, so stage-change counts can leave them out without joining every row to leads. */
 export async function listBotLeadIds(db: Db, siteId: string, max: number): Promise<string[]> {
@@ -29,7 +29,7 @@ function botFilter(bots: string[] | null): { where: string; params: unknown[] } 
     return { where: ' AND NOT EXISTS (SELECT 1 FROM leads x WHERE x.site_id = sc.site_id AND x.lead_id = sc.lead_id AND x.is_bot = 1)', params: [] };
   }
   if (bots.length === 0) return { where: '', params: [] };
-  return { where: ` AND sc.lead_id NOT IN (${ph(bots.length)})`, params: bots };
+  return { where: ` AND sc.lead_id NOT IN (${listSql(bots.length)})`, params: bots };
 }
 
 /**
@@ -92,13 +92,13 @@ export async function listStageDurations(
   const b = botFilter(bots);
   const rows = await db.all<{ stage: string; ds: string | null }>(
     `SELECT sc.from_stage AS stage, ${joinValues(db, 'sc.at - sc.from_at')} AS ds FROM stage_changes sc
-     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at BETWEEN ? AND ?${b.where} GROUP BY sc.from_stage`,
+     WHERE sc.site_id = ? AND sc.from_stage IN (${listSql(left.length)}) AND sc.from_at BETWEEN ? AND ?${b.where} GROUP BY sc.from_stage`,
     [siteId, ...left, from, to - 1, ...b.params],
   );
   const legacy = await db.all<{ stage: string; ds: string | null }>(
     `SELECT sc.from_stage AS stage, ${joinValues(db, 'sc.at - en.at')} AS ds
      FROM stage_changes sc JOIN stage_changes en ON en.site_id = sc.site_id AND en.lead_id = sc.lead_id AND en.to_stage = sc.from_stage
-     WHERE sc.site_id = ? AND sc.from_stage IN (${ph(left.length)}) AND sc.from_at IS NULL AND en.at >= ? AND en.at < ?${b.where}
+     WHERE sc.site_id = ? AND sc.from_stage IN (${listSql(left.length)}) AND sc.from_at IS NULL AND en.at >= ? AND en.at < ?${b.where}
      GROUP BY sc.from_stage`,
     [siteId, ...left, from, to, ...b.params],
   );
@@ -208,7 +208,7 @@ export async function listStageDurationLeads(
   const legacy = await db.all<{ lead_id: string; stage: string; d: number }>(
     `SELECT nx.lead_id, nx.from_stage AS stage, nx.at - en.at AS d
      FROM stage_changes nx JOIN stage_changes en ON en.site_id = nx.site_id AND en.lead_id = nx.lead_id AND en.to_stage = nx.from_stage
-     WHERE nx.site_id = ? AND nx.from_stage IN (${ph(left.length)}) AND nx.from_at IS NULL AND en.at >= ? AND en.at < ?`,
+     WHERE nx.site_id = ? AND nx.from_stage IN (${listSql(left.length)}) AND nx.from_at IS NULL AND en.at >= ? AND en.at < ?`,
     [siteId, ...left, from, to],
   );
   for (const r of legacy) out.push({ stage: r.stage, leadIds: [r.lead_id], d: [Number(r.d)] });

@@ -1,6 +1,7 @@
 // Lead reads: one lead by id, email or visitor; pages of leads by filter; visitor ids and segment keys of leads.
 import { dialectSql, type Db } from './db.js';
 import type { LeadFoldRow } from './leads.js';
+import { listSql } from './multi-row.js';
 
 /** A lead as the read API shows it: the funnel engine's row (leads.ts) and the columns only reads need. */
 export interface LeadRow extends Omit<LeadFoldRow, 'version'> {
@@ -35,13 +36,12 @@ export async function getLeadIdOfVisitor(db: Db, siteId: string, visitorId: stri
   return link?.lead_id;
 }
 
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /** Visitor ids tied to each lead now (visitors rows and open identity links), sorted. */
 export async function listVisitorIdsOfLeads(db: Db, siteId: string, leadIds: string[]): Promise<Map<string, string[]>> {
   if (leadIds.length === 0) return new Map();
   const out = new Map<string, Set<string>>(leadIds.map((id) => [id, new Set()]));
-  const ph = placeholders(leadIds.length);
+  const ph = listSql(leadIds.length);
   const rows = await db.all<{ lead_id: string; visitor_id: string }>(
     // UNION ALL, deduplicated here: a plain UNION makes SQLite walk the primary keys to merge in order
     `SELECT lead_id, visitor_id FROM visitors WHERE site_id = ? AND lead_id IN (${ph})
@@ -58,7 +58,7 @@ export async function listSegmentKeysOfLeads(db: Db, siteId: string, leadIds: st
   if (leadIds.length === 0) return out;
   const rows = await db.all<{ lead_id: string; segment_key: string }>(
     // sorted here: ORDER BY segment_key would steer SQLite onto the (site, segment, lead) key and a scan of every member
-    `SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND lead_id IN (${placeholders(leadIds.length)})`,
+    `SELECT lead_id, segment_key FROM segment_members WHERE site_id = ? AND lead_id IN (${listSql(leadIds.length)})`,
     [siteId, ...leadIds],
   );
   for (const r of rows) out.get(r.lead_id)?.push(r.segment_key);

@@ -2,6 +2,7 @@
 // A visitor counts as anonymous when its lead has no email, no event of it carries an email, and no identity link
 // ties it to any other lead; anything that might belong to a known person is kept.
 import type { Db } from './db.js';
+import { listSql } from './multi-row.js';
 
 export interface ExpiredVisitor {
   visitorId: string;
@@ -15,7 +16,6 @@ export interface PurgeCounts {
   other: number;
 }
 
-const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 const EXPIRED_SQL = `SELECT v.visitor_id, v.lead_id FROM visitors v
   LEFT JOIN leads l ON l.site_id = v.site_id AND l.lead_id = v.lead_id
@@ -43,18 +43,18 @@ export async function purgeVisitors(tx: Db, siteId: string, cutoff: number, cand
   if (!candidates.length) return c;
   const lock = tx.dialect === 'pg' ? ' FOR UPDATE OF v' : '';
   const still = await tx.all<{ visitor_id: string; lead_id: string | null }>(
-    `${EXPIRED_SQL} AND v.visitor_id IN (${ph(candidates.length)})${lock}`,
+    `${EXPIRED_SQL} AND v.visitor_id IN (${listSql(candidates.length)})${lock}`,
     [siteId, cutoff, ...candidates],
   );
   if (!still.length) return c;
   const visitors = still.map((r) => r.visitor_id);
-  const vs = ph(visitors.length);
+  const vs = listSql(visitors.length);
   // an anonymous lead goes only when no visitor outside this batch still points to it
   const leadIds = [...new Set(still.map((r) => r.lead_id).filter((l): l is string => !!l))];
   let leads: string[] = [];
   if (leadIds.length) {
     const kept = await tx.all<{ lead_id: string }>(
-      `SELECT DISTINCT lead_id FROM visitors WHERE site_id = ? AND lead_id IN (${ph(leadIds.length)}) AND visitor_id NOT IN (${vs})`,
+      `SELECT DISTINCT lead_id FROM visitors WHERE site_id = ? AND lead_id IN (${listSql(leadIds.length)}) AND visitor_id NOT IN (${vs})`,
       [siteId, ...leadIds, ...visitors],
     );
     const keep = new Set(kept.map((k) => k.lead_id));
@@ -63,7 +63,7 @@ export async function purgeVisitors(tx: Db, siteId: string, cutoff: number, cand
   c.events += await tx.run(`DELETE FROM events WHERE site_id = ? AND visitor_id IN (${vs})`, [siteId, ...visitors]);
   c.other += await tx.run(`DELETE FROM identity_links WHERE site_id = ? AND visitor_id IN (${vs})`, [siteId, ...visitors]);
   if (leads.length) {
-    const ls = ph(leads.length);
+    const ls = listSql(leads.length);
     c.events += await tx.run(`DELETE FROM events WHERE site_id = ? AND lead_id IN (${ls})`, [siteId, ...leads]);
     c.other += await tx.run(`DELETE FROM identity_links WHERE site_id = ? AND lead_id IN (${ls})`, [siteId, ...leads]);
     for (const table of ['stage_changes', 'score_changes', 'segment_changes', 'segment_rechecks']) {

@@ -4,6 +4,7 @@
 // without a pass over every lead and every stage change.
 import type { Db } from './db.js';
 import { countLeadsByStage, countStageEntries, type StageCount } from './funnel-report.js';
+import { listSql } from './multi-row.js';
 
 export const DAY_MS = 86_400_000;
 /** Tables of SQLite only, made by migration 0007's SQL (not the drizzle schema, which describes both engines). */
@@ -28,11 +29,10 @@ export function periodDays(from: number, to: number): PeriodDays {
   return { firstDay, endDay, edges };
 }
 
-const ph = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 async function sumDays(db: Db, table: (typeof DAY_COUNT_TABLES)[number], siteId: string, stages: readonly string[], days?: { firstDay: number; endDay: number }) {
   const rows = await db.all<{ stage: string; n: number }>(
-    `SELECT stage, SUM(n) AS n FROM ${table} WHERE site_id = ? AND stage IN (${ph(stages.length)})${days ? ' AND day >= ? AND day < ?' : ''} GROUP BY stage`,
+    `SELECT stage, SUM(n) AS n FROM ${table} WHERE site_id = ? AND stage IN (${listSql(stages.length)})${days ? ' AND day >= ? AND day < ?' : ''} GROUP BY stage`,
     days ? [siteId, ...stages, days.firstDay, days.endDay] : [siteId, ...stages],
   );
   return new Map(rows.map((r) => [r.stage, Number(r.n)]));
@@ -67,7 +67,7 @@ export async function dayCountStageEntries(
   for (const e of p.edges) addCounts(counts, await countStageEntries(db, siteId, stages, e.from, e.to, []));
   if (bots.length > 0) {
     const rows = await db.all<{ stage: string; n: number }>(
-      `SELECT to_stage AS stage, COUNT(*) AS n FROM stage_changes WHERE site_id = ? AND lead_id IN (${ph(bots.length)}) AND at >= ? AND at < ? GROUP BY to_stage`,
+      `SELECT to_stage AS stage, COUNT(*) AS n FROM stage_changes WHERE site_id = ? AND lead_id IN (${listSql(bots.length)}) AND at >= ? AND at < ? GROUP BY to_stage`,
       [siteId, ...bots, from, to],
     );
     for (const r of rows) counts.set(r.stage, (counts.get(r.stage) ?? 0) - Number(r.n));

@@ -1,12 +1,25 @@
 // Test databases: a fresh SQLite file per call, or (with TEST_DATABASE_URL) a fresh PostgreSQL schema.
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openDb } from '../../collector/storage/open-db.js';
 import type { Db } from '../../collector/storage/db.js';
 
 export const tempDir = (prefix = 'funnelbeam-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** A copy of an engine's committed migrations up to and including `last` (journal index): a database as it was then. */
+export function migrationsUpTo(engine: 'sqlite' | 'pg', last: number): string {
+  const src = fileURLToPath(new URL(`../../collector/storage/migrations/${engine}`, import.meta.url));
+  const dir = join(tempDir('fb-migrations-'), engine);
+  cpSync(src, dir, { recursive: true });
+  const journalPath = join(dir, 'meta', '_journal.json');
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8'));
+  journal.entries = journal.entries.filter((e: { idx: number }) => e.idx <= last);
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return dir;
+}
 
 export async function openTestSqlite(): Promise<Db> {
   // TEST_ENGINE=pg runs the whole suite on PostgreSQL: TEST_ENGINE=pg bash scripts/with-postgres.sh npx vitest run

@@ -1,9 +1,7 @@
 // The touch key columns of leads (ft_… / lt_…): back-filled by their migration from the JSON touches, kept in step
 // with first_touch/last_touch on every write, and the funnel breakdowns read from them give what the JSON gave.
 import { afterEach, describe, expect, test } from 'vitest';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
 import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -16,7 +14,7 @@ import { TOUCH_KEY_COLUMNS } from '../../collector/storage/leads.js';
 import { replaySite } from '../../collector/funnel/replay.js';
 import { buildStageMetrics, emptyFacts, type StageFacts } from '../../collector/reports/stage-metrics.js';
 import { makeJourneyApp, type JourneyEvent } from '../helpers/journey-app.js';
-import { ENGINES, freshPgUrl, tempDir } from '../helpers/test-db.js';
+import { ENGINES, freshPgUrl, migrationsUpTo, tempDir } from '../helpers/test-db.js';
 import { DAY, HOUR, MIN } from '../helpers/funnel-factories.js';
 
 let closers: Array<() => Promise<void>> = [];
@@ -43,18 +41,6 @@ async function outOfStep(db: Db, siteId: string) {
   );
   expect(rows.length).toBeGreaterThan(0);
   return rows.filter((r) => TOUCH_KEY_COLUMNS.some((c, i) => String(r[c]) !== String(r[`j${i}`])));
-}
-
-/** A copy of an engine's committed migrations up to and including `last` (journal index). */
-function migrationsUpTo(engine: 'sqlite' | 'pg', last: number): string {
-  const src = fileURLToPath(new URL(`../../collector/storage/migrations/${engine}`, import.meta.url));
-  const dir = join(tempDir('fb-migrations-'), engine);
-  cpSync(src, dir, { recursive: true });
-  const journalPath = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8'));
-  journal.entries = journal.entries.filter((e: { idx: number }) => e.idx <= last);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
 }
 
 describe.each(ENGINES)('touch key columns on %s', (engine) => {

@@ -2,7 +2,6 @@
 // through every write path (new leads, stage moves, merges, late events, erasure, replay, bot flags), and the report
 // counts read from them equal the index-range counts for any period, including periods that cut days in two.
 import { afterEach, describe, expect, test } from 'vitest';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
@@ -14,7 +13,7 @@ import { DAY_MS, dayCountLeadsByStage, dayCountStageEntries, periodDays } from '
 import { replaySite } from '../../collector/funnel/replay.js';
 import { DEFAULT_STAGES } from '../../shared/stages.js';
 import { makeJourneyApp } from '../helpers/journey-app.js';
-import { tempDir } from '../helpers/test-db.js';
+import { migrationsUpTo, tempDir } from '../helpers/test-db.js';
 import { HOUR, MIN } from '../helpers/funnel-factories.js';
 
 let closers: Array<() => Promise<void>> = [];
@@ -23,18 +22,6 @@ afterEach(async () => {
 });
 
 const STAGES = [...DEFAULT_STAGES];
-
-/** A copy of the committed SQLite migrations up to and including `last` (journal index). */
-function migrationsUpTo(last: number): string {
-  const src = fileURLToPath(new URL('../../collector/storage/migrations/sqlite', import.meta.url));
-  const dir = join(tempDir('fb-migrations-'), 'sqlite');
-  cpSync(src, dir, { recursive: true });
-  const journalPath = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8'));
-  journal.entries = journal.entries.filter((e: { idx: number }) => e.idx <= last);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
 
 /** The day counts as stored, and as counted from the rows themselves: equal when the triggers kept them exact. */
 async function dayCounts(db: Db) {
@@ -169,7 +156,7 @@ describe('day counts on sqlite', () => {
   test('the migration back-fills them from the leads and stage changes already stored', async () => {
     const path = join(tempDir(), 'old.db');
     const old = openSqlite(path);
-    migrateSqlite(drizzleSqlite(old.raw), { migrationsFolder: migrationsUpTo(6) });
+    migrateSqlite(drizzleSqlite(old.raw), { migrationsFolder: migrationsUpTo('sqlite', 6) });
     const start = Date.UTC(2026, 2, 1, 21, 30);
     const j = await makeJourneyApp({ db: old, start });
     closers.push(() => j.db.close());

@@ -1,55 +1,27 @@
 // The snippet on pages built the way real sites and tools build them (Next.js, Turbo, htmx, hash routers, view
 // transitions; CF7, Webflow, HubSpot forms; consent managers; strict CSP, wrapped fetch, Prototype.js), written by hand
 // without the frameworks (each page does what the framework does), in headless Chromium against the real collector.
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { htmlPage, launchChromium, startCollector, startSiteServer, type Collector, type Pages, type SiteServer, type StoredRow } from '../helpers/browser.js';
+import type { SiteServer, StoredRow } from '../helpers/browser.js';
+import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
-let browser: BrowserContext;
-let collector: Collector;
-const servers: SiteServer[] = [];
+const sites = snippetSites();
+const { site, serve, of, waitFor, settled } = sites;
 
-beforeAll(async () => {
-  [browser, collector] = await Promise.all([launchChromium(), startCollector()]);
-  browser.on('page', (p) => void p.waitForLoadState().then(async () => { if (p.url().includes('/elsewhere')) await p.close(); }).catch(() => {}));
-});
-afterAll(async () => {
-  await browser?.close();
-  for (const s of servers) await s.close();
-  await collector?.stop();
-});
+const tagOf = (attrs = '') => `src="${sites.collector.url}/s.js" data-site="${sites.collector.site.siteKey}" data-local ${attrs}`;
 
-const tagOf = (attrs = '') => `src="${collector.url}/s.js" data-site="${collector.site.siteKey}" data-local ${attrs}`;
-
-/** A fresh site origin (own port, so own localStorage) serving pages that load the snippet from the collector. */
-async function site(pages: Record<string, { body?: string; attrs?: string; head?: string; title?: string }>, extra: Pages = {}) {
-  const rendered: Pages = { ...extra };
-  for (const [path, p] of Object.entries(pages)) rendered[path] = htmlPage({ src: `${collector.url}/s.js`, site: collector.site.siteKey, ...p });
-  return serve(rendered);
-}
-async function serve(pages: Pages) {
-  const server = await startSiteServer(pages);
-  servers.push(server);
-  return server;
-}
-
-const of = (server: SiteServer) => (rows: StoredRow[]) => rows.filter((r) => r.url.startsWith(server.origin));
-const waitFor = async (server: SiteServer, check: (rows: StoredRow[]) => boolean, timeoutMs?: number) =>
-  of(server)(await collector.waitForEvents((rows) => check(of(server)(rows)), timeoutMs));
-const named = (rows: StoredRow[], name: string) => rows.filter((r) => r.name == name);
-const path = (r: StoredRow) => r.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '');
 const views = (rows: StoredRow[]) => named(rows, 'pageview').map(path);
-const settled = async (server: SiteServer, ms = 700) => (await new Promise((r) => setTimeout(r, ms)), of(server)(await collector.events()));
 const file = (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment' }).end('file');
 const js = (code: string) => (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(code);
 const doc = (head: string, body = '', title = 'page') => `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`;
 const redirect = (to: string, status = 302) => (_req: unknown, res: ServerResponse) => res.writeHead(status, { location: to }).end();
 const drain = (req: IncomingMessage) => new Promise((r) => (req.resume(), req.on('end', r)));
 
+/** A page of the site, once the snippet has loaded on it. */
 async function open(server: SiteServer, p = '/'): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(server.origin + p);
+  const page = await sites.open(server, p);
   await page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
   return page;
 }
@@ -91,7 +63,7 @@ test('Next.js app router: its replaceState on load, prefetches, a UTM cleanup, p
     { '*': { head: '<script src="/_next/app.js"></script>', body: '<nav><a id="blog" href="/blog">blog</a> <a id="pricing" href="/pricing">pricing</a></nav><main id="main">home</main>' } },
     { '/_next/app.js': js(NEXT) },
   );
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(s.origin + '/?utm_source=linkedin&utm_medium=paid&utm_campaign=q3');
   await page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
   // the site's own tracking-parameter cleanup, right after load
@@ -263,7 +235,7 @@ test('hash routers with data-hash: Vue (pushState of #/ URLs), Angular (location
         <button id="back" onclick="history.back()">back</button> <button id="go" onclick="history.go(-1)">go</button>`,
     },
   });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(s.origin + '/#/');
   await page.click('#vue');
   await page.click('#ng');
@@ -422,7 +394,7 @@ test('a CMP that grants before the snippet loads (queue stub, remembered decisio
     '/cmp.js': js(`${STUB} if (localStorage.cmp == 'yes') funnelbeam('consent', true); document.addEventListener('click', (e) => e.target.id == 'accept' && (localStorage.cmp = 'yes', funnelbeam('consent', true)));`),
     '*': doc(`<script src="/cmp.js"></script><script defer ${tagOf('data-consent="required"')}></script>`, '<button id="accept">accept all</button> <a id="next" href="/next">next</a>'),
   });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(s.origin + '/?utm_source=google&utm_medium=cpc&gclid=abc');
   await page.click('#accept');
   await page.click('#next');
@@ -440,9 +412,9 @@ test('a CMP that grants before the snippet loads (queue stub, remembered decisio
 
 test('consent required, the visitor browses to a second page before accepting: what was held on the first page is gone (nothing may be stored before consent), the second page counts', async () => {
   const s = await site({ '*': { attrs: 'data-consent="required"', body: `<a id="next" href="/pricing">pricing</a> <button id="accept" onclick="funnelbeam('consent', true)">accept</button>` } });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   const sent: string[] = [];
-  page.on('request', (r) => r.url() == collector.url + '/e' && sent.push(r.url()));
+  page.on('request', (r) => r.url() == sites.collector.url + '/e' && sent.push(r.url()));
   await page.goto(s.origin + '/?utm_source=newsletter&utm_campaign=launch');
   await page.waitForTimeout(1_100);
   await page.click('#next');
@@ -495,7 +467,7 @@ test('a CMP that grants, then the visitor revokes: nothing after the revocation 
 // ---------------------------------------------------------------------------------------------------------------
 
 test('a strict CSP (script-src self + collector, connect-src collector, no inline script) with the stub in a file, and a <base href> pointing elsewhere', async () => {
-  const csp = () => `default-src 'none'; script-src 'self' ${collector.url}; connect-src ${collector.url}; require-trusted-types-for 'script'`;
+  const csp = () => `default-src 'none'; script-src 'self' ${sites.collector.url}; connect-src ${sites.collector.url}; require-trusted-types-for 'script'`;
   const html = (head: string, body: string) => (_req: unknown, res: ServerResponse) =>
     res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': csp() }).end(doc(head, body));
   const violations: string[] = [];
@@ -508,7 +480,7 @@ test('a strict CSP (script-src self + collector, connect-src collector, no inlin
     '/stub.js': js(`${STUB} funnelbeam('track', 'csp_ready'); document.addEventListener('securitypolicyviolation', (e) => console.log('CSP', e.violatedDirective, e.blockedURI)); document.addEventListener('submit', (e) => e.preventDefault());`),
     '/files/price-list.pdf': file,
   });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   page.on('console', (m) => m.text().startsWith('CSP') && violations.push(m.text()));
   await page.goto(s.origin + '/');
   await page.click('#pdf');
@@ -530,7 +502,7 @@ test('a strict CSP (script-src self + collector, connect-src collector, no inlin
 test('a page inside an iframe of another origin: its views, form and engagement are stored with the embedding page as referrer', async () => {
   const inner = await site({ '/embed': { body: `<form id="f" onsubmit="event.preventDefault()"><input type="email" name="email" value="embedded@frame.example"><button id="go">send</button></form>` } });
   const outer = await serve({ '/': doc('', `<iframe id="frame" src="${inner.origin}/embed" width="400" height="200"></iframe>`) });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(outer.origin + '/');
   const frame = page.frameLocator('#frame');
   await frame.locator('#go').click();
@@ -577,7 +549,7 @@ test.skip('old libraries that change built-ins: Prototype.js 1.6 (Array.prototyp
       body: `<form id="f" data-funnelbeam="demo" onsubmit="event.preventDefault()"><input type="email" name="email" value="legacy@proto.example"><button id="go">book</button></form> <a id="next" href="/next">next</a>`,
     },
   });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(s.origin + '/?utm_source=bing');
   await page.click('#go');
   await page.click('#next');
@@ -598,7 +570,7 @@ test.skip('old libraries that change built-ins: Prototype.js 1.6 (Array.prototyp
 
 test('a page open for hours: engaged seconds count visible time only (a hidden hour is not engaged), each stretch sent when the page is hidden', async () => {
   const s = await site({ '/': { body: '<article style="height: 4000px">long read</article>' } });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.clock.install();
   await page.goto(s.origin + '/');
   await page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
@@ -646,7 +618,7 @@ test('an infinite-scroll feed that grows as it is read: the deepest scroll is th
 
 test('a link opened in a background tab: the time before the visitor switches to it is not engaged', async () => {
   const s = await site({ '/': { body: '<p>opened with ctrl-click</p>' } });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.addInitScript(() => {
     Object.defineProperty(document, 'hidden', { value: true, configurable: true });
     Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
@@ -684,7 +656,7 @@ test('a CMP wired to report its state on every load (OneTrust-style OptanonWrapp
       addEventListener('DOMContentLoaded', () => OptanonWrapper()); document.addEventListener('click', (e) => e.target.id == 'accept' && ((localStorage.groups = ',C0001,C0002,'), OptanonWrapper()));`),
     '*': doc(`<script src="/cmp.js"></script><script defer ${tagOf('data-consent="required"')}></script>`, '<button id="accept">accept all</button> <a id="next" href="/next">next</a>'),
   });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(s.origin + '/?utm_source=google&utm_medium=cpc');
   await page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
   await page.click('#accept');
@@ -722,7 +694,7 @@ test('a visitor from a campaign reads one page for 40 minutes (visible, no event
         <form data-funnelbeam="demo" onsubmit="event.preventDefault()"><input type="email" name="email" value="reader@long.example"><button id="book">book</button></form>`,
     },
   });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.clock.install();
   await page.goto(s.origin + '/case-study?utm_source=linkedin&utm_medium=paid&utm_campaign=abm');
   await page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
@@ -773,7 +745,7 @@ const isolated = (tag: string) => (_req: unknown, res: ServerResponse) =>
 
 test('a cross-origin-isolated page loading the snippet with crossorigin (CORS mode, GET /s.js allows any origin): it loads and sends', async () => {
   const s = await serve({ '/': isolated('crossorigin ' + tagOf()) });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(s.origin + '/');
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   await waitFor(s, (r) => named(r, 'pageview').length >= 1, 4_000);
@@ -784,7 +756,7 @@ test('a cross-origin-isolated page loading the snippet with crossorigin (CORS mo
 // pasted the documented tag (no crossorigin attribute) blocked the script and nothing was tracked.
 test('a cross-origin-isolated page with the documented tag (no crossorigin attribute): the snippet loads and sends', async () => {
   const s = await serve({ '/': isolated(tagOf()) });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(s.origin + '/');
   await waitFor(s, (r) => named(r, 'pageview').length >= 1, 4_000);
   await page.close();

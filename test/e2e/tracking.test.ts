@@ -1,42 +1,9 @@
 // The snippet in headless Chromium against the real collector: what visitors do is what gets stored.
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { htmlPage, launchChromium, startCollector, startSiteServer, type Collector, type Pages, type SiteServer, type StoredRow } from '../helpers/browser.js';
+import { expect, test } from 'vitest';
+import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
-let browser: BrowserContext;
-let collector: Collector;
-const servers: SiteServer[] = [];
-
-beforeAll(async () => {
-  [browser, collector] = await Promise.all([launchChromium(), startCollector()]);
-  // middle-clicks open tabs; they are not part of the tests
-  browser.on('page', (p) => void p.waitForLoadState().then(async () => { if (p.url().includes('/elsewhere')) await p.close(); }).catch(() => {}));
-});
-afterAll(async () => {
-  await browser?.close();
-  for (const s of servers) await s.close();
-  await collector?.stop();
-});
-
-/** A fresh site origin (own port, so own localStorage) serving pages that load the snippet from the collector. */
-async function site(pages: Record<string, { body?: string; attrs?: string; head?: string }>, extra: Pages = {}) {
-  const rendered: Pages = { ...extra };
-  for (const [path, p] of Object.entries(pages)) rendered[path] = htmlPage({ src: `${collector.url}/s.js`, site: collector.site.siteKey, ...p });
-  const server = await startSiteServer(rendered);
-  servers.push(server);
-  return server;
-}
-
-const of = (server: SiteServer) => (rows: StoredRow[]) => rows.filter((r) => r.url.startsWith(server.origin));
-const waitFor = async (server: SiteServer, check: (rows: StoredRow[]) => boolean) => of(server)(await collector.waitForEvents((rows) => check(of(server)(rows))));
-const named = (rows: StoredRow[], name: string) => rows.filter((r) => r.name == name);
-const path = (r: StoredRow) => r.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '');
-
-async function open(server: SiteServer, path = '/'): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(server.origin + path);
-  return page;
-}
+const sites = snippetSites();
+const { site, of, waitFor, open } = sites;
 
 test('a page load stores one pageview with the page URL and referrer', async () => {
   const s = await site({ '/': { body: '<a id="go" href="/pricing">pricing</a>' }, '/pricing': {} });
@@ -66,7 +33,7 @@ test('SPA navigation: pushState, replaceState to a new path and back are views; 
   await page.goBack();
   const rows = await waitFor(s, (r) => named(r, 'pageview').length >= 4);
   await page.waitForTimeout(400);
-  expect(named(of(s)(await collector.events()), 'pageview').map(path)).toEqual(['/app', '/app/projects', '/app/settings', '/app']);
+  expect(named(of(s)(await sites.collector.events()), 'pageview').map(path)).toEqual(['/app', '/app/projects', '/app/settings', '/app']);
   expect(rows.length).toBeGreaterThan(0);
   await page.close();
 });
@@ -95,7 +62,7 @@ test('routers the history wrapper cannot see: a pushState bound before the snipp
   await page.goBack();
   const rows = await waitFor(s, (r) => named(r, 'pageview').length >= 4);
   await page.waitForTimeout(400);
-  expect(named(of(s)(await collector.events()), 'pageview').map(path)).toEqual(['/app', '/app/bound', '/next/intercepted', '/app/bound']);
+  expect(named(of(s)(await sites.collector.events()), 'pageview').map(path)).toEqual(['/app', '/app/bound', '/next/intercepted', '/app/bound']);
   expect(rows.length).toBeGreaterThan(0);
   await page.close();
 });
@@ -185,7 +152,7 @@ test('forms: newsletter and demo forms store their events and identify by email;
     ['newsletter_signup', 'newsletter', 'reader@example.com', null],
     ['demo_request', 'demo', 'cto@corp.example', { company: 'Corp' }],
   ]);
-  const stored = JSON.stringify(of(s)(await collector.events()));
+  const stored = JSON.stringify(of(s)(await sites.collector.events()));
   expect(stored).not.toContain('hunter2');
   expect(stored).not.toContain('555 0100');
   await page.close();
@@ -254,7 +221,7 @@ test('UTM parameters of the landing page are kept to a form submit three pages l
   expect([demo.utm_source, demo.utm_medium, demo.utm_campaign, demo.click_id]).toEqual(['linkedin', 'paid', 'q3-launch', 'li_fat_id']);
   // the first touch rides on the session's opening event and on the visitor row
   expect(rows[0].first_touch).toMatchObject({ utm_source: 'linkedin', utm_campaign: 'q3-launch', li_fat_id: 'abc123' });
-  const visitor = await collector.running.db.get<{ first_touch: string }>('SELECT first_touch FROM visitors WHERE site_id = ? AND visitor_id = ?', [collector.site.siteId, demo.visitor_id]);
+  const visitor = await sites.collector.running.db.get<{ first_touch: string }>('SELECT first_touch FROM visitors WHERE site_id = ? AND visitor_id = ?', [sites.collector.site.siteId, demo.visitor_id]);
   expect(JSON.parse(visitor!.first_touch)).toMatchObject({ utm_source: 'linkedin', utm_medium: 'paid', li_fat_id: 'abc123' });
   await page.close();
 });

@@ -1,48 +1,12 @@
 // The snippet on pages written the way other sites write them (markup, routers, forms, loading, consent), in headless
 // Chromium against the real collector: what the collector stores is what the visitor did.
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { expect, test } from 'vitest';
 import type { ServerResponse } from 'node:http';
-import { htmlPage, launchChromium, startCollector, startSiteServer, type Collector, type Pages, type SiteServer, type StoredRow } from '../helpers/browser.js';
+import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
-let browser: BrowserContext;
-let collector: Collector;
-const servers: SiteServer[] = [];
-
-beforeAll(async () => {
-  [browser, collector] = await Promise.all([launchChromium(), startCollector()]);
-  // middle-clicks and target=_blank open tabs; they are not part of the tests
-  browser.on('page', (p) => void p.waitForLoadState().then(async () => { if (p.url().includes('/elsewhere')) await p.close(); }).catch(() => {}));
-});
-afterAll(async () => {
-  await browser?.close();
-  for (const s of servers) await s.close();
-  await collector?.stop();
-});
-
-/** A fresh site origin (own port, so own localStorage) serving pages that load the snippet from the collector. */
-async function site(pages: Record<string, { body?: string; attrs?: string; head?: string }>, extra: Pages = {}) {
-  const rendered: Pages = { ...extra };
-  for (const [path, p] of Object.entries(pages)) rendered[path] = htmlPage({ src: `${collector.url}/s.js`, site: collector.site.siteKey, ...p });
-  const server = await startSiteServer(rendered);
-  servers.push(server);
-  return server;
-}
-
-const of = (server: SiteServer) => (rows: StoredRow[]) => rows.filter((r) => r.url.startsWith(server.origin));
-const waitFor = async (server: SiteServer, check: (rows: StoredRow[]) => boolean, timeoutMs?: number) =>
-  of(server)(await collector.waitForEvents((rows) => check(of(server)(rows)), timeoutMs));
-const named = (rows: StoredRow[], name: string) => rows.filter((r) => r.name == name);
-const path = (r: StoredRow) => r.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '');
+const sites = snippetSites();
+const { site, serve, of, waitFor, settled, open } = sites;
 const file = (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment' }).end('file');
-/** everything stored for the site once the snippet had time to send what it still holds */
-const settled = async (server: SiteServer) => (await new Promise((r) => setTimeout(r, 700)), of(server)(await collector.events()));
-
-async function open(server: SiteServer, path = '/'): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(server.origin + path);
-  return page;
-}
 
 // ---- differences found (each failed before its fix) ----
 
@@ -51,7 +15,7 @@ test('a landing URL over 2,048 characters (a long tracking link): its view and e
   const s = await site({
     '/': { body: `<form data-funnelbeam="contact" onsubmit="event.preventDefault()"><input type="email" name="email" value="lee@corp.example"><button id="go">send</button></form>` },
   });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   await page.goto(`${s.origin}/?utm_source=partner&utm_campaign=spring${tail}`);
   await page.click('#go');
   const rows = await waitFor(s, (r) => named(r, 'form_submit').length == 1 && named(r, 'pageview').length == 1);
@@ -146,8 +110,8 @@ test('consent required: what the visitor did before consenting (views, a downloa
     { '/files/deck.pdf': file },
   );
   const beacons: string[] = [];
-  const page = await browser.newPage();
-  page.on('request', (r) => r.url().startsWith(collector.url + '/e') && beacons.push(r.url()));
+  const page = await sites.browser.newPage();
+  page.on('request', (r) => r.url().startsWith(sites.collector.url + '/e') && beacons.push(r.url()));
   // a router that drops the campaign parameters from the address bar: the landing touch is read before it does
   await page.goto(s.origin + '/?utm_source=newsletter&utm_medium=email&utm_campaign=spring');
   await page.evaluate(() => history.replaceState({}, '', '/'));
@@ -171,17 +135,17 @@ test('consent required: what the visitor did before consenting (views, a downloa
 
 test('a backlog of events with long URLs (held while the collector was unreachable) is delivered, not refused as too large forever', async () => {
   const s = await site({ '*': {} });
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   // the collector is unreachable for a moment: the first send fails and the visitor keeps browsing
-  await page.route(collector.url + '/e', (route) => route.abort());
-  const failed = new Promise((resolve) => page.on('requestfailed', (r) => r.url() == collector.url + '/e' && resolve(1)));
+  await page.route(sites.collector.url + '/e', (route) => route.abort());
+  const failed = new Promise((resolve) => page.on('requestfailed', (r) => r.url() == sites.collector.url + '/e' && resolve(1)));
   await page.goto(s.origin + '/landing?utm_source=newsletter&utm_campaign=spring&mkt_tok=' + 'k'.repeat(300));
   await failed;
   // an infinite-scroll list that puts each page of results in the address bar (query strings of ~330 characters)
   await page.evaluate(() => {
     for (let i = 1; i <= 45; i++) history.pushState({}, '', '/docs?page=' + i + '&filters=' + 'q'.repeat(300));
   });
-  await page.unroute(collector.url + '/e');
+  await page.unroute(sites.collector.url + '/e');
   // (a retry after 2 s still sends all of it and is refused; the next, 4 s later, sends half)
   const rows = await waitFor(s, (r) => named(r, 'pageview').length >= 46, 20_000);
   expect(named(rows, 'pageview')).toHaveLength(46);
@@ -283,10 +247,10 @@ test('router navigations: a query-only push is a view, a hash-only push, a same-
 });
 
 test('loading as pages do it: a tag manager injecting the script after load, async, type=module, twice, a queue stub, a page global in the way, storage that throws', async () => {
-  const tag = `src="${collector.url}/s.js" data-site="${collector.site.siteKey}" data-local`;
+  const tag = `src="${sites.collector.url}/s.js" data-site="${sites.collector.site.siteKey}" data-local`;
   const inject = `<script>addEventListener('load', () => setTimeout(() => { const t = document.createElement('div'); t.innerHTML = '<script ${tag}><\\/script>'; const s = document.createElement('script'); for (const a of t.firstChild.attributes) s.setAttribute(a.name, a.value); document.head.append(s); }, 50));</script>`;
   const doc = (head: string, body = '') => `<!doctype html><html><head>${head}</head><body>${body}</body></html>`;
-  const s = await startSiteServer({
+  const s = await serve({
     '/injected': doc(inject),
     '/async': doc(`<script async ${tag}></script>`),
     '/module': doc(`<script type="module" ${tag}></script>`),
@@ -295,7 +259,6 @@ test('loading as pages do it: a tag manager injecting the script after load, asy
     '/global': doc(`<script>window.funnelbeam = { version: 3 }</script><script defer ${tag}></script>`, '<div id="funnelbeam"></div>'),
     '/blocked': doc(`<script>Object.defineProperty(window, 'localStorage', { get() { throw new DOMException('blocked', 'SecurityError') } })</script><script defer ${tag}></script>`),
   });
-  servers.push(s);
   for (const p of ['/injected', '/async', '/module', '/twice', '/stub', '/global', '/blocked']) {
     const page = await open(s, p);
     await page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);

@@ -1,0 +1,68 @@
+// One e2e test file's setup: a Chromium profile and a real collector for the whole file, site origins of its own that
+// load the snippet from that collector, and readers of what the collector stored for a site. Call at the top level.
+import { afterAll, beforeAll } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { htmlPage, launchChromium, startCollector, startSiteServer, type Collector, type Pages, type SiteServer, type StoredRow } from './browser.js';
+
+/** A page of a site: what goes in its body and head, the script tag's extra attributes, its title. */
+export type SitePage = { body?: string; attrs?: string; head?: string; title?: string };
+
+export function snippetSites() {
+  let browser: BrowserContext;
+  let collector: Collector;
+  const servers: SiteServer[] = [];
+
+  beforeAll(async () => {
+    [browser, collector] = await Promise.all([launchChromium(), startCollector()]);
+    // middle-clicks and target=_blank open tabs; they are not part of the tests
+    browser.on('page', (p) => void p.waitForLoadState().then(async () => { if (p.url().includes('/elsewhere')) await p.close(); }).catch(() => {}));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    for (const s of servers) await s.close();
+    await collector?.stop();
+  });
+
+  /** A fresh origin (own port, so own localStorage) serving these pages, closed after the file. */
+  async function serve(pages: Pages): Promise<SiteServer> {
+    const server = await startSiteServer(pages);
+    servers.push(server);
+    return server;
+  }
+  /** A fresh origin whose pages load the snippet from the collector. */
+  async function site(pages: Record<string, SitePage>, extra: Pages = {}): Promise<SiteServer> {
+    const rendered: Pages = { ...extra };
+    for (const [path, p] of Object.entries(pages)) rendered[path] = htmlPage({ src: `${collector.url}/s.js`, site: collector.site.siteKey, ...p });
+    return serve(rendered);
+  }
+  const of = (server: SiteServer) => (rows: StoredRow[]) => rows.filter((r) => r.url.startsWith(server.origin));
+  /** The site's stored events, once `check` holds for them. */
+  const waitFor = async (server: SiteServer, check: (rows: StoredRow[]) => boolean, timeoutMs?: number) =>
+    of(server)(await collector.waitForEvents((rows) => check(of(server)(rows)), timeoutMs));
+  /** Everything stored for the site once the snippet had time to send what it still holds. */
+  const settled = async (server: SiteServer, ms = 700) => (await new Promise((r) => setTimeout(r, ms)), of(server)(await collector.events()));
+  async function open(server: SiteServer, path = '/'): Promise<Page> {
+    const page = await browser.newPage();
+    await page.goto(server.origin + path);
+    return page;
+  }
+
+  return {
+    get browser() {
+      return browser;
+    },
+    get collector() {
+      return collector;
+    },
+    serve,
+    site,
+    of,
+    waitFor,
+    settled,
+    open,
+  };
+}
+
+export const named = (rows: StoredRow[], name: string) => rows.filter((r) => r.name == name);
+/** A stored URL without the test origin. */
+export const pathOf = (r: StoredRow) => r.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '');

@@ -38,10 +38,13 @@ export async function refoldLead(
     const before = foldFromRow(funnel, row);
     // after a lost race the other writer's events are in the table too: rebuild from all of them
     const rebuild = opts.rebuild || attempt > 0 || needsRebuild(funnel, before, events);
-    const result = rebuild
-      ? foldLead(funnel, emptyFold(funnel.version), await listLeadFoldEvents(tx, siteId, leadId))
-      : foldLead(funnel, before, events);
-    const ok = await updateLeadFold(tx, siteId, leadId, Number(row.version), foldToUpdate(funnel, result.fold, Number(row.created_at), opts.now));
+    const folded = rebuild ? await listLeadFoldEvents(tx, siteId, leadId) : events;
+    const result = rebuild ? foldLead(funnel, emptyFold(funnel.version), folded) : foldLead(funnel, before, folded);
+    // a lead begins with its first event: a device merged in, or an event reported late, can move that earlier
+    const createdAt = folded.reduce((min, e) => Math.min(min, e.at), Number(row.created_at));
+    const u = foldToUpdate(funnel, result.fold, createdAt, opts.now);
+    if (createdAt < Number(row.created_at)) u.createdAt = createdAt;
+    const ok = await updateLeadFold(tx, siteId, leadId, Number(row.version), u);
     if (!ok) continue;
     const entered = rebuild ? await rewriteChanges(tx, siteId, leadId, result) : await appendChanges(tx, siteId, leadId, result);
     if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, entered, before.mqlAt, result, opts.now);

@@ -1,6 +1,6 @@
-// GET /api/leads: a filtered page of lead profiles, newest activity first, with an opaque keyset cursor.
+// GET /api/leads: a filtered page of lead profiles, newest activity first or in lead-id order, with an opaque keyset cursor.
 import type { Deps } from '../context.js';
-import { listLeadRows, listSegmentKeysOfLeads, listVisitorIdsOfLeads } from '../storage/lead-reads.js';
+import { listLeadRows, listSegmentKeysOfLeads, listVisitorIdsOfLeads, type LeadOrder } from '../storage/lead-reads.js';
 import { hasSegment } from '../storage/audience-members.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { loadFunnel } from './load-funnel.js';
@@ -13,6 +13,8 @@ export interface LeadListQuery {
   segment?: string;
   q?: string;
   identified?: boolean;
+  /** 'activity' (default): newest activity first; 'id': a stable order that pages every lead exactly once */
+  order?: LeadOrder;
   limit?: number;
   cursor?: string;
 }
@@ -23,11 +25,13 @@ export type LeadListResult =
 
 export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery): Promise<LeadListResult> {
   const limit = Math.min(query.limit ?? LEADS_PAGE.defaultLimit, LEADS_PAGE.maxLimit);
-  let after: { updatedAt: number; leadId: string } | undefined;
+  const order = query.order ?? 'activity';
+  let after: { updatedAt?: number; leadId: string } | undefined;
   if (query.cursor) {
-    const parts = decodeCursor(query.cursor, ['number', 'string']);
-    if (!parts) return { ok: false, code: 'invalid_cursor', message: 'cursor is not one this API returned' };
-    after = { updatedAt: parts[0] as number, leadId: parts[1] as string };
+    // each order has its own cursor shape, so a cursor of one order is refused by the other
+    const parts = order === 'id' ? decodeCursor(query.cursor, ['string']) : decodeCursor(query.cursor, ['number', 'string']);
+    if (!parts) return { ok: false, code: 'invalid_cursor', message: 'cursor is not one this API returned (for this order)' };
+    after = order === 'id' ? { leadId: parts[0] as string } : { updatedAt: parts[0] as number, leadId: parts[1] as string };
   }
   // a filter that names nothing is a mistake to point out, not an empty list
   const funnel = await loadFunnel(deps.db, siteId);
@@ -42,6 +46,7 @@ export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery
     segment: query.segment,
     q: query.q,
     identified: query.identified,
+    order,
     after,
     limit: limit + 1,
   });
@@ -53,6 +58,7 @@ export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery
     toLeadProfile(r, { visitorIds: visitors.get(r.lead_id) ?? [], segments: segments.get(r.lead_id) ?? [], now, halfLifeMs: funnel.halfLifeMs }),
   );
   const last = page[page.length - 1];
-  const nextCursor = rows.length > limit && last ? encodeCursor([Number(last.updated_at), last.lead_id]) : null;
+  const key = (r: typeof last) => (order === 'id' ? [r.lead_id] : [Number(r.updated_at), r.lead_id]);
+  const nextCursor = rows.length > limit && last ? encodeCursor(key(last)) : null;
   return { ok: true, page: { items, nextCursor } };
 }

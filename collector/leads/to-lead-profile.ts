@@ -12,7 +12,9 @@ export interface LeadProfile {
   score: number;
   mql: boolean;
   sql: boolean;
+  /** where the lead first came from; `at` in ISO 8601 */
   firstTouch: Record<string, unknown> | null;
+  /** its latest web session's touch; `at` in ISO 8601 */
   lastTouch: Record<string, unknown> | null;
   traits: Record<string, unknown>;
   segments: string[];
@@ -30,6 +32,13 @@ export interface LeadProfile {
 
 export const iso = (ms: number) => new Date(Number(ms)).toISOString();
 const isoOrNull = (ms: number | null) => (ms == null ? null : iso(ms));
+
+/** A stored touch as the API shows it: its time (epoch ms inside the fold) in ISO 8601, as every other time. */
+function parseTouch(text: string | null): Record<string, unknown> | null {
+  const touch = parseObject(text);
+  if (touch && typeof touch.at === 'number' && Number.isFinite(touch.at)) return { ...touch, at: iso(touch.at) };
+  return touch;
+}
 
 function parseObject(text: string | null): Record<string, unknown> | null {
   if (text == null || text === '') return null;
@@ -66,8 +75,8 @@ export function toLeadProfile(row: LeadRow, x: ProfileExtras): LeadProfile {
     score: roundScore(decayScore(score, Number(row.score_at), x.now, x.halfLifeMs)),
     mql: Number(row.mql) === 1,
     sql: Number(row.sql) === 1,
-    firstTouch: parseObject(row.first_touch),
-    lastTouch: parseObject(row.last_touch),
+    firstTouch: parseTouch(row.first_touch),
+    lastTouch: parseTouch(row.last_touch),
     traits: parseObject(row.traits) ?? {},
     segments: x.segments,
     stageEnteredAt: iso(row.stage_at),

@@ -22,7 +22,25 @@ const errors = (...statuses: Array<400 | 401 | 403 | 404>) =>
     ]),
   ) as Record<400 | 401 | 403 | 404, { description: string; content: { 'application/json': { schema: typeof errorSchema } } }>;
 
-const touchSchema = z.record(z.string(), z.unknown()).nullable();
+const text = (description: string) => z.string().optional().openapi({ description });
+const touchSchema = z
+  .looseObject({
+    channel: text('direct, organic_search, paid_search, organic_social, paid_social, email, referral, display, affiliate or other'),
+    utm_source: text('UTM source'),
+    utm_medium: text('UTM medium'),
+    utm_campaign: text('UTM campaign'),
+    utm_term: text('UTM term'),
+    utm_content: text('UTM content'),
+    gclid: text('click id'),
+    fbclid: text('click id'),
+    msclkid: text('click id'),
+    li_fat_id: text('click id'),
+    ttclid: text('click id'),
+    ref: text('referrer of the landing page'),
+    url: text('landing page URL'),
+    at: z.string().optional().openapi({ description: 'when the touch happened (ISO 8601)', format: 'date-time', example: '2025-01-06T09:00:00.000Z' }),
+  })
+  .nullable();
 const profileSchema = z
   .object({
     leadId: z.string(),
@@ -33,8 +51,8 @@ const profileSchema = z
     score: z.number().openapi({ description: 'score decayed to now by the site half-life' }),
     mql: z.boolean(),
     sql: z.boolean(),
-    firstTouch: touchSchema,
-    lastTouch: touchSchema,
+    firstTouch: touchSchema.openapi({ description: "the lead's first touch: where it first came from" }),
+    lastTouch: touchSchema.openapi({ description: "the touch of the lead's latest web session" }),
     traits: z.record(z.string(), z.unknown()),
     segments: z.array(z.string()),
     stageEnteredAt: z.string(),
@@ -57,7 +75,7 @@ const listRoute = createRoute({
   method: 'get',
   path: '/api/leads',
   tags: ['leads'],
-  summary: 'Leads, newest activity first, filtered by stage, segment, email part or identified; cursor-paginated.',
+  summary: 'Leads, newest activity first (or by lead id, a stable order), filtered by stage, segment, email part or identified; cursor-paginated.',
   security: [{ bearer: [] }],
   middleware: [requireScope('leads:read')] as const,
   request: {
@@ -66,8 +84,13 @@ const listRoute = createRoute({
       segment: z.string().min(1).max(64).optional().openapi({ description: 'segment key the lead is a member of' }),
       q: z.string().min(1).max(320).optional().openapi({ description: 'part of the email, case-insensitive' }),
       identified: z.enum(['true', 'false', '1', '0']).optional(),
+      order: z.enum(['activity', 'id']).optional().openapi({
+        description:
+          'activity (default): newest activity first; a lead that becomes active while a client pages moves ahead of the cursor and is not on the later pages. ' +
+          'id: by lead id, a key that never changes, so paging returns every lead that exists throughout exactly once (use it to sync or export)',
+      }),
       limit: z.coerce.number().int().min(1).default(50).openapi({ description: '1–500 (larger values are capped); default 50' }),
-      cursor: z.string().max(1024).optional(),
+      cursor: z.string().max(1024).optional().openapi({ description: 'nextCursor of the previous page, read with the same order' }),
     }),
   },
   responses: {

@@ -72,14 +72,21 @@ export interface LeadListFilter {
   /** part of the email, matched case-insensitively */
   q?: string;
   identified?: boolean;
-  /** keyset: rows strictly after (updatedAt, leadId) in newest-first order */
-  after?: { updatedAt: number; leadId: string };
+  /**
+   * 'activity': newest activity (updated_at) first, ties by lead id descending; a lead that becomes active while a
+   * client pages moves ahead of its cursor. 'id': lead id descending, a key that never changes (primary key order).
+   */
+  order: LeadOrder;
+  /** keyset: rows strictly after this one in the order (`updatedAt` is read by the 'activity' order only) */
+  after?: { updatedAt?: number; leadId: string };
   limit: number;
 }
 
+export type LeadOrder = 'activity' | 'id';
+
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
-/** A page of leads, newest activity (updated_at) first, ties by lead id descending. */
+/** A page of leads in the filter's order. */
 export async function listLeadRows(db: Db, siteId: string, f: LeadListFilter): Promise<LeadRow[]> {
   const where = ['l.site_id = ?'];
   const params: unknown[] = [siteId];
@@ -97,14 +104,19 @@ export async function listLeadRows(db: Db, siteId: string, f: LeadListFilter): P
     params.push('%' + escapeLike(f.q.trim().toLowerCase()) + '%');
   }
   if (f.identified !== undefined) where.push(f.identified ? 'l.email IS NOT NULL' : 'l.email IS NULL');
-  if (f.after) {
+  if (f.after && f.order === 'activity') {
     where.push('(l.updated_at < ? OR (l.updated_at = ? AND l.lead_id < ?))');
-    params.push(f.after.updatedAt, f.after.updatedAt, f.after.leadId);
+    params.push(f.after.updatedAt ?? 0, f.after.updatedAt ?? 0, f.after.leadId);
+  } else if (f.after) {
+    where.push('l.lead_id < ?');
+    params.push(f.after.leadId);
   }
   params.push(f.limit);
+  // 'id' walks the primary key (site_id, lead_id) backwards, as 'activity' walks leads_activity
+  const order = f.order === 'id' ? 'l.lead_id DESC' : 'l.updated_at DESC, l.lead_id DESC';
   return db.all<LeadRow>(
     `SELECT ${LEAD_COLS.map((c) => 'l.' + c).join(', ')} FROM leads l WHERE ${where.join(' AND ')}
-     ORDER BY l.updated_at DESC, l.lead_id DESC LIMIT ?`,
+     ORDER BY ${order} LIMIT ?`,
     params,
   );
 }

@@ -101,6 +101,8 @@ export interface LeadFoldUpdate {
   lastTouch: string | null;
   state: string;
   now: number;
+  /** a new, earlier creation time: the lead turned out to begin before it was made (a device merged in, a late event) */
+  createdAt?: number;
 }
 
 /** The touch fields kept as columns beside first_touch (ft_…) and last_touch (lt_…), for the funnel breakdowns. */
@@ -144,9 +146,10 @@ export async function updateLeadFold(db: Db, siteId: string, leadId: string, ver
   const n = await db.run(
     `UPDATE leads SET stage = ?, stage_rank = ?, stage_at = ?, score = ?, score_at = ?, mql = ?, mql_at = ?, sql = ?, sql_at = ?,
        traits = ?, first_touch = ?, last_touch = ?, state = ?, ft_channel = ?, ft_source = ?, ft_medium = ?, ft_campaign = ?,
-       lt_channel = ?, lt_source = ?, lt_medium = ?, lt_campaign = ?, updated_at = ?, version = version + 1
+       lt_channel = ?, lt_source = ?, lt_medium = ?, lt_campaign = ?, updated_at = ?, created_at = COALESCE(?, created_at),
+       version = version + 1
      WHERE site_id = ? AND lead_id = ? AND version = ?`,
-    [...foldValues(u), u.now, siteId, leadId, version],
+    [...foldValues(u), u.now, u.createdAt ?? null, siteId, leadId, version],
   );
   return n > 0;
 }

@@ -95,6 +95,8 @@ export function attributePerson(
   }
 
   for (const l of leads.values()) {
+    // a lead begins with its first event, as live attribution says: a merged device or a backdated CRM event may be earlier
+    l.createdAt = l.events.reduce((min, e) => Math.min(min, e.at), l.createdAt);
     const { fold, stageChanges, scoreChanges } = foldLead(funnel, emptyFold(funnel.version), l.events);
     let last = l.createdAt;
     for (const e of l.events) {

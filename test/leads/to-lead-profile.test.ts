@@ -25,4 +25,13 @@ describe('toLeadProfile', () => {
     const p = toLeadProfile(row({ email: 'a@b.co', mql: 1, mql_at: DAY, first_touch: '{bad', traits: '[1]' }), { visitorIds: ['v1'], segments: ['s'], now: 0, halfLifeMs: null });
     expect(p).toMatchObject({ identified: true, mql: true, sql: false, mqlAt: '1970-01-02T00:00:00.000Z', sqlAt: null, firstTouch: null, traits: {}, visitorIds: ['v1'] });
   });
+
+  test('gives the touches\' times in ISO 8601, as every other time of the profile', () => {
+    const p = toLeadProfile(
+      row({ first_touch: JSON.stringify({ channel: 'email', utm_source: 'news', at: DAY }), last_touch: JSON.stringify({ channel: 'direct', at: 2 * DAY, sessionId: 's1' }) }),
+      { visitorIds: [], segments: [], now: 0, halfLifeMs: null },
+    );
+    expect(p.firstTouch).toEqual({ channel: 'email', utm_source: 'news', at: '1970-01-02T00:00:00.000Z' });
+    expect(p.lastTouch).toEqual({ channel: 'direct', at: '1970-01-03T00:00:00.000Z', sessionId: 's1' });
+  });
 });

@@ -107,7 +107,7 @@ async function flushAB(s: Scenario, requests: number, flushRequests = 50) {
 function makeRequests(site: Site, t0: number, s: Scenario, requests: number): WriteRequest[] {
   const pool = Array.from({ length: s.pool }, () => id());
   const sessions = new Map<string, SessionState>();
-  const ua = { browser: 'Chrome', os: 'Linux', device: 'desktop' as const, isBot: false };
+  const ua = { browser: 'Chrome', os: 'Linux', device: 'desktop' as const, isBot: false, headless: false };
   return Array.from({ length: requests }, (_, r) => {
     const v = s.pool ? pool[r % s.pool] : id();
     const t = t0 + r * 10;

@@ -28,6 +28,11 @@ export const LIMITS = {
   futureSkewMs: 5 * 60 * 1000,
   /** An event time may be this old before it is rejected. */
   maxAgeMs: 7 * 24 * 60 * 60 * 1000,
+  /**
+   * A batch stamped with the device's clock (`t`) further than this from the collector's has its event times moved by
+   * the difference (device-clock.ts); closer, it is network time, and times are kept as sent.
+   */
+  clockToleranceMs: 60 * 1000,
 } as const;
 
 /** A session ends after this long without activity. */

@@ -58,4 +58,11 @@ export interface WireBatch {
   v: string;
   /** events, oldest first */
   e: WireEvent[];
+  /** the device's clock when the batch was sent, epoch ms: the collector corrects the events' times by its skew */
+  t?: number;
+  /**
+   * present (the attribute's value, often "") when the tag has data-local: the site asked for automated browsers to be
+   * tracked, so a headless browser's user agent does not make it a bot
+   */
+  l?: string;
 }

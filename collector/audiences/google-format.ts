@@ -3,7 +3,7 @@ import type { AudienceMember, ExportFormat } from './audience-member.js';
 import { csvLine, csvCell } from './csv-row.js';
 import { hashValue } from './hash-value.js';
 import { normalizeEmail } from './normalize-email.js';
-import { normalizeNameForGoogle } from './normalize-name.js';
+import { normalizeFirstNameForGoogle, normalizeLastNameForGoogle } from './normalize-name.js';
 import { toE164 } from './normalize-phone.js';
 import { normalizeCountry } from './normalize-country.js';
 import { normalizeZipForGoogle } from './normalize-address.js';
@@ -17,8 +17,8 @@ export function googleCells(member: AudienceMember): string[] | null {
   const cells = [
     hashValue(normalizeEmail(member.email ?? '')),
     hashValue(toE164(t.phone, country)),
-    hashValue(normalizeNameForGoogle(t.firstName)),
-    hashValue(normalizeNameForGoogle(t.lastName)),
+    hashValue(normalizeFirstNameForGoogle(t.firstName)),
+    hashValue(normalizeLastNameForGoogle(t.lastName)),
     country,
     normalizeZipForGoogle(t.zip, country),
   ];

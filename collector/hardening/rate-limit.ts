@@ -58,7 +58,8 @@ export function createBeaconLimiter(deps: Deps) {
     const key = siteKey ?? peekSiteKey(text);
     await keepRateLimited(deps, key ? await siteIdOf(key) : null, '/e', text, message);
     const origin = c.req.header('origin');
-    if (origin) {
+    // readable by any web page, so the snippet can honour Retry-After before its site is known; never by `null`
+    if (origin && /^https?:\/\/[^/]/i.test(origin)) {
       c.header('Access-Control-Allow-Origin', origin);
       c.header('Vary', 'Origin');
     }

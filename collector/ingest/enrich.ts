@@ -1,11 +1,12 @@
 // Step 2 of POST /e: turn valid wire events into enriched events (user agent, channel, UTM, session). Pure.
-import { LIMITS } from '../../shared/limits.js';
+import { LIMITS, SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 import { AUTO_EVENTS, CLICK_IDS, UTM_KEYS } from '../../shared/events.js';
 import type { WireBatch, WireEvent, WireTouch } from '../../shared/wire.js';
 import type { Site } from '../storage/sites.js';
 import type { EnrichedEvent, Touch } from './types.js';
 import { classifyChannel } from './channels.js';
 import { campaignKey, nextSession, type SessionState } from './sessions.js';
+import { clockSkew } from './device-clock.js';
 import type { UserAgentInfo } from './user-agent.js';
 
 export interface EnrichInput {
@@ -65,6 +66,10 @@ function engagedSince(w: WireEvent, at: number): number {
 
 const withChannel = (t: WireTouch | undefined, siteHost: string): Touch | null => (t ? { ...t, channel: classifyChannel(t, siteHost) } : null);
 
+/** A touch the device stamped, on the collector's clock. */
+const onOurClock = (t: WireTouch | undefined, skew: number): WireTouch | undefined =>
+  t && skew && typeof t.at === 'number' ? { ...t, at: t.at - skew } : t;
+
 export function enrichBatch(input: EnrichInput): EnrichOutput {
   const { site, batch, ua, receivedAt } = input;
   let session = input.session;
@@ -73,18 +78,31 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
   const tooOld: WireEvent[] = [];
   // Oldest first, so sessions open in order even when the snippet flushes retried events with new ones.
   const wire = [...batch.e].sort((a, b) => a.t - b.t);
-  for (const w of wire) {
-    const at = Math.min(w.t, receivedAt + LIMITS.futureSkewMs);
+  // late events of one earlier visit sent together (an outbox flushed out of order) are one past session, not one each
+  let past: { sessionId: string; lastSeen: number; touch: Touch | null } | null = null;
+  // the device's clock, when the batch says how far off it runs (device-clock.ts)
+  const skew = clockSkew(batch.t, receivedAt);
+  for (const w0 of wire) {
+    const w = skew ? { ...w0, ft: onOurClock(w0.ft, skew), st: onOurClock(w0.st, skew) } : w0;
+    const at = Math.min(w.t - skew, receivedAt + LIMITS.futureSkewMs);
     if (at < receivedAt - LIMITS.maxAgeMs) {
-      tooOld.push(w);
+      tooOld.push(w0);
       continue;
     }
     const candidate = w.st ?? touchFromUrl(w.u, w.r, at);
     // an engagement event measures its view: the visitor was active all along, and no campaign starts with it
     const since = engagedSince(w, at);
-    const next = nextSession(session, batch.v, at, since < at ? '' : campaignKey(candidate), since);
+    let next = nextSession(session, batch.v, at, since < at ? '' : campaignKey(candidate), since, { at: w.t, since: engagedSince(w, w.t) });
+    // a late event opening a past session (the current one is not moved): the next late ones of that visit join it
+    const opensPast = next.isNew && next.state.sessionId !== next.sessionId;
+    const joinsPast: boolean = opensPast && past !== null && at - past.lastSeen <= SESSION_TIMEOUT_MS;
+    if (joinsPast) next = { ...next, sessionId: past!.sessionId, isNew: false };
     // an event without a session touch of its own (or measuring its view) belongs to its session's touch
-    const sessionTouch = (w.st && since === at) || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
+    const sessionTouch: Touch | null = joinsPast
+      ? w.st && since === at ? withChannel(candidate, site.domain) : past!.touch
+      : (w.st && since === at) || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
+    if (joinsPast) past!.lastSeen = at;
+    else if (opensPast) past = { sessionId: next.sessionId, lastSeen: at, touch: sessionTouch };
     if (next.isNew && next.state.sessionId === next.sessionId) next.state.touch = sessionTouch;
     const firstTouch = withChannel(w.ft, site.domain) ?? sessionTouch;
     session = next.state;

@@ -8,7 +8,8 @@ export function isOriginAllowed(origin: string | undefined | null, site: Pick<Si
   try {
     const u = new URL(origin);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
-    host = u.hostname.toLowerCase();
+    // a fully qualified host ("example.com.") is the same host; browsers send it as the page was addressed
+    host = u.hostname.toLowerCase().replace(/\.$/, '');
   } catch {
     return false;
   }

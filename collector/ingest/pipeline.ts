@@ -5,7 +5,7 @@ import type { Rejection } from './types.js';
 import { parseBatch, type EventProblem, type EventRepair } from './validate.js';
 import { enrichBatch } from './enrich.js';
 import { isOriginAllowed } from './origin.js';
-import { parseUserAgent } from './user-agent.js';
+import { forLocalPage, parseUserAgent } from './user-agent.js';
 import { createSessionCache, type SessionState } from './sessions.js';
 import { createSiteCache } from './site-cache.js';
 import type { EventWriter } from './store.js';
@@ -123,10 +123,15 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     // 4. enrich
     const key = site.siteId + '\u0000' + batch.v;
     const previous = await loadSession(site.siteId, batch.v);
-    const ua = parseUserAgent(input.userAgent);
+    const ua = forLocalPage(parseUserAgent(input.userAgent), batch.l !== undefined);
     const enriched = enrichBatch({ site, batch, ua, receivedAt, session: previous });
     const problems: EventProblem[] = [...parsed.problems];
-    for (const w of enriched.tooOld) problems.push({ index: batch.e.indexOf(w), eventId: w.i, raw: w, message: `event ${w.i} is older than ${LIMITS.maxAgeMs / 86_400_000} days` });
+    for (const w of enriched.tooOld) {
+      // its index in the batch as sent (events refused by validation are not in batch.e)
+      const index = parsed.indexes[batch.e.indexOf(w)];
+      problems.push({ index, eventId: w.i, raw: w, message: `e.${index}.t: event ${w.i} is older than ${LIMITS.maxAgeMs / 86_400_000} days` });
+    }
+    problems.sort((a, b) => a.index - b.index);
     if (problems.length) {
       await keepRejected(
         problems.map((p) => ({ siteId: site.siteId, reason: 'invalid_event', message: p.message, route: '/e', raw: rawEvent(p.raw), receivedAt })),

@@ -23,6 +23,23 @@ const MARKER_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const URL_FIELDS = ['u', 'r'] as const;
 const TOUCH_URLS = new Set(['url', 'ref']);
 
+/** The scheme of an absolute URL as a browser reads it (it ignores tabs and newlines anywhere, and leading controls). */
+const schemeOf = (url: string) =>
+  url.startsWith('https://') || url.startsWith('http://') ? 'http' // the usual case, without the two replaces
+  : /^([a-z][a-z0-9+.-]*):/i.exec(url.replace(/[\t\n\r]/g, '').replace(/^[\u0000-\u0020]+/, ''))?.[1].toLowerCase();
+
+/**
+ * An absolute URL whose scheme is not http or https (`javascript:`, `data:`, `file:`…): a browser page never has one,
+ * and stored as a page URL it would later be a link that runs script wherever it is shown.
+ */
+export function hasForeignScheme(url: string): boolean {
+  const scheme = schemeOf(url);
+  return scheme !== undefined && scheme !== 'http' && scheme !== 'https';
+}
+
+/** Referrers of other schemes are real (`android-app://…`); these three only ever carry script or inline content. */
+export const isScriptUrl = (url: string) => ['javascript', 'data', 'vbscript'].includes(schemeOf(url) ?? '');
+
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function cutText(value: string, max: number, path: string, notes: SalvageNote[]): string {
@@ -35,7 +52,8 @@ function cutText(value: string, max: number, path: string, notes: SalvageNote[])
 function salvageTouch(touch: Record<string, unknown>, path: string, notes: SalvageNote[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(touch)) {
-    if (typeof v === 'string') out[k] = cutText(v, TOUCH_URLS.has(k) ? LIMITS.urlChars : LIMITS.valueChars, `${path}.${k}`, notes);
+    if (typeof v === 'string' && TOUCH_URLS.has(k) && isScriptUrl(v)) notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not an http(s) URL' });
+    else if (typeof v === 'string') out[k] = cutText(v, TOUCH_URLS.has(k) ? LIMITS.urlChars : LIMITS.valueChars, `${path}.${k}`, notes);
     else if (k === 'at' ? typeof v === 'number' && Number.isFinite(v) : v === undefined) out[k] = v;
     else notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not a text' });
   }
@@ -53,6 +71,7 @@ function salvageRecord(record: Record<string, unknown>, path: string, traits: bo
     const v = traits && typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
     const usable = typeof v === 'string' || (!traits && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean'));
     if (k.length === 0 || k.length > LIMITS.propKeyChars) notes.push({ path: `${path}.${k.slice(0, 80)}`, action: 'dropped', why: `key not 1–${LIMITS.propKeyChars} characters` });
+    else if (k === '__proto__') notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'reserved key' });
     else if (!usable) notes.push({ path: `${path}.${k}`, action: 'dropped', why: traits ? 'not a text' : 'not a text, number or boolean' });
     else if (kept >= LIMITS.propKeys) notes.push({ path: `${path}.${k}`, action: 'dropped', why: `beyond ${LIMITS.propKeys} keys` });
     else {
@@ -69,6 +88,11 @@ export function salvageEvent(raw: unknown, path: string): Salvaged {
   if (!isPlain(raw)) return { event: raw, notes };
   const e: Record<string, unknown> = { ...raw };
   for (const k of URL_FIELDS) if (typeof e[k] === 'string') e[k] = cutText(e[k] as string, LIMITS.urlChars, `${path}.${k}`, notes);
+  // a referrer of a script scheme is dropped (the page URL is required, so validation refuses that one)
+  if (typeof e.r === 'string' && isScriptUrl(e.r)) {
+    notes.push({ path: `${path}.r`, action: 'dropped', why: 'not an http(s) URL' });
+    delete e.r;
+  }
   for (const k of ['ft', 'st'] as const) {
     if (e[k] === undefined) continue;
     if (isPlain(e[k])) e[k] = salvageTouch(e[k] as Record<string, unknown>, `${path}.${k}`, notes);

@@ -10,6 +10,18 @@ export interface SessionState {
   campaign: string;
   /** the touch that opened the session, inherited by its events that carry none */
   touch?: (WireTouch & { channel?: string }) | null;
+  /**
+   * the device's clock at the last activity (the event time as sent): a jump of that clock past the timeout is idle
+   * time too, though the collector saw the beacons seconds apart (a clock set right, a test's fake clock). Known only
+   * to the collector that saw the visitor; a session read back from the database has none.
+   */
+  deviceSeen?: number;
+}
+
+/** An event's times on the device's clock, as sent: when it happened and when the activity it reports began. */
+export interface DeviceTimes {
+  at: number;
+  since: number;
 }
 
 /** What identifies a campaign: source, medium, campaign and any click id. Empty for a touch without one. */
@@ -33,6 +45,7 @@ export function nextSession(
   at: number,
   campaign: string,
   activeSince = at,
+  device?: DeviceTimes,
 ): { sessionId: string; state: SessionState; isNew: boolean } {
   if (prev) {
     const late = at < prev.lastSeen;
@@ -42,13 +55,18 @@ export function nextSession(
       if (at >= prev.started - SESSION_TIMEOUT_MS) return { sessionId: prev.sessionId, state: prev, isNew: false };
       return { sessionId: sessionIdFor(visitorId, at), state: prev, isNew: true };
     }
-    const idle = activeSince - prev.lastSeen > SESSION_TIMEOUT_MS;
+    const idle =
+      activeSince - prev.lastSeen > SESSION_TIMEOUT_MS || (device !== undefined && prev.deviceSeen !== undefined && device.since - prev.deviceSeen > SESSION_TIMEOUT_MS);
     const newCampaign = campaign !== '' && campaign !== prev.campaign;
-    if (!idle && !newCampaign) return { sessionId: prev.sessionId, state: { ...prev, lastSeen: at }, isNew: false };
+    if (!idle && !newCampaign) return { sessionId: prev.sessionId, state: { ...prev, lastSeen: at, ...deviceSeen(prev, device) }, isNew: false };
   }
-  const state = { sessionId: sessionIdFor(visitorId, at), started: at, lastSeen: at, campaign };
+  const state: SessionState = { sessionId: sessionIdFor(visitorId, at), started: at, lastSeen: at, campaign, ...deviceSeen(null, device) };
   return { sessionId: state.sessionId, state, isNew: true };
 }
+
+/** The device clock to remember: never moved back by an event made earlier on it. */
+const deviceSeen = (prev: SessionState | null, device: DeviceTimes | undefined) =>
+  device === undefined ? {} : { deviceSeen: Math.max(device.at, prev?.deviceSeen ?? -Infinity) };
 
 /** Recently seen visitors' sessions, so enrichment needs no read on the hot path. LRU by insertion order. */
 export function createSessionCache(max = 100_000) {

@@ -40,9 +40,13 @@ const mergeSessions = (a: SessionState, b: SessionState) => (b.started >= a.star
 /** Merges the visitor facts of several requests in one flush into one upsert per visitor. */
 export function mergeVisitorUpdates(reqs: WriteRequest[], stored: StoredEvent[]): VisitorUpdate[] {
   const storedPerVisitor = new Map<string, number>();
+  // sessions are counted by the events that opened them and were stored now (only those carry the first touch): a
+  // retried opener, already stored, must not count its session twice
+  const openedPerVisitor = new Map<string, number>();
   for (const e of stored) {
     const k = e.siteId + '\u0000' + e.visitorId;
     storedPerVisitor.set(k, (storedPerVisitor.get(k) ?? 0) + 1);
+    if (e.source === 'web' && e.firstTouch !== null) openedPerVisitor.set(k, (openedPerVisitor.get(k) ?? 0) + 1);
   }
   const merged = new Map<string, VisitorUpdate>();
   for (const { visitor: v } of reqs) {
@@ -50,7 +54,7 @@ export function mergeVisitorUpdates(reqs: WriteRequest[], stored: StoredEvent[])
     const k = v.siteId + '\u0000' + v.visitorId;
     const prev = merged.get(k);
     if (!prev) {
-      merged.set(k, { ...v, newEvents: storedPerVisitor.get(k) ?? 0 });
+      merged.set(k, { ...v, newEvents: storedPerVisitor.get(k) ?? 0, newSessions: openedPerVisitor.get(k) ?? 0 });
       continue;
     }
     const later = v.lastSeen >= prev.lastSeen;
@@ -59,7 +63,6 @@ export function mergeVisitorUpdates(reqs: WriteRequest[], stored: StoredEvent[])
       firstSeen: Math.min(prev.firstSeen, v.firstSeen),
       lastSeen: Math.max(prev.lastSeen, v.lastSeen),
       session: mergeSessions(prev.session, v.session),
-      newSessions: prev.newSessions + v.newSessions,
       firstTouch: prev.firstTouch ?? v.firstTouch,
       lastTouch: later ? (v.lastTouch ?? prev.lastTouch) : prev.lastTouch,
       browser: v.browser ?? prev.browser,

@@ -56,10 +56,12 @@ export type RejectionReason =
   | 'unknown_site'
   | 'origin_not_allowed'
   | 'too_many_events'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** a compressed body (Content-Encoding other than identity) */
+  | 'unsupported_encoding';
 
 export interface Rejection {
-  status: 400 | 403 | 404 | 413 | 429;
+  status: 400 | 403 | 404 | 413 | 415 | 429;
   reason: RejectionReason;
   message: string;
   siteId?: string;

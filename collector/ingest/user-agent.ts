@@ -1,4 +1,5 @@
-// User agents parsed once per distinct string (LRU cache): browser, OS, device type and the bot flag.
+// User agents parsed once per distinct string (LRU cache): browser, OS, device type and the bot flag. A headless
+// browser is a bot, except on a page whose tag has data-local, which asks for automated browsers to be tracked.
 import { UAParser } from 'ua-parser-js';
 import { isbot } from 'isbot';
 
@@ -7,6 +8,8 @@ export interface UserAgentInfo {
   os: string | null;
   device: 'desktop' | 'mobile' | 'tablet' | 'other';
   isBot: boolean;
+  /** a bot only for its headless marker ("HeadlessChrome"): a browser under automation, not a crawler */
+  headless: boolean;
 }
 
 const CACHE_MAX = 5000;
@@ -27,10 +30,15 @@ export function parseUserAgent(ua: string): UserAgentInfo {
     os: r.os.name ?? null,
     device: type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : type ? 'other' : 'desktop',
     isBot: !ua || isbot(ua),
+    headless: false,
   };
+  info.headless = info.isBot && !!ua && /headless/i.test(ua) && !isbot(ua.replace(/headless/gi, ''));
   if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
   cache.set(ua, info);
   return info;
 }
+
+/** The visitor as a page tagged data-local sees it (`local`): a headless browser there is no bot. */
+export const forLocalPage = (ua: UserAgentInfo, local: boolean): UserAgentInfo => (local && ua.headless ? { ...ua, isBot: false } : ua);
 
 export const userAgentCacheSize = () => cache.size;

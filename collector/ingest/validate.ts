@@ -6,24 +6,31 @@ import { LIMITS } from '../../shared/limits.js';
 import { CLICK_IDS, FORM_KINDS, TRAIT_KEYS, UTM_KEYS } from '../../shared/events.js';
 import type { WireBatch, WireEvent } from '../../shared/wire.js';
 import type { Rejection } from './types.js';
-import { EMAIL_RE, salvageEvent, type SalvageNote } from './salvage-event.js';
+import { EMAIL_RE, hasForeignScheme, isScriptUrl, salvageEvent, type SalvageNote } from './salvage-event.js';
 
 export { EMAIL_RE };
 
 const id = z.string().min(8).max(LIMITS.idChars).regex(/^[A-Za-z0-9_.:-]+$/, 'may hold only letters, digits and _ . : -');
 const value = z.string().max(LIMITS.valueChars);
 const url = z.string().max(LIMITS.urlChars);
-
-const touchShape: Record<string, z.ZodType> = { ref: url.optional(), url: url.optional(), at: z.number().finite().optional() };
+/** A page URL: any text (a relative one reads as no path), but never an absolute URL of another scheme than http(s). */
+const pageUrl = url.refine((u) => !hasForeignScheme(u), 'not an http(s) URL');
+/** A referrer or landing URL: a script scheme is refused here so that salvage drops it (salvage-event.ts). */
+const linkUrl = url.refine((r) => !isScriptUrl(r), 'not an http(s) URL');
+const touchShape: Record<string, z.ZodType> = { ref: linkUrl.optional(), url: linkUrl.optional(), at: z.number().finite().optional() };
 for (const k of [...UTM_KEYS, ...CLICK_IDS]) touchShape[k] = value.optional();
 const touch = z.object(touchShape).strip();
 
+/** A prop or trait key. zod passes over a `__proto__` key without a word: hasReservedKey sends such an event to salvage. */
+const propKey = z.string().min(1).max(LIMITS.propKeyChars);
+const ownProto = (o: unknown) => typeof o === 'object' && o !== null && Object.prototype.hasOwnProperty.call(o, '__proto__');
+const hasReservedKey = (raw: unknown) => ownProto((raw as WireEvent | null)?.p) || ownProto((raw as WireEvent | null)?.tr);
 const props = z
-  .record(z.string().min(1).max(LIMITS.propKeyChars), z.union([value, z.number().finite(), z.boolean()]))
+  .record(propKey, z.union([value, z.number().finite(), z.boolean()]))
   .refine((o) => Object.keys(o).length <= LIMITS.propKeys, `at most ${LIMITS.propKeys} props`);
 
 const traits = z
-  .record(z.string().min(1).max(LIMITS.propKeyChars), value)
+  .record(propKey, value)
   .refine((o) => Object.keys(o).length <= LIMITS.propKeys, `at most ${LIMITS.propKeys} traits`);
 
 export const wireEventSchema = z
@@ -31,8 +38,8 @@ export const wireEventSchema = z
     i: id,
     n: z.string().min(1).max(LIMITS.nameChars).regex(/^[A-Za-z0-9_.:-]+$/, 'event names hold letters, digits and _ . : -'),
     t: z.number().int().nonnegative(),
-    u: url,
-    r: url.optional(),
+    u: pageUrl,
+    r: linkUrl.optional(),
     p: props.optional(),
     ft: touch.optional(),
     st: touch.optional(),
@@ -46,6 +53,9 @@ const batchHead = z.object({
   s: z.string().min(1).max(LIMITS.idChars),
   v: id,
   e: z.array(z.unknown()).min(1, 'no events').max(LIMITS.batchEvents, `at most ${LIMITS.batchEvents} events per batch`),
+  // the device's clock at sending and the data-local mark: a bad one is ignored, never the batch's undoing
+  t: z.number().int().nonnegative().optional().catch(undefined),
+  l: z.string().max(LIMITS.valueChars).optional().catch(undefined),
 });
 
 export { TRAIT_KEYS };
@@ -66,7 +76,14 @@ export interface EventRepair {
 }
 
 export type ParsedBatch =
-  | { ok: true; batch: WireBatch; problems: EventProblem[]; repairs: EventRepair[] }
+  | {
+      ok: true;
+      batch: WireBatch;
+      problems: EventProblem[];
+      repairs: EventRepair[];
+      /** the index each event of `batch.e` had in the batch as sent (events refused here leave gaps) */
+      indexes: number[];
+    }
   | { ok: false; rejection: Rejection; siteKey?: string };
 
 const describe = (err: z.ZodError) => {
@@ -78,7 +95,8 @@ const describe = (err: z.ZodError) => {
 export function parseBatch(text: string): ParsedBatch {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // a byte order mark is not JSON, but RFC 8259 lets parsers ignore one, and some HTTP clients write it
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
     return { ok: false, rejection: { status: 400, reason: 'invalid_json', message: 'body is not valid JSON' } };
   }
@@ -89,13 +107,14 @@ export function parseBatch(text: string): ParsedBatch {
   const head = batchHead.safeParse(json);
   if (!head.success) return { ok: false, siteKey, rejection: { status: 400, reason: 'invalid_batch', message: describe(head.error) } };
   const events: WireEvent[] = [];
+  const indexes: number[] = [];
   const problems: EventProblem[] = [];
   const repairs: EventRepair[] = [];
   const usable = (r: z.ZodSafeParseResult<unknown>) => r.success && ((r.data as WireEvent).em === undefined || EMAIL_RE.test((r.data as WireEvent).em!.trim()));
   head.data.e.forEach((raw, index) => {
     // the usual event passes as sent; only one that does not is salvaged (cut, dropped) and checked again
     let parsed = wireEventSchema.safeParse(raw);
-    const salvaged = usable(parsed) ? null : salvageEvent(raw, `e.${index}`);
+    const salvaged = usable(parsed) && !hasReservedKey(raw) ? null : salvageEvent(raw, `e.${index}`);
     if (salvaged) parsed = wireEventSchema.safeParse(salvaged.event);
     const eventId = typeof (raw as WireEvent)?.i === 'string' ? (raw as WireEvent).i.slice(0, LIMITS.idChars) : null;
     if (!parsed.success) return problems.push({ index, eventId, raw, message: `e.${index}.${describe(parsed.error)}` });
@@ -104,10 +123,12 @@ export function parseBatch(text: string): ParsedBatch {
       return problems.push({ index, eventId, raw, message: `e.${index}.em: not an email address` });
     }
     events.push(ev);
+    indexes.push(index);
     if (salvaged?.notes.length) repairs.push({ index, eventId: ev.i, notes: salvaged.notes, raw });
   });
   if (events.length === 0) {
     return { ok: false, siteKey, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events' } };
   }
-  return { ok: true, batch: { s: head.data.s, v: head.data.v, e: events }, problems, repairs };
+  const { t, l } = head.data;
+  return { ok: true, batch: { s: head.data.s, v: head.data.v, e: events, ...(t === undefined ? {} : { t }), ...(l === undefined ? {} : { l }) }, problems, repairs, indexes };
 }

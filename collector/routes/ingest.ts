@@ -9,11 +9,16 @@ import { readBodyText } from '../ingest/read-body.js';
 import { insertRejected } from '../storage/rejected.js';
 import { LIMITS } from '../../shared/limits.js';
 import { createBeaconLimiter } from '../hardening/rate-limit.js';
+import { isOriginAllowed } from '../ingest/origin.js';
+import { createKnownOrigin } from '../ingest/known-origin.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
+/** Only a web origin is ever echoed: `null` (sandboxed frames, data: and file: pages) and other schemes never are. */
+const isWebOrigin = (origin: string | undefined): origin is string => !!origin && /^https?:\/\/[^/]/i.test(origin);
+
 function corsHeaders(c: Context<AppEnv>, origin: string | undefined) {
-  if (origin) {
+  if (isWebOrigin(origin)) {
     c.header('Access-Control-Allow-Origin', origin);
     c.header('Vary', 'Origin');
   }
@@ -22,14 +27,32 @@ function corsHeaders(c: Context<AppEnv>, origin: string | undefined) {
 export function mountIngest(app: ApiApp, deps: Deps) {
   const ingestBeacon = createBeaconPipeline(deps, deps.writer);
   const limitBeacon = createBeaconLimiter(deps);
+  const isKnownOrigin = createKnownOrigin(deps.db, 5_000, deps.now);
 
-  app.options('/e', (c) => {
-    corsHeaders(c, c.req.header('origin'));
-    c.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
-    c.header('Access-Control-Allow-Headers', 'Content-Type');
-    c.header('Access-Control-Max-Age', '86400');
+  // The preflight comes without the body, so without the site: an origin no site admits gets no CORS headers (its
+  // browser then sends nothing); for the others the POST still checks the site's own origins.
+  app.options('/e', async (c) => {
+    const origin = c.req.header('origin');
+    const known = await isKnownOrigin(origin).catch(() => false);
+    if (known) {
+      corsHeaders(c, origin);
+      c.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
+      c.header('Access-Control-Allow-Headers', 'Content-Type');
+      c.header('Access-Control-Max-Age', '86400');
+    }
     return c.body(null, 204);
   });
+
+  /** A compressed body is refused rather than read as text (it would only fail as "not valid JSON"). */
+  async function encoded(c: Context<AppEnv>, encoding: string) {
+    const message = `Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the JSON as it is`;
+    deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'unsupported_encoding' });
+    await insertRejected(deps.db, [
+      { siteId: null, reason: 'unsupported_encoding', message, route: '/e', raw: '', receivedAt: deps.now() },
+    ]).catch(() => {});
+    corsHeaders(c, c.req.header('origin'));
+    return c.json(errorBody('unsupported_encoding', message), 415);
+  }
 
   async function tooLarge(c: Context<AppEnv>) {
     deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'payload_too_large' });
@@ -43,6 +66,8 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     '/e',
     async function postBeacon(c) {
       const origin = c.req.header('origin');
+      const encoding = c.req.header('content-encoding')?.trim();
+      if (encoding && encoding.toLowerCase() !== 'identity') return encoded(c, encoding);
       const read = await readBodyText(c, LIMITS.bodyBytes);
       if (!read.ok) return tooLarge(c);
       const { text } = read;
@@ -59,7 +84,8 @@ export function mountIngest(app: ApiApp, deps: Deps) {
       }
       if (!outcome.ok) {
         const { rejection } = outcome;
-        if (rejection.reason !== 'origin_not_allowed') corsHeaders(c, origin);
+        // a site's refusals are readable by its own pages only; without a site (bad JSON, unknown key) none is known
+        if (!outcome.site || isOriginAllowed(origin, outcome.site)) corsHeaders(c, origin);
         return c.json(errorBody(rejection.reason, rejection.message), rejection.status);
       }
       corsHeaders(c, origin);
@@ -100,6 +126,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
       403: { description: 'origin not allowed for the site', content: { 'application/json': { schema: errorSchema } } },
       404: { description: 'unknown site key', content: { 'application/json': { schema: errorSchema } } },
       413: { description: 'body too large', content: { 'application/json': { schema: errorSchema } } },
+      415: { description: 'a Content-Encoding other than identity (send the body uncompressed)', content: { 'application/json': { schema: errorSchema } } },
       503: { description: 'storage unavailable; retry', content: { 'application/json': { schema: errorSchema } } },
     },
   });

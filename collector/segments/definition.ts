@@ -74,6 +74,7 @@ export function durationMs(text: string): number {
 const durations = new Map<string, number>();
 
 const MAX_DEFINITION_CHARS = 16_384;
+export const MAX_STAGE_DAYS = 36_500;
 /** nesting of JSON objects and arrays (a condition level is two or three of them) */
 const MAX_NESTING = 36;
 
@@ -107,9 +108,11 @@ const touchSchema = z
   })
   .refine((v) => [v.source, v.medium, v.campaign, v.channel].some((x) => x !== undefined), 'give at least one of source, medium, campaign, channel');
 
+/** Days in a stage: up to a century (a bound past any lead's life would only make a recheck time no column holds). */
+const days = z.number().min(0).max(MAX_STAGE_DAYS);
 const inStageSchema = z.strictObject({
   days: z
-    .strictObject({ gte: z.number().min(0).optional(), lte: z.number().min(0).optional() })
+    .strictObject({ gte: days.optional(), lte: days.optional() })
     .refine((v) => v.gte !== undefined || v.lte !== undefined, 'give at least one of gte, lte'),
 });
 

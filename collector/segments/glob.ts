@@ -1,20 +1,44 @@
 // Path globs for `did.path`: `*` matches any run of characters, everything else is literal; ASCII letters match
 // either case. The same glob becomes a LIKE pattern when counting runs in SQL (SQLite's LIKE folds ASCII only).
-const cache = new Map<string, RegExp>();
+// Matching never backtracks: a regular expression of `.*` runs is exponential in the number of stars ("*a*a*a*a*b"
+// against a long path held the event loop for minutes), so the literal parts are found left to right instead.
+const cache = new Map<string, string[]>();
 const lowerAscii = (s: string) => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
 
-export function globToRegExp(glob: string): RegExp {
-  let re = cache.get(glob);
-  if (!re) {
-    const body = lowerAscii(glob).split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*');
-    re = new RegExp(`^${body}$`);
+/** The glob's literal parts between its stars, lower-cased (ASCII); a glob without a star has one part. */
+function partsOf(glob: string): string[] {
+  let parts = cache.get(glob);
+  if (!parts) {
+    parts = lowerAscii(glob).split('*');
     if (cache.size > 1000) cache.clear();
-    cache.set(glob, re);
+    cache.set(glob, parts);
   }
-  return re;
+  return parts;
 }
 
-export const pathMatches = (glob: string, path: string) => globToRegExp(glob).test(lowerAscii(path));
+/**
+ * Whether the path matches the glob, in time linear in their lengths: the first part must open the path, the last
+ * must close it, and each part between is taken at its leftmost place after the previous one (leftmost is always
+ * safe when `*` is the only wildcard).
+ */
+export function pathMatches(glob: string, path: string): boolean {
+  const parts = partsOf(glob);
+  const text = lowerAscii(path);
+  if (parts.length === 1) return text === parts[0];
+  const first = parts[0];
+  const last = parts[parts.length - 1];
+  if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+  const end = text.length - last.length;
+  let at = first.length;
+  for (let i = 1; i < parts.length - 1; i++) {
+    const part = parts[i];
+    if (!part) continue;
+    const found = text.indexOf(part, at);
+    if (found === -1 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}
 
 /** The glob as a LIKE pattern with `\` as the escape character: `*` → `%`, literal `%` and `_` escaped. */
 export const globToLike = (glob: string) => glob.replace(/[\\%_]/g, '\\$&').replace(/\*/g, '%');

@@ -118,11 +118,14 @@ function evaluateDid(d: DidTest, f: LeadFacts): Evaluation {
 // Time in the current stage crosses `gte` days once (turning true) and `lte` days once (turning false).
 function evaluateInStage(t: InStageTest, f: LeadFacts): Evaluation {
   const elapsed = f.now - f.stageAt;
-  const { gte, lte } = t.days;
-  const value = (gte === undefined || elapsed >= gte * DAY_MS) && (lte === undefined || elapsed <= lte * DAY_MS);
+  // whole milliseconds (times are): fractional days ("0.5000001") must not make a fractional recheck time, which a
+  // bigint column refuses; for a whole elapsed time, `>= ceil(x)` and `<= floor(x)` decide as `>= x` and `<= x` do
+  const gte = t.days.gte === undefined ? undefined : Math.ceil(t.days.gte * DAY_MS);
+  const lte = t.days.lte === undefined ? undefined : Math.floor(t.days.lte * DAY_MS);
+  const value = (gte === undefined || elapsed >= gte) && (lte === undefined || elapsed <= lte);
   let changeAt = NEVER;
-  if (gte !== undefined && f.stageAt + gte * DAY_MS > f.now) changeAt = Math.min(changeAt, f.stageAt + gte * DAY_MS);
-  if (lte !== undefined && f.stageAt + lte * DAY_MS + 1 > f.now) changeAt = Math.min(changeAt, f.stageAt + lte * DAY_MS + 1);
+  if (gte !== undefined && f.stageAt + gte > f.now) changeAt = Math.min(changeAt, f.stageAt + gte);
+  if (lte !== undefined && f.stageAt + lte + 1 > f.now) changeAt = Math.min(changeAt, f.stageAt + lte + 1);
   return { value, changeAt };
 }
 

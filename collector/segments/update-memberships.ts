@@ -90,6 +90,8 @@ export async function updateMembershipsFor(
 }
 
 const NONE_WRITTEN: ReadonlyMap<string, WrittenLead> = new Map();
+/** The last moment a Date can hold (epoch ms); a recheck later than this is never due. */
+const LAST_TIME = 8.64e15;
 
 function groupEvents(rows: LeadEventRow[]): Map<string, FactEvent[]> {
   const byLead = new Map<string, FactEvent[]>();
@@ -195,6 +197,8 @@ async function updateChunk(
         if (value !== current.has(segment.key)) moves.push({ key: segment.key, leadId, kind: value ? 'entered' : 'exited', segment, row });
       }
     }
+    // a moment past the last date there is (a window of 99999w) is never: no recheck time that no column can hold
+    if (dueAt > LAST_TIME) dueAt = NEVER;
     const stored = rechecks.get(leadId);
     if (stored === undefined || stored <= now) {
       // none yet, or this is the sweep handling it: store the exact next moment (or none)

@@ -34,7 +34,7 @@ const SavedSchema = WebhookSchema.extend({
 const DeliverySchema = z.object({
   deliveryId: z.string(),
   event: z.string(),
-  status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+  status: z.enum(['pending', 'sending', 'delivered', 'failed', 'held']),
   attempts: z.number(),
   lastStatusCode: z.number().nullable(),
   lastError: z.string().nullable(),

@@ -12,7 +12,8 @@ export interface Webhook {
   updatedAt: number;
 }
 
-export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+/** `held`: waiting while its webhook is paused (`active: false`); it goes back to `pending` when the webhook is resumed */
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed' | 'held';
 
 export interface Delivery {
   siteId: string;
@@ -122,6 +123,17 @@ export async function insertDelivery(
   );
 }
 
+/**
+ * Pausing a webhook holds its queued deliveries (`held`: never claimed); resuming it makes them `pending` again, each
+ * due at the time it had. Resolves to how many changed.
+ */
+export async function holdDeliveries(db: Db, siteId: string, webhookId: string, hold: boolean): Promise<number> {
+  return db.run(
+    `UPDATE webhook_deliveries SET status = ? WHERE site_id = ? AND webhook_id = ? AND status = ?`,
+    hold ? ['held', siteId, webhookId, 'pending'] : ['pending', siteId, webhookId, 'held'],
+  );
+}
+
 // ---- the delivery worker
 
 /** Deliveries that are due: pending ones whose time has come, and sending ones whose claim expired (crashed worker). */
@@ -184,10 +196,14 @@ export async function finishDelivery(
   claim: { siteId: string; deliveryId: string; leaseUntil: number },
   outcome: { status: 'delivered' | 'pending' | 'failed'; nextAttemptAt: number; lastStatus: number | null; lastError: string | null; deliveredAt: number | null },
 ): Promise<boolean> {
+  // a retry whose webhook was paused meanwhile waits (held) instead of being tried again
   const changed = await db.run(
-    `UPDATE webhook_deliveries SET status = ?, next_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ?
+    `UPDATE webhook_deliveries SET
+       status = CASE WHEN ? = 'pending' AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.site_id = webhook_deliveries.site_id
+         AND w.webhook_id = webhook_deliveries.webhook_id AND w.active = 1) THEN 'held' ELSE ? END,
+       next_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ?
      WHERE site_id = ? AND delivery_id = ? AND status = 'sending' AND next_attempt_at = ?`,
-    [outcome.status, outcome.nextAttemptAt, outcome.lastStatus, outcome.lastError, outcome.deliveredAt, claim.siteId, claim.deliveryId, claim.leaseUntil],
+    [outcome.status, outcome.status, outcome.nextAttemptAt, outcome.lastStatus, outcome.lastError, outcome.deliveredAt, claim.siteId, claim.deliveryId, claim.leaseUntil],
   );
   return changed > 0;
 }

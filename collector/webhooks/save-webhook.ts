@@ -1,6 +1,7 @@
 // Creating and changing a webhook: keeps created_at and the secret unless a new one is given; generates one for a new hook.
+// Pausing it (active: false) holds its queued deliveries until it is resumed.
 import type { Db } from '../storage/db.js';
-import { getWebhook, upsertWebhook, type Webhook } from '../storage/webhooks.js';
+import { getWebhook, holdDeliveries, upsertWebhook, type Webhook } from '../storage/webhooks.js';
 import type { WebhookEvent } from './enqueue.js';
 import { generateWebhookSecret } from './webhook-secret.js';
 
@@ -32,5 +33,8 @@ export async function saveWebhook(db: Db, siteId: string, webhookId: string, inp
     updatedAt: now,
   };
   await upsertWebhook(db, webhook);
+  // paused: its queued deliveries wait; resumed: they go out again
+  if (!webhook.active) await holdDeliveries(db, siteId, webhookId, true);
+  else if (existing && !existing.active) await holdDeliveries(db, siteId, webhookId, false);
   return { webhook, created: !existing, generatedSecret };
 }

@@ -4,7 +4,7 @@
 // automation, no site key), whatever consent says. On and Hold are the odd modes: `mode & 1` means "tracking".
 import { loc } from './globals.js';
 import { data } from './config.js';
-import { load, save, state } from './store.js';
+import { load, save, state, type State } from './store.js';
 import { soon } from './send.js';
 
 export const enum Mode {
@@ -29,11 +29,18 @@ export const initMode = () => {
       : state.c ?? (data.consent == 'required' ? Mode.Hold : Mode.On);
 };
 
-/** funnelbeam('consent', granted): remembers the decision (and sends what was held); refusing also forgets everything. */
-export const setConsent = (granted: unknown) => {
+/**
+ * funnelbeam('consent', granted): remembers the decision (and sends what was held); refusing also forgets everything.
+ * `held` is a local (a parameter only to save bytes): on a grant while pending, the outbox held in memory.
+ */
+export const setConsent = (granted: unknown, held = (granted && mode > Mode.Silenced && state.q) as State['q']) => {
   if (mode != Mode.Silenced) {
+    // (first: load() reads the stored state only once consent is no longer pending)
+    mode = granted ? Mode.On : Mode.Off;
     granted ? load() : save({});
-    state.c = mode = granted ? Mode.On : Mode.Off;
+    // what was held in memory joins the stored outbox (another tab's, or one kept from before consent was required)
+    if (held && state.q != held) (state.q ||= []).push(...held);
+    state.c = mode;
     save();
     soon();
   }

@@ -5,7 +5,7 @@
 // of the start-up statements below is the one gzip compresses best.
 import { How, pageview } from './pageview.js';
 import { captureTouch } from './utm.js';
-import { onSubmit } from './forms.js';
+import { last, onSubmit } from './forms.js';
 import { measureScroll, sendEngagement } from './engagement.js';
 import { doc } from './globals.js';
 import { readTag } from './config.js';
@@ -64,6 +64,9 @@ if (!window.funnelbeam?.l)
         on('popstate', pageview);
         on('click', onClick);
         on('submit', onSubmit);
+        // form.submit() (jQuery's .submit(), a script sending the form itself) fires no submit event, only formdata; so
+        // does new FormData(form) in a submit handler: the form whose submit was just seen is skipped
+        on('formdata', (e) => last != e.target && onSubmit(e));
         on('auxclick', onClick);
         // without data-hash a hash change leaves the path as it was: no view
         on('hashchange', pageview);

@@ -7,7 +7,7 @@ import { flush } from './send.js';
 
 export const onClick = (e: MouseEvent) => {
   // the innermost target: a link inside a web component's (open) shadow root counts too
-  const a = (e.composedPath()[0] as Element).closest('a[href]') as HTMLAnchorElement;
+  const a = (e.composedPath()[0] as Element).closest('a[href],area[href]') as HTMLAnchorElement;
   // data-downloads="pdf, .zip" becomes /\.(pdf|zip)$/i
   const name =
     a.hasAttribute('download') ||

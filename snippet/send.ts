@@ -5,6 +5,7 @@
 // stay in the outbox until a later fetch is answered (on this page once it is shown again, or on the next
 // page). The collector stores an event id once, so sending twice is safe.
 import { safe } from './safe.js';
+import { doc } from './globals.js';
 import { api, data } from './config.js';
 import { visitorId } from './ids.js';
 import { load, save, state } from './store.js';
@@ -26,11 +27,15 @@ export const soon = () => timer || later(300);
  */
 const fail = (retryAfter: unknown, ms?: number) => {
   busy = 0;
-  load();
-  ms = +retryAfter! * 1e3 || 1e3 << Math.min((state.n = -~state.n!), 9);
-  state.b = Date.now() + ms;
-  save();
-  later(ms);
+  // a page being left (a link followed, a form posted) cancels its fetch, whose request has mostly gone through: no
+  // back-off for the next pages, which would otherwise send nothing for seconds, not even when they are left
+  if (!doc.hidden) {
+    load();
+    ms = +retryAfter! * 1e3 || 1e3 << Math.min((state.n = -~state.n!), 9);
+    state.b = Date.now() + ms;
+    save();
+    later(ms);
+  }
 };
 
 /**
@@ -47,7 +52,8 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   if (state.b! > Date.now()) {
     if (!hiding) later(state.b! - Date.now());
   } else if (e[0] && (hiding || !busy) && mode == Mode.On) {
-    body = JSON.stringify({ s: data.site, v: visitorId(), e });
+    // t: this device's clock now (the collector corrects the events' times by its skew); l: data-local, present or not
+    body = JSON.stringify({ s: data.site, v: visitorId(), e, t: Date.now(), l: data.local });
     if (!(hiding && navigator.sendBeacon?.(api + 'e', body))) {
       busy = 1;
       // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB

@@ -2,6 +2,7 @@
 // each change (other tabs share it) and written after it; when storage is blocked, empty or full, the copy in
 // memory is the truth for this page, so nothing ever throws.
 import type { WireEvent, WireTouch } from '../shared/wire.js';
+import { Mode, mode } from './consent.js';
 
 export interface State {
   /** visitor id */
@@ -24,10 +25,11 @@ export interface State {
 
 export let state: State = {};
 
+/** Reads the stored state, except while consent is pending: then the copy in memory holds what is tracked. */
 export const load = () => {
   try {
     // `null` there (another script's doing) leaves the copy in memory in charge
-    state = JSON.parse((localStorage as { _fb?: string })._fb!) || state;
+    if (mode ^ Mode.Hold) state = JSON.parse((localStorage as { _fb?: string })._fb!) || state;
   } catch {}
 };
 

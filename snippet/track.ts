@@ -14,7 +14,7 @@ import { page } from './pageview.js';
  * began (an engagement event's engaged time), for the session's idle time
  */
 export const track = (n: string, extra?: Partial<WireEvent>, since?: number, t = Date.now()) => {
-  // (load() first: a refusal that another tab stored stops this one too)
+  // (load() first: a refusal that another tab stored stops this one too; while consent is pending it reads nothing)
   if (mode & 1 && (load(), state.c != 0)) {
     if ((state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t, since || t), ...extra }) > 100) state.q.shift();
     mode == Mode.On && save();

@@ -9,11 +9,15 @@ let here: WireTouch;
 /** `here` while it brings a campaign or an outside referrer not yet in the session */
 let landing: WireTouch | 0;
 
-/** Reads the touch of the page just loaded. */
-export const captureTouch = () => {
-  here = { url: loc.href, at: Date.now() };
+/**
+ * Reads the touch of the page just loaded. `url` is a local (a parameter only to save bytes): the URL the page was
+ * loaded with, from its navigation entry, which a router or a cleanup script that already dropped the campaign from the
+ * address bar (before a deferred, async or tag-manager-injected snippet ran) leaves as it was.
+ */
+export const captureTouch = (url = (performance.getEntriesByType('navigation')[0]?.name || loc.href) as string) => {
+  here = { url, at: Date.now() };
   // UTM_KEYS and CLICK_IDS (other utm_ keys go too; the collector drops them)
-  new URLSearchParams(loc.search).forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
+  new URL(url).searchParams.forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
   if (doc.referrer && new URL(doc.referrer).host != loc.host) (here.ref = doc.referrer), (landing = here);
 };
 

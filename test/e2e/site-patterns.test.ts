@@ -371,8 +371,8 @@ test('email fields as tools write them: type=text name=email inputmode=email, ty
   await page.close();
 });
 
-// Known gap (README): form.submit() fires no submit event. Flip to test() to check a fix.
-test.skip('a Marketo/jQuery-style form sent by form.submit() counts', async () => {
+// Was a known gap: form.submit() fires no submit event (it fires formdata, which the snippet now also reads).
+test('a Marketo/jQuery-style form sent by form.submit() counts', async () => {
   const s = await site(
     { '/': { body: `<form id="mkto" action="/thanks" method="post"><input type="email" name="Email" value="m@marketo.example"><button type="button" id="go" onclick="this.form.submit()">send</button></form>` } },
     { '/thanks': (req, res) => void drain(req).then(() => res.writeHead(200, { 'content-type': 'text/html' }).end('thanks')) },

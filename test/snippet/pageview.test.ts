@@ -30,6 +30,8 @@ describe('pageview', () => {
           st: { url: 'https://www.example.com/pricing?plan=pro', at: TIME },
         },
       ],
+      // the device's clock when sent (the collector corrects event times by its skew); no l without data-local
+      t: TIME,
     });
     expect(req.body.v).toBe(page.state().v);
   });

@@ -4,7 +4,14 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,259 with terser after esbuild: 2,246 before the site-patterns fixes (+13: an engagement event's engaged time is no
+ * 2,369 with terser after esbuild: 2,259 before the second unseen-pages round (+110: the landing campaign read from the
+ * navigation entry, so a script that strips it from the address bar before the snippet runs loses nothing +36; what a waiting
+ * tab held is merged into the stored outbox instead of being dropped by it +29; form.submit() counted through its
+ * formdata event, once +22; each batch stamped with the device's clock and data-local (t, l: the collector's clock
+ * correction, and its rule that a headless browser on a data-local page is no bot) +9; no back-off from a fetch
+ * cancelled by leaving the page +9; a form whose email fields are all empty is no submit +5; <area href> links +4; event
+ * names built from the form markers -3; a storage listener taking consent given in another tab, +37, was measured and
+ * left out); 2,246 before the site-patterns fixes (+13: an engagement event's engaged time is no
  * idle time for the session, so a 40-minute read keeps the visit's campaign +7; a refusal stored by another tab stops
  * tracking in this one +6); 2,263 before the collector took over cutting overlong values and dropping
  * unusable emails (-17 with the form marker sent as the kind); 2,231 before the unseen-pages fixes (+32: events held in
@@ -14,7 +21,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2259;
+export const GZIP_BUDGET = 2369;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

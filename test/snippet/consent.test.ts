@@ -1,18 +1,9 @@
 // Privacy: consent-required mode, opt-out, Global Privacy Control, Do Not Track, localhost and automation.
-import { afterEach, expect, test } from 'vitest';
-import { openPage, type PageOptions, type TestPage } from './page.js';
+import { expect, test } from 'vitest';
+import { pagesOfTest, carry } from './page.js';
 
-const pages: TestPage[] = [];
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.close();
-});
-const open = async (o: PageOptions) => {
-  const p = await openPage(o);
-  pages.push(p);
-  return p;
-};
+const open = pagesOfTest();
 const REQUIRED = { attrs: { 'data-consent': 'required' } };
-const carry = (p: TestPage) => ({ _fb: p.w.localStorage.getItem('_fb')! });
 
 test('with data-consent="required", nothing is sent or stored until consent; then the held view and events go out', async () => {
   const page = await open(REQUIRED);

@@ -1,5 +1,6 @@
 // A happy-dom page running the built snippet (the release bundle), with the browser's network APIs
 // (navigator.sendBeacon, fetch) replaced to capture what the snippet sends and to answer as a collector would.
+import { afterEach } from 'vitest';
 import { Window } from 'happy-dom';
 import { buildSnippet } from '../../scripts/build-snippet.js';
 import type { WireBatch } from '../../shared/wire.js';
@@ -100,3 +101,19 @@ export async function openPage(options: PageOptions = {}): Promise<TestPage> {
     close: () => w.happyDOM.close(),
   };
 }
+
+/** Opens pages for the tests of one file and closes them after each test (call at the top level). */
+export function pagesOfTest(): (options?: PageOptions) => Promise<TestPage> {
+  const pages: TestPage[] = [];
+  afterEach(async () => {
+    for (const p of pages.splice(0)) await p.close();
+  });
+  return async (options = {}) => {
+    const p = await openPage(options);
+    pages.push(p);
+    return p;
+  };
+}
+
+/** A page's stored state, to open the next page of the same visit with (`storage`). */
+export const carry = (p: TestPage) => ({ _fb: p.w.localStorage.getItem('_fb')! });

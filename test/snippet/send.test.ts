@@ -1,18 +1,9 @@
 // Transport: batching, the capped outbox, retry with backoff and Retry-After, beacons while hiding.
-import { afterEach, expect, test } from 'vitest';
-import { openPage, type PageOptions, type TestPage } from './page.js';
+import { expect, test } from 'vitest';
+import { pagesOfTest, carry, type TestPage } from './page.js';
 import { LIMITS } from '../../shared/limits.js';
 
-const pages: TestPage[] = [];
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.close();
-});
-const open = async (o: PageOptions) => {
-  const p = await openPage(o);
-  pages.push(p);
-  return p;
-};
-const carry = (p: TestPage) => ({ _fb: p.w.localStorage.getItem('_fb')! });
+const open = pagesOfTest();
 
 test('events within a short moment go in one request', async () => {
   const page = await open({});

@@ -1,18 +1,10 @@
 // Findings of the second unseen-pages round (see test/e2e/unseen-pages-2.test.ts), at the unit level: image-map links,
 // the landing campaign read from the navigation entry, empty email fields, form.submit() (formdata), and consent
 // given in another tab or on a page whose storage predates data-consent="required".
-import { afterEach, expect, test } from 'vitest';
-import { openPage, type PageOptions, type TestPage } from './page.js';
+import { expect, test } from 'vitest';
+import { pagesOfTest, type TestPage } from './page.js';
 
-const pages: TestPage[] = [];
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.close();
-});
-const open = async (o: PageOptions) => {
-  const p = await openPage(o);
-  pages.push(p);
-  return p;
-};
+const open = pagesOfTest();
 const REQUIRED = { attrs: { 'data-consent': 'required' } };
 const el = (p: TestPage, id: string) => p.w.document.getElementById(id) as any;
 const fire = (p: TestPage, id: string, type: 'submit' | 'formdata') => el(p, id).dispatchEvent(new p.w.Event(type, { bubbles: true, cancelable: true }));

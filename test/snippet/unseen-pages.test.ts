@@ -1,17 +1,9 @@
 // Findings of the unseen-pages round (see test/e2e/unseen-pages.test.ts), at the unit level: consent-held events,
 // values left for the collector to cut, and batches that halve when sends keep failing.
-import { afterEach, expect, test } from 'vitest';
-import { openPage, type PageOptions, type TestPage } from './page.js';
+import { expect, test } from 'vitest';
+import { pagesOfTest } from './page.js';
 
-const pages: TestPage[] = [];
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.close();
-});
-const open = async (o: PageOptions) => {
-  const p = await openPage(o);
-  pages.push(p);
-  return p;
-};
+const open = pagesOfTest();
 const REQUIRED = { attrs: { 'data-consent': 'required' } };
 
 test('consent required: views, clicks and submits before the decision are held in memory (not stored, not sent, not even on hide) and go out on consent', async () => {

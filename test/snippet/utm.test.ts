@@ -1,19 +1,15 @@
 // Attribution: first touch and session touch from the landing page, carried by every later event.
-import { afterEach, expect, test } from 'vitest';
-import { openPage, type TestPage } from './page.js';
+import { expect, test } from 'vitest';
+import { pagesOfTest, type TestPage } from './page.js';
 import { CLICK_IDS, UTM_KEYS } from '../../shared/events.js';
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 
-const pages: TestPage[] = [];
-afterEach(async () => {
-  for (const p of pages.splice(0)) await p.close();
-});
+const open = pagesOfTest();
 
 /** the next page of the same visit: same localStorage, the previous URL as referrer */
 async function next(prev: TestPage | undefined, url: string, referrer = '') {
   const storage: Record<string, string> = prev ? { _fb: prev.w.localStorage.getItem('_fb')! } : {};
-  const page = await openPage({ url, storage, before: (w) => Object.defineProperty(w.document, 'referrer', { value: referrer }) });
-  pages.push(page);
+  const page = await open({ url, storage, before: (w) => Object.defineProperty(w.document, 'referrer', { value: referrer }) });
   await page.settle();
   return page;
 }

@@ -1,6 +1,6 @@
 // Stage and score change rows: the explainable history behind a lead's stage and score.
 import type { Db } from './db.js';
-import { chunkRows, valuesSql } from './multi-row.js';
+import { chunkRows, flatRows, sqlForRows, valuesSql } from './multi-row.js';
 
 export interface StageChangeRow {
   leadId: string;
@@ -82,14 +82,18 @@ export async function listScoreChangesOf(db: Db, siteId: string, leadId: string)
   }));
 }
 
+const insertStageChangesSql = sqlForRows(
+  (n) => `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule, from_at) VALUES ${valuesSql(8, n)}
+       ON CONFLICT (site_id, lead_id, to_stage) DO NOTHING RETURNING lead_id, to_stage`,
+);
+
 /** Inserts stage changes of many leads; resolves to those that are new (a lead enters each stage once). */
 export async function insertStageChanges(db: Db, siteId: string, rows: readonly StageChangeRow[]): Promise<StageChangeRow[]> {
   const entered: StageChangeRow[] = [];
   for (const chunk of chunkRows(rows, db.dialect)) {
     const back = await db.all<{ lead_id: string; to_stage: string }>(
-      `INSERT INTO stage_changes (site_id, lead_id, to_stage, from_stage, at, event_id, rule, from_at) VALUES ${valuesSql(8, chunk.length)}
-       ON CONFLICT (site_id, lead_id, to_stage) DO NOTHING RETURNING lead_id, to_stage`,
-      chunk.flatMap((c) => [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule, c.fromAt ?? null]),
+      insertStageChangesSql(chunk.length),
+      flatRows(chunk, (c) => [siteId, c.leadId, c.toStage, c.fromStage, c.at, c.eventId, c.rule, c.fromAt ?? null]),
     );
     const keys = new Set(back.map((b) => b.lead_id + '\u0000' + b.to_stage));
     for (const c of chunk) if (keys.has(c.leadId + '\u0000' + c.toStage)) entered.push(c);
@@ -97,12 +101,16 @@ export async function insertStageChanges(db: Db, siteId: string, rows: readonly 
   return entered;
 }
 
+const insertScoreChangesSql = sqlForRows(
+  (n) => `${SCORE_INSERT.replace('(?, ?, ?, ?, ?, ?, ?, ?)', valuesSql(8, n))} ON CONFLICT (site_id, change_id) DO NOTHING`,
+);
+
 /** Inserts score changes of many leads (an id already stored is kept). */
 export async function insertScoreChanges(db: Db, siteId: string, rows: readonly ScoreChangeRow[]): Promise<void> {
   for (const chunk of chunkRows(rows, db.dialect)) {
     await db.run(
-      `${SCORE_INSERT.replace('(?, ?, ?, ?, ?, ?, ?, ?)', valuesSql(8, chunk.length))} ON CONFLICT (site_id, change_id) DO NOTHING`,
-      chunk.flatMap((c) => [siteId, c.changeId, c.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]),
+      insertScoreChangesSql(chunk.length),
+      flatRows(chunk, (c) => [siteId, c.changeId, c.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]),
     );
   }
 }

@@ -1,7 +1,7 @@
 // Events and visitors on the ingest path: idempotent event inserts and one visitor upsert per visitor per flush.
 import type { Db } from './db.js';
 import { dialectSql } from './db.js';
-import { chunkRows, listSql, valuesSql } from './multi-row.js';
+import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row.js';
 import type { EnrichedEvent, StoredEvent } from '../ingest/types.js';
 import type { SessionState } from '../ingest/sessions.js';
 
@@ -23,9 +23,9 @@ export function eventRow(e: EnrichedEvent): unknown[] {
   ];
 }
 
-// SQLite: rows in chunks of 64/16/4/1 per statement (one prepared text per size); ~40% less time per row than one each.
-const insertEventsSql = (rows: number) => `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES ${valuesSql(EVENT_COLUMNS.length, rows)}
-  ON CONFLICT (site_id, event_id) DO NOTHING RETURNING site_id, event_id`;
+// SQLite: rows in chunks of 64/32/…/1 per statement (one prepared text per size); ~40% less time per row than one each.
+const insertEventsSql = sqlForRows((rows) => `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES ${valuesSql(EVENT_COLUMNS.length, rows)}
+  ON CONFLICT (site_id, event_id) DO NOTHING RETURNING site_id, event_id`);
 
 /** PostgreSQL types of the non-text event columns, for the UNNEST array casts. */
 const EVENT_PG_TYPES: Partial<Record<(typeof EVENT_COLUMNS)[number], string>> = {
@@ -59,7 +59,7 @@ export async function insertEvents(tx: Db, events: EnrichedEvent[]): Promise<Sto
   if (tx.dialect === 'pg') return insertEventsPg(tx, events);
   const inserted = new Set<string>();
   for (const chunk of chunkRows(events)) {
-    const rows = await tx.all<{ site_id: string; event_id: string }>(insertEventsSql(chunk.length), chunk.flatMap(eventRow));
+    const rows = await tx.all<{ site_id: string; event_id: string }>(insertEventsSql(chunk.length), flatRows(chunk, eventRow));
     for (const r of rows) inserted.add(keyOf(r.site_id, r.event_id));
   }
   // an id twice in the input: a later row of the same statement conflicts with the first, so the first is stored

@@ -1,6 +1,6 @@
 // Identity links (which lead a visitor belonged to, and since when), the visitors' current lead, and lead merges.
 import type { Db } from './db.js';
-import { chunkRows, listSql, valuesSql } from './multi-row.js';
+import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row.js';
 
 export interface LinkRow {
   lead_id: string;
@@ -30,40 +30,46 @@ export interface CurrentLink extends LinkRow {
   visitor_lead: string | null;
 }
 
+const selectCurrentLinksSql = sqlForRows(
+  (n) => `SELECT l.visitor_id, l.lead_id, l.from_at, v.lead_id AS visitor_lead FROM identity_links l
+       LEFT JOIN visitors v ON v.site_id = l.site_id AND v.visitor_id = l.visitor_id
+       WHERE l.site_id = ? AND l.to_at IS NULL AND l.visitor_id IN (${listSql(n)})`,
+);
+
 /** The current links of many visitors (a few statements on SQLite, one on PostgreSQL; multi-row.ts), with the visitors' `lead_id` to see if it is in step. */
 export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, CurrentLink>> {
   const out = new Map<string, CurrentLink>();
   for (const chunk of chunkRows(visitorIds, db.dialect)) {
-    const rows = await db.all<CurrentLink & { visitor_id: string }>(
-      `SELECT l.visitor_id, l.lead_id, l.from_at, v.lead_id AS visitor_lead FROM identity_links l
-       LEFT JOIN visitors v ON v.site_id = l.site_id AND v.visitor_id = l.visitor_id
-       WHERE l.site_id = ? AND l.to_at IS NULL AND l.visitor_id IN (${listSql(chunk.length)})`,
-      [siteId, ...chunk],
-    );
+    const rows = await db.all<CurrentLink & { visitor_id: string }>(selectCurrentLinksSql(chunk.length), [siteId, ...chunk]);
     for (const r of rows) out.set(r.visitor_id, { lead_id: r.lead_id, from_at: Number(r.from_at), visitor_lead: r.visitor_lead });
   }
   return out;
 }
 
+const insertFirstLinksSql = sqlForRows(
+  (n) => `INSERT INTO identity_links (site_id, visitor_id, from_at, to_at, lead_id, email, event_id, reason, created_at)
+       VALUES ${valuesSql(9, n)} ON CONFLICT (site_id, visitor_id, from_at) DO NOTHING`,
+);
+
 /** First links of visitors that have none (first sight), many at once. */
 export async function insertFirstLinks(db: Db, links: readonly NewLink[]): Promise<void> {
   for (const chunk of chunkRows(links, db.dialect)) {
     await db.run(
-      `INSERT INTO identity_links (site_id, visitor_id, from_at, to_at, lead_id, email, event_id, reason, created_at)
-       VALUES ${valuesSql(9, chunk.length)} ON CONFLICT (site_id, visitor_id, from_at) DO NOTHING`,
-      chunk.flatMap((l) => [l.siteId, l.visitorId, l.fromAt, null, l.leadId, l.email, l.eventId, l.reason, l.now]),
+      insertFirstLinksSql(chunk.length),
+      flatRows(chunk, (l) => [l.siteId, l.visitorId, l.fromAt, null, l.leadId, l.email, l.eventId, l.reason, l.now]),
     );
   }
 }
 
+const setVisitorLeadsSql = sqlForRows(
+  (n) => `UPDATE visitors SET lead_id = v.column2 FROM (VALUES ${valuesSql(2, n)}) AS v
+       WHERE visitors.site_id = ? AND visitors.visitor_id = v.column1 AND (visitors.lead_id IS NULL OR visitors.lead_id <> v.column2)`,
+);
+
 /** Sets `visitors.lead_id` of many visitors at once (rows already right are not rewritten). */
 export async function setVisitorLeads(db: Db, siteId: string, pairs: ReadonlyArray<readonly [visitorId: string, leadId: string]>): Promise<void> {
   for (const chunk of chunkRows(pairs, db.dialect)) {
-    await db.run(
-      `UPDATE visitors SET lead_id = v.column2 FROM (VALUES ${valuesSql(2, chunk.length)}) AS v
-       WHERE visitors.site_id = ? AND visitors.visitor_id = v.column1 AND (visitors.lead_id IS NULL OR visitors.lead_id <> v.column2)`,
-      [...chunk.flat(), siteId],
-    );
+    await db.run(setVisitorLeadsSql(chunk.length), flatRows(chunk, (pair) => pair).concat(siteId));
   }
 }
 

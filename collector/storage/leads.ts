@@ -1,6 +1,6 @@
 // Lead rows as the funnel engine writes them: creation, email claims, and version-checked fold updates.
 import type { Db } from './db.js';
-import { chunkRows, listSql, valuesSql } from './multi-row.js';
+import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row.js';
 
 export interface LeadFoldRow {
   lead_id: string;
@@ -31,18 +31,20 @@ export async function getLeadFoldRow(db: Db, siteId: string, leadId: string): Pr
   return db.get<LeadFoldRow>(`SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);
 }
 
+const selectFoldRowsSql = (lock: string) => (n: number) =>
+  `SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id IN (${listSql(n)}) ORDER BY lead_id${lock}`;
+const selectFoldRows = sqlForRows(selectFoldRowsSql(''));
+const selectFoldRowsPg = sqlForRows(selectFoldRowsSql(' FOR UPDATE'));
+
 /**
  * Fold rows of many leads. On PostgreSQL the rows are locked in id order until the transaction ends, so collectors
  * that attribute the same leads at once wait for each other instead of racing (and never deadlock on these rows).
  */
 export async function getLeadFoldRows(db: Db, siteId: string, leadIds: readonly string[]): Promise<Map<string, LeadFoldRow>> {
   const out = new Map<string, LeadFoldRow>();
-  const lock = db.dialect === 'pg' ? ' FOR UPDATE' : '';
+  const sql = db.dialect === 'pg' ? selectFoldRowsPg : selectFoldRows;
   for (const chunk of chunkRows([...leadIds].sort(), db.dialect)) {
-    const rows = await db.all<LeadFoldRow>(
-      `SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id IN (${listSql(chunk.length)}) ORDER BY lead_id${lock}`,
-      [siteId, ...chunk],
-    );
+    const rows = await db.all<LeadFoldRow>(sql(chunk.length), [siteId, ...chunk]);
     for (const r of rows) out.set(r.lead_id, r);
   }
   return out;
@@ -160,15 +162,19 @@ export interface FoldedLead {
   u: LeadFoldUpdate;
 }
 
+const insertFoldedSql = sqlForRows(
+  (n) => `INSERT INTO leads (site_id, lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits,
+         first_touch, last_touch, state, ${TOUCH_KEY_COLUMNS.join(', ')}, created_at, updated_at, identified_at, version)
+       VALUES ${valuesSql(28, n)} ON CONFLICT DO NOTHING RETURNING lead_id`,
+);
+
 /** Inserts new anonymous leads with their fold already applied; resolves to the ids inserted (others existed). */
 export async function insertFoldedLeads(db: Db, siteId: string, leads: readonly FoldedLead[]): Promise<Set<string>> {
   const inserted = new Set<string>();
   for (const chunk of chunkRows(leads, db.dialect)) {
     const rows = await db.all<{ lead_id: string }>(
-      `INSERT INTO leads (site_id, lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits,
-         first_touch, last_touch, state, ${TOUCH_KEY_COLUMNS.join(', ')}, created_at, updated_at, identified_at, version)
-       VALUES ${valuesSql(28, chunk.length)} ON CONFLICT DO NOTHING RETURNING lead_id`,
-      chunk.flatMap(({ leadId, createdAt, u }) => [siteId, leadId, null, ...foldValues(u), createdAt, u.now, null, 0]),
+      insertFoldedSql(chunk.length),
+      flatRows(chunk, ({ leadId, createdAt, u }) => [siteId, leadId, null, ...foldValues(u), createdAt, u.now, null, 0]),
     );
     for (const r of rows) inserted.add(r.lead_id);
   }
@@ -187,25 +193,26 @@ export async function updateLeadFolds(db: Db, siteId: string, folds: readonly Ve
   const written = new Set<string>();
   for (const chunk of chunkRows(folds, db.dialect)) {
     const rows = await db.all<{ lead_id: string }>(
-      `UPDATE leads SET stage = v.column3, stage_rank = CAST(v.column4 AS integer), stage_at = CAST(v.column5 AS bigint),
+      updateFoldsSql(chunk.length),
+      flatRows(chunk, ({ leadId, version, u }) => [leadId, version, ...foldValues(u), u.now]).concat(siteId),
+    );
+    for (const r of rows) written.add(r.lead_id);
+  }
+  return written;
+}
+
+const updateFoldsSql = sqlForRows(
+  (n) => `UPDATE leads SET stage = v.column3, stage_rank = CAST(v.column4 AS integer), stage_at = CAST(v.column5 AS bigint),
          score = CAST(v.column6 AS double precision), score_at = CAST(v.column7 AS bigint), mql = CAST(v.column8 AS integer),
          mql_at = CAST(v.column9 AS bigint), sql = CAST(v.column10 AS integer), sql_at = CAST(v.column11 AS bigint),
          traits = v.column12, first_touch = v.column13, last_touch = v.column14, state = v.column15,
          ft_channel = v.column16, ft_source = v.column17, ft_medium = v.column18, ft_campaign = v.column19,
          lt_channel = v.column20, lt_source = v.column21, lt_medium = v.column22, lt_campaign = v.column23,
          updated_at = CAST(v.column24 AS bigint), version = leads.version + 1
-       FROM (VALUES ${valuesSql(24, chunk.length)}) AS v
+       FROM (VALUES ${valuesSql(24, n)}) AS v
        WHERE leads.site_id = ? AND leads.lead_id = v.column1 AND leads.version = CAST(v.column2 AS integer)
        RETURNING leads.lead_id`,
-      [
-        ...chunk.flatMap(({ leadId, version, u }) => [leadId, version, ...foldValues(u), u.now]),
-        siteId,
-      ],
-    );
-    for (const r of rows) written.add(r.lead_id);
-  }
-  return written;
-}
+);
 
 export async function deleteLeadRow(db: Db, siteId: string, leadId: string): Promise<void> {
   await db.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);

@@ -1,6 +1,6 @@
 // Segments, their members, enter/exit history and recheck times: the only SQL of the segments module.
 import { dialectSql, type Db } from './db.js';
-import { chunkRows, listSql, valuesSql } from './multi-row.js';
+import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row.js';
 
 export interface SegmentRow {
   siteId: string;
@@ -83,6 +83,11 @@ export async function deleteSegment(db: Db, siteId: string, key: string): Promis
   return (await db.run('DELETE FROM segments WHERE site_id = ? AND segment_key = ?', [siteId, key])) > 0;
 }
 
+const addMemberCountsSql = sqlForRows(
+  (n) => `INSERT INTO segment_counts (site_id, segment_key, shard, n) VALUES ${valuesSql(4, n)}
+     ON CONFLICT (site_id, segment_key, shard) DO UPDATE SET n = segment_counts.n + excluded.n`,
+);
+
 /**
  * Adds each segment's change in member count to its shard row `shard` (0 ≤ shard < COUNT_SHARDS), in key order so
  * that concurrent transactions lock rows in one order. The segments row itself is not written: a flush on one
@@ -91,11 +96,7 @@ export async function deleteSegment(db: Db, siteId: string, key: string): Promis
 export async function addMemberCounts(db: Db, siteId: string, deltas: ReadonlyMap<string, number>, shard: number): Promise<void> {
   const keys = [...deltas.keys()].filter((k) => deltas.get(k) !== 0).sort();
   if (keys.length === 0) return;
-  await db.run(
-    `INSERT INTO segment_counts (site_id, segment_key, shard, n) VALUES ${valuesSql(4, keys.length)}
-     ON CONFLICT (site_id, segment_key, shard) DO UPDATE SET n = segment_counts.n + excluded.n`,
-    keys.flatMap((k) => [siteId, k, shard, deltas.get(k)!]),
-  );
+  await db.run(addMemberCountsSql(keys.length), flatRows(keys, (k) => [siteId, k, shard, deltas.get(k)!]));
 }
 
 /** Sets the count from the member rows (after a recompute): the base takes it, the shard rows go. */
@@ -298,14 +299,30 @@ export interface MemberKey { key: string; leadId: string }
 /** The identity of a MemberKey in the sets the batched writes resolve to. */
 export const memberKeyId = (m: MemberKey) => m.key + '\u0000' + m.leadId;
 
+const insertMembersSql = sqlForRows(
+  (n) => `INSERT INTO segment_members (site_id, segment_key, lead_id, entered_at) VALUES ${valuesSql(4, n)}
+       ON CONFLICT (site_id, segment_key, lead_id) DO NOTHING RETURNING segment_key, lead_id`,
+);
+const deleteMembersSql = sqlForRows(
+  (n) => `DELETE FROM segment_members WHERE site_id = ? AND (segment_key, lead_id) IN (VALUES ${valuesSql(2, n)})
+       RETURNING segment_key, lead_id`,
+);
+const insertSegmentChangesSql = sqlForRows(
+  (n) => `INSERT INTO segment_changes (site_id, change_id, segment_key, lead_id, kind, at) VALUES ${valuesSql(6, n)}`,
+);
+const upsertRechecksSql = sqlForRows(
+  (n) => `INSERT INTO segment_rechecks (site_id, lead_id, due_at) VALUES ${valuesSql(3, n)}
+       ON CONFLICT (site_id, lead_id) DO UPDATE SET due_at = excluded.due_at`,
+);
+const deleteRechecksSql = sqlForRows((n) => `DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id IN (${listSql(n)})`);
+
 /** Adds members (multi-row); resolves to the ids (memberKeyId) of those that were not members yet. */
 export async function insertMembers(db: Db, siteId: string, members: readonly MemberKey[], at: number): Promise<Set<string>> {
   const added = new Set<string>();
   for (const chunk of chunkRows(members, db.dialect)) {
     const rows = await db.all<{ segment_key: string; lead_id: string }>(
-      `INSERT INTO segment_members (site_id, segment_key, lead_id, entered_at) VALUES ${valuesSql(4, chunk.length)}
-       ON CONFLICT (site_id, segment_key, lead_id) DO NOTHING RETURNING segment_key, lead_id`,
-      chunk.flatMap((m) => [siteId, m.key, m.leadId, at]),
+      insertMembersSql(chunk.length),
+      flatRows(chunk, (m) => [siteId, m.key, m.leadId, at]),
     );
     for (const r of rows) added.add(memberKeyId({ key: r.segment_key, leadId: r.lead_id }));
   }
@@ -317,9 +334,8 @@ export async function deleteMembers(db: Db, siteId: string, members: readonly Me
   const removed = new Set<string>();
   for (const chunk of chunkRows(members, db.dialect)) {
     const rows = await db.all<{ segment_key: string; lead_id: string }>(
-      `DELETE FROM segment_members WHERE site_id = ? AND (segment_key, lead_id) IN (VALUES ${valuesSql(2, chunk.length)})
-       RETURNING segment_key, lead_id`,
-      [siteId, ...chunk.flatMap((m) => [m.key, m.leadId])],
+      deleteMembersSql(chunk.length),
+      flatRows(chunk, (m) => [m.key, m.leadId], [siteId]),
     );
     for (const r of rows) removed.add(memberKeyId({ key: r.segment_key, leadId: r.lead_id }));
   }
@@ -331,28 +347,21 @@ export interface SegmentChangeRow { changeId: string; key: string; leadId: strin
 /** Enter/exit history rows (multi-row). */
 export async function insertSegmentChanges(db: Db, siteId: string, changes: readonly SegmentChangeRow[]): Promise<void> {
   for (const chunk of chunkRows(changes, db.dialect)) {
-    await db.run(
-      `INSERT INTO segment_changes (site_id, change_id, segment_key, lead_id, kind, at) VALUES ${valuesSql(6, chunk.length)}`,
-      chunk.flatMap((c) => [siteId, c.changeId, c.key, c.leadId, c.kind, c.at]),
-    );
+    await db.run(insertSegmentChangesSql(chunk.length), flatRows(chunk, (c) => [siteId, c.changeId, c.key, c.leadId, c.kind, c.at]));
   }
 }
 
 /** Sets leads' next recheck times (multi-row; one row per lead). */
 export async function upsertRechecks(db: Db, siteId: string, rechecks: ReadonlyArray<readonly [leadId: string, dueAt: number]>): Promise<void> {
   for (const chunk of chunkRows(rechecks, db.dialect)) {
-    await db.run(
-      `INSERT INTO segment_rechecks (site_id, lead_id, due_at) VALUES ${valuesSql(3, chunk.length)}
-       ON CONFLICT (site_id, lead_id) DO UPDATE SET due_at = excluded.due_at`,
-      chunk.flatMap(([leadId, dueAt]) => [siteId, leadId, dueAt]),
-    );
+    await db.run(upsertRechecksSql(chunk.length), flatRows(chunk, ([leadId, dueAt]) => [siteId, leadId, dueAt]));
   }
 }
 
 /** Clears leads' recheck times (multi-row). */
 export async function deleteRechecks(db: Db, siteId: string, leadIds: readonly string[]): Promise<void> {
   for (const chunk of chunkRows(leadIds, db.dialect)) {
-    await db.run(`DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id IN (${listSql(chunk.length)})`, [siteId, ...chunk]);
+    await db.run(deleteRechecksSql(chunk.length), [siteId, ...chunk]);
   }
 }
 

@@ -45,6 +45,16 @@ export function openSqlite(path: string): SqliteDb {
       : p === undefined ? null
       : p,
     );
+  // A savepoint (attribution's) or a multi-row write inside a transaction keeps the original of each page it changes
+  // in a sub-journal, which spills to a temporary file past 64 KiB: a file made, written and deleted per flush. In
+  // memory it is a copy of those pages until the statement or savepoint ends (a flush's few hundred KiB). Set at the
+  // first transaction, after the migrations, whose back-fills may rewrite a whole table and should keep spilling.
+  let tempInMemory = false;
+  const memoryTempStore = () => {
+    if (tempInMemory) return;
+    raw.pragma('temp_store = MEMORY');
+    tempInMemory = true;
+  };
   const begin = raw.prepare('BEGIN IMMEDIATE');
   const commit = raw.prepare('COMMIT');
   const rollback = raw.prepare('ROLLBACK');
@@ -135,6 +145,7 @@ export function openSqlite(path: string): SqliteDb {
       const release = await acquire();
       let result;
       try {
+        memoryTempStore();
         begin.run();
         try {
           result = await fn(txDb);

@@ -5,9 +5,10 @@ import { chunkRows, PG_ROWS } from '../../collector/storage/multi-row.js';
 const rows = (n: number) => Array.from({ length: n }, (_, i) => i);
 const sizes = (chunks: number[][]) => chunks.map((c) => c.length);
 
-test('SQLite chunks are 64, 16, 4 or 1 rows, in order, covering every row once', () => {
+test('SQLite chunks are powers of two up to 64 rows, in order, covering every row once', () => {
   expect(sizes(chunkRows(rows(85)))).toEqual([64, 16, 4, 1]);
-  expect(sizes(chunkRows(rows(7)))).toEqual([4, 1, 1, 1]);
+  expect(sizes(chunkRows(rows(7)))).toEqual([4, 2, 1]);
+  expect(sizes(chunkRows(rows(50)))).toEqual([32, 16, 2]);
   expect(chunkRows(rows(150)).flat()).toEqual(rows(150));
   expect(chunkRows([])).toEqual([]);
 });

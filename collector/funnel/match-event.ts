@@ -1,28 +1,24 @@
 // Conditions compiled to predicates over one event: name, path and URL globs, props, form kind, source.
 import type { Condition } from './funnel-config.js';
 import type { FoldEvent } from './fold-event.js';
+import { partsMatch } from '../segments/glob.js';
 
 export type EventTest = (e: FoldEvent) => boolean;
 
-const globCache = new Map<string, RegExp>();
-
-/** `*` matches any run of characters (including `/`); everything else is literal; case-insensitive. */
-export function globToRegExp(glob: string): RegExp {
-  let re = globCache.get(glob);
-  if (!re) {
-    const body = glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-    re = new RegExp(`^${body}$`, 'i');
-    if (globCache.size > 2000) globCache.clear();
-    globCache.set(glob, re);
-  }
-  return re;
+/**
+ * A glob as a test: `*` matches any run of characters (including `/`); everything else is literal; case-insensitive.
+ * Matched without backtracking (segments/glob.ts), so a rule of many stars costs no more than one of a few.
+ */
+export function globTest(glob: string): (text: string) => boolean {
+  const parts = glob.toLowerCase().split('*');
+  return (text) => partsMatch(parts, text.toLowerCase());
 }
 
 const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 function anyGlob(globs: string | string[]): (text: string) => boolean {
-  const res = list(globs).map(globToRegExp);
-  return (text) => res.some((re) => re.test(text));
+  const tests = list(globs).map(globTest);
+  return (text) => tests.some((t) => t(text));
 }
 
 type Scalar = string | number | boolean;
@@ -30,8 +26,8 @@ type PropMatch = Scalar | Scalar[] | { gte?: number; gt?: number; lte?: number; 
 
 function scalarTest(expected: Scalar): (v: Scalar) => boolean {
   if (typeof expected === 'string') {
-    const re = globToRegExp(expected);
-    return (v) => re.test(String(v));
+    const t = globTest(expected);
+    return (v) => t(String(v));
   }
   return (v) => v === expected || String(v) === String(expected);
 }

@@ -23,7 +23,9 @@ export function normalizeTraits(raw: Record<string, unknown> | null | undefined)
   const out: Traits = {};
   if (!raw) return out;
   for (const [key, value] of Object.entries(raw)) {
-    const trait = ALIASES[key.toLowerCase().replace(/[\s_-]/g, '')];
+    // own keys only: "constructor" or "toString" must not find Object's through the prototype
+    const alias = key.toLowerCase().replace(/[\s_-]/g, '');
+    const trait = Object.hasOwn(ALIASES, alias) ? ALIASES[alias] : undefined;
     if (!trait || (typeof value !== 'string' && typeof value !== 'number')) continue;
     let v = String(value).trim().slice(0, LIMITS.valueChars);
     if (!v) continue;

@@ -21,9 +21,13 @@ function partsOf(glob: string): string[] {
  * must close it, and each part between is taken at its leftmost place after the previous one (leftmost is always
  * safe when `*` is the only wildcard).
  */
-export function pathMatches(glob: string, path: string): boolean {
-  const parts = partsOf(glob);
-  const text = lowerAscii(path);
+export const pathMatches = (glob: string, path: string): boolean => partsMatch(partsOf(glob), lowerAscii(path));
+
+/**
+ * Whether `text` is the glob's literal `parts` (its text split at the stars) with anything between them, both folded
+ * alike by the caller. Linear: no backtracking, whatever the number of stars.
+ */
+export function partsMatch(parts: readonly string[], text: string): boolean {
   if (parts.length === 1) return text === parts[0];
   const first = parts[0];
   const last = parts[parts.length - 1];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compileCondition, globToRegExp } from '../../collector/funnel/match-event.js';
+import { compileCondition, globTest } from '../../collector/funnel/match-event.js';
 import { makeEvent } from '../helpers/funnel-factories.js';
 
 describe('conditions', () => {
@@ -11,8 +11,22 @@ describe('conditions', () => {
   });
 
   test('glob special characters other than * are literal', () => {
-    expect(globToRegExp('/a.b?').test('/a.b?')).toBe(true);
-    expect(globToRegExp('/a.b?').test('/axbc')).toBe(false);
+    expect(globTest('/a.b?')('/a.b?')).toBe(true);
+    expect(globTest('/a.b?')('/axbc')).toBe(false);
+  });
+
+  test('a glob of many stars against a long value answers at once (no backtracking) and rightly', () => {
+    const glob = '*a'.repeat(30) + '*b';
+    const long = 'a'.repeat(1500);
+    const started = performance.now();
+    expect(compileCondition({ path: glob })(makeEvent({ path: '/' + long }))).toBe(false);
+    expect(compileCondition({ props: { q: glob } })(makeEvent({ props: { q: long } }))).toBe(false);
+    // a regular expression of .* runs took minutes here; a second is far beyond what the linear match needs
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(compileCondition({ path: glob })(makeEvent({ path: '/' + long + 'B' }))).toBe(true);
+    expect(globTest('*pricing*plan*')('/Pricing/Team-PLAN/x')).toBe(true);
+    expect(globTest('/x*y*x')('/xyx')).toBe(true);
+    expect(globTest('/x*y*x')('/xy')).toBe(false);
   });
 
   test('every given field must hold', () => {

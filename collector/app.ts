@@ -83,7 +83,7 @@ export function createApp(options: AppOptions): CreatedApp {
     }
     if (err instanceof HTTPException) {
       const status = err.status;
-      const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'bad_request';
+      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 401 ? 'unauthorized' : 'bad_request';
       return c.json(errorBody(code, err.message || 'bad request'), status);
     }
     // a client that went away mid-body (or was cut off by a request timeout) is not a server problem

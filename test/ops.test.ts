@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../collector/app.js';
+import { createKey, createSite } from '../collector/admin.js';
+import { API_BODY_CEILING } from '../collector/hardening/api-body-limit.js';
 import { openTestSqlite } from './helpers/test-db.js';
 
 describe('operations routes', () => {
@@ -44,6 +46,25 @@ describe('operations routes', () => {
     expect(Object.keys(doc.paths['/api/segments/{key}/members'].get.responses)).toContain('400');
     expect(Object.keys(doc.paths['/api/visitors/{visitorId}/segments'].get.responses)).toContain('400');
     expect(Object.keys(doc.paths['/api/rejected'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
+  });
+  test('GET /openapi.json documents the 413 and 415 that the JSON PUT routes answer', async () => {
+    const db = await openTestSqlite();
+    const { app } = createApp({ db });
+    const site = await createSite(db, { domain: 'example.com' });
+    const auth = `Bearer ${(await createKey(db, site.siteId, ['admin'])).secret}`;
+    const doc = await (await app.request('/openapi.json')).json();
+    const big = JSON.stringify({ name: 'x'.repeat(API_BODY_CEILING) });
+    for (const [doced, path] of [['/api/segments/{key}', '/api/segments/x'], ['/api/webhooks/{id}', '/api/webhooks/x'], ['/api/config/funnel', '/api/config/funnel']]) {
+      const res = await app.request(path, { method: 'PUT', headers: { authorization: auth, 'content-type': 'application/json', 'content-length': String(big.length) }, body: big });
+      expect(res.status, path).toBe(413);
+      expect(Object.keys(doc.paths[doced].put.responses), path).toContain('413');
+    }
+    for (const [doced, path] of [['/api/segments/{key}', '/api/segments/x'], ['/api/webhooks/{id}', '/api/webhooks/x']]) {
+      const res = await app.request(path, { method: 'PUT', headers: { authorization: auth, 'content-type': 'text/plain' }, body: '{}' });
+      expect(res.status, path).toBe(415);
+      expect(Object.keys(doc.paths[doced].put.responses), path).toContain('415');
+    }
+    expect(Object.keys(doc.paths['/s.js'].get.responses)).toEqual(expect.arrayContaining(['200', '304', '503']));
   });
   test('GET /openapi.json gives every rate-limited operation (POST /e and /api/*) its 429 with Retry-After, and no other', async () => {
     const { app } = createApp({ db: await openTestSqlite() });

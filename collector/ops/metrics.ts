@@ -24,7 +24,10 @@ const HELP: Record<string, string> = {
 
 /** The series README documents, listed from the start (counters at 0) so that dashboards and alerts see them before
  * the first event, as Prometheus asks of client libraries. Labelled families get their HELP and TYPE lines. */
-const COUNTERS_AT_ZERO = ['funnelbeam_events_accepted_total', 'funnelbeam_events_duplicate_total', 'funnelbeam_cors_refused_total', 'funnelbeam_attribution_failures_total'];
+const COUNTERS_AT_ZERO = [
+  'funnelbeam_events_accepted_total', 'funnelbeam_events_duplicate_total', 'funnelbeam_cors_refused_total', 'funnelbeam_attribution_failures_total',
+  'funnelbeam_event_parts_repaired_total',
+];
 const LABELLED_COUNTERS = ['funnelbeam_events_rejected_total', 'funnelbeam_api_refused_total'];
 const SUMMARIES = ['funnelbeam_flush_batch_size', 'funnelbeam_flush_seconds'];
 

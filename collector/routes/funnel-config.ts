@@ -6,6 +6,7 @@ import { requireScope } from '../auth/require-scope.js';
 import { ApiError } from '../errors.js';
 import { funnelConfigSchema } from '../funnel/funnel-config.js';
 import { loadFunnelConfig, saveFunnelConfig } from '../funnel/save-funnel-config.js';
+import { API_BODY_CEILING } from '../hardening/api-body-limit.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 const configSchema = funnelConfigSchema.openapi('FunnelConfig', {
@@ -55,6 +56,7 @@ export function mountFunnelConfig(app: ApiApp, deps: Deps) {
       400: errorResponse('invalid JSON or config; the message names the bad part, e.g. `scoreRules.2.window: …`'),
       401: errorResponse('missing or unknown key'),
       403: errorResponse('key lacks the admin scope'),
+      413: errorResponse(`body over ${API_BODY_CEILING} bytes`),
     },
   });
 }

@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ApiApp } from '../app.js';
 import type { Deps } from '../context.js';
-import { getDatabaseBytes } from '../storage/db-size.js';
+import { getDatabaseBytes, pingDatabase } from '../storage/db-health.js';
 
 const health = createRoute({
   method: 'get',
@@ -27,7 +27,7 @@ export function mountOps(app: ApiApp, deps: Deps) {
   deps.metrics.gauge('funnelbeam_database_bytes', () => getDatabaseBytes(deps.db));
   app.openapi(health, async (c) => {
     try {
-      await deps.db.get('SELECT 1 AS one');
+      await pingDatabase(deps.db);
       return c.json({ ok: true, engine: deps.db.dialect }, 200);
     } catch {
       return c.json({ ok: false, engine: deps.db.dialect }, 503);

@@ -45,7 +45,7 @@ const membersRoute = createRoute({
         'text/csv': { schema: z.string() },
       },
     },
-    400: { description: 'unknown format', content: { 'application/json': { schema: ErrorSchema } } },
+    400: { description: 'unknown format, or a key over 100 characters', content: { 'application/json': { schema: ErrorSchema } } },
     401: { description: 'no or bad key', content: { 'application/json': { schema: ErrorSchema } } },
     403: { description: 'key lacks audiences:read', content: { 'application/json': { schema: ErrorSchema } } },
     404: { description: 'no such segment', content: { 'application/json': { schema: ErrorSchema } } },

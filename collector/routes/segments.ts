@@ -5,6 +5,7 @@ import type { Deps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { requireScope } from '../auth/require-scope.js';
 import { findSegment, listSiteSegments, putSegment, removeSegment } from '../segments/segment-admin.js';
+import { API_BODY_CEILING } from '../hardening/api-body-limit.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -82,9 +83,11 @@ const putRoute = createRoute({
   responses: {
     200: json(segmentSchema, 'replaced'),
     201: json(segmentSchema, 'created'),
-    400: json(errorSchema, 'invalid definition; the message names the bad part, e.g. all[2].did.within'),
+    400: json(errorSchema, 'invalid key or definition, or malformed JSON; the message names the bad part, e.g. all[2].did.within'),
     401: json(errorSchema, 'no or bad key'),
     403: json(errorSchema, 'key lacks admin'),
+    413: json(errorSchema, `body over ${API_BODY_CEILING} bytes`),
+    415: json(errorSchema, 'the body is not sent as Content-Type: application/json'),
   },
 });
 

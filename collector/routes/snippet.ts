@@ -37,6 +37,13 @@ export function mountSnippet(app: ApiApp, deps: Deps) {
     path: '/s.js',
     tags: ['snippet'],
     summary: 'The tracking snippet (ETag and cache headers; 304 on If-None-Match).',
-    responses: { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: z.string() } } }, 304: { description: 'not modified' } },
+    responses: {
+      200: { description: 'JavaScript', content: { 'application/javascript': { schema: z.string() } } },
+      304: { description: 'not modified' },
+      503: {
+        description: 'the snippet could not be built (retried on the next request)',
+        content: { 'application/json': { schema: z.object({ error: z.object({ code: z.string(), message: z.string() }) }) } },
+      },
+    },
   });
 }

@@ -6,6 +6,7 @@ import { requireScope } from '../auth/require-scope.js';
 import { ApiError } from '../errors.js';
 import { WEBHOOK_EVENTS } from '../webhooks/enqueue.js';
 import { saveWebhook } from '../webhooks/save-webhook.js';
+import { API_BODY_CEILING } from '../hardening/api-body-limit.js';
 import { deleteWebhook, getWebhook, listRecentDeliveries, listWebhooks, type Delivery, type Webhook } from '../storage/webhooks.js';
 
 const RECENT_DELIVERIES = 50;
@@ -83,6 +84,8 @@ const putRoute = createRoute({
     200: { description: 'updated', content: { 'application/json': { schema: SavedSchema } } },
     201: { description: 'created', content: { 'application/json': { schema: SavedSchema } } },
     ...errors,
+    413: { description: `body over ${API_BODY_CEILING} bytes`, content: { 'application/json': { schema: ErrorSchema } } },
+    415: { description: 'the body is not sent as Content-Type: application/json', content: { 'application/json': { schema: ErrorSchema } } },
   },
 });
 

@@ -1,10 +1,10 @@
-// The rejected-events store (rejected.ts, prune-rejected.ts) and the database size gauge (db-size.ts) on every engine.
+// The rejected-events store (rejected.ts, prune-rejected.ts) and the database size gauge (db-health.ts) on every engine.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../collector/storage/db.js';
 import { countRejected, insertRejected, listRejected, type RejectedRow } from '../../collector/storage/rejected.js';
 import { countAllRejected, pruneRejected } from '../../collector/storage/prune-rejected.js';
-import { getDatabaseBytes } from '../../collector/storage/db-size.js';
+import { getDatabaseBytes } from '../../collector/storage/db-health.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
 
 const T0 = 1_760_000_000_000;

@@ -11,7 +11,7 @@ import {
 import { mergeTimeline } from './merge-timeline.js';
 import { parseTimelineTypes, wantsEvents } from './timeline-filter.js';
 import { isAfter, KIND_RANK, type KeyedItem, type TimelineItem, type TimelineKey } from './timeline-item.js';
-import { eventItem, linkItems, scoreItem, segmentItem, stageItem } from './to-timeline-items.js';
+import { eventItem, linkItems, scoreItem, segmentItem, stageItems } from './to-timeline-items.js';
 
 export const TIMELINE_PAGE = { defaultLimit: 50, maxLimit: 500 } as const;
 
@@ -88,7 +88,7 @@ export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string
   }
   const inRest = (k: KeyedItem) => k.key.at >= rest.from && inWindow(k);
   if (filter.kinds.has('identity')) sources.push(links.flatMap(linkItems).filter(inRest));
-  if (filter.kinds.has('stage')) sources.push((await listStageChanges(db, siteId, leadId)).map(stageItem).filter(inRest));
+  if (filter.kinds.has('stage')) sources.push(stageItems(await listStageChanges(db, siteId, leadId)).filter(inRest));
   if (filter.kinds.has('score')) sources.push((await listScoreChanges(db, siteId, leadId, rest, KIND_RANK.score)).map(scoreItem));
   if (filter.kinds.has('segment')) sources.push((await listSegmentChanges(db, siteId, leadId, rest, KIND_RANK.segment)).map(segmentItem));
 

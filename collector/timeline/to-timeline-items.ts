@@ -63,12 +63,34 @@ export function linkItems(r: LinkRow): KeyedItem[] {
   return items;
 }
 
-export function stageItem(r: StageRow): KeyedItem {
-  const at = Number(r.at);
-  return {
-    key: { at, rank: KIND_RANK.stage, id: r.to_stage },
-    item: { kind: 'stage', name: 'stage_changed', at: iso(at), id: r.to_stage, from: r.from_stage, to: r.to_stage, rule: r.rule, eventId: r.event_id },
-  };
+/**
+ * Stage items of one lead. One event can enter several stages in the same millisecond (a second session that is also a
+ * pricing view enters interest, then consideration): their sort key follows that chain, so newest first shows the
+ * stage the lead is in above the one it passed through (the stage names would order them alphabetically).
+ */
+export function stageItems(rows: StageRow[]): KeyedItem[] {
+  const byAt = new Map<number, StageRow[]>();
+  for (const r of rows) {
+    const at = Number(r.at);
+    const group = byAt.get(at);
+    if (group) group.push(r);
+    else byAt.set(at, [r]);
+  }
+  return rows.map((r) => {
+    const at = Number(r.at);
+    const group = byAt.get(at)!;
+    // a lead enters each stage at most once, so following `from` back through the group counts the steps before r
+    let steps = 0;
+    for (let from = r.from_stage; steps < group.length; steps++) {
+      const prev = group.find((g) => g.to_stage === from);
+      if (!prev) break;
+      from = prev.from_stage;
+    }
+    return {
+      key: { at, rank: KIND_RANK.stage, id: `${String(steps).padStart(2, '0')}:${r.to_stage}` },
+      item: { kind: 'stage', name: 'stage_changed', at: iso(at), id: r.to_stage, from: r.from_stage, to: r.to_stage, rule: r.rule, eventId: r.event_id },
+    };
+  });
 }
 
 export function scoreItem(r: ScoreRow): KeyedItem {

@@ -7,6 +7,18 @@ const idText = z.string().min(1).max(LIMITS.idChars).regex(/^[A-Za-z0-9_.:@-]+$/
 const value = z.string().max(LIMITS.valueChars);
 const bounded = (o: object) => Object.keys(o).length <= LIMITS.propKeys;
 
+/**
+ * A time as CRMs write it, made ISO 8601 or a number: a date alone is midnight UTC ("2026-11-24"), an offset without
+ * a colon gets one ("…+0000", Salesforce), a space may stand for the T, and digits are epoch milliseconds.
+ */
+export function normalizeTime(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s + 'T00:00:00Z';
+  return s.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d{2}:)/, '$1T').replace(/(T[\d:.]+[+-]\d{2})(\d{2})$/, '$1:$2');
+}
+
 export const serverEventSchema = z
   .strictObject({
     /** client id of the event: a retry with the same id is stored once */
@@ -18,8 +30,8 @@ export const serverEventSchema = z
     /** the lead by a visitor id the snippet gave out (`funnelbeam('visitorId', cb)`); with `email` it identifies that visitor */
     visitorId: idText.optional(),
     name: z.string().min(1).max(LIMITS.nameChars).regex(/^[A-Za-z0-9_.:-]+$/, 'event names hold letters, digits and _ . : -'),
-    /** when it happened: ISO 8601 or epoch ms; default now */
-    at: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional(),
+    /** when it happened: ISO 8601 (with Z or an offset, or a date: midnight UTC) or epoch ms; default now */
+    at: z.preprocess(normalizeTime, z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()])).optional(),
     props: z.record(z.string().min(1).max(LIMITS.propKeyChars), z.union([value, z.number().finite(), z.boolean()])).refine(bounded, `at most ${LIMITS.propKeys} props`).optional(),
     /** phone, firstName, lastName, company, jobTitle, country, city, state, zip */
     traits: z.record(z.string().min(1).max(LIMITS.propKeyChars), value).refine(bounded, `at most ${LIMITS.propKeys} traits`).optional(),

@@ -37,7 +37,10 @@ export async function getLeadIdOfVisitor(db: Db, siteId: string, visitorId: stri
 }
 
 
-/** Visitor ids tied to each lead now (visitors rows and open identity links), sorted. */
+/**
+ * Visitor ids of each lead's devices, sorted: those tied to it now (visitors rows) and every device ever linked to it
+ * (identity links, closed ones too: a device that went on as another lead keeps its earlier events here).
+ */
 export async function listVisitorIdsOfLeads(db: Db, siteId: string, leadIds: string[]): Promise<Map<string, string[]>> {
   if (leadIds.length === 0) return new Map();
   const out = new Map<string, Set<string>>(leadIds.map((id) => [id, new Set()]));
@@ -45,7 +48,7 @@ export async function listVisitorIdsOfLeads(db: Db, siteId: string, leadIds: str
   const rows = await db.all<{ lead_id: string; visitor_id: string }>(
     // UNION ALL, deduplicated here: a plain UNION makes SQLite walk the primary keys to merge in order
     `SELECT lead_id, visitor_id FROM visitors WHERE site_id = ? AND lead_id IN (${ph})
-     UNION ALL SELECT lead_id, visitor_id FROM identity_links WHERE site_id = ? AND lead_id IN (${ph}) AND to_at IS NULL`,
+     UNION ALL SELECT lead_id, visitor_id FROM identity_links WHERE site_id = ? AND lead_id IN (${ph})`,
     [siteId, ...leadIds, siteId, ...leadIds],
   );
   for (const r of rows) out.get(r.lead_id)?.add(r.visitor_id);

@@ -7,6 +7,7 @@ import type { EnrichedEvent, Touch } from './types.js';
 import { classifyChannel } from './channels.js';
 import { campaignKey, nextSession, type SessionState } from './sessions.js';
 import { clockSkew } from './device-clock.js';
+import { redactTouch, redactUrl } from './redact-url.js';
 import type { UserAgentInfo } from './user-agent.js';
 
 export interface EnrichInput {
@@ -83,13 +84,18 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
   // the device's clock, when the batch says how far off it runs (device-clock.ts)
   const skew = clockSkew(batch.t, receivedAt);
   for (const w0 of wire) {
-    const w = skew ? { ...w0, ft: onOurClock(w0.ft, skew), st: onOurClock(w0.st, skew) } : w0;
-    const at = Math.min(w.t - skew, receivedAt + LIMITS.futureSkewMs);
+    const at = Math.min(w0.t - skew, receivedAt + LIMITS.futureSkewMs);
     if (at < receivedAt - LIMITS.maxAgeMs) {
       tooOld.push(w0);
       continue;
     }
-    const candidate = w.st ?? touchFromUrl(w.u, w.r, at);
+    // nothing sensitive from a page address is kept (redact-url.ts); the path is read from the address as sent
+    const url = redactUrl(w0.u);
+    const referrer = w0.r && redactUrl(w0.r);
+    const ft = redactTouch(onOurClock(w0.ft, skew));
+    const st = redactTouch(onOurClock(w0.st, skew));
+    const w = ft === w0.ft && st === w0.st ? w0 : { ...w0, ft, st };
+    const candidate = w.st ?? redactTouch(touchFromUrl(w.u, w.r, at));
     // an engagement event measures its view: the visitor was active all along, and no campaign starts with it
     const since = engagedSince(w, at);
     let next = nextSession(session, batch.v, at, since < at ? '' : campaignKey(candidate), since, { at: w.t, since: engagedSince(w, w.t) });
@@ -118,9 +124,9 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
       at,
       receivedAt,
       source: 'web',
-      url: w.u,
+      url,
       path: pathOf(w.u),
-      referrer: w.r ?? '',
+      referrer: referrer ?? '',
       props: w.p && Object.keys(w.p).length ? w.p : null,
       form: w.f ?? null,
       email: w.em ? w.em.trim().toLowerCase() : null,

@@ -24,6 +24,8 @@ export interface CompiledScoreRule extends CountedRule {
   points: number;
   cap?: number;
   windowMs?: number;
+  /** window "session": at most one award per session */
+  perSession?: boolean;
 }
 
 export interface CompiledFunnel {
@@ -61,7 +63,8 @@ export function compileFunnel(config: FunnelConfig): CompiledFunnel {
       id: r.id,
       points: r.points,
       cap: r.cap,
-      windowMs: r.window ? (parseDuration(r.window) ?? undefined) : undefined,
+      windowMs: r.window && r.window !== 'session' ? (parseDuration(r.window) ?? undefined) : undefined,
+      perSession: r.window === 'session',
       test: compileCondition(r.when),
       sessions: r.when.sessions,
       count: r.when.count,

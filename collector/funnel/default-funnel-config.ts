@@ -42,7 +42,7 @@ export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
     { id: 'closed_won', stage: 'purchase', when: { event: 'closed_won', source: 'server' } },
   ],
   scoreRules: [
-    { id: 'visit', points: 2, when: { event: 'pageview' }, window: '30m', cap: 10 },
+    { id: 'visit', points: 2, when: { event: 'pageview' }, window: 'session', cap: 10 },
     { id: 'return_visit', points: 5, when: { source: 'web', sessions: 2 }, cap: 5 },
     { id: 'pricing_view', points: 10, when: { event: 'pageview', path: PRICING }, window: '1d', cap: 30 },
     { id: 'comparison_view', points: 5, when: { event: 'pageview', path: COMPARISON }, window: '1d', cap: 15 },

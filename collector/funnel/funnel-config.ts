@@ -55,8 +55,8 @@ export const scoreRuleSchema = z.strictObject({
   when: conditionSchema,
   /** the most points (in absolute value) this rule ever gives one lead */
   cap: z.number().finite().positive().optional(),
-  /** at most one award per window per lead, e.g. "1d" */
-  window: duration.optional(),
+  /** at most one award per window per lead, e.g. "1d"; "session": once per session (a visit) */
+  window: z.string().refine((s) => s === 'session' || parseDuration(s) !== null, 'a window is a duration ("30m", "12h", "7d") or "session"').optional(),
 });
 export type ScoreRule = z.infer<typeof scoreRuleSchema>;
 

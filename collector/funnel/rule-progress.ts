@@ -12,6 +12,8 @@ export interface RuleProgress {
   p?: number;
   /** time of its last award */
   l?: number;
+  /** session of its last award (a rule with window "session") */
+  ls?: string;
 }
 
 export type ProgressMap = Readonly<Record<string, RuleProgress>>;

@@ -15,7 +15,7 @@ export interface ScoreState {
 }
 
 export interface ScoreChange {
-  /** `<eventId>:<ruleId>`: the same award has the same id live and in replay */
+  /** scoreChangeId(): the same award has the same id live and in replay */
   changeId: string;
   at: number;
   eventId: string;
@@ -27,6 +27,15 @@ export interface ScoreChange {
   mql: boolean;
 }
 
+/**
+ * `<eventId>#<rule position>:<ruleId>`, e.g. `srv:deal-1#011:demo_completed`. The timeline orders the score items of one
+ * millisecond by this id, in SQL as it pages, so it sorts the way points were applied: events in fold order (by event
+ * id; `#` sorts below every character an event id may hold, so `deal-1`'s awards sort before `deal-10`'s), then one
+ * event's rules in config order (position padded to 3 digits: a config holds at most 200 score rules). Rule names would
+ * put `visit` (+2, score 2) above `pricing_view` (+10, score 12), the award that made the current score.
+ */
+export const scoreChangeId = (eventId: string, position: number, ruleId: string) => `${eventId}#${String(position).padStart(3, '0')}:${ruleId}`;
+
 export const emptyScoreState = (): ScoreState => ({ score: 0, scoreAt: null, mqlAt: null, progress: {} });
 
 /**
@@ -36,21 +45,23 @@ export const emptyScoreState = (): ScoreState => ({ score: 0, scoreAt: null, mql
 export function scoreEvent(funnel: CompiledFunnel, state: ScoreState, e: FoldEvent): { state: ScoreState; changes: ScoreChange[] } {
   let { score, scoreAt, mqlAt, progress } = state;
   const changes: ScoreChange[] = [];
-  for (const rule of funnel.scoreRules) {
+  for (let i = 0; i < funnel.scoreRules.length; i++) {
+    const rule = funnel.scoreRules[i];
     if (!rule.test(e)) continue;
     const adv = advanceRule(rule, progress[rule.key], e);
     let p: RuleProgress | undefined = adv.progress;
-    if (adv.hit && !(rule.windowMs && p?.l !== undefined && e.at - p.l < rule.windowMs)) {
+    const inWindow = (rule.windowMs && p?.l !== undefined && e.at - p.l < rule.windowMs) || (rule.perSession && p?.ls === e.sessionId);
+    if (adv.hit && !inWindow) {
       const total = p?.p ?? 0;
       let award = rule.points;
       if (rule.cap !== undefined) award = Math.sign(award) * Math.min(Math.abs(award), Math.max(0, rule.cap - Math.abs(total)));
       if (award !== 0) {
         score = roundScore(decayScore(score, scoreAt, e.at, funnel.halfLifeMs) + award);
         scoreAt = e.at;
-        p = { ...p, p: total + award, l: e.at };
+        p = rule.perSession ? { ...p, p: total + award, l: e.at, ls: e.sessionId } : { ...p, p: total + award, l: e.at };
         const crossed = mqlAt === null && score >= funnel.mqlThreshold;
         if (crossed) mqlAt = e.at;
-        changes.push({ changeId: `${e.eventId}:${rule.id}`, at: e.at, eventId: e.eventId, rule: rule.id, points: award, scoreAfter: score, mql: crossed });
+        changes.push({ changeId: scoreChangeId(e.eventId, i, rule.id), at: e.at, eventId: e.eventId, rule: rule.id, points: award, scoreAfter: score, mql: crossed });
       }
     }
     if (p !== progress[rule.key]) progress = { ...progress, [rule.key]: p! };

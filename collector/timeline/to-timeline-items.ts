@@ -93,6 +93,11 @@ export function stageItems(rows: StageRow[]): KeyedItem[] {
   });
 }
 
+/**
+ * A score item keyed by its change id, which sorts the awards of one millisecond in the order they were applied
+ * (scoreChangeId), so newest first shows the current score on top and the SQL's keyset order is the merge's.
+ * Rows written before that id (`<eventId>:<ruleId>`) keep a total order, by rule name, until a replay rewrites them.
+ */
 export function scoreItem(r: ScoreRow): KeyedItem {
   const at = Number(r.at);
   return {

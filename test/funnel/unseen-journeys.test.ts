@@ -368,7 +368,8 @@ describe('the timeline of a lead with two devices and the CRM', () => {
     // the phone joins hal: its first link ends and the merged link starts (ids `visitor@from` compared byte-wise)
     ['identity', 'identity_linked', HOUR + 5 * MIN], ['identity', 'identity_unlinked', HOUR + 5 * MIN], ['event', 'identify', HOUR + 5 * MIN],
     // the phone's pricing view, a second session of hal: pricing_page → consideration; visit, return_visit, pricing_view
-    ['stage', 'consideration', HOUR], ['score', 'visit', HOUR], ['score', 'return_visit', HOUR], ['score', 'pricing_view', HOUR],
+    // applied in that order, so listed newest first the other way round (the top one shows the score)
+    ['stage', 'consideration', HOUR], ['score', 'pricing_view', HOUR], ['score', 'return_visit', HOUR], ['score', 'visit', HOUR],
     ['identity', 'identity_linked', HOUR], ['event', 'pageview', HOUR],
     // newsletter_signup → interest, 10 points; the laptop's anonymous link ends as it is identified
     ['stage', 'interest', 1], ['score', 'newsletter_signup', 1], ['identity', 'identity_linked', 1], ['identity', 'identity_unlinked', 1],

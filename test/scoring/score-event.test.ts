@@ -25,7 +25,25 @@ describe('scoreEvent', () => {
     const r = run({ scoreRules: [{ id: 'pricing', points: 10, when: { path: '/pricing*' } }] }, [{ path: '/pricing' }, { path: '/' }, { path: '/pricing/x' }]);
     expect(r.state.score).toBe(20);
     expect(r.changes.map((c) => [c.rule, c.points, c.scoreAfter])).toEqual([['pricing', 10, 10], ['pricing', 10, 20]]);
-    expect(r.changes[0].changeId).toBe(`${r.changes[0].eventId}:pricing`);
+    expect(r.changes[0].changeId).toBe(`${r.changes[0].eventId}#000:pricing`);
+  });
+
+  test('change ids sort in the order points were applied: events by id, then rules in config order, not by rule name', () => {
+    const scoreRules = [
+      { id: 'visit', points: 2, when: { event: 'pageview' } },
+      { id: 'return_visit', points: 5, when: { event: 'pageview' } },
+      { id: 'pricing_view', points: 10, when: { path: '/pricing' } },
+    ];
+    // events of one millisecond fold by id: deal-1 before deal-10, deal-10 before deal-1x
+    const r = run({ scoreRules }, [{ eventId: 'srv:deal-1', path: '/pricing' }, { eventId: 'srv:deal-10', path: '/pricing' }, { eventId: 'srv:deal-1x', path: '/pricing' }]);
+    expect(r.changes.map((c) => c.changeId)).toEqual([
+      'srv:deal-1#000:visit', 'srv:deal-1#001:return_visit', 'srv:deal-1#002:pricing_view',
+      'srv:deal-10#000:visit', 'srv:deal-10#001:return_visit', 'srv:deal-10#002:pricing_view',
+      'srv:deal-1x#000:visit', 'srv:deal-1x#001:return_visit', 'srv:deal-1x#002:pricing_view',
+    ]);
+    const ids = r.changes.map((c) => c.changeId);
+    // ASCII: JavaScript, SQLite and PostgreSQL (COLLATE "C") sort them alike
+    expect([...ids].sort()).toEqual(ids);
   });
 
   test('a cap limits the total a rule gives and cuts the last award to fit', () => {

@@ -67,6 +67,13 @@ function engagedSince(w: WireEvent, at: number): number {
 
 const withChannel = (t: WireTouch | undefined, siteHost: string): Touch | null => (t ? { ...t, channel: classifyChannel(t, siteHost) } : null);
 
+/** Props as stored (none when empty): a link's URL (`url` of downloads and outbound clicks) redacted like a page's. */
+function propsOf(p: WireEvent['p']): NonNullable<WireEvent['p']> | null {
+  if (!p || !Object.keys(p).length) return null;
+  const url = typeof p.url === 'string' ? redactUrl(p.url) : p.url;
+  return url === p.url ? p : { ...p, url };
+}
+
 /** A touch the device stamped, on the collector's clock. */
 const onOurClock = (t: WireTouch | undefined, skew: number): WireTouch | undefined =>
   t && skew && typeof t.at === 'number' ? { ...t, at: t.at - skew } : t;
@@ -127,7 +134,7 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
       url,
       path: pathOf(w.u),
       referrer: referrer ?? '',
-      props: w.p && Object.keys(w.p).length ? w.p : null,
+      props: propsOf(w.p),
       form: w.f ?? null,
       email: w.em ? w.em.trim().toLowerCase() : null,
       traits: w.tr && Object.keys(w.tr).length ? w.tr : null,

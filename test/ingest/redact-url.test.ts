@@ -81,4 +81,19 @@ describe('enrichBatch', () => {
     expect(e.firstTouch).toMatchObject({ url: e.url, ref: e.referrer, utm_source: 'mail' });
     expect(JSON.stringify(out)).not.toMatch(/hunter2|ann%40/);
   });
+
+  test("a download's or outbound link's URL (props.url) is redacted the same way; other props stay as sent", () => {
+    const link = 'https://files.example.net/guide.pdf?email=ann%40example.com&token=abc123&v=2';
+    const out = enrichBatch({
+      site, receivedAt: NOW, session: null, ua: parseUserAgent(CHROME_UA),
+      batch: { s: 'k', v: 'visitor02', e: [
+        { i: 'event0002', n: 'download', t: NOW - 1000, u: 'https://example.com/', p: { url: link, size: 3 } },
+        { i: 'event0003', n: 'outbound', t: NOW - 900, u: 'https://example.com/', p: { url: 'https://partner.example.org/?utm_source=us' } },
+      ] },
+    });
+    expect(out.events.map((e) => e.props)).toEqual([
+      { url: 'https://files.example.net/guide.pdf?email=[redacted]&token=[redacted]&v=2', size: 3 },
+      { url: 'https://partner.example.org/?utm_source=us' },
+    ]);
+  });
 });

@@ -3,6 +3,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv, Deps } from '../context.js';
 import { ApiError, errorBody } from '../errors.js';
+import { isWebOrigin } from '../ingest/origin.js';
 import { insertRejected } from '../storage/rejected.js';
 import { getApiKey, getSiteByKey } from '../storage/sites.js';
 import { keyIdOf } from '../auth/secrets.js';
@@ -59,7 +60,7 @@ export function createBeaconLimiter(deps: Deps) {
     await keepRateLimited(deps, key ? await siteIdOf(key) : null, '/e', text, message);
     const origin = c.req.header('origin');
     // readable by any web page, so the snippet can honour Retry-After before its site is known; never by `null`
-    if (origin && /^https?:\/\/[^/]/i.test(origin)) {
+    if (isWebOrigin(origin)) {
       c.header('Access-Control-Allow-Origin', origin);
       c.header('Vary', 'Origin');
     }

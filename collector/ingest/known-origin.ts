@@ -2,14 +2,14 @@
 // is known. The list of sites is read at most every few seconds (a site created meanwhile waits that long).
 import type { Db } from '../storage/db.js';
 import { listSites, type Site } from '../storage/sites.js';
-import { isOriginAllowed } from './origin.js';
+import { isOriginAllowed, isWebOrigin } from './origin.js';
 
 export function createKnownOrigin(db: Db, ttlMs = 5_000, now: () => number = Date.now) {
   let sites: Array<Pick<Site, 'domain' | 'settings'>> = [];
   let until = -Infinity;
   let loading: Promise<void> | null = null;
   return async function isKnownOrigin(origin: string | undefined): Promise<boolean> {
-    if (!origin || !/^https?:\/\/[^/]/i.test(origin)) return false;
+    if (!isWebOrigin(origin)) return false;
     if (now() >= until) {
       loading ??= listSites(db)
         .then((list) => {

@@ -1,6 +1,9 @@
 // Which browser origins may send a site's beacons: the site's domain and its subdomains (plus listed extras).
 import type { Site } from '../storage/sites.js';
 
+/** A web page's origin (http or https with a host): `null` (sandboxed frames, data: and file: pages) and other schemes are not. */
+export const isWebOrigin = (origin: string | undefined | null): origin is string => !!origin && /^https?:\/\/[^/]/i.test(origin);
+
 /** True when a request with this Origin header may send events for the site. No Origin (server clients) is allowed. */
 export function isOriginAllowed(origin: string | undefined | null, site: Pick<Site, 'domain' | 'settings'>): boolean {
   if (origin === undefined || origin === null || origin === '') return true;

@@ -36,8 +36,8 @@ export const sessionIdFor = (visitorId: string, started: number) => `${visitorId
 /**
  * The session an event at `at` with campaign `campaign` belongs to, given the visitor's current session.
  * `activeSince`: when the activity the event reports began (an engagement event reports the time spent on its view
- * until `at`), so idle time runs until then; such an event joins the session without extending it. Returns the event's session id, the visitor's session state afterwards,
- * and whether the event opened a session.
+ * until `at`), so idle time runs until then; such an event joins the session without extending it. Returns the
+ * event's session id, the visitor's session state afterwards, and whether the event opened a session.
  */
 export function nextSession(
   prev: SessionState | null,
@@ -58,10 +58,12 @@ export function nextSession(
     const idle =
       activeSince - prev.lastSeen > SESSION_TIMEOUT_MS || (device !== undefined && prev.deviceSeen !== undefined && device.since - prev.deviceSeen > SESSION_TIMEOUT_MS);
     const newCampaign = campaign !== '' && campaign !== prev.campaign;
-    // an engagement event (activity that began before `at`) reports time on its view: it belongs to the session but
-    // does not extend it, so the visitor's next event after 30 quiet minutes on a visible page opens a session
-    if (!idle && !newCampaign && activeSince < at) return { sessionId: prev.sessionId, state: prev, isNew: false };
-    if (!idle && !newCampaign) return { sessionId: prev.sessionId, state: { ...prev, lastSeen: at, ...deviceSeen(prev, device) }, isNew: false };
+    if (!idle && !newCampaign) {
+      // an engagement event (activity that began before `at`) reports time on its view: it belongs to the session but
+      // does not extend it, so the visitor's next event after 30 quiet minutes on a visible page opens a session
+      const state = activeSince < at ? prev : { ...prev, lastSeen: at, ...deviceSeen(prev, device) };
+      return { sessionId: prev.sessionId, state, isNew: false };
+    }
   }
   const state: SessionState = { sessionId: sessionIdFor(visitorId, at), started: at, lastSeen: at, campaign, ...deviceSeen(null, device) };
   return { sessionId: state.sessionId, state, isNew: true };

@@ -25,14 +25,14 @@ export function parseUserAgent(ua: string): UserAgentInfo {
   }
   const r = new UAParser(ua).getResult();
   const type = r.device.type;
+  const isBot = !ua || isbot(ua);
   const info: UserAgentInfo = {
     browser: r.browser.name ?? null,
     os: r.os.name ?? null,
     device: type === 'mobile' ? 'mobile' : type === 'tablet' ? 'tablet' : type ? 'other' : 'desktop',
-    isBot: !ua || isbot(ua),
-    headless: false,
+    isBot,
+    headless: isBot && !!ua && /headless/i.test(ua) && !isbot(ua.replace(/headless/gi, '')),
   };
-  info.headless = info.isBot && !!ua && /headless/i.test(ua) && !isbot(ua.replace(/headless/gi, ''));
   if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
   cache.set(ua, info);
   return info;

@@ -9,14 +9,12 @@ import { readBodyText } from '../ingest/read-body.js';
 import { insertRejected } from '../storage/rejected.js';
 import { LIMITS } from '../../shared/limits.js';
 import { createBeaconLimiter } from '../hardening/rate-limit.js';
-import { isOriginAllowed } from '../ingest/origin.js';
+import { isOriginAllowed, isWebOrigin } from '../ingest/origin.js';
 import { createKnownOrigin } from '../ingest/known-origin.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
-/** Only a web origin is ever echoed: `null` (sandboxed frames, data: and file: pages) and other schemes never are. */
-const isWebOrigin = (origin: string | undefined): origin is string => !!origin && /^https?:\/\/[^/]/i.test(origin);
-
+/** Only a web origin is ever echoed (isWebOrigin): never `null` or another scheme. */
 function corsHeaders(c: Context<AppEnv>, origin: string | undefined) {
   if (isWebOrigin(origin)) {
     c.header('Access-Control-Allow-Origin', origin);

@@ -28,6 +28,12 @@ export interface AttributeOptions {
    * or 'unmarked' (attributed = 0, e.g. replay): only rows that differ from the result are written.
    */
   stored?: 'preset' | 'unmarked';
+  /**
+   * Identity changes the caller made before the events were stored (POST /api/events resolves each event's lead
+   * first): leads that received another lead's history and must be rebuilt from all their events, and anonymous
+   * leads merged away (their segment memberships go).
+   */
+  identity?: { rebuild: ReadonlySet<string>; merged: ReadonlyMap<string, string> };
 }
 
 /** Attributes stored events; resolves to every lead they touched. */
@@ -42,7 +48,7 @@ export async function attributeEvents(tx: Db, deps: Deps, events: readonly Store
   }
   for (const [siteId, list] of bySite) {
     const funnel = compileFunnel(await loadFunnelConfig(tx, siteId));
-    touched.push(...(await attributeSite(tx, deps, funnel, siteId, list, opts.notify ?? true, opts.stored === 'preset')));
+    touched.push(...(await attributeSite(tx, deps, funnel, siteId, list, opts.notify ?? true, opts.stored === 'preset', opts.identity)));
   }
   deps.metrics.observe('funnelbeam_attribution_seconds', (performance.now() - started) / 1000);
   return touched;
@@ -57,6 +63,7 @@ interface Folded {
 
 async function attributeSite(
   tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: string, list: StoredEvent[], notify: boolean, preset: boolean,
+  earlier?: AttributeOptions['identity'],
 ): Promise<string[]> {
   const now = deps.now();
   const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now);
@@ -91,7 +98,9 @@ async function attributeSite(
     if (!evs) byLead.set(lead, (evs = []));
     evs.push(e);
   }
-  for (const l of ids.rebuild) if (!byLead.has(l)) byLead.set(l, []);
+  // leads that received another lead's history, here or in the caller's identity step, are rebuilt from all events
+  const rebuild = new Set([...ids.rebuild, ...(earlier?.rebuild ?? [])]);
+  for (const l of rebuild) if (!byLead.has(l)) byLead.set(l, []);
   await markEventsAttributed(tx, siteId, marks);
 
   // 2. folds: new anonymous leads and leads whose new events come after their state, all at once
@@ -112,7 +121,7 @@ async function attributeSite(
     }
     const row = rows.get(leadId);
     const before = row && foldFromRow(funnel, row);
-    if (!row || !before || ids.rebuild.has(leadId) || needsRebuild(funnel, before, evs)) {
+    if (!row || !before || rebuild.has(leadId) || needsRebuild(funnel, before, evs)) {
       slow.push(leadId);
       continue;
     }
@@ -153,7 +162,8 @@ async function attributeSite(
 
   // 4. segments see every lead the flush touched (merged-away leads lose their memberships); the folds written
   // above are handed over as written (no read back), the leads this flush created with all their events
-  const all = [...new Set([...leads, ...moved, ...ids.merged.keys()])];
+  const mergedAway = [...ids.merged.keys(), ...(earlier?.merged.keys() ?? [])];
+  const all = [...new Set([...leads, ...moved, ...mergedAway])];
   const handed = new Map<string, WrittenLead>();
   for (const { leadId, u } of inserts) if (folded.has(leadId)) handed.set(leadId, createdLead(leadId, u, byLead.get(leadId)!));
   for (const { leadId, u } of updates) {
@@ -161,7 +171,7 @@ async function attributeSite(
     if (folded.has(leadId)) handed.set(leadId, writtenLead(leadId, u, row.email, Number(row.is_bot)));
   }
   // a lead merged away, or written again by step 3, is read as it is now
-  for (const leadId of [...ids.merged.keys(), ...moved]) handed.delete(leadId);
+  for (const leadId of [...mergedAway, ...moved]) handed.delete(leadId);
   await updateMemberships(tx, deps, siteId, all, now, siteHooks, handed);
   return all;
 }

@@ -106,7 +106,12 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
       const duplicate = stored.has(ids[i]);
       const leadId = duplicate ? (stored.get(ids[i]) ?? '') : await resolveLead(resolver, input, ref);
       result[i] = { index: indexes[i], id: ids[i].slice(4), leadId, duplicate };
-      if (!duplicate) events.push(toServerEvent(siteId, input, ids[i], times[i], leadId, now));
+    }
+    // an anonymous lead met early in the body may have merged into an identified lead by a later event of it
+    for (const i of order) {
+      const r = result[i];
+      r.leadId = resolver.merged.get(r.leadId) ?? r.leadId;
+      if (!r.duplicate) events.push(toServerEvent(siteId, inputs[i], ids[i], times[i], r.leadId, now));
     }
     await resolver.flushAll();
     const inserted = await insertEvents(tx, events);
@@ -114,7 +119,8 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
       // as for beacons: a failing attribution never un-accepts events; they stay unattributed for replay
       await tx.run('SAVEPOINT server_attribution');
       try {
-        await attributeWithRetry(tx, deps, inserted, { stored: 'preset' });
+        // a visitor that joined an identified lead here (visitorId with email) brought its history: rebuild that lead
+        await attributeWithRetry(tx, deps, inserted, { stored: 'preset', identity: { rebuild: resolver.rebuild, merged: resolver.merged } });
         await tx.run('RELEASE SAVEPOINT server_attribution');
       } catch (err) {
         await tx.run('ROLLBACK TO SAVEPOINT server_attribution');

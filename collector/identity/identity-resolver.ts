@@ -3,7 +3,7 @@
 // First sights are kept in memory and written together (flushLinks); their leads are inserted with their fold.
 import type { Db } from '../storage/db.js';
 import {
-  getCurrentLink, getCurrentLinks, getLinkAt, insertFirstLinks, mergeLeadInto, setVisitorLead, setVisitorLeads, startLink,
+  getCurrentLink, getCurrentLinks, getLatestLinkTime, getLinkAt, insertFirstLinks, mergeLeadInto, setVisitorLead, setVisitorLeads, startLink,
   type LinkReason, type NewLink,
 } from '../storage/identity.js';
 import { claimLeadEmail, getLeadEmail, getLeadIdByEmail, insertLead } from '../storage/leads.js';
@@ -48,6 +48,8 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
   const emails = new Map<string, string | null>();
   const rebuild = new Set<string>();
   const merged = new Map<string, string>();
+  /** visitors whose links all ended (their last lead was erased), with their latest link time */
+  const ended = new Map<string, number>();
 
   async function emailOf(leadId: string): Promise<string | null> {
     if (fresh.has(leadId)) return null;
@@ -74,9 +76,15 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
         unsynced.add(visitorId);
         return l;
       }
+      const last = await getLatestLinkTime(tx, siteId, visitorId);
+      if (last !== null) ended.set(visitorId, last);
     }
-    // first sight: the anonymous lead is written with its fold at the end of the flush
-    const leadId = anonymousLeadId(siteId, visitorId);
+    // first sight: the anonymous lead is written with its fold at the end of the flush. A visitor whose last lead was
+    // erased starts afresh too, but its plain anonymous id may still name a lead it belonged to earlier (one that
+    // claimed an email, then lost the visitor to another): its new id is derived from its history instead, so every
+    // collector still makes the same one
+    const past = ended.get(visitorId);
+    const leadId = anonymousLeadId(siteId, past === undefined ? visitorId : `${visitorId}\u0000${past}`);
     l = { leadId, fromAt: e.at };
     links.set(visitorId, l);
     unlinked.delete(visitorId);
@@ -151,8 +159,9 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
     async prefetch(visitorIds) {
       const want = visitorIds.filter((v) => !links.has(v));
       const found = await getCurrentLinks(tx, siteId, want);
+      for (const [v, at] of found.ended) ended.set(v, at);
       for (const v of want) {
-        const r = found.get(v);
+        const r = found.current.get(v);
         if (r) {
           links.set(v, { leadId: r.lead_id, fromAt: r.from_at });
           // a visitor first named by a server event has its link before its visitors row

@@ -30,20 +30,45 @@ export interface CurrentLink extends LinkRow {
   visitor_lead: string | null;
 }
 
-const selectCurrentLinksSql = sqlForRows(
-  (n) => `SELECT l.visitor_id, l.lead_id, l.from_at, v.lead_id AS visitor_lead FROM identity_links l
+const selectLinksOfVisitorsSql = sqlForRows(
+  (n) => `SELECT l.visitor_id, l.lead_id, l.from_at, l.to_at, v.lead_id AS visitor_lead FROM identity_links l
        LEFT JOIN visitors v ON v.site_id = l.site_id AND v.visitor_id = l.visitor_id
-       WHERE l.site_id = ? AND l.to_at IS NULL AND l.visitor_id IN (${listSql(n)})`,
+       WHERE l.site_id = ? AND l.visitor_id IN (${listSql(n)})`,
 );
 
-/** The current links of many visitors (a few statements on SQLite, one on PostgreSQL; multi-row.ts), with the visitors' `lead_id` to see if it is in step. */
-export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<Map<string, CurrentLink>> {
-  const out = new Map<string, CurrentLink>();
+export interface VisitorLinks {
+  /** the link in effect now, by visitor */
+  current: Map<string, CurrentLink>;
+  /**
+   * Visitors that have links but none in effect (the lead they last belonged to was erased), with the latest `from_at`
+   * of their links: such a visitor starts again as a new anonymous lead, never under a lead id it had before.
+   */
+  ended: Map<string, number>;
+}
+
+/**
+ * The current links of many visitors (a few statements on SQLite, one on PostgreSQL; multi-row.ts), with the visitors'
+ * `lead_id` to see if it is in step, and which visitors only have ended links. A visitor has a handful of links, all
+ * in one primary-key range.
+ */
+export async function getCurrentLinks(db: Db, siteId: string, visitorIds: readonly string[]): Promise<VisitorLinks> {
+  const current = new Map<string, CurrentLink>();
+  const ended = new Map<string, number>();
   for (const chunk of chunkRows(visitorIds, db.dialect)) {
-    const rows = await db.all<CurrentLink & { visitor_id: string }>(selectCurrentLinksSql(chunk.length), [siteId, ...chunk]);
-    for (const r of rows) out.set(r.visitor_id, { lead_id: r.lead_id, from_at: Number(r.from_at), visitor_lead: r.visitor_lead });
+    const rows = await db.all<CurrentLink & { visitor_id: string; to_at: number | null }>(selectLinksOfVisitorsSql(chunk.length), [siteId, ...chunk]);
+    for (const r of rows) {
+      if (r.to_at == null) current.set(r.visitor_id, { lead_id: r.lead_id, from_at: Number(r.from_at), visitor_lead: r.visitor_lead });
+      else ended.set(r.visitor_id, Math.max(ended.get(r.visitor_id) ?? -Infinity, Number(r.from_at)));
+    }
   }
-  return out;
+  for (const v of current.keys()) ended.delete(v);
+  return { current, ended };
+}
+
+/** The latest `from_at` of the visitor's links, or null when it has none (see VisitorLinks.ended). */
+export async function getLatestLinkTime(db: Db, siteId: string, visitorId: string): Promise<number | null> {
+  const r = await db.get<{ from_at: number }>('SELECT from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? ORDER BY from_at DESC LIMIT 1', [siteId, visitorId]);
+  return r ? Number(r.from_at) : null;
 }
 
 const insertFirstLinksSql = sqlForRows(
@@ -85,15 +110,22 @@ export async function lockEmails(db: Db, siteId: string, emails: readonly string
   }
 }
 
-/** The link in effect at `at`; for a time before the first link, the first link. */
+/**
+ * The link in effect at `at`; for a time before the first link, the first link. Links follow each other without a
+ * gap, except where the lead a visitor belonged to was erased: a time in such a gap takes the link that follows it
+ * (the visitor's new lead), never the one that ended before it.
+ */
 export async function getLinkAt(db: Db, siteId: string, visitorId: string, at: number): Promise<LinkRow | undefined> {
-  return (
-    (await db.get<LinkRow>(
-      'SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? AND from_at <= ? ORDER BY from_at DESC LIMIT 1',
-      [siteId, visitorId, at],
-    )) ??
-    (await db.get<LinkRow>('SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? ORDER BY from_at LIMIT 1', [siteId, visitorId]))
+  const before = await db.get<LinkRow & { to_at: number | null }>(
+    'SELECT lead_id, from_at, to_at FROM identity_links WHERE site_id = ? AND visitor_id = ? AND from_at <= ? ORDER BY from_at DESC LIMIT 1',
+    [siteId, visitorId, at],
   );
+  if (before && (before.to_at == null || Number(before.to_at) > at)) return { lead_id: before.lead_id, from_at: before.from_at };
+  const after = await db.get<LinkRow>(
+    'SELECT lead_id, from_at FROM identity_links WHERE site_id = ? AND visitor_id = ? AND from_at > ? ORDER BY from_at LIMIT 1',
+    [siteId, visitorId, at],
+  );
+  return after ?? (before && { lead_id: before.lead_id, from_at: before.from_at });
 }
 
 /**

@@ -9,6 +9,7 @@ export interface AudienceMember {
   visitorId: string | null;
   email: string | null;
   stage: string;
+  /** as GET /api/leads/{ref} shows it: decayed to the time of the export (0 when the format has no score column) */
   score: number;
   traits: Traits;
 }
@@ -30,6 +31,8 @@ export interface ExportFormat {
   platform: PlatformRules | null;
   /** whether rows need the lead's latest visitor id (costs a lookup per row) */
   needsVisitor: boolean;
+  /** whether rows show the score (read exactly from the lead's fold state and decayed to the export's time) */
+  needsScore: boolean;
   begin(segmentKey: string): string;
   /** the encoded row, or null to skip a member with nothing to match on; `index` counts rows written so far */
   row(member: AudienceMember, index: number): string | null;

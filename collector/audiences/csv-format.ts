@@ -11,6 +11,7 @@ export const csvFormat: ExportFormat = {
   fileExtension: 'csv',
   platform: null,
   needsVisitor: true,
+  needsScore: true,
   begin: () => csvLine(CSV_HEADER.map(csvCell)),
   row: (m) =>
     csvLine([

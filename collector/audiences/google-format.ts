@@ -33,6 +33,7 @@ export const googleFormat: ExportFormat = {
   fileExtension: 'csv',
   platform: { name: 'Google', minimum: 0 },
   needsVisitor: false,
+  needsScore: false,
   begin: () => csvLine([...GOOGLE_HEADER]),
   row(member) {
     const cells = googleCells(member);

@@ -7,6 +7,7 @@ export const jsonFormat: ExportFormat = {
   fileExtension: 'json',
   platform: null,
   needsVisitor: true,
+  needsScore: true,
   begin: (segmentKey) => `{"segment":${JSON.stringify(segmentKey)},"members":[`,
   row: (m, index) =>
     (index > 0 ? ',' : '') +

@@ -33,6 +33,7 @@ export const linkedinFormat: ExportFormat = {
   fileExtension: 'csv',
   platform: { name: 'LinkedIn', minimum: 300 },
   needsVisitor: false,
+  needsScore: false,
   begin: () => csvLine([...LINKEDIN_HEADER]),
   row(member) {
     const cells = linkedinCells(member);

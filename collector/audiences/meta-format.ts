@@ -38,6 +38,7 @@ export const metaFormat: ExportFormat = {
   fileExtension: 'csv',
   platform: { name: 'Meta', minimum: 100 },
   needsVisitor: false,
+  needsScore: false,
   begin: () => csvLine([...META_HEADER]),
   row(member) {
     const cells = metaCells(member);

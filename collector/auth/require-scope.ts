@@ -6,19 +6,25 @@ import { ApiError } from '../errors.js';
 import { getApiKey } from '../storage/sites.js';
 import { keyIdOf, secretMatches } from './secrets.js';
 
+/** RFC 6750 §3: a 401 names the scheme a client should use; a presented but unknown key is an invalid_token. */
+const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="funnelbeam"' };
+const INVALID_TOKEN = { 'WWW-Authenticate': 'Bearer realm="funnelbeam", error="invalid_token"' };
+
 export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async function requireScopeMiddleware(c, next) {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <secret>');
+    if (!match) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <secret>', CHALLENGE);
     const secret = match[1];
     const keyId = keyIdOf(secret);
     const key = keyId ? await getApiKey(c.var.deps.db, keyId) : undefined;
     // Compare even when the key is missing so timing does not tell which ids exist.
     const ok = secretMatches(secret, key?.secretHash ?? '0'.repeat(64)) && !!key && key.revokedAt === null;
-    if (!ok || !key) throw new ApiError(401, 'unauthorized', 'unknown or revoked key');
+    if (!ok || !key) throw new ApiError(401, 'unauthorized', 'unknown or revoked key', INVALID_TOKEN);
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
-      throw new ApiError(403, 'forbidden', `this key lacks the "${scope}" scope`);
+      throw new ApiError(403, 'forbidden', `this key lacks the "${scope}" scope`, {
+        'WWW-Authenticate': `Bearer realm="funnelbeam", error="insufficient_scope", scope="${scope}"`,
+      });
     }
     c.set('siteId', key.siteId);
     c.set('scopes', key.scopes);

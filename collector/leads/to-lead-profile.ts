@@ -1,6 +1,6 @@
 // The lead profile of contract §5, built from a leads row: pure, so the shape is tested without a database.
 import type { LeadRow } from '../storage/lead-reads.js';
-import { decayScore, roundScore } from '../scoring/decay.js';
+import { decayScore, roundScore, storedScore } from '../scoring/decay.js';
 
 export interface LeadProfile {
   leadId: string;
@@ -50,12 +50,6 @@ function parseObject(text: string | null): Record<string, unknown> | null {
   }
 }
 
-
-/** The exact score the fold keeps in `state.s` (the column may be a 4-byte float on PostgreSQL). */
-function storedScore(row: LeadRow): number {
-  const s = parseObject(row.state)?.s;
-  return typeof s === 'number' && Number.isFinite(s) ? s : Number(row.score);
-}
 
 export interface ProfileExtras {
   visitorIds: string[];

@@ -21,7 +21,7 @@ const getRoute = createRoute({
   path: '/api/config/funnel',
   tags: ['funnel'],
   summary: 'The funnel config in force: the stored one, or the defaults when none was stored.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['admin'] }],
   middleware: [requireScope('admin')] as const,
   responses: {
     200: { description: 'the config', content: { 'application/json': { schema: configSchema } } },
@@ -49,7 +49,7 @@ export function mountFunnelConfig(app: ApiApp, deps: Deps) {
     path: '/api/config/funnel',
     tags: ['funnel'],
     summary: 'Replace the funnel config. Leads are rebuilt under the new rules at their next event; `npm run admin -- replay --site <id>` rebuilds all now.',
-    security: [{ bearer: [] }],
+    security: [{ bearer: ['admin'] }],
     request: { body: { content: { 'application/json': { schema: configSchema } } } },
     responses: {
       200: { description: 'the stored config', content: { 'application/json': { schema: configSchema } } },

@@ -27,7 +27,7 @@ const route = createRoute({
   path: '/api/funnel',
   tags: ['funnel'],
   summary: 'Per stage: leads now, entries in the period, next-step and cumulative conversion, p50/p90 time in stage; optional breakdown.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['audiences:read'] }],
   middleware: [requireScope('audiences:read')] as const,
   request: {
     query: z.object({

@@ -76,7 +76,7 @@ const listRoute = createRoute({
   path: '/api/leads',
   tags: ['leads'],
   summary: 'Leads, newest activity first (or by lead id, a stable order), filtered by stage, segment, email part or identified; cursor-paginated.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['leads:read'] }],
   middleware: [requireScope('leads:read')] as const,
   request: {
     query: z.object({
@@ -107,7 +107,7 @@ const profileRoute = createRoute({
   path: '/api/leads/{ref}',
   tags: ['leads'],
   summary: 'A lead profile: ids, email, traits, stage, score, MQL/SQL, first and last touch.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['leads:read'] }],
   middleware: [requireScope('leads:read')] as const,
   request: { params: refParam },
   responses: {
@@ -128,7 +128,7 @@ const timelineRoute = createRoute({
   path: '/api/leads/{ref}/timeline',
   tags: ['leads'],
   summary: 'The lead’s activity on every device, newest first, with identity, score, stage and segment changes in line.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['leads:read'] }],
   middleware: [requireScope('leads:read')] as const,
   request: {
     params: refParam,
@@ -158,7 +158,7 @@ const eraseRoute = createRoute({
   path: '/api/leads/{ref}',
   tags: ['leads'],
   summary: 'Erasure: every event, visitor, identity link, change, membership, delivery and rejected row of the lead.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['admin'] }],
   middleware: [requireScope('admin')] as const,
   request: { params: refParam },
   responses: {

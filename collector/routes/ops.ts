@@ -23,7 +23,17 @@ const metrics = createRoute({
   responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: z.string() } } } },
 });
 
+/** GET /openapi.json is served by app.ts (it needs every route mounted first); it is described here with the rest. */
+const openapiDoc = {
+  method: 'get' as const,
+  path: '/openapi.json',
+  tags: ['ops'],
+  summary: 'This API description (OpenAPI 3.1). No key needed; the scope each route needs is in its security requirement.',
+  responses: { 200: { description: 'the OpenAPI document', content: { 'application/json': { schema: z.object({}).passthrough() } } } },
+};
+
 export function mountOps(app: ApiApp, deps: Deps) {
+  app.openAPIRegistry.registerPath(openapiDoc);
   deps.metrics.gauge('funnelbeam_database_bytes', () => getDatabaseBytes(deps.db));
   app.openapi(health, async (c) => {
     try {

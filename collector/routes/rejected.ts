@@ -14,7 +14,7 @@ const route = createRoute({
   path: '/api/rejected',
   tags: ['ops'],
   summary: 'Rejected input with its reason and a truncated copy of the raw body, newest first.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['admin'] }],
   middleware: [requireScope('admin')] as const,
   request: {
     query: z.object({

@@ -11,10 +11,10 @@ import type { ExportFormatName } from '../audiences/audience-member.js';
 const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 const MemberSchema = z.object({
   leadId: z.string().nullable(),
-  visitorId: z.string().nullable(),
-  email: z.string().nullable(),
+  visitorId: z.string().nullable().openapi({ description: "the lead's most recent device; null for a lead known only from server events" }),
+  email: z.string().nullable().openapi({ description: 'null for an anonymous member' }),
   stage: z.string(),
-  score: z.number(),
+  score: z.number().openapi({ description: 'as GET /api/leads/{ref} shows it: decayed to the moment the export started' }),
 });
 
 const membersRoute = createRoute({
@@ -27,7 +27,7 @@ const membersRoute = createRoute({
     'opted-out leads and bots; the customers segment itself keeps its customers (the suppression list for an exclusion ' +
     'audience). `Funnelbeam-Member-Count` gives their number; `Funnelbeam-Warning` says when the list ' +
     'is below the platform\'s minimum (Meta 100, LinkedIn 300).',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['audiences:read'] }],
   middleware: [requireScope('audiences:read')] as const,
   request: {
     params: z.object({ key: z.string().min(1).max(100) }),
@@ -56,7 +56,7 @@ export function mountSegmentMembers(app: ApiApp, deps: Deps) {
   app.openapi(membersRoute, async (c) => {
     const { key } = c.req.valid('param');
     const { format } = c.req.valid('query');
-    const result = await exportAudience(deps.db, deps.log, { siteId: c.var.siteId, segmentKey: key, format });
+    const result = await exportAudience(deps.db, deps.log, { siteId: c.var.siteId, segmentKey: key, format, now: deps.now() });
     if (!result.ok) throw new ApiError(404, 'segment_not_found', `no segment "${key}"`);
     const { value } = result;
     const headers: Record<string, string> = {

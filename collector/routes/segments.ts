@@ -27,7 +27,8 @@ const segmentSchema = z
     key: z.string(),
     name: z.string(),
     definition: definitionDoc,
-    memberCount: z.number().int(),
+    count: z.number().int().openapi({ description: 'live member count: the same number as `count` in GET /api/segments/{key}/members (format=json)' }),
+    memberCount: z.number().int().openapi({ description: 'the same as `count`, kept for compatibility', deprecated: true }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -41,7 +42,7 @@ const listRoute = createRoute({
   path: '/api/segments',
   tags: ['segments'],
   summary: 'Segment definitions with live member counts.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['audiences:read'] }],
   middleware: [requireScope('audiences:read')] as const,
   responses: {
     200: json(z.object({ segments: z.array(segmentSchema) }), 'the site\'s segments, by key'),
@@ -55,7 +56,7 @@ const getRoute = createRoute({
   path: '/api/segments/{key}',
   tags: ['segments'],
   summary: 'One segment definition with its live member count.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['audiences:read'] }],
   middleware: [requireScope('audiences:read')] as const,
   request: { params: keyParam },
   responses: {
@@ -71,7 +72,7 @@ const putRoute = createRoute({
   path: '/api/segments/{key}',
   tags: ['segments'],
   summary: 'Create or replace a segment; its membership is recomputed for the site before the response.',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['admin'] }],
   middleware: [requireScope('admin')] as const,
   request: {
     params: keyParam,
@@ -96,7 +97,7 @@ const deleteRoute = createRoute({
   path: '/api/segments/{key}',
   tags: ['segments'],
   summary: 'Delete a segment and its memberships (enter/exit history stays in lead timelines).',
-  security: [{ bearer: [] }],
+  security: [{ bearer: ['admin'] }],
   middleware: [requireScope('admin')] as const,
   request: { params: keyParam },
   responses: {

@@ -45,7 +45,7 @@ export function mountServerEvents(app: ApiApp, deps: Deps) {
       'A bad event inside an array (invalid, a future `at`, an unknown `leadId`) is refused alone: it is listed in `rejected` with its index and kept in the rejected store, and the others are stored; ' +
       'only a body with nothing to store (a single bad event, every event bad, not JSON, too many events) gets 400. `at` in epoch numbers is milliseconds. ' +
       'Stored with source "server" and visitor id `srv:<leadId>` (or the named visitor).',
-    security: [{ bearer: [] }],
+    security: [{ bearer: ['events:write'] }],
     request: { body: { content: { 'application/json': { schema: z.union([serverEventSchema, z.array(serverEventSchema)]) } } } },
     responses: {
       202: {

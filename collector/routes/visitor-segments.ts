@@ -17,6 +17,7 @@ const route = createRoute({
   path: '/api/visitors/{visitorId}/segments',
   tags: ['segments'],
   summary: "The segment keys of the visitor's current lead (for on-page retargeting). Auth: the public site key.",
+  security: [{ siteKey: [] }],
   request: {
     params: z.object({ visitorId: z.string().min(1).max(LIMITS.idChars).openapi({ param: { name: 'visitorId', in: 'path' } }) }),
     query: z.object({ site: z.string().min(1).max(LIMITS.idChars).openapi({ param: { name: 'site', in: 'query' }, description: 'public site key' }) }),
@@ -38,6 +39,12 @@ function allowOrigin(c: Context<AppEnv>) {
 }
 
 export function mountVisitorSegments(app: ApiApp, deps: Deps) {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'siteKey', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'site',
+    description: 'the public site key of the snippet tag (data-site); it only reads, and only from the site\'s own origins',
+  });
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
 
   // A plain GET needs no preflight; answer one anyway for pages that add headers through a proxy or wrapper.

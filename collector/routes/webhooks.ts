@@ -71,7 +71,8 @@ const deliveryJson = (d: Delivery) => ({
   deliveredAt: iso(d.deliveredAt),
 });
 
-const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
+// the scope a key needs, as OpenAPI 3.1 lets a bearer scheme name it (role names in the security requirement)
+const common = { tags: ['webhooks'], security: [{ bearer: ['admin'] }] };
 
 const putRoute = createRoute({
   ...common,

@@ -11,6 +11,9 @@ export interface PublicSegment {
   key: string;
   name: string;
   definition: SegmentDefinition;
+  /** live member count; the same number as `count` of the members export (`format=json`) */
+  count: number;
+  /** the same as `count`, kept for clients written before `count` was added */
   memberCount: number;
   createdAt: string;
   updatedAt: string;
@@ -20,6 +23,7 @@ export const toPublicSegment = (r: SegmentRow): PublicSegment => ({
   key: r.key,
   name: r.name,
   definition: JSON.parse(r.definition) as SegmentDefinition,
+  count: r.memberCount,
   memberCount: r.memberCount,
   createdAt: new Date(r.createdAt).toISOString(),
   updatedAt: new Date(r.updatedAt).toISOString(),

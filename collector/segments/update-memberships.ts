@@ -13,7 +13,8 @@ import { webhookQueue, type WebhookQueue } from '../webhooks/enqueue.js';
 import { loadActiveSegments, type ActiveSegment, type ActiveSegments } from './active-segments.js';
 import { countTestsAt, filterAt, type EventPlan } from './event-plan.js';
 import { loadFunnelSettings, type FunnelSettings } from './funnel-settings.js';
-import { evaluateCondition, NEVER } from './matches.js';
+import { decayedScore, evaluateCondition, NEVER } from './matches.js';
+import { roundScore } from '../scoring/decay.js';
 import type { DidCount, FactEvent, LeadFacts } from './lead-facts.js';
 import type { Touch } from '../ingest/types.js';
 
@@ -221,7 +222,7 @@ async function updateChunk(
     bump(m.key, kind === 'entered' ? 1 : -1);
     changes.push({ leadId: m.leadId, segment: m.key, kind });
     history.push({ changeId: newChangeId(now), key: m.key, leadId: m.leadId, kind, at: now });
-    await notifyChange(hooks, m.segment, m.row, kind, now);
+    await notifyChange(hooks, m.segment, m.row, kind, now, funnel.halfLifeMs);
   }
   await insertSegmentChanges(tx, siteId, history);
   await upsertRechecks(tx, siteId, setRecheck);
@@ -231,15 +232,20 @@ async function updateChunk(
 /** Time-ordered ids: new history rows append to the primary key's B-tree instead of landing at random pages. */
 const newChangeId = (now: number) => now.toString(36).padStart(9, '0') + '-' + randomBytes(6).toString('base64url');
 
-/** segment.entered / segment.exited to the site's webhooks that take it. */
-async function notifyChange(hooks: WebhookQueue, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number) {
+/**
+ * segment.entered / segment.exited to the site's webhooks that take it. The score is the lead's at `now`, decayed and
+ * rounded as GET /api/leads/{ref} shows it: a lead leaving a score segment by decay is not reported above the bound.
+ */
+async function notifyChange(
+  hooks: WebhookQueue, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number, halfLifeMs: number | null,
+) {
   await hooks.enqueue(kind === 'entered' ? 'segment.entered' : 'segment.exited', {
     segment: segment.key,
     segmentName: segment.name,
     leadId: lead.lead_id,
     email: lead.email,
     stage: lead.stage,
-    score: Number(lead.score),
+    score: roundScore(decayedScore({ score: Number(lead.score), scoreAt: Number(lead.score_at), halfLifeMs }, now)),
     at: new Date(now).toISOString(),
   }, now);
 }

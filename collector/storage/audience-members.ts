@@ -8,6 +8,9 @@ export interface AudienceMemberRow {
   stage: string;
   score: number;
   traits: string;
+  /** with `withScore`: when the score was last stored (its decay starts there) and the fold state that holds it exactly */
+  score_at?: number;
+  state?: string;
 }
 
 export interface AudienceQuery {
@@ -55,9 +58,9 @@ export async function countAudienceMembers(db: Db, q: AudienceQuery): Promise<nu
 /** Up to `limit` members with lead ids after `afterLeadId` (start with ''), in lead id order. */
 export async function listAudienceMembersPage(
   db: Db,
-  q: AudienceQuery & { afterLeadId: string; limit: number; withVisitor: boolean },
+  q: AudienceQuery & { afterLeadId: string; limit: number; withVisitor: boolean; withScore?: boolean },
 ): Promise<AudienceMemberRow[]> {
-  const cols = `m.lead_id, l.email, l.stage, l.score, l.traits${q.withVisitor ? ', ' + LATEST_VISITOR : ''}`;
+  const cols = `m.lead_id, l.email, l.stage, l.score, l.traits${q.withScore ? ', l.score_at, l.state' : ''}${q.withVisitor ? ', ' + LATEST_VISITOR : ''}`;
   return db.all<AudienceMemberRow>(
     `SELECT ${cols} ${FROM} ${WHERE} AND m.lead_id > ? ${filterSql(q)} ORDER BY m.lead_id LIMIT ?`,
     [q.siteId, q.segmentKey, q.afterLeadId, ...filterParams(q), q.limit],

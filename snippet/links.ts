@@ -8,10 +8,11 @@ import { flush } from './send.js';
 export const onClick = (e: MouseEvent) => {
   // the innermost target: a link inside a web component's (open) shadow root counts too
   const a = (e.composedPath()[0] as Element).closest('a[href],area[href]') as HTMLAnchorElement;
-  // data-downloads="pdf, .zip" becomes /\.(pdf|zip)$/i
+  // data-downloads="pdf, .zip" (or "*.pdf *.zip", "pdf|zip": any other character than letters, digits and _ separates)
+  // becomes /\.(pdf|zip)$/i; a list that made an invalid pattern would stop downloads and outbound links alike
   const name =
     a.hasAttribute('download') ||
-    RegExp('\\.(' + (data.downloads || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]').replace(/[\s.,]+/g, '|') + ')$', 'i').test(a.pathname)
+    RegExp('\\.(' + (data.downloads?.replace(/\W+/g, '|') || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]') + ')$', 'i').test(a.pathname)
       ? 'download'
       : // mailto:, tel:, javascript: and data: links have no host
         a.host && a.host != loc.host && 'outbound';

@@ -28,10 +28,14 @@ export const soon = () => timer || later(300);
 const fail = (retryAfter: unknown, ms?: number) => {
   busy = 0;
   // a page being left (a link followed, a form posted) cancels its fetch, whose request has mostly gone through: no
-  // back-off for the next pages, which would otherwise send nothing for seconds, not even when they are left
+  // back-off for the next pages, which would otherwise send nothing for seconds, not even when they are left (the
+  // catch below defers this to a task, which a page being left never runs: its fetch fails while it unloads, before
+  // it is hidden when the page has a pagehide listener)
   if (!doc.hidden) {
     load();
-    ms = +retryAfter! * 1e3 || 1e3 << Math.min((state.n = -~state.n!), 9);
+    // (failures in a row are counted up to 13: the batch below is then 1, and a count that grew on would make its shift
+    // wrap, as shift counts are taken mod 32: after 64 failures it would be 50 again)
+    ms = +retryAfter! * 1e3 || 1e3 << Math.min((state.n = -~Math.min(state.n!, 12)), 9);
     state.b = Date.now() + ms;
     save();
     later(ms);
@@ -70,7 +74,7 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
           save();
           if (state.q[0]) later(300);
         })
-        .catch(fail);
+        .catch((r) => setTimeout(() => fail(r)));
     }
   }
 });

@@ -17,7 +17,7 @@ export interface State {
   q?: WireEvent[];
   /** no send before this time (epoch ms), after a failure */
   b?: number;
-  /** failures in a row */
+  /** failures in a row (counted up to 13) */
   n?: number;
   /** consent: 1 granted, 0 refused (opted out) */
   c?: number;

@@ -63,6 +63,18 @@ test('data-downloads replaces the extension list', async () => {
   expect(linkEvents().map((e) => (e[1] as { url: string }).url)).toEqual(['https://www.example.com/a.zip', 'https://www.example.com/docs.html']);
 });
 
+test('data-downloads written as globs or with other separators ("*.PDF; *.zip|.html") lists the same extensions, and outbound links still count', async () => {
+  page = await openPage({ html: LINKS, attrs: { 'data-downloads': '*.PDF; *.zip|.html' }, ...stay });
+  for (const id of ['pdf', 'zip', 'page', 'in', 'out']) click(id);
+  await page.settle();
+  expect(linkEvents().map((e) => [e[0], (e[1] as { url: string }).url.replace('https://www.example.com', '')])).toEqual([
+    ['download', '/files/Whitepaper.PDF?utm=x#p2'],
+    ['download', '/a.zip'],
+    ['download', '/docs.html'],
+    ['outbound', 'https://partner.example.org/page'],
+  ]);
+});
+
 test('the click is never prevented, so navigation is not delayed', async () => {
   page = await openPage({ html: LINKS });
   let prevented: boolean | undefined;

@@ -197,3 +197,46 @@ test('an opt-out in another tab while a send is answered: the answer settles it,
   expect(state.n ?? 0).toBe(0);
   expect(state.q ?? []).toEqual([]);
 });
+
+test('a batch that keeps failing stays at 1 event past 64 failures in a row (no wrap back to 50), the wait capped at 512 s', async () => {
+  // a backlog of 60 events after 60 failures in a row: the batch is down to 1
+  const q = Array.from({ length: 60 }, (_, i) => ({ i: 'old' + String(i).padStart(17, '0'), n: 'e' + i, t: Date.now(), u: 'https://www.example.com/' }));
+  let storage: Record<string, string> = { _fb: JSON.stringify({ v: 'visitor0000000000001', q, n: 60, b: 0 }) };
+  const sizes: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const page = await open({ status: () => 'network', storage });
+    await page.settle();
+    sizes.push(...page.sent.map((s) => s.body.e.length));
+    const s = page.state();
+    expect(s.b - Date.now()).toBeGreaterThan(500_000);
+    expect(s.b - Date.now()).toBeLessThanOrEqual(512_000);
+    storage = { _fb: JSON.stringify({ ...s, b: 0 }) };
+  }
+  // failures 61 to 66 in a row: every send carries 1 event (a shift by 64 / 2 = 32 would be a shift by 0: 50)
+  expect(sizes).toEqual([1, 1, 1, 1, 1, 1]);
+});
+
+test('a fetch that fails while the page unloads (no later task of the page runs) stores no back-off: the next pages send at once', async () => {
+  let page: TestPage;
+  page = await open({
+    status: () => 'network',
+    before: (w) => {
+      const sent = w.fetch;
+      // the page is gone right after its fetch fails, as a page being left is (Chromium fails a cancelled fetch during
+      // the unload, before visibilitychange when the page has a pagehide listener: the page is not hidden yet)
+      w.fetch = (async (...a: unknown[]) => {
+        try {
+          return await sent(...(a as [never]));
+        } finally {
+          // from here on no task of the page runs, as in a document being unloaded
+          page.w.setTimeout = (() => 0) as never;
+        }
+      }) as never;
+    },
+  });
+  await page.settle();
+  expect(page.sent).toHaveLength(1);
+  const state = page.state();
+  expect(state.q.map((e: any) => e.n)).toEqual(['pageview']);
+  expect([state.b, state.n]).toEqual([undefined, undefined]);
+});

@@ -4,7 +4,12 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,369 with terser after esbuild: 2,259 before the second unseen-pages round (+110: the landing campaign read from the
+ * 2,372 with terser after esbuild: 2,369 before the third unseen-pages round (+3: failures in a row counted only up to
+ * 13, so the batch of a send that keeps failing no longer wraps back to 50 after 64 failures +3; a failed fetch handled
+ * a task later, so one cancelled while a page with a pagehide listener unloads sets no back-off +2; data-downloads split
+ * at any character other than a letter, digit or _, so a list written as globs ("*.pdf") no longer makes an invalid
+ * pattern that stopped every link event -2; seeing a download link clicked by script while not in the document
+ * (FileSaver), +77, was measured and left out); 2,259 before the second unseen-pages round (+110: the landing campaign read from the
  * navigation entry, so a script that strips it from the address bar before the snippet runs loses nothing +36; what a waiting
  * tab held is merged into the stored outbox instead of being dropped by it +29; form.submit() counted through its
  * formdata event, once +22; each batch stamped with the device's clock and data-local (t, l: the collector's clock
@@ -21,7 +26,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2369;
+export const GZIP_BUDGET = 2372;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -1,11 +1,11 @@
 // Step 2 of POST /e: turn valid wire events into enriched events (user agent, channel, UTM, session). Pure.
-import { LIMITS, SESSION_TIMEOUT_MS } from '../../shared/limits.js';
+import { LIMITS } from '../../shared/limits.js';
 import { AUTO_EVENTS, CLICK_IDS, UTM_KEYS } from '../../shared/events.js';
 import type { WireBatch, WireEvent, WireTouch } from '../../shared/wire.js';
 import type { Site } from '../storage/sites.js';
 import type { EnrichedEvent, Touch } from './types.js';
 import { classifyChannel } from './channels.js';
-import { campaignKey, nextSession, type SessionState } from './sessions.js';
+import { campaignKey, isInCurrentSession, lateEventContext, nextSession, placeLateEvents, type KnownSession, type SessionState } from './sessions.js';
 import { clockSkew } from './device-clock.js';
 import { redactTouch, redactUrl } from './redact-url.js';
 import type { UserAgentInfo } from './user-agent.js';
@@ -17,6 +17,11 @@ export interface EnrichInput {
   receivedAt: number;
   /** the visitor's session before this batch (from cache or storage) */
   session: SessionState | null;
+  /**
+   * the visitor's other sessions known near this batch's late events: remembered from earlier batches, and read back
+   * from storage (lateEventSpan says when and where)
+   */
+  known?: readonly KnownSession[];
 }
 
 export interface EnrichOutput {
@@ -27,6 +32,8 @@ export interface EnrichOutput {
   newSessions: number;
   /** events dropped as too old, with the reason */
   tooOld: WireEvent[];
+  /** sessions this batch's late events were placed in outside the current one (to remember until they are stored) */
+  placed: readonly KnownSession[];
 }
 
 /** Path of a page URL; `#/route` hash routes count as paths (`/app#/pricing` → `/app/pricing`). */
@@ -78,6 +85,43 @@ function propsOf(p: WireEvent['p']): NonNullable<WireEvent['p']> | null {
 const onOurClock = (t: WireTouch | undefined, skew: number): WireTouch | undefined =>
   t && skew && typeof t.at === 'number' ? { ...t, at: t.at - skew } : t;
 
+/** An event's time on the collector's clock, cut to the future limit. */
+const eventTime = (w: WireEvent, skew: number, receivedAt: number) => Math.min(w.t - skew, receivedAt + LIMITS.futureSkewMs);
+const isTooOld = (at: number, receivedAt: number) => at < receivedAt - LIMITS.maxAgeMs;
+
+/** A wire event read for enrichment: addresses redacted, touches on our clock, the session touch it offers. */
+function readEvent(w0: WireEvent, at: number, skew: number) {
+  // nothing sensitive from a page address is kept (redact-url.ts); the path is read from the address as sent
+  const url = redactUrl(w0.u);
+  const referrer = w0.r && redactUrl(w0.r);
+  const ft = redactTouch(onOurClock(w0.ft, skew));
+  const st = redactTouch(onOurClock(w0.st, skew));
+  const w = ft === w0.ft && st === w0.st ? w0 : { ...w0, ft, st };
+  const candidate = w.st ?? redactTouch(touchFromUrl(w.u, w.r, at));
+  // an engagement event measures its view: the visitor was active all along, and no campaign starts with it
+  const since = engagedSince(w, at);
+  return { w, at, url, referrer, candidate, since, campaign: since < at ? '' : campaignKey(candidate) };
+}
+
+/**
+ * The times of stored events this batch's late events need to find their sessions (sessions.ts, LATE_EVENT_RULES), or
+ * null when no event needs any: most batches hold no late event, and those that fall in the current session need none.
+ */
+export function lateEventSpan(batch: WireBatch, receivedAt: number, session: SessionState | null): { from: number; to: number } | null {
+  if (!session) return null;
+  const skew = clockSkew(batch.t, receivedAt);
+  let times: number[] | undefined;
+  for (const w of batch.e) {
+    const at = eventTime(w, skew, receivedAt);
+    if (at >= session.lastSeen || isTooOld(at, receivedAt)) continue;
+    if (at >= session.started && isInCurrentSession(session, at, readEvent(w, at, skew).campaign)) continue;
+    (times ??= []).push(engagedSince(w, at), at);
+  }
+  return times ? lateEventContext(times) : null;
+}
+
+const NO_LATE_EVENTS = Object.freeze({ placements: [], placed: [] as readonly KnownSession[] });
+
 export function enrichBatch(input: EnrichInput): EnrichOutput {
   const { site, batch, ua, receivedAt } = input;
   let session = input.session;
@@ -86,47 +130,47 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
   const tooOld: WireEvent[] = [];
   // Oldest first, so sessions open in order even when the snippet flushes retried events with new ones.
   const wire = [...batch.e].sort((a, b) => a.t - b.t);
-  // late events of one earlier visit sent together (an outbox flushed out of order) are one past session, not one each
-  let past: { sessionId: string; lastSeen: number; touch: Touch | null } | null = null;
-  // the device's clock, when the batch says how far off it runs (device-clock.ts)
+  // the device's clock, when the batch says how far off it runs (device-clock.ts): corrected before any session rule
   const skew = clockSkew(batch.t, receivedAt);
+  const read: Array<ReturnType<typeof readEvent>> = [];
   for (const w0 of wire) {
-    const at = Math.min(w0.t - skew, receivedAt + LIMITS.futureSkewMs);
-    if (at < receivedAt - LIMITS.maxAgeMs) {
-      tooOld.push(w0);
-      continue;
+    const at = eventTime(w0, skew, receivedAt);
+    if (isTooOld(at, receivedAt)) tooOld.push(w0);
+    else read.push(readEvent(w0, at, skew));
+  }
+  // late events (older than the visitor's last activity) come first, and are placed together (sessions.ts)
+  let lateCount = 0;
+  while (session && lateCount < read.length && read[lateCount].at < session.lastSeen) lateCount++;
+  const ownTouches = lateCount ? read.slice(0, lateCount).map((r) => withChannel(r.candidate, site.domain)) : [];
+  const late = lateCount
+    ? placeLateEvents(session!, input.known ?? [], batch.v, read.slice(0, lateCount).map((r, k) => ({ at: r.at, since: r.since, campaign: r.campaign, touch: ownTouches[k] })))
+    : NO_LATE_EVENTS;
+  for (let k = 0; k < read.length; k++) {
+    const { w, at, url, referrer, candidate, since, campaign } = read[k];
+    let sessionId: string;
+    let isNew: boolean;
+    let sessionTouch: Touch | null;
+    if (k < lateCount) {
+      const placed = late.placements[k];
+      ({ sessionId, isNew } = placed);
+      // an event without a session touch of its own (or measuring its view) takes its session's
+      sessionTouch = (w.st && since === at) || isNew || !placed.touch ? ownTouches[k] : placed.touch;
+    } else {
+      const next = nextSession(session, batch.v, at, campaign, since, { at: w.t, since: engagedSince(w, w.t) });
+      ({ sessionId, isNew } = next);
+      sessionTouch = (w.st && since === at) || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
+      if (next.isNew && next.state.sessionId === sessionId) next.state.touch = sessionTouch;
+      session = next.state;
     }
-    // nothing sensitive from a page address is kept (redact-url.ts); the path is read from the address as sent
-    const url = redactUrl(w0.u);
-    const referrer = w0.r && redactUrl(w0.r);
-    const ft = redactTouch(onOurClock(w0.ft, skew));
-    const st = redactTouch(onOurClock(w0.st, skew));
-    const w = ft === w0.ft && st === w0.st ? w0 : { ...w0, ft, st };
-    const candidate = w.st ?? redactTouch(touchFromUrl(w.u, w.r, at));
-    // an engagement event measures its view: the visitor was active all along, and no campaign starts with it
-    const since = engagedSince(w, at);
-    let next = nextSession(session, batch.v, at, since < at ? '' : campaignKey(candidate), since, { at: w.t, since: engagedSince(w, w.t) });
-    // a late event opening a past session (the current one is not moved): the next late ones of that visit join it
-    const opensPast = next.isNew && next.state.sessionId !== next.sessionId;
-    const joinsPast: boolean = opensPast && past !== null && at - past.lastSeen <= SESSION_TIMEOUT_MS;
-    if (joinsPast) next = { ...next, sessionId: past!.sessionId, isNew: false };
-    // an event without a session touch of its own (or measuring its view) belongs to its session's touch
-    const sessionTouch: Touch | null = joinsPast
-      ? w.st && since === at ? withChannel(candidate, site.domain) : past!.touch
-      : (w.st && since === at) || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
-    if (joinsPast) past!.lastSeen = at;
-    else if (opensPast) past = { sessionId: next.sessionId, lastSeen: at, touch: sessionTouch };
-    if (next.isNew && next.state.sessionId === next.sessionId) next.state.touch = sessionTouch;
     const firstTouch = withChannel(w.ft, site.domain) ?? sessionTouch;
-    session = next.state;
-    if (next.isNew) newSessions++;
-    const clickId = CLICK_IDS.find((k) => sessionTouch?.[k]) ?? null;
+    if (isNew) newSessions++;
+    const clickId = CLICK_IDS.find((id) => sessionTouch?.[id]) ?? null;
     events.push({
       siteId: site.siteId,
       eventId: w.i,
       visitorId: batch.v,
       leadId: null,
-      sessionId: next.sessionId,
+      sessionId,
       name: w.n,
       at,
       receivedAt,
@@ -146,7 +190,7 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
       utmContent: sessionTouch?.utm_content ?? null,
       clickId,
       // the visitor's first touch rides on session-opening events only (the visitor row keeps it too)
-      firstTouch: next.isNew ? firstTouch : null,
+      firstTouch: isNew ? firstTouch : null,
       sessionTouch,
       browser: ua.browser,
       os: ua.os,
@@ -154,5 +198,5 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
       isBot: ua.isBot,
     });
   }
-  return { events, session: session as SessionState, newSessions, tooOld };
+  return { events, session: session as SessionState, newSessions, tooOld, placed: late.placed };
 }

@@ -3,13 +3,13 @@
 import type { Deps } from '../context.js';
 import type { Rejection } from './types.js';
 import { parseBatch, type EventProblem, type EventRepair } from './validate.js';
-import { enrichBatch } from './enrich.js';
+import { enrichBatch, lateEventSpan } from './enrich.js';
 import { isOriginAllowed } from './origin.js';
 import { forLocalPage, parseUserAgent } from './user-agent.js';
-import { createSessionCache, type SessionState } from './sessions.js';
+import { createSessionCache, rememberPlaced, type KnownSession, type SessionState } from './sessions.js';
 import { createSiteCache } from './site-cache.js';
 import type { EventWriter } from './store.js';
-import { createSessionLoader } from './session-loader.js';
+import { createSessionLoader, loadKnownSessions } from './session-loader.js';
 import { insertRejected, type RejectedRow } from '../storage/rejected.js';
 import { LIMITS } from '../../shared/limits.js';
 import type { Site } from '../storage/sites.js';
@@ -52,6 +52,9 @@ export function rawEvent(value: unknown): string {
 export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
   const sessions = createSessionCache();
+  // sessions late events were placed in, per visitor, until stored (a batch of the same visit may come before then;
+  // afterwards storage knows them)
+  const placedSessions = createSessionCache<KnownSession[]>(10_000);
   const readSession = createSessionLoader(deps.db);
   const loading = new Map<string, Promise<SessionState | null>>();
 
@@ -122,9 +125,28 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     }
     // 4. enrich
     const key = site.siteId + '\u0000' + batch.v;
-    const previous = await loadSession(site.siteId, batch.v);
+    let previous = await loadSession(site.siteId, batch.v);
+    // late events outside the current session: the visitor's stored sessions near them (sessions.ts, LATE_EVENT_RULES)
+    let stored: KnownSession[] = [];
+    let span: { from: number; to: number } | null = null;
+    for (let reads = 0; reads < 3; reads++) {
+      const want = lateEventSpan(batch, receivedAt, previous);
+      if (!want || (span && span.from <= want.from && want.to <= span.to)) break;
+      span = span ? { from: Math.min(span.from, want.from), to: Math.max(span.to, want.to) } : want;
+      stored = await loadKnownSessions(deps.db, site.siteId, batch.v, span);
+      // another request for this visitor may have enriched while we read
+      previous = sessions.get(key) ?? previous;
+    }
+    const remembered = placedSessions.get(key);
+    const known = stored.length ? [...(remembered ?? []), ...stored] : remembered;
     const ua = forLocalPage(parseUserAgent(input.userAgent), batch.l !== undefined);
-    const enriched = enrichBatch({ site, batch, ua, receivedAt, session: previous });
+    const enriched = enrichBatch({ site, batch, ua, receivedAt, session: previous, known });
+    let placed: KnownSession[] | undefined;
+    if (enriched.events.length) {
+      // at once, before any wait: the next request of this visitor enriches on top of this one
+      sessions.set(key, enriched.session);
+      if (enriched.placed.length) placedSessions.set(key, (placed = rememberPlaced(remembered, enriched.placed)));
+    }
     const problems: EventProblem[] = [...parsed.problems];
     for (const w of enriched.tooOld) {
       // its index in the batch as sent (events refused by validation are not in batch.e)
@@ -142,11 +164,10 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     if (enriched.events.length === 0) {
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
-    sessions.set(key, enriched.session);
     const first = enriched.events[0];
     const last = enriched.events[enriched.events.length - 1];
     // 5. store (attribution runs inside the same commit)
-    const result = await writer.write({
+    const write = writer.write({
       events: enriched.events,
       visitor: {
         siteId: site.siteId,
@@ -163,6 +184,13 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
         isBot: ua.isBot,
       },
     });
+    let result: Awaited<typeof write>;
+    try {
+      result = await write;
+    } finally {
+      // stored (or refused): storage alone knows these sessions now, unless a later request remembered more since
+      if (placed && placedSessions.get(key) === placed) placedSessions.delete(key);
+    }
     return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected, repaired };
   };
 }

@@ -1,9 +1,10 @@
 // Stored sessions of visitors the collector has not seen since it started, read for enrichment.
 // SQLite: one indexed read each (in process: cheaper than waiting to batch). PostgreSQL: every statement is a round
 // trip, so the visitors asked for within one turn of the event loop are read together in one statement per site.
+// Late events also read the visitor's stored sessions near them (loadKnownSessions), only when a batch holds some.
 import type { Db } from '../storage/db.js';
-import { getVisitorSession, getVisitorSessions } from '../storage/events.js';
-import type { SessionState } from './sessions.js';
+import { getVisitorSession, getVisitorSessions, listVisitorSessionEvents } from '../storage/events.js';
+import { knownSessionsOf, type KnownSession, type SessionState } from './sessions.js';
 
 export type SessionLoader = (siteId: string, visitorId: string) => Promise<SessionState | null>;
 
@@ -40,4 +41,12 @@ export function createSessionLoader(db: Db): SessionLoader {
       if (!waiters) visitors.set(visitorId, (waiters = []));
       waiters.push({ resolve, reject });
     });
+}
+
+/**
+ * The visitor's stored sessions with events between two times (enrich.ts lateEventSpan), from those events: what late
+ * events join across batches and restarts, without any session state kept but the events themselves.
+ */
+export async function loadKnownSessions(db: Db, siteId: string, visitorId: string, span: { from: number; to: number }): Promise<KnownSession[]> {
+  return knownSessionsOf(await listVisitorSessionEvents(db, siteId, visitorId, span.from, span.to));
 }

@@ -1,9 +1,10 @@
-// Events and visitors on the ingest path: idempotent event inserts and one visitor upsert per visitor per flush.
+// Events and visitors on the ingest path: idempotent event inserts, one visitor upsert per visitor per flush, and the
+// session reads of enrichment.
 import type { Db } from './db.js';
 import { dialectSql } from './db.js';
 import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row.js';
-import type { EnrichedEvent, StoredEvent } from '../ingest/types.js';
-import type { SessionState } from '../ingest/sessions.js';
+import type { EnrichedEvent, StoredEvent, Touch } from '../ingest/types.js';
+import type { SessionState, StoredSessionEvent } from '../ingest/sessions.js';
 
 export const EVENT_COLUMNS = [
   'site_id', 'event_id', 'visitor_id', 'lead_id', 'session_id', 'name', 'at', 'received_at', 'source', 'url', 'path', 'referrer',
@@ -179,6 +180,34 @@ export async function getVisitorSessions(db: Db, siteId: string, visitorIds: rea
     for (const r of rows) out.set(r.visitor_id, toSession(r));
   }
   return out;
+}
+
+interface SessionEventRow {
+  session_id: string; at: number; channel: Touch['channel']; click_id: string | null;
+  utm_source: string | null; utm_medium: string | null; utm_campaign: string | null; utm_term: string | null; utm_content: string | null;
+}
+const SESSION_EVENTS_SQL = `SELECT session_id, at, channel, click_id, utm_source, utm_medium, utm_campaign, utm_term, utm_content
+  FROM events WHERE site_id = ? AND visitor_id = ? AND at >= ? AND at <= ? AND source = 'web' ORDER BY at`;
+
+/** A stored event's session touch: channel and UTM fields; the click id's value is not stored, its kind stands for it. */
+function storedTouch(r: SessionEventRow): Touch {
+  const t: Touch = { channel: r.channel };
+  if (r.utm_source !== null) t.utm_source = r.utm_source;
+  if (r.utm_medium !== null) t.utm_medium = r.utm_medium;
+  if (r.utm_campaign !== null) t.utm_campaign = r.utm_campaign;
+  if (r.utm_term !== null) t.utm_term = r.utm_term;
+  if (r.utm_content !== null) t.utm_content = r.utm_content;
+  if (r.click_id) (t as Record<string, unknown>)[r.click_id] = r.click_id;
+  return t;
+}
+
+/**
+ * A visitor's web events between two times, oldest first, as far as sessions go: the sessions late events may join.
+ * One range of the events_visitor_at index.
+ */
+export async function listVisitorSessionEvents(db: Db, siteId: string, visitorId: string, from: number, to: number): Promise<StoredSessionEvent[]> {
+  const rows = await db.all<SessionEventRow>(SESSION_EVENTS_SQL, [siteId, visitorId, from, to]);
+  return rows.map((r) => ({ sessionId: r.session_id, at: Number(r.at), touch: storedTouch(r) }));
 }
 
 /** Events stored but not attributed (attribution failed, or the process died between commit and attribution). */

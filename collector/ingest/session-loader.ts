@@ -4,7 +4,8 @@
 // Late events also read the visitor's stored sessions near them (loadKnownSessions), only when a batch holds some.
 import type { Db } from '../storage/db.js';
 import { getVisitorSession, getVisitorSessions, listVisitorSessionEvents } from '../storage/events.js';
-import { knownSessionsOf, type KnownSession, type SessionState } from './sessions.js';
+import { type SessionState } from './sessions.js';
+import { knownSessionsOf, type KnownSession } from './late-events.js';
 
 export type SessionLoader = (siteId: string, visitorId: string) => Promise<SessionState | null>;
 

@@ -4,7 +4,8 @@ import type { Db } from './db.js';
 import { dialectSql } from './db.js';
 import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row.js';
 import type { EnrichedEvent, StoredEvent, Touch } from '../ingest/types.js';
-import type { SessionState, StoredSessionEvent } from '../ingest/sessions.js';
+import type { SessionState } from '../ingest/sessions.js';
+import type { StoredSessionEvent } from '../ingest/late-events.js';
 
 export const EVENT_COLUMNS = [
   'site_id', 'event_id', 'visitor_id', 'lead_id', 'session_id', 'name', 'at', 'received_at', 'source', 'url', 'path', 'referrer',

@@ -7,10 +7,8 @@ import { defaultConfig } from '../../collector/config.js';
 import { createLog } from '../../collector/ops/log.js';
 import { enrichBatch, lateEventSpan } from '../../collector/ingest/enrich.js';
 import { parseUserAgent } from '../../collector/ingest/user-agent.js';
-import {
-  campaignAsStored, campaignKey, knownSessionsOf, LATE_EVENT_RULES, nextSession, placeLateEvents, rememberPlaced, sessionIdFor,
-  type KnownSession, type LateEvent, type SessionState,
-} from '../../collector/ingest/sessions.js';
+import { campaignKey, nextSession, sessionIdFor, type SessionState } from '../../collector/ingest/sessions.js';
+import { campaignAsStored, knownSessionsOf, LATE_EVENT_RULES, placeLateEvents, rememberPlaced, type KnownSession, type LateEvent } from '../../collector/ingest/late-events.js';
 import { listVisitorSessionEvents } from '../../collector/storage/events.js';
 import type { Site } from '../../collector/storage/sites.js';
 import type { WireBatch, WireEvent, WireTouch } from '../../shared/wire.js';

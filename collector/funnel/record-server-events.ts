@@ -16,6 +16,7 @@ import { loadFunnelConfig } from './load-funnel-config.js';
 import { attributeWithRetry } from './attribute-events.js';
 import { unmarkAttributed } from '../ingest/attribute.js';
 import { rawEvent, truncateRaw } from '../ingest/pipeline.js';
+import { findErasedEvents, lockTombstones } from '../storage/erasure-tombstones.js';
 
 /** An event of the body that was not stored, and why; the others of the array are stored. */
 export interface RefusedServerEvent {
@@ -59,6 +60,8 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     if (into) input.leadId = into;
     return into !== null;
   };
+  /** An erased lead named by a CRM event dated before the erasure: dropped in the transaction below, not refused. */
+  const isErasedLead = async (leadId: string, at: number) => (await findErasedEvents(deps.db, [{ siteId, visitorId: null, email: null, leadId, at }])).size > 0;
   const refused: Array<RefusedServerEvent & { raw: string }> = [];
   const refuse = (index: number, id: string | null, code: RefusedServerEvent['code'], message: string, raw: unknown) =>
     refused.push({ index, id, code, message, raw: parsed.isArray ? rawEvent(raw) : text });
@@ -74,7 +77,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     const prefix = parsed.isArray ? item.index + '.' : '';
     const at = input.at === undefined ? now : typeof input.at === 'number' ? input.at : Date.parse(input.at);
     if (at > now + LIMITS.futureSkewMs) refuse(item.index, input.id ?? null, 'invalid_event', `${prefix}at: is in the future`, input);
-    else if (input.leadId && !(await getLeadEmail(deps.db, siteId, input.leadId)) && !(await followAlias(input))) {
+    else if (input.leadId && !(await getLeadEmail(deps.db, siteId, input.leadId)) && !(await followAlias(input)) && !(await isErasedLead(input.leadId, at))) {
       refuse(item.index, input.id ?? null, 'unknown_lead', `${prefix}leadId: no lead "${input.leadId}" on this site`, input);
     } else {
       inputs.push(input);
@@ -93,13 +96,16 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
   const config = await loadFunnelConfig(deps.db, siteId);
 
   return deps.db.transaction(async (tx) => {
+    // an erased lead's device or email, dated at or before its erasure (a CRM backfill): accepted, never stored
+    await lockTombstones(tx, 'shared');
+    const erased = await findErasedEvents(tx, inputs.map((e, i) => ({ siteId, visitorId: e.visitorId ?? null, email: e.email ?? null, leadId: e.leadId ?? null, at: times[i] })));
     const stored = await findStoredEvents(tx, siteId, ids);
     await lockEmails(tx, siteId, inputs.filter((e) => e.email).map((e) => e.email!));
     const resolver = createIdentityResolver(tx, siteId, config.stages[0], now);
     const events: EnrichedEvent[] = [];
     const result: Array<{ index: number; id: string; leadId: string; duplicate: boolean }> = [];
     // identity changes happen in time order, as they would have live
-    const order = inputs.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+    const order = inputs.map((_, i) => i).filter((i) => !erased.has(i)).sort((a, b) => times[a] - times[b] || a - b);
     for (const i of order) {
       const input = inputs[i];
       const ref = { eventId: ids[i], at: times[i] };
@@ -131,8 +137,11 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
       }
     }
     deps.metrics.inc('funnelbeam_events_accepted_total', undefined, inserted.length);
-    deps.metrics.inc('funnelbeam_events_duplicate_total', undefined, inputs.length - inserted.length);
-    return { ok: true as const, accepted: inserted.length, duplicates: inputs.length - inserted.length, events: result, rejected };
+    const duplicates = inputs.length - erased.size - inserted.length;
+    deps.metrics.inc('funnelbeam_events_duplicate_total', undefined, duplicates);
+    if (erased.size) deps.metrics.inc('funnelbeam_events_erased_total', undefined, erased.size);
+    // an erased event is listed nowhere: neither stored nor refused
+    return { ok: true as const, accepted: inserted.length, duplicates, events: result.filter((r) => r !== undefined), rejected };
   });
 }
 

@@ -6,6 +6,7 @@ import type { EnrichedEvent, StoredEvent } from './types.js';
 import type { SessionState } from './sessions.js';
 import { insertEvents, upsertVisitors, type VisitorUpdate } from '../storage/events.js';
 import { attribute, presetLeads, unmarkAttributed } from './attribute.js';
+import { findErasedEvents, lockTombstones } from '../storage/erasure-tombstones.js';
 
 /** What a request hands to the writer: its events and what it learned about its visitor. */
 export interface WriteRequest {
@@ -19,6 +20,8 @@ export interface WriteResult {
   stored: number;
   /** events whose id was already stored */
   duplicates: number;
+  /** events an erasure covers (erasure-tombstones.ts): accepted, never stored */
+  erased?: number;
 }
 
 export interface EventWriter extends Service {
@@ -36,6 +39,30 @@ interface Pending {
 }
 
 const mergeSessions = (a: SessionState, b: SessionState) => (b.started >= a.started ? { ...b, lastSeen: Math.max(a.lastSeen, b.lastSeen) } : a);
+
+/**
+ * The flush's requests without the events an erasure covers. A request left with none brings no visitor facts (the
+ * erased visitor's row must not come back); one left with some takes its first and last touch from those.
+ */
+export function withoutErased(reqs: WriteRequest[], erased: ReadonlySet<EnrichedEvent>): WriteRequest[] {
+  return reqs.map((r) => {
+    const events = r.events.filter((e) => !erased.has(e));
+    if (events.length === r.events.length) return r;
+    if (events.length === 0 || !r.visitor) return { events };
+    const first = events[0];
+    const last = events[events.length - 1];
+    return {
+      events,
+      visitor: {
+        ...r.visitor,
+        firstSeen: first.at,
+        lastSeen: last.at,
+        firstTouch: first.firstTouch ? JSON.stringify(first.firstTouch) : null,
+        lastTouch: last.sessionTouch ? JSON.stringify(last.sessionTouch) : null,
+      },
+    };
+  });
+}
 
 /** Merges the visitor facts of several requests in one flush into one upsert per visitor. */
 export function mergeVisitorUpdates(reqs: WriteRequest[], stored: StoredEvent[]): VisitorUpdate[] {
@@ -91,12 +118,19 @@ export function createEventWriter(deps: Deps): EventWriter {
 
   async function runFlush(batch: Pending[], committed: () => void) {
     const started = performance.now();
-    const reqs = batch.map((p) => p.req);
-    const all = reqs.flatMap((r) => r.events);
+    const all = batch.flatMap((p) => p.req.events);
+    let erased: Set<EnrichedEvent> = new Set();
     try {
       const stored = await db.transaction(async (tx) => {
-        presetLeads(all);
-        const stored = await insertEvents(tx, all);
+        // Events of an erased lead's devices or email, from before its erasure (an outbox resent after it): checked
+        // here, in the database every collector writes to, with one indexed read per flush (the table is tiny).
+        await lockTombstones(tx, 'shared');
+        const hit = await findErasedEvents(tx, all);
+        erased = new Set([...hit].map((i) => all[i]));
+        const reqs = erased.size ? withoutErased(batch.map((p) => p.req), erased) : batch.map((p) => p.req);
+        const kept = erased.size ? reqs.flatMap((r) => r.events) : all;
+        presetLeads(kept);
+        const stored = await insertEvents(tx, kept);
         await upsertVisitors(tx, mergeVisitorUpdates(reqs, stored));
         const toAttribute = stored.filter((e) => !e.isBot);
         if (toAttribute.length) {
@@ -117,14 +151,19 @@ export function createEventWriter(deps: Deps): EventWriter {
       }, committed);
       const storedIds = new Set(stored.map((e) => e.siteId + '\u0000' + e.eventId));
       metrics.inc('funnelbeam_events_accepted_total', undefined, stored.length);
-      metrics.inc('funnelbeam_events_duplicate_total', undefined, all.length - stored.length);
+      metrics.inc('funnelbeam_events_duplicate_total', undefined, all.length - erased.size - stored.length);
+      if (erased.size) metrics.inc('funnelbeam_events_erased_total', undefined, erased.size);
       metrics.observe('funnelbeam_flush_batch_size', all.length);
       metrics.observe('funnelbeam_flush_seconds', (performance.now() - started) / 1000);
       for (const p of batch) {
         // An id repeated inside one flush counts once as stored, the rest as duplicates.
         let n = 0;
-        for (const e of p.req.events) if (storedIds.delete(e.siteId + '\u0000' + e.eventId)) n++;
-        p.resolve({ stored: n, duplicates: p.req.events.length - n });
+        let gone = 0;
+        for (const e of p.req.events) {
+          if (erased.has(e)) gone++;
+          else if (storedIds.delete(e.siteId + '\u0000' + e.eventId)) n++;
+        }
+        p.resolve(gone ? { stored: n, duplicates: p.req.events.length - n - gone, erased: gone } : { stored: n, duplicates: p.req.events.length - n });
       }
     } catch (err) {
       // by SQLite code (SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR…): the signal that storage, not input, is failing

@@ -1,6 +1,7 @@
 // DELETE /api/leads/{ref}: erases the lead a ref names, with everything of it, in one transaction.
 import type { Deps } from '../context.js';
 import { eraseLeadRows, findUnattributedEventsWithEmail, type ErasureCounts } from '../storage/erasure.js';
+import { lockTombstones } from '../storage/erasure-tombstones.js';
 import { findLead, type FindLeadResult } from './find-lead.js';
 
 export type EraseResult = { ok: true; leadId: string; erased: ErasureCounts } | Extract<FindLeadResult, { ok: false }>;
@@ -10,7 +11,11 @@ export async function eraseLead(deps: Deps, siteId: string, rawRef: string): Pro
   if (!found.ok) return found;
   const { lead_id: leadId, email } = found.lead;
   const pending = email ? await findUnattributedEventsWithEmail(deps.db, siteId, email) : [];
-  const erased = await deps.db.transaction((tx) => eraseLeadRows(tx, siteId, leadId, email, pending));
+  const erased = await deps.db.transaction(async (tx) => {
+    // no event write of any collector may pass its tombstone check while this one is under way (erasure-tombstones.ts)
+    await lockTombstones(tx, 'exclusive');
+    return eraseLeadRows(tx, siteId, leadId, email, pending, deps.now());
+  });
   // The log keeps counts only: the erased ids and email must not survive here either.
   deps.log.info('lead erased', { siteId, events: erased.events, visitors: erased.visitors });
   return { ok: true, leadId, erased };

@@ -20,13 +20,14 @@ const HELP: Record<string, string> = {
   funnelbeam_attribution_failures_total: 'Batches whose attribution failed (events kept, replayable).',
   funnelbeam_api_refused_total: 'API requests answered with a 4xx, by error code.',
   funnelbeam_event_parts_repaired_total: 'Parts of stored beacon events cut to their limit or dropped (see repaired in the answer).',
+  funnelbeam_events_erased_total: 'Events of an erased lead sent again (an outbox resent, a backfill), dated before its erasure: accepted, never stored.',
 };
 
 /** The series README documents, listed from the start (counters at 0) so that dashboards and alerts see them before
  * the first event, as Prometheus asks of client libraries. Labelled families get their HELP and TYPE lines. */
 const COUNTERS_AT_ZERO = [
   'funnelbeam_events_accepted_total', 'funnelbeam_events_duplicate_total', 'funnelbeam_cors_refused_total', 'funnelbeam_attribution_failures_total',
-  'funnelbeam_event_parts_repaired_total',
+  'funnelbeam_event_parts_repaired_total', 'funnelbeam_events_erased_total',
 ];
 const LABELLED_COUNTERS = ['funnelbeam_events_rejected_total', 'funnelbeam_api_refused_total'];
 const SUMMARIES = ['funnelbeam_flush_batch_size', 'funnelbeam_flush_seconds'];

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { listSql } from './multi-row.js';
+import { insertTombstones, subjectHash, type Tombstone } from './erasure-tombstones.js';
 
 export interface ErasureCounts {
   events: number;
@@ -17,6 +18,8 @@ export interface ErasureCounts {
   webhookDeliveries: number;
   rejectedEvents: number;
   leads: number;
+  /** erasure tombstones written: one per device and period of the lead, one for its email, one per lead id */
+  tombstones: number;
   /** rows of other tables found by their lead_id / visitor_id columns */
   other: Record<string, number>;
 }
@@ -24,6 +27,8 @@ export interface ErasureCounts {
 const KNOWN = new Set([
   'events', 'visitors', 'identity_links', 'stage_changes', 'score_changes', 'segment_members', 'segment_changes',
   'segment_rechecks', 'webhook_deliveries', 'rejected_events', 'leads',
+  // written by erasure itself, keyed by hashes only: a later erasure must keep them
+  'erasure_tombstones',
 ]);
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -94,8 +99,69 @@ export async function findUnattributedEventsWithEmail(db: Db, siteId: string, em
   return rows.map((r) => r.event_id);
 }
 
+/**
+ * What the lead's devices and email may still send (an outbox resent, a CRM backfill) and must not bring back: a
+ * device of the lead alone, every event up to now; a device shared with another live lead, the lead's periods on it
+ * (from its first link's start when that is the device's first, as attribution counts it); the email, the lead id and
+ * the ids merged into it (a CRM names a lead by them), up to now.
+ */
+function tombstonesOf(
+  siteId: string, own: readonly string[], sharedLinks: ReadonlyArray<{ visitor_id: string; from_at: number; to_at: number | null; first_from_at: number }>,
+  email: string | null, leadIds: readonly string[], erasedAt: number,
+): Tombstone[] {
+  const out: Tombstone[] = own.map((v) => ({ siteId, subjectHash: subjectHash('visitor', siteId, v), fromAt: 0, toAt: erasedAt, erasedAt }));
+  for (const l of sharedLinks) {
+    const fromAt = Number(l.from_at) === Number(l.first_from_at) ? 0 : Number(l.from_at);
+    // a link ends where the next one starts: that moment's event is the next lead's
+    const toAt = l.to_at == null ? erasedAt : Math.min(Number(l.to_at) - 1, erasedAt);
+    if (toAt >= fromAt) out.push({ siteId, subjectHash: subjectHash('visitor', siteId, l.visitor_id), fromAt, toAt, erasedAt });
+  }
+  if (email) out.push({ siteId, subjectHash: subjectHash('email', siteId, email), fromAt: 0, toAt: erasedAt, erasedAt });
+  for (const l of leadIds) out.push({ siteId, subjectHash: subjectHash('lead', siteId, l), fromAt: 0, toAt: erasedAt, erasedAt });
+  return out;
+}
+
+/**
+ * A device shared with another live lead keeps its visitors row, which must hold nothing of the erased lead: it points
+ * at the lead of the device's current link (none when that was the erased lead: the device starts afresh), its times
+ * and counts are derived again from the events left on it (other leads' only), its first touch goes when the erased
+ * lead's period was the device's first, and its last touch and session when that period was its last.
+ */
+async function rebuildSharedVisitor(tx: Db, siteId: string, visitorId: string, erasedFirst: boolean, erasedLast: boolean): Promise<void> {
+  const current = await tx.get<{ lead_id: string }>(
+    'SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ? AND to_at IS NULL', [siteId, visitorId],
+  );
+  const left = await tx.get<{ first_seen: number | null; last_seen: number | null; n: number; sessions: number }>(
+    `SELECT MIN(at) AS first_seen, MAX(at) AS last_seen, COUNT(*) AS n,
+       COUNT(DISTINCT CASE WHEN source = 'web' THEN session_id END) AS sessions
+     FROM events WHERE site_id = ? AND visitor_id = ?`,
+    [siteId, visitorId],
+  );
+  const links = await tx.get<{ first: number | null; last: number | null }>(
+    'SELECT MIN(from_at) AS first, MAX(from_at) AS last FROM identity_links WHERE site_id = ? AND visitor_id = ?', [siteId, visitorId],
+  );
+  await tx.run(
+    `UPDATE visitors SET lead_id = ?, first_seen = COALESCE(?, first_seen), last_seen = COALESCE(?, last_seen), session_count = ?,
+       event_count = ?${erasedFirst ? ', first_touch = NULL' : ''}
+     WHERE site_id = ? AND visitor_id = ?`,
+    [current?.lead_id ?? null, left?.first_seen ?? links?.first ?? null, left?.last_seen ?? links?.last ?? null, Number(left?.sessions ?? 0), Number(left?.n ?? 0), siteId, visitorId],
+  );
+  if (!erasedLast) return;
+  // the session enrichment would continue: the latest one left, or none (the next event opens one)
+  const last = await tx.get<{ session_id: string }>(
+    `SELECT session_id FROM events WHERE site_id = ? AND visitor_id = ? AND source = 'web' ORDER BY at DESC LIMIT 1`, [siteId, visitorId],
+  );
+  const started = last
+    ? await tx.get<{ at: number }>('SELECT MIN(at) AS at FROM events WHERE site_id = ? AND visitor_id = ? AND session_id = ?', [siteId, visitorId, last.session_id])
+    : undefined;
+  await tx.run(
+    `UPDATE visitors SET session_id = ?, session_started = ?, session_campaign = '', last_touch = NULL WHERE site_id = ? AND visitor_id = ?`,
+    [last?.session_id ?? `${visitorId}.erased`, Number(started?.at ?? 0), siteId, visitorId],
+  );
+}
+
 export async function eraseLeadRows(
-  tx: Db, siteId: string, leadId: string, email: string | null, unattributedEventIds: string[] = [],
+  tx: Db, siteId: string, leadId: string, email: string | null, unattributedEventIds: string[] = [], erasedAt = Date.now(),
 ): Promise<ErasureCounts> {
   const { own, shared } = await splitVisitors(tx, siteId, leadId);
   const links = await tx.all<{ visitor_id: string; from_at: number; to_at: number | null; first_from_at: number }>(
@@ -106,14 +172,20 @@ export async function eraseLeadRows(
   );
   const c: ErasureCounts = {
     events: 0, visitors: 0, identityLinks: 0, stageChanges: 0, scoreChanges: 0, segmentMembers: 0, segmentChanges: 0,
-    segmentRechecks: 0, webhookDeliveries: 0, rejectedEvents: 0, leads: 0, other: {},
+    segmentRechecks: 0, webhookDeliveries: 0, rejectedEvents: 0, leads: 0, tombstones: 0, other: {},
   };
+  const sharedSet = new Set(shared);
+  const aliases = await tx.all<{ merged_lead_id: string }>('SELECT merged_lead_id FROM lead_aliases WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  const tombstones = tombstonesOf(
+    siteId, own, links.filter((l) => sharedSet.has(l.visitor_id)), email, [leadId, ...aliases.map((a) => a.merged_lead_id)], erasedAt,
+  );
+  await insertTombstones(tx, tombstones);
+  c.tombstones = tombstones.length;
 
   c.events += await tx.run('DELETE FROM events WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   c.events += await sumChunks(own, (v) => tx.run(`DELETE FROM events WHERE site_id = ? AND visitor_id IN (${listSql(v.length)})`, [siteId, ...v]));
   // A shared device keeps the other lead's events; the lead's own period on it goes (unattributed ones included;
   // events before a visitor's first link belong to that link, as attribution decides).
-  const sharedSet = new Set(shared);
   for (const l of links) {
     if (!sharedSet.has(l.visitor_id)) continue;
     c.events += await tx.run(
@@ -155,6 +227,11 @@ export async function eraseLeadRows(
   100);
 
   c.leads = await tx.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  for (const v of shared) {
+    const mine = links.filter((l) => l.visitor_id === v);
+    const first = mine.some((l) => Number(l.from_at) === Number(l.first_from_at));
+    await rebuildSharedVisitor(tx, siteId, v, first, mine.some((l) => l.to_at == null));
+  }
 
   for (const [table, cols] of await listTablesWithColumns(tx)) {
     if (KNOWN.has(table) || !cols.has('site_id')) continue;

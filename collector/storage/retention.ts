@@ -3,6 +3,7 @@
 // ties it to any other lead; anything that might belong to a known person is kept.
 import type { Db } from './db.js';
 import { listSql } from './multi-row.js';
+import { purgeTombstones } from './erasure-tombstones.js';
 
 export interface ExpiredVisitor {
   visitorId: string;
@@ -83,9 +84,13 @@ export async function purgeVisitors(tx: Db, siteId: string, cutoff: number, cand
   return c;
 }
 
-/** Rows that only ever hold copies of input or payloads: kept no longer than the visitors they may describe. */
+/**
+ * Rows that only ever hold copies of input or payloads: kept no longer than the visitors they may describe. Erasure
+ * tombstones go after as long: a beacon event that old is refused anyway (7 days), a backfill that old is let in.
+ */
 export async function purgeOldCopies(db: Db, cutoff: number): Promise<number> {
   let n = await db.run('DELETE FROM rejected_events WHERE received_at < ?', [cutoff]);
   n += await db.run("DELETE FROM webhook_deliveries WHERE created_at < ? AND status IN ('delivered', 'failed')", [cutoff]);
+  n += await purgeTombstones(db, cutoff);
   return n;
 }

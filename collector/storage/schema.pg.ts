@@ -261,3 +261,16 @@ export const rejectedEvents = pgTable('rejected_events', {
   raw: text('raw').notNull(),
   receivedAt: bigint('received_at', { mode: 'number' }).notNull(),
 }, (t) => [primaryKey({ columns: [t.siteId, t.rejectedId] }), index('rejected_events_at').on(t.siteId, t.receivedAt)]);
+
+/**
+ * Erasure tombstones (storage/erasure-tombstones.ts): events of an erased lead's devices or email with a time in
+ * from_at..to_at are dropped when they come again. The subject is a domain-separated SHA-256 of site, kind and raw id;
+ * no lead_id, visitor_id or email column, so a later erasure's catalog sweep leaves these rows alone.
+ */
+export const erasureTombstones = pgTable('erasure_tombstones', {
+  siteId: text('site_id').notNull(),
+  subjectHash: text('subject_hash').notNull(),
+  fromAt: bigint('from_at', { mode: 'number' }).notNull(),
+  toAt: bigint('to_at', { mode: 'number' }).notNull(),
+  erasedAt: bigint('erased_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.subjectHash, t.fromAt] })]);

@@ -261,3 +261,16 @@ export const rejectedEvents = sqliteTable('rejected_events', {
   raw: text('raw').notNull(),
   receivedAt: integer('received_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.siteId, t.rejectedId] }), index('rejected_events_at').on(t.siteId, t.receivedAt)]);
+
+/**
+ * Erasure tombstones (storage/erasure-tombstones.ts): events of an erased lead's devices or email with a time in
+ * from_at..to_at are dropped when they come again. The subject is a domain-separated SHA-256 of site, kind and raw id;
+ * no lead_id, visitor_id or email column, so a later erasure's catalog sweep leaves these rows alone.
+ */
+export const erasureTombstones = sqliteTable('erasure_tombstones', {
+  siteId: text('site_id').notNull(),
+  subjectHash: text('subject_hash').notNull(),
+  fromAt: integer('from_at').notNull(),
+  toAt: integer('to_at').notNull(),
+  erasedAt: integer('erased_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.subjectHash, t.fromAt] })]);

@@ -158,6 +158,9 @@ const eraseRoute = createRoute({
   path: '/api/leads/{ref}',
   tags: ['leads'],
   summary: 'Erasure: every event, visitor, identity link, change, membership, delivery and rejected row of the lead.',
+  description:
+    'Leaves hashed tombstones of its devices, email and lead ids: their events dated at or before the erasure that come again ' +
+    '(a snippet outbox resent, a CRM backfill) are answered as accepted and never stored.',
   security: [{ bearer: ['admin'] }],
   middleware: [requireScope('admin')] as const,
   request: { params: refParam },

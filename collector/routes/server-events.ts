@@ -44,7 +44,8 @@ export function mountServerEvents(app: ApiApp, deps: Deps) {
       'Give each event an `id` so that a retry is stored once. `closed_won` moves the lead to purchase. ' +
       'A bad event inside an array (invalid, a future `at`, an unknown `leadId`) is refused alone: it is listed in `rejected` with its index and kept in the rejected store, and the others are stored; ' +
       'only a body with nothing to store (a single bad event, every event bad, not JSON, too many events) gets 400. `at` in epoch numbers is milliseconds. ' +
-      'Stored with source "server" and visitor id `srv:<leadId>` (or the named visitor).',
+      'Stored with source "server" and visitor id `srv:<leadId>` (or the named visitor). ' +
+      'An event naming an erased lead\'s device, email or lead id, dated at or before its erasure, is dropped: listed in neither `events` nor `rejected`.',
     security: [{ bearer: ['events:write'] }],
     request: { body: { content: { 'application/json': { schema: z.union([serverEventSchema, z.array(serverEventSchema)]) } } } },
     responses: {

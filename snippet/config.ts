@@ -1,9 +1,12 @@
 // The script tag's settings, read once at start.
-import { doc } from './globals.js';
+import { doc, loc } from './globals.js';
 export let data: DOMStringMap;
 /** collector base URL with a trailing slash: data-api (first-party proxy) or the script's origin */
 export let api: string;
 
-/** `s` is a local (a parameter only to save bytes): the script tag */
+/**
+ * `s` is a local (a parameter only to save bytes): the script tag. A data-api path ("/fb") is the page's own: resolved
+ * against its address, not its base URL, which a <base href> pointing at an asset CDN would send the beacons to.
+ */
 export const readTag = (s = (doc.currentScript || doc.querySelector('script[data-site]')) as HTMLScriptElement) =>
-  (api = ((data = s.dataset).api || new URL(s.src).origin).replace(/\/*$/, '/'));
+  (api = new URL((data = s.dataset).api || '/', (data.api ? loc : s.src) as unknown as string).href.replace(/\/*$/, '/'));

@@ -51,3 +51,23 @@ test('a short page counts as fully scrolled', async () => {
   page.hide();
   expect(engagements()).toEqual([['https://www.example.com/', { seconds: 1, scroll: 100 }]]);
 });
+
+test('short glances add up: six visible stretches of 0.4 s send about 2.4 seconds in all, not 0 (each stretch was rounded on its own)', async () => {
+  // (the page is visible from its load until the first hide)
+  let visible = -Date.now();
+  page = await openPage({ url: 'https://www.example.com/pricing', before: tall });
+  page.hide();
+  visible += Date.now();
+  for (let i = 0; i < 6; i++) {
+    const from = Date.now();
+    page.show();
+    await page.settle(400);
+    page.hide();
+    visible += Date.now() - from;
+  }
+  // (an event is in every batch that carried it: a beacon, then a later fetch)
+  const sent = new Map(page.events().filter((e) => e.n == 'engagement').map((e) => [e.i, e.p as { seconds: number }]));
+  const seconds = [...sent.values()].reduce((sum, p) => sum + p.seconds, 0);
+  expect(seconds).toBeGreaterThanOrEqual(2);
+  expect(Math.abs(seconds - visible / 1e3)).toBeLessThanOrEqual(1);
+});

@@ -4,7 +4,12 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,372 with terser after esbuild: 2,369 before the third unseen-pages round (+3: failures in a row counted only up to
+ * 2,391 with terser after esbuild: 2,372 before the fourth unseen-pages round (+19: a link's URL cut to 1,000 characters,
+ * so an export saved from a data: URL no longer makes a batch too large for the collector that blocked the outbox for
+ * good +5; the visible time of an engagement carried over unrounded, so a visitor who switches tabs again and again is
+ * counted the time seen, not each glance rounded on its own +11; a data-api path resolved against the page's address, so
+ * a <base href> pointing at an asset CDN no longer sends the beacons there +3; a Ninja Forms send (a type=button click, no submit
+ * event), +30, was measured and left out); 2,369 before the third unseen-pages round (+3: failures in a row counted only up to
  * 13, so the batch of a send that keeps failing no longer wraps back to 50 after 64 failures +3; a failed fetch handled
  * a task later, so one cancelled while a page with a pagehide listener unloads sets no back-off +2; data-downloads split
  * at any character other than a letter, digit or _, so a list written as globs ("*.pdf") no longer makes an invalid
@@ -26,7 +31,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2372;
+export const GZIP_BUDGET = 2391;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -45,7 +45,7 @@ const fail = (retryAfter: unknown, ms?: number) => {
 /**
  * Sends the oldest batch (LIMITS.batchEvents) of the outbox; `hiding` when the page is being hidden or left. After
  * the second failure in a row the batch halves with each further one: a batch of long URLs can pass the collector's
- * 64 KiB, and its 413 (without CORS headers) reads as a network error, which would otherwise repeat forever.
+ * 64 KiB, and its 413 would otherwise repeat forever.
  */
 export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   timer = 0;
@@ -63,8 +63,9 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
       // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
       fetch(api + 'e', { method: 'POST', body, keepalive: body.length < 6e4 })
         .then((r) => {
-          // thrown to fail(): Retry-After seconds, or null
-          if (r.status == 429 || r.status > 499) throw r.headers.get('retry-after');
+          // thrown to fail(): Retry-After seconds, or null. A 413 is kept and retried smaller while the batch has more
+          // than one event (a batch of long URLs); one event too large alone is a 4xx like any other, and settled
+          if (r.status == 429 || r.status > 499 || (r.status == 413 && e[1])) throw r.headers.get('retry-after');
           busy = 0;
           load();
           // the sent events are settled: their ids (20 random-tailed characters) are in the body we sent

@@ -41,6 +41,12 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     return c.body(null, 204);
   });
 
+  /** An answer given before the body names its site (415, 413) is readable by an origin some site admits, as the preflight's. */
+  async function corsForKnown(c: Context<AppEnv>) {
+    const origin = c.req.header('origin');
+    if (await isKnownOrigin(origin).catch(() => false)) corsHeaders(c, origin);
+  }
+
   /** A compressed body is refused rather than read as text (it would only fail as "not valid JSON"). */
   async function encoded(c: Context<AppEnv>, encoding: string) {
     const message = `Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the JSON as it is`;
@@ -48,7 +54,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     await insertRejected(deps.db, [
       { siteId: null, reason: 'unsupported_encoding', message, route: '/e', raw: '', receivedAt: deps.now() },
     ]).catch(() => {});
-    corsHeaders(c, c.req.header('origin'));
+    await corsForKnown(c);
     return c.json(errorBody('unsupported_encoding', message), 415);
   }
 
@@ -57,6 +63,9 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     await insertRejected(deps.db, [
       { siteId: null, reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, route: '/e', raw: '', receivedAt: deps.now() },
     ]).catch(() => {});
+    // readable by the page: the snippet retries a batch smaller on a 413, and settles a single event too large to ever
+    // pass, which would otherwise block its outbox (read as a network error, kept for good)
+    await corsForKnown(c);
     return c.json(errorBody('payload_too_large', `body over ${LIMITS.bodyBytes} bytes`), 413);
   }
 

@@ -87,6 +87,17 @@ describe('POST /e', () => {
     expect(await count(db, "SELECT COUNT(*) AS n FROM rejected_events WHERE reason = 'payload_too_large'")).toBe(1);
   });
 
+  test('a 413 is readable by a page of a site (the snippet then retries smaller, or settles one event too large), not by others', async () => {
+    const { post, site } = await makeIngestApp({ domain: 'example.com' });
+    const body = JSON.stringify(makeBatch(site.siteKey, {}, [{ p: { a: 'x'.repeat(LIMITS.bodyBytes) } }]));
+    const mine = await post(body, { origin: 'https://www.example.com' });
+    expect(mine.status).toBe(413);
+    expect(mine.headers.get('access-control-allow-origin')).toBe('https://www.example.com');
+    const other = await post(body, { origin: 'https://evil.test' });
+    expect(other.status).toBe(413);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   test('a body just under the limit is accepted', async () => {
     const { post, site } = await makeIngestApp();
     const events = Array.from({ length: 40 }, () => ({ p: Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`k${i}`, 'x'.repeat(400)])) }));

@@ -26,7 +26,8 @@ export interface PageOptions {
   /** runs before the snippet: set navigator flags, storage, a queue stub … */
   before?: (w: Window & Record<string, any>) => void;
   /** what the collector answers to POST /e (default 202) */
-  status?: number | (() => number | 'network');
+  /** the collector's answer to a POST /e, from its body as sent */
+  status?: number | ((body: string) => number | 'network');
   /** response headers of POST /e */
   headers?: Record<string, string>;
   /** localStorage contents to start from (another page of the same site) */
@@ -74,7 +75,7 @@ export async function openPage(options: PageOptions = {}): Promise<TestPage> {
     }
     const body = init.body as string;
     sent.push({ via: 'fetch', url, body: JSON.parse(body), bodyType: typeof body, keepalive: init.keepalive });
-    const status = typeof options.status === 'function' ? options.status() : (options.status ?? 202);
+    const status = typeof options.status === 'function' ? options.status(body) : (options.status ?? 202);
     if (status === 'network') throw new TypeError('Failed to fetch');
     return new w.Response('{}', { status, headers: options.headers });
   }) as never;

@@ -240,3 +240,30 @@ test('a fetch that fails while the page unloads (no later task of the page runs)
   expect(state.q.map((e: any) => e.n)).toEqual(['pageview']);
   expect([state.b, state.n]).toEqual([undefined, undefined]);
 });
+
+test('an event too large for any request (a 70 KB prop) is settled by its 413 once alone, and the events behind it go', async () => {
+  // the collector refuses a body over 64 KiB with a 413 the page can read (it has CORS headers)
+  const collector = (body: string) => (new TextEncoder().encode(body).length > LIMITS.bodyBytes ? 413 : 202);
+  const small = Array.from({ length: 10 }, (_, i) => ({ i: 'old' + String(i + 1).padStart(17, '0'), n: 'e' + i, t: Date.now(), u: 'https://www.example.com/' }));
+  const big = { i: 'old' + '0'.repeat(17), n: 'export', t: Date.now(), u: 'https://www.example.com/', p: { csv: 'x'.repeat(70_000) } };
+  let storage: Record<string, string> = { _fb: JSON.stringify({ v: 'visitor0000000000001', q: [big, ...small] }) };
+  const sizes: number[] = [];
+  const delivered: string[] = [];
+  for (let i = 0; i < 14 && JSON.parse(storage._fb).q.some((e: { n: string }) => e.n !== 'pageview'); i++) {
+    const page = await open({ status: collector, storage });
+    await page.settle();
+    for (const s of page.sent) {
+      sizes.push(s.body.e.length);
+      if (collector(JSON.stringify(s.body)) === 202) delivered.push(...s.body.e.map((e) => e.n));
+    }
+    storage = { _fb: JSON.stringify({ ...page.state(), b: 0 }) };
+  }
+  // a batch with the large event is kept and halved (50 events at most: here all there are), until it goes alone
+  expect(sizes.slice(0, 3)).toEqual([12, 13, 14]);
+  expect(sizes).toContain(1);
+  // the large event alone was answered 413 and settled; every other event went, once
+  const q = JSON.parse(storage._fb).q;
+  expect(q.map((e: { n: string }) => e.n)).not.toContain('export');
+  expect(delivered.filter((n) => n.startsWith('e')).sort()).toEqual(small.map((e) => e.n).sort());
+  expect(delivered).not.toContain('export');
+});

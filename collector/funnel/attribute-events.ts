@@ -34,6 +34,8 @@ export interface AttributeOptions {
    * leads merged away (their segment memberships go).
    */
   identity?: { rebuild: ReadonlySet<string>; merged: ReadonlyMap<string, string> };
+  /** devices an erasure covered (`site_id \0 visitor_id` → its end), which start again under a new lead id */
+  restarted?: ReadonlyMap<string, number>;
 }
 
 /** Attributes stored events; resolves to every lead they touched. */
@@ -48,7 +50,7 @@ export async function attributeEvents(tx: Db, deps: Deps, events: readonly Store
   }
   for (const [siteId, list] of bySite) {
     const funnel = compileFunnel(await loadFunnelConfig(tx, siteId));
-    touched.push(...(await attributeSite(tx, deps, funnel, siteId, list, opts.notify ?? true, opts.stored === 'preset', opts.identity)));
+    touched.push(...(await attributeSite(tx, deps, funnel, siteId, list, opts.notify ?? true, opts.stored === 'preset', opts.identity, opts.restarted)));
   }
   deps.metrics.observe('funnelbeam_attribution_seconds', (performance.now() - started) / 1000);
   return touched;
@@ -64,9 +66,10 @@ interface Folded {
 async function attributeSite(
   tx: Db, deps: Deps, funnel: CompiledFunnel, siteId: string, list: StoredEvent[], notify: boolean, preset: boolean,
   earlier?: AttributeOptions['identity'],
+  restarted?: AttributeOptions['restarted'],
 ): Promise<string[]> {
   const now = deps.now();
-  const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now);
+  const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now, restarted);
   // the site's webhooks are read once per flush, not once per lead; stage and MQL webhooks only when notifying
   const siteHooks = webhookQueue(tx, siteId);
   const hooks = notify ? siteHooks : null;

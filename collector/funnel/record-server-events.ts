@@ -61,7 +61,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     return into !== null;
   };
   /** An erased lead named by a CRM event dated before the erasure: dropped in the transaction below, not refused. */
-  const isErasedLead = async (leadId: string, at: number) => (await findErasedEvents(deps.db, [{ siteId, visitorId: null, email: null, leadId, at }])).size > 0;
+  const isErasedLead = async (leadId: string, at: number) => (await findErasedEvents(deps.db, [{ siteId, visitorId: null, email: null, leadId, at }])).erased.size > 0;
   const refused: Array<RefusedServerEvent & { raw: string }> = [];
   const refuse = (index: number, id: string | null, code: RefusedServerEvent['code'], message: string, raw: unknown) =>
     refused.push({ index, id, code, message, raw: parsed.isArray ? rawEvent(raw) : text });
@@ -98,10 +98,10 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
   return deps.db.transaction(async (tx) => {
     // an erased lead's device or email, dated at or before its erasure (a CRM backfill): accepted, never stored
     await lockTombstones(tx, 'shared');
-    const erased = await findErasedEvents(tx, inputs.map((e, i) => ({ siteId, visitorId: e.visitorId ?? null, email: e.email ?? null, leadId: e.leadId ?? null, at: times[i] })));
+    const { erased, restarted } = await findErasedEvents(tx, inputs.map((e, i) => ({ siteId, visitorId: e.visitorId ?? null, email: e.email ?? null, leadId: e.leadId ?? null, at: times[i] })));
     const stored = await findStoredEvents(tx, siteId, ids);
     await lockEmails(tx, siteId, inputs.filter((e) => e.email).map((e) => e.email!));
-    const resolver = createIdentityResolver(tx, siteId, config.stages[0], now);
+    const resolver = createIdentityResolver(tx, siteId, config.stages[0], now, restarted);
     const events: EnrichedEvent[] = [];
     const result: Array<{ index: number; id: string; leadId: string; duplicate: boolean }> = [];
     // identity changes happen in time order, as they would have live
@@ -126,7 +126,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
       await tx.run('SAVEPOINT server_attribution');
       try {
         // a visitor that joined an identified lead here (visitorId with email) brought its history: rebuild that lead
-        await attributeWithRetry(tx, deps, inserted, { stored: 'preset', identity: { rebuild: resolver.rebuild, merged: resolver.merged } });
+        await attributeWithRetry(tx, deps, inserted, { stored: 'preset', identity: { rebuild: resolver.rebuild, merged: resolver.merged }, restarted });
         await tx.run('RELEASE SAVEPOINT server_attribution');
       } catch (err) {
         await tx.run('ROLLBACK TO SAVEPOINT server_attribution');

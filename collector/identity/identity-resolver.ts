@@ -38,7 +38,14 @@ export interface IdentityResolver {
   readonly merged: Map<string, string>;
 }
 
-export function createIdentityResolver(tx: Db, siteId: string, firstStage: string, now: number): IdentityResolver {
+/**
+ * `restarted`: devices an erasure covered (`site_id \0 visitor_id` → the end of the span it covered), known to the
+ * caller from its tombstone check; met without a link, such a device is a new anonymous lead under an id derived from
+ * that erasure, never the erased lead's (which the plain anonymous id would be again).
+ */
+export function createIdentityResolver(
+  tx: Db, siteId: string, firstStage: string, now: number, restarted?: ReadonlyMap<string, number>,
+): IdentityResolver {
   const links = new Map<string, { leadId: string; fromAt: number }>();
   const unlinked = new Set<string>();
   /** visitors whose `visitors.lead_id` may be out of step with their link */
@@ -84,7 +91,10 @@ export function createIdentityResolver(tx: Db, siteId: string, firstStage: strin
     // claimed an email, then lost the visitor to another): its new id is derived from its history instead, so every
     // collector still makes the same one
     const past = ended.get(visitorId);
-    const leadId = anonymousLeadId(siteId, past === undefined ? visitorId : `${visitorId}\u0000${past}`);
+    const erasedTo = past === undefined ? restarted?.get(siteId + '\u0000' + visitorId) : undefined;
+    const leadId = anonymousLeadId(
+      siteId, past !== undefined ? `${visitorId}\u0000${past}` : erasedTo !== undefined ? `${visitorId}\u0000erased\u0000${erasedTo}` : visitorId,
+    );
     l = { leadId, fromAt: e.at };
     links.set(visitorId, l);
     unlinked.delete(visitorId);

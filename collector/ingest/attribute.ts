@@ -20,8 +20,8 @@ export function presetLeads(events: EnrichedEvent[]): void {
 }
 
 /** Identity, stage, score and segment updates for committed events (collector/funnel/attribute-events.ts). */
-export async function attribute(tx: Db, deps: Deps, events: StoredEvent[]): Promise<AttributionResult> {
-  return { changedLeads: await attributeWithRetry(tx, deps, events, { stored: 'preset' }) };
+export async function attribute(tx: Db, deps: Deps, events: StoredEvent[], restarted?: ReadonlyMap<string, number>): Promise<AttributionResult> {
+  return { changedLeads: await attributeWithRetry(tx, deps, events, { stored: 'preset', restarted }) };
 }
 
 /** After a failed attribution (rolled back): the events are unattributed again, for replay. */

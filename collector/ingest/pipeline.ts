@@ -12,6 +12,7 @@ import { createSiteCache } from './site-cache.js';
 import type { EventWriter } from './store.js';
 import { createSessionLoader, loadKnownSessions } from './session-loader.js';
 import { insertRejected, type RejectedRow } from '../storage/rejected.js';
+import { findErasedEvents } from '../storage/erasure-tombstones.js';
 import { LIMITS } from '../../shared/limits.js';
 import type { Site } from '../storage/sites.js';
 
@@ -107,6 +108,22 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     return out;
   }
 
+  /** Refused events of a device or email an erasure covers, at their time as sent (0 when it is unreadable), left out. */
+  async function withoutErasedProblems(site: Site, visitorId: string, problems: EventProblem[]): Promise<EventProblem[]> {
+    const erasable = problems.map((p) => {
+      const raw = (p.raw ?? {}) as { t?: unknown; em?: unknown };
+      return {
+        siteId: site.siteId,
+        visitorId,
+        email: typeof raw.em === 'string' ? raw.em.trim().toLowerCase() : null,
+        at: typeof raw.t === 'number' && Number.isFinite(raw.t) ? raw.t : 0,
+      };
+    });
+    const { erased } = await findErasedEvents(deps.db, erasable).catch(() => ({ erased: new Set<number>() }));
+    if (erased.size) deps.metrics.inc('funnelbeam_events_erased_total', undefined, erased.size);
+    return erased.size ? problems.filter((_, i) => !erased.has(i)) : problems;
+  }
+
   return async function ingestBeacon(input: BeaconInput): Promise<BeaconOutcome> {
     const receivedAt = deps.now();
     // 1. validate
@@ -156,9 +173,13 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     }
     problems.sort((a, b) => a.index - b.index);
     if (problems.length) {
-      await keepRejected(
-        problems.map((p) => ({ siteId: site.siteId, reason: 'invalid_event', message: p.message, route: '/e', raw: rawEvent(p.raw), receivedAt })),
-      );
+      // an erased lead's outbox resent: its refused events (too old by now, say) are not kept either (erasure-tombstones.ts)
+      const kept = await withoutErasedProblems(site, batch.v, problems);
+      if (kept.length) {
+        await keepRejected(
+          kept.map((p) => ({ siteId: site.siteId, reason: 'invalid_event', message: p.message, route: '/e', raw: rawEvent(p.raw), receivedAt })),
+        );
+      }
     }
     const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
     const repaired = await keepRepairs(parsed.repairs, site, receivedAt);

@@ -126,7 +126,7 @@ export function createEventWriter(deps: Deps): EventWriter {
         // here, in the database every collector writes to, with one indexed read per flush (the table is tiny).
         await lockTombstones(tx, 'shared');
         const hit = await findErasedEvents(tx, all);
-        erased = new Set([...hit].map((i) => all[i]));
+        erased = new Set([...hit.erased].map((i) => all[i]));
         const reqs = erased.size ? withoutErased(batch.map((p) => p.req), erased) : batch.map((p) => p.req);
         const kept = erased.size ? reqs.flatMap((r) => r.events) : all;
         presetLeads(kept);
@@ -137,7 +137,7 @@ export function createEventWriter(deps: Deps): EventWriter {
           // A failing attribution never un-accepts an event: roll back to here, keep the events unattributed.
           await tx.run('SAVEPOINT attribution');
           try {
-            await attribute(tx, deps, toAttribute);
+            await attribute(tx, deps, toAttribute, hit.restarted);
             await tx.run('RELEASE SAVEPOINT attribution');
           } catch (err) {
             await tx.run('ROLLBACK TO SAVEPOINT attribution');

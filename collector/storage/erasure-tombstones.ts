@@ -86,11 +86,21 @@ async function findTombstones(tx: Db, keys: ReadonlyMap<string, { siteId: string
   return out;
 }
 
+export interface ErasedEvents {
+  /** indexes of the events an erasure covers */
+  erased: Set<number>;
+  /**
+   * devices of the list that an erasure covered, by `site_id \0 visitor_id`, with the end of their latest covered span:
+   * such a device starts again as a new anonymous lead, never under the erased lead's id (identity-resolver.ts)
+   */
+  restarted: Map<string, number>;
+}
+
 /**
- * The indexes of events an erasure covers: the event's visitor, the email it identifies with or the lead it names has a tombstone
+ * The events an erasure covers: the event's visitor, the email it identifies with or the lead it names has a tombstone
  * whose range holds the event's time. One indexed read for the whole list (PostgreSQL; SQLite: one per 64 subjects).
  */
-export async function findErasedEvents(tx: Db, events: readonly ErasableEvent[]): Promise<Set<number>> {
+export async function findErasedEvents(tx: Db, events: readonly ErasableEvent[]): Promise<ErasedEvents> {
   const subjects = new Map<string, { siteId: string; hash: string }>();
   // per event, the keys of its subjects (a request's events share their visitor: hashed once)
   const eventKeys: string[][] = [];
@@ -115,11 +125,14 @@ export async function findErasedEvents(tx: Db, events: readonly ErasableEvent[])
   }
   const found = await findTombstones(tx, subjects);
   const erased = new Set<number>();
-  if (found.size === 0) return erased;
+  const restarted = new Map<string, number>();
+  if (found.size === 0) return { erased, restarted };
   events.forEach((e, i) => {
     if (eventKeys[i].some((k) => found.get(k)?.some(([from, to]) => e.at >= from && e.at <= to))) erased.add(i);
+    const device = e.visitorId ? found.get(keyOf('visitor', e.siteId, e.visitorId)) : undefined;
+    if (device) restarted.set(e.siteId + '\u0000' + e.visitorId, Math.max(...device.map(([, to]) => to)));
   });
-  return erased;
+  return { erased, restarted };
 }
 
 /** Tombstones of erasures before the retention cutoff: a beacon event that old is refused at ingest anyway (7 days). */

@@ -162,6 +162,30 @@ describe(`erasure tombstones (${ENGINE})`, () => {
     expect(await count('SELECT COUNT(*) AS n FROM erasure_tombstones WHERE site_id = ?', [site.siteId])).toBe(5);
   });
 
+  test('an outbox resent after 7 days (its events too old to store) leaves nothing in the rejected store either', async () => {
+    const ada = await adaOnTwoDevices();
+    clock += 10 * MIN;
+    expect((await erase(created, ADA)).status).toBe(200);
+    clock += 8 * 24 * HOUR;
+    const later = page('/pricing', clock - MIN);
+    const res = await postBeacon(created, ada.laptop, [...ada.laptopEvents, later]);
+    expect(res.status).toBe(202);
+    // the old events are refused as too old in the answer, as any would be, but kept nowhere: they are the erased lead's
+    expect((await res.json()).rejected).toHaveLength(ada.laptopEvents.length);
+    const needles = [ADA, ada.leadId, ada.laptop, 'ada-spring'];
+    for (const { table, text } of await everyRow()) {
+      if (table === 'events' || table === 'visitors' || table === 'identity_links' || table === 'leads') continue; // the new visit's own rows
+      for (const n of needles) expect(text.includes(n), `${table} holds ${n}: ${text}`).toBe(false);
+    }
+    expect(await count("SELECT COUNT(*) AS n FROM rejected_events WHERE site_id = ?", [site.siteId])).toBe(0);
+    expect(created.deps.metrics.value('funnelbeam_events_erased_total')).toBe(ada.laptopEvents.length);
+    // the device's new visit is a new anonymous lead, under an id of its own: the erased lead's id names nothing again
+    const now = await (await profile(created, ada.laptop)).json();
+    expect(now).toMatchObject({ email: null, stage: 'consideration' }); // its pricing view
+    expect(now.leadId).not.toBe(ada.leadId);
+    expect((await profile(created, ada.leadId)).status).toBe(404);
+  });
+
   test('a device’s events made after the erasure make a new anonymous lead without the old email', async () => {
     const ada = await adaOnTwoDevices();
     clock += 10 * MIN;

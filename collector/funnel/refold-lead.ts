@@ -27,7 +27,13 @@ export type RefoldOutcome = 'written' | 'missing';
 
 const MAX_ATTEMPTS = 5;
 const iso = (ms: number) => new Date(ms).toISOString();
-const near = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(a));
+/**
+ * A stored score value equals the rebuilt one: exactly (SQLite keeps the double), or as the `real` (float4) PostgreSQL
+ * keeps. Not "nearly": a late event that adds a little decay before an award moves its score_after by as little as
+ * 0.0024, and a row kept for being near would no longer add up with the items before it.
+ */
+const sameStored = (db: Db, stored: number, rebuilt: number) =>
+  stored === rebuilt || (db.dialect === 'pg' && Math.fround(stored) === Math.fround(rebuilt));
 
 export async function refoldLead(
   tx: Db, funnel: CompiledFunnel, siteId: string, leadId: string, events: readonly StoredEvent[], opts: RefoldOptions,
@@ -97,7 +103,7 @@ async function rewriteChanges(tx: Db, siteId: string, leadId: string, r: FoldRes
   for (const c of scoreRows(leadId, r)) {
     const old = scores.get(c.changeId);
     scores.delete(c.changeId);
-    if (!old || old.at !== c.at || old.rule !== c.rule || old.eventId !== c.eventId || !near(old.points, c.points) || !near(old.scoreAfter, c.scoreAfter)) {
+    if (!old || old.at !== c.at || old.rule !== c.rule || old.eventId !== c.eventId || !sameStored(tx, old.points, c.points) || !sameStored(tx, old.scoreAfter, c.scoreAfter)) {
       await upsertScoreChange(tx, siteId, c);
     }
   }

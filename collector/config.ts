@@ -51,7 +51,9 @@ const envSchema = z.object({
 export type Config = z.infer<typeof envSchema>;
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  // an empty value (`PORT=`, or `PORT=${PORT}` in a compose file with PORT unset) means unset: the default, not 0 or ""
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`bad configuration: ${problems}`);

@@ -39,7 +39,11 @@ export async function ensureDemoSite(db: Db, host: string): Promise<Site> {
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config = { ...parseConfig(options.env ?? process.env), ...options.config };
-  const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
+  const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH }).catch((err: Error) => {
+    // name what could not be opened (never the URL itself: it may hold a password)
+    const where = config.DATABASE_URL ? 'the PostgreSQL database of DATABASE_URL' : `the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}`;
+    throw new Error(`cannot open ${where}: ${err.message}`);
+  });
   const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST) : null;
   // the writer thread needs a file both threads open, and keeps the real clock
   const wantThread = config.WRITER_THREAD === '1' || (config.WRITER_THREAD === 'auto' && availableParallelism() >= 4);
@@ -80,16 +84,8 @@ async function main() {
     console.error(`funnelbeam: ${(err as Error).message}`);
     process.exit(1);
   }
-  const { url, demoSite } = running;
-  console.log(JSON.stringify({ listening: url, engine: running.db.dialect }));
-  console.log(`\nFunnelbeam collector on ${url}`);
-  console.log(`  health   ${url}/healthz`);
-  console.log(`  snippet  ${url}/s.js`);
-  console.log(`  API docs ${url}/openapi.json`);
-  if (demoSite) {
-    console.log(`  demo     ${url}/demo/   (site key ${demoSite.siteKey}, site id ${demoSite.siteId})`);
-    console.log(`\nOpen ${url}/demo/ and click around; create an API key with\n  npm run admin -- key create --site ${demoSite.siteId} --scopes admin\n`);
-  }
+  // before the listening line: a supervisor that sends SIGTERM as soon as it reads it must get a graceful stop, not
+  // node's default (killed by the signal, exit status 143)
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -105,6 +101,16 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const { url, demoSite } = running;
+  console.log(JSON.stringify({ listening: url, engine: running.db.dialect }));
+  console.log(`\nFunnelbeam collector on ${url}`);
+  console.log(`  health   ${url}/healthz`);
+  console.log(`  snippet  ${url}/s.js`);
+  console.log(`  API docs ${url}/openapi.json`);
+  if (demoSite) {
+    console.log(`  demo     ${url}/demo/   (site key ${demoSite.siteKey}, site id ${demoSite.siteId})`);
+    console.log(`\nOpen ${url}/demo/ and click around; create an API key with\n  npm run admin -- key create --site ${demoSite.siteId} --scopes admin\n`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

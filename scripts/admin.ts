@@ -1,4 +1,5 @@
-// `npm run admin -- <command>`: site and key administration, JSON on stdout, one-line message and exit 1 on error.
+// `npm run admin -- <command>`: site and key administration, JSON on stdout, one-line message on stderr and a non-zero
+// exit on error (1: the command failed, 2: the command line is wrong). `npm run admin -- help` prints the usage.
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../collector/config.js';
 import { openDb } from '../collector/storage/open-db.js';
@@ -39,6 +40,8 @@ export const COMMANDS: Record<string, Command> = {
   },
 };
 
+const COMMAND_LIST = [...Object.keys(COMMANDS), 'help'].join(', ');
+
 export async function runAdmin(argv: string[], env = process.env): Promise<{ code: number; out: string }> {
   let parsed;
   try {
@@ -48,11 +51,14 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
       options: { domain: { type: 'string' }, name: { type: 'string' }, site: { type: 'string' }, scopes: { type: 'string' }, key: { type: 'string' } },
     });
   } catch (err) {
-    return { code: 2, out: `funnelbeam admin: ${(err as Error).message}\n${USAGE}` };
+    // node's message for an unknown option runs on with advice about '--'; its first sentence is the problem
+    const message = (err as Error).message.replace(/\s+/g, ' ').replace(/^(Unknown option '[^']*')\..*$/, '$1');
+    return { code: 2, out: `funnelbeam admin: ${message} (npm run admin -- help)` };
   }
   const name = parsed.positionals.slice(0, 2).join(' ');
+  if (name === 'help' || name === '') return { code: name ? 0 : 2, out: name ? USAGE : 'funnelbeam admin: no command given; try: ' + COMMAND_LIST };
   const command = COMMANDS[name] ?? COMMANDS[parsed.positionals[0] ?? ''];
-  if (!command) return { code: 2, out: `funnelbeam admin: unknown command "${name}"\n${USAGE}` };
+  if (!command) return { code: 2, out: `funnelbeam admin: unknown command "${name}"; try: ${COMMAND_LIST}` };
   const config = parseConfig(env);
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
   try {

@@ -6,7 +6,7 @@ export interface DemoPage {
 }
 
 const newsletterForm = `
-<form data-funnelbeam="newsletter" class="card" action="#" onsubmit="return false">
+<form data-funnelbeam="newsletter" class="card">
   <h3>Get the funnel newsletter</h3>
   <label>Email <input type="email" name="email" required placeholder="you@company.com"></label>
   <button type="submit">Subscribe</button>
@@ -66,7 +66,7 @@ ${newsletterForm}`,
     title: 'Request a demo — Beamline',
     body: `
 <h1>Request a demo</h1>
-<form data-funnelbeam="demo" class="card" action="#" onsubmit="return false">
+<form data-funnelbeam="demo" class="card">
   <label>Work email <input type="email" name="email" required></label>
   <label>Company <input name="company" data-funnelbeam-field="company"></label>
   <label>Team size <select name="size" data-funnelbeam-field="teamSize"><option>1-10</option><option>11-50</option><option>51+</option></select></label>
@@ -74,6 +74,23 @@ ${newsletterForm}`,
 </form>`,
   },
 ];
+
+/**
+ * The demo forms' own script, served as a file: the demo pages' Content-Security-Policy (default-src 'self') blocks
+ * inline handlers, and an inline onsubmit left the forms sending themselves as a GET, the email in the address bar.
+ * It keeps the visitor on the page and thanks them; the snippet has seen the submit by then.
+ */
+export const DEMO_SCRIPT = `document.addEventListener('submit', function (e) {
+  var form = e.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-funnelbeam')) return;
+  e.preventDefault();
+  var p = document.createElement('p');
+  p.setAttribute('role', 'status');
+  p.textContent = form.getAttribute('data-funnelbeam') === 'demo' ? 'Thanks! We will be in touch to book your demo.' : 'Thanks for subscribing!';
+  // after every other submit listener (the snippet's included) has read the form
+  setTimeout(function () { form.replaceWith(p); }, 0);
+});
+`;
 
 export function renderDemoPage(page: DemoPage, siteKey: string): string {
   return `<!doctype html>
@@ -83,6 +100,8 @@ export function renderDemoPage(page: DemoPage, siteKey: string): string {
 nav a{margin-right:1rem}.card{border:1px solid #ddd;border-radius:8px;padding:1rem;margin:1.5rem 0}
 label{display:block;margin:.5rem 0}input,select{margin-left:.5rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #eee}</style>
 <script defer src="/s.js" data-site="${siteKey}" data-local></script>
+<script defer src="/demo/demo.js"></script>
+<link rel="icon" href="data:,">
 </head><body>
 <nav><a href="/demo/">Home</a><a href="/demo/blog/first-party-tracking">Blog</a><a href="/demo/pricing">Pricing</a><a href="/demo/case-studies/acme">Customers</a><a href="/demo/demo">Demo</a></nav>
 ${page.body}

@@ -21,6 +21,17 @@ const HELP: Record<string, string> = {
   funnelbeam_api_refused_total: 'API requests answered with a 4xx, by error code.',
   funnelbeam_event_parts_repaired_total: 'Parts of stored beacon events cut to their limit or dropped (see repaired in the answer).',
   funnelbeam_events_erased_total: 'Events of an erased lead sent again (an outbox resent, a backfill), dated before its erasure: accepted, never stored.',
+  funnelbeam_rate_limited_total: 'Requests answered 429 by a rate limit, by limit scope and route.',
+  funnelbeam_flush_failures_total: 'Group-commit flushes that failed, by error code.',
+  funnelbeam_attribution_retries_total: 'Attribution runs retried after a conflict or deadlock, by error code.',
+  funnelbeam_attribution_seconds: 'Attribution (stages, scores, identities) time per flush.',
+  funnelbeam_segment_update_seconds: 'Segment membership upkeep time per flush.',
+  funnelbeam_segment_changes_total: 'Leads entering or leaving a segment, by kind.',
+  funnelbeam_webhook_attempts_total: 'Webhook delivery attempts, by result.',
+  funnelbeam_rejected_not_stored_total: 'Rejected requests or events only counted, not kept in the rejected store (over its per-site rate), by reason.',
+  funnelbeam_rejected_pruned_total: 'Rows pruned from the rejected store over REJECTED_MAX_ROWS.',
+  funnelbeam_retention_purged_visitors_total: 'Anonymous visitors purged by retention (unseen for RETENTION_DAYS).',
+  funnelbeam_retention_purged_events_total: 'Events purged by retention with their visitors.',
 };
 
 /** The series README documents, listed from the start (counters at 0) so that dashboards and alerts see them before

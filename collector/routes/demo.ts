@@ -1,7 +1,7 @@
 // The demo marketing site at /demo/, tracked by the demo site created on first start.
 import type { ApiApp } from '../app.js';
 import type { Deps } from '../context.js';
-import { DEMO_FILES, DEMO_PAGES, DEMO_SITE_NAME, demoPdf, renderDemoPage } from '../demo/pages.js';
+import { DEMO_FILES, DEMO_PAGES, DEMO_SCRIPT, DEMO_SITE_NAME, demoPdf, renderDemoPage } from '../demo/pages.js';
 import { getSiteByName } from '../storage/sites.js';
 import { errorBody } from '../errors.js';
 
@@ -13,6 +13,7 @@ export function mountDemo(app: ApiApp, deps: Deps) {
     const path = c.req.path;
     const file = DEMO_FILES[path];
     if (file) return c.body(new Uint8Array(demoPdf(file)), 200, { 'Content-Type': 'application/pdf' });
+    if (path === '/demo/demo.js') return c.body(DEMO_SCRIPT, 200, { 'Content-Type': 'application/javascript; charset=utf-8' });
     const page = pages.get(path) ?? pages.get(path.replace(/\.html$/, ''));
     if (!page) return c.json(errorBody('not_found', `no demo page ${path}`), 404);
     siteKey ??= (await getSiteByName(deps.db, DEMO_SITE_NAME))?.siteKey ?? null;

@@ -29,7 +29,10 @@ export function mountSnippet(app: ApiApp, deps: Deps) {
     c.header('Access-Control-Allow-Origin', '*');
     // embeddable by any site, also a cross-origin-isolated one (COEP require-corp) that pastes the tag as documented
     c.header('Cross-Origin-Resource-Policy', 'cross-origin');
-    if (c.req.header('if-none-match') === snippet.etag) return c.body(null, 304);
+    // RFC 9110 13.1.2: weak comparison, a list or "*": a proxy that compresses the script (nginx gzip) turns the ETag
+    // into W/"…", which browsers then send back
+    const inm = c.req.header('if-none-match');
+    if (inm && (inm.trim() === '*' || inm.split(',').some((t) => t.trim().replace(/^W\//, '') === snippet.etag))) return c.body(null, 304);
     return c.body(snippet.code, 200, { 'Content-Type': 'application/javascript; charset=utf-8' });
   });
   app.openAPIRegistry.registerPath({

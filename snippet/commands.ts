@@ -10,6 +10,7 @@ export const command = (name: string, a?: any, b?: any) => {
   else if (name == 'segments') segments(a);
   else if (name == 'visitorId') a(visitorId());
   else if (name == 'identify') track(name, { em: a, tr: b });
-  else if (name == 'consent') setConsent(a);
+  // only true grants: a CMP's 'false' or 'denied' (strings) is a refusal, and so is any other value
+  else if (name == 'consent') setConsent(a === true);
   else if (name == 'page') pageview(How.Force);
 };

@@ -1,7 +1,7 @@
 // Tracking mode: on; off (consent refused or opted out, remembered); hold (data-consent="required" before a
 // decision: what the visitor does is tracked into the outbox in memory only, never stored or sent, commands wait in
 // the queue; consent stores and sends it all, refusal drops it); silenced for good (privacy signals, localhost,
-// automation, no site key), whatever consent says. On and Hold are the odd modes: `mode & 1` means "tracking".
+// automation, no site key, an opaque origin), whatever consent says. On and Hold are the odd modes: `mode & 1` means "tracking".
 import { loc } from './globals.js';
 import { data } from './config.js';
 import { load, save, state, type State } from './store.js';
@@ -17,14 +17,18 @@ export const enum Mode {
 
 export let mode: Mode;
 
-/** Silent under Global Privacy Control or Do Not Track, and on localhost or in automated browsers unless data-local. */
+/**
+ * Silent under Global Privacy Control or Do Not Track, and on localhost or in automated browsers unless data-local; also
+ * in an opaque origin (a sandboxed iframe without allow-same-origin), whose beacons the collector always refuses.
+ */
 export const initMode = () => {
   load();
   mode =
     !data.site ||
     (!('local' in data) && (navigator.webdriver || /^(localhost|127(\.\d+){3}|\[::1\]|)$/.test(loc.hostname))) ||
     (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl ||
-    navigator.doNotTrack == '1'
+    navigator.doNotTrack == '1' ||
+    origin == 'null'
       ? Mode.Silenced
       : state.c ?? (data.consent == 'required' ? Mode.Hold : Mode.On);
 };

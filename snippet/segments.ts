@@ -8,7 +8,8 @@ import { safe } from './safe.js';
 export const segments = async (callback: (segments: unknown) => unknown, list: unknown = [], v = visitorId()) => {
   try {
     if (v) {
-      list = (await (await fetch(api + 'api/visitors/' + v + '/segments?site=' + data.site)).json()).segments;
+      // (copied: an answer without a list, a 500 or a proxy's error in JSON, throws to the catch, so the callback gets [])
+      list = [...(await (await fetch(api + 'api/visitors/' + v + '/segments?site=' + data.site)).json()).segments];
       ((window as { dataLayer?: unknown[] }).dataLayer ||= []).push({ event: 'funnelbeam_segments', segments: list });
     }
   } catch {

@@ -14,6 +14,9 @@ import { page } from './pageview.js';
  * began (an engagement event's engaged time), for the session's idle time
  */
 export const track = (n: string, extra?: Partial<WireEvent>, since?: number, t = Date.now()) => {
+  // props JSON cannot write (a circular object, a BigInt) throw here, to the command's safe(): in the outbox they would
+  // make every later save and send throw, so nothing more would be sent and the stored visitor would be wiped
+  JSON.stringify(extra);
   // (load() first: a refusal that another tab stored stops this one too; while consent is pending it reads nothing)
   if (mode & 1 && (load(), state.c != 0)) {
     if ((state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t, since || t), ...extra }) > 100) state.q.shift();

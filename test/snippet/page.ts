@@ -61,6 +61,8 @@ export async function openPage(options: PageOptions = {}): Promise<TestPage> {
   const fetched: string[] = [];
   let hidden = false;
   Object.defineProperty(w.navigator, 'webdriver', { value: false, configurable: true });
+  // every browser the snippet runs in has window.origin ('null' in a sandboxed iframe); happy-dom lacks it
+  w.origin ??= w.location.origin;
   Object.defineProperty(w.document, 'hidden', { get: () => hidden, configurable: true });
   Object.defineProperty(w.document, 'visibilityState', { get: () => (hidden ? 'hidden' : 'visible'), configurable: true });
   for (const [k, v] of Object.entries(options.storage ?? {})) w.localStorage.setItem(k, v);

@@ -4,7 +4,12 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,401 with terser after esbuild: 2,391 before a 413 became readable (+10: a 413 for several events is kept and retried
+ * 2,427 with terser after esbuild: 2,401 before the hostile-pages round (+26: a track whose props JSON cannot write (a
+ * circular object, a BigInt) dropped at the call, so it no longer makes every later save and send throw and wipe the
+ * stored visitor +7; segments calls back [] when the answer holds no list (a 500 or a proxy's JSON error) +4; only
+ * consent(true) grants, so "false" or "denied" no longer grant +4; silent in an opaque origin (a sandboxed iframe),
+ * whose beacons the collector refuses, so no failing sends and CORS errors in the console +11; wiring the listeners
+ * again after document.open(), +27, was measured and left out); 2,391 before a 413 became readable (+10: a 413 for several events is kept and retried
  * smaller, and one for a single event settles it, so an event too large for any request no longer blocks the outbox); 2,372 before the fourth unseen-pages round (+19: a link's URL cut to 1,000 characters,
  * so an export saved from a data: URL no longer makes a batch too large for the collector that blocked the outbox for
  * good +5; the visible time of an engagement carried over unrounded, so a visitor who switches tabs again and again is
@@ -32,7 +37,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2401;
+export const GZIP_BUDGET = 2427;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SiteServer } from '../helpers/browser.js';
-import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { collectorProxy, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
 const { site, waitFor, settled } = sites;
@@ -344,18 +344,7 @@ test('the back/forward cache: leaving a page and coming back with the back butto
 });
 
 test('a first-party proxy: the script and the beacons go through a path of the site itself (data-api="/fb")', async () => {
-  const proxy = (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const r = await fetch(sites.collector.url + req.url!.replace(/^\/fb/, ''), {
-        method: req.method,
-        headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain'), 'user-agent': String(req.headers['user-agent']) },
-        body: req.method == 'POST' ? Buffer.concat(chunks) : undefined,
-      });
-      res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await r.arrayBuffer()));
-    });
-  };
+  const proxy = collectorProxy(() => sites.collector.url);
   const tag = `src="/fb/s.js" data-api="/fb" data-site="${sites.collector.site.siteKey}" data-local`;
   const s = await sites.serve({
     '/': `<!doctype html><html><head><script defer ${tag}></script></head><body><a id="pdf" href="/files/a.pdf">pdf</a> <a id="next" href="/next">next</a></body></html>`,

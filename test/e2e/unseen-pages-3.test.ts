@@ -6,7 +6,7 @@ import { afterAll, expect, test } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SiteServer } from '../helpers/browser.js';
-import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { collectorProxy, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 import { tempDir } from '../helpers/test-db.js';
 
 const sites = snippetSites();
@@ -32,19 +32,7 @@ const posted = (html: () => string) => (req: IncomingMessage, res: ServerRespons
  * A first-party proxy at /fb (the tag's data-api) that forwards beacons to the collector at once but answers the
  * browser only after `ms`: a collector far away, so that a send is still in flight when the visitor moves on.
  */
-const slowProxy = (ms: number) => (req: IncomingMessage, res: ServerResponse) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', async () => {
-    const r = await fetch(sites.collector.url + req.url!.replace(/^\/fb/, ''), {
-      method: req.method,
-      headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain'), 'user-agent': String(req.headers['user-agent']) },
-      body: req.method == 'POST' ? Buffer.concat(chunks) : undefined,
-    });
-    const body = Buffer.from(await r.arrayBuffer());
-    setTimeout(() => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' }).end(body), ms);
-  });
-};
+const slowProxy = (ms: number) => collectorProxy(() => sites.collector.url, '/fb', ms);
 
 /**
  * Chromium as the shared harness launches it, but with the back/forward cache on: Playwright turns it off by default
@@ -339,18 +327,7 @@ test('links as sites write them: an icon sprite (svg <use href>) inside a downlo
 });
 
 test('calls before the script loads: identify then track through the queue stub, with an async tag and a data-api holding a path and trailing slashes', async () => {
-  const proxy = (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const r = await fetch(sites.collector.url + req.url!.replace(/^\/proxy\/fb/, ''), {
-        method: req.method,
-        headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain'), 'user-agent': String(req.headers['user-agent'])},
-        body: req.method == 'POST' ? Buffer.concat(chunks) : undefined,
-      });
-      res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await r.arrayBuffer()));
-    });
-  };
+  const proxy = collectorProxy(() => sites.collector.url, '/proxy/fb');
   const tag = `src="${sites.collector.url}/s.js" data-site="${sites.collector.site.siteKey}" data-local`;
   const s = await sites.serve({
     '/': `<!doctype html><html><head><script>window.funnelbeam=window.funnelbeam||function(){(funnelbeam.q=funnelbeam.q||[]).push(arguments)};

@@ -7,7 +7,7 @@ import { expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SiteServer, StoredRow } from '../helpers/browser.js';
-import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { collectorProxy, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
 const { site, serve, waitFor, settled } = sites;
@@ -493,18 +493,7 @@ test('a newsletter link opened in a new tab from a webmail (rel=noreferrer, UTM)
 // ---- a difference found (it failed before its fix) ----
 
 /** A first-party proxy at /fb (the tag's data-api) forwarding to the collector. */
-const proxy = (req: IncomingMessage, res: ServerResponse) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', async () => {
-    const r = await fetch(sites.collector.url + req.url!.replace(/^\/fb/, ''), {
-      method: req.method,
-      headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain'), 'user-agent': String(req.headers['user-agent']) },
-      body: req.method == 'POST' ? Buffer.concat(chunks) : undefined,
-    });
-    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await r.arrayBuffer()));
-  });
-};
+const proxy = collectorProxy(() => sites.collector.url);
 
 test('a first-party proxy (data-api="/fb") on a page whose <base href> points at its asset CDN: beacons go to the site\'s proxy, relative download links resolve against the base', async () => {
   const cdn = await sites.serve({ '/wp-content/uploads/2026/11/whitepaper.pdf': (_req, res) => res.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': 'attachment' }).end('%PDF') });

@@ -2,6 +2,7 @@
 // load the snippet from that collector, and readers of what the collector stored for a site. Call at the top level.
 import { afterAll, beforeAll } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { htmlPage, launchChromium, startCollector, startSiteServer, type Collector, type Pages, type SiteServer, type StoredRow } from './browser.js';
 
 /** A page of a site: what goes in its body and head, the script tag's extra attributes, its title. */
@@ -66,3 +67,26 @@ export function snippetSites() {
 export const named = (rows: StoredRow[], name: string) => rows.filter((r) => r.name == name);
 /** A stored URL without the test origin. */
 export const pathOf = (r: StoredRow) => r.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '');
+
+/**
+ * A site's first-party proxy for the collector (the tag's data-api): a request to `prefix`… is forwarded at once to
+ * the collector's same path, and its answer given back to the browser after `answerAfterMs` (a collector far away,
+ * so that a send is still in flight when the visitor moves on).
+ */
+export const collectorProxy =
+  (collector: () => string, prefix = '/fb', answerAfterMs = 0) =>
+  (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const r = await fetch(collector() + req.url!.slice(prefix.length), {
+        method: req.method,
+        headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain'), 'user-agent': String(req.headers['user-agent']) },
+        body: req.method == 'POST' ? Buffer.concat(chunks) : undefined,
+      });
+      const body = Buffer.from(await r.arrayBuffer());
+      const answer = () => res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' }).end(body);
+      if (answerAfterMs) setTimeout(answer, answerAfterMs);
+      else answer();
+    });
+  };

@@ -14,6 +14,7 @@ import { Mode, initMode, mode } from './consent.js';
 import { on, safe } from './safe.js';
 import { onClick } from './links.js';
 import { command } from './commands.js';
+import { visitorId } from './ids.js';
 
 type Api = ((...a: any[]) => unknown) & { q?: unknown[][]; l?: 1 };
 
@@ -76,6 +77,9 @@ if (!window.funnelbeam?.l)
           if (doc.hidden) flush(1);
         });
         on('scroll', measureScroll);
+        // the visitor id is stored now (when on), not at the first send 300 ms later: tabs the visitor opens from this
+        // page at once read it instead of each making its own
+        visitorId();
         pageview();
       }
       queue.splice(0).forEach((a) => api(...a));

@@ -48,6 +48,20 @@ test("funnelbeam('visitorId', cb) gives the id the events carry", async () => {
   expect(page.sent[0].body.v).toBe(id);
 });
 
+test('the visitor id is stored as the page loads, before its first send: a tab opened from it at once takes the same id', async () => {
+  page = await openPage({});
+  // nothing sent yet (events wait 300 ms), but the id is in the shared storage already
+  expect(page.sent).toHaveLength(0);
+  const stored = page.state().v;
+  expect(stored).toMatch(/^[a-z0-9]{20}$/);
+  const second = await openPage({ storage: { _fb: page.w.localStorage.getItem('_fb')! } });
+  await page.settle();
+  await second.settle();
+  expect(page.sent[0].body.v).toBe(stored);
+  expect(second.sent[0].body.v).toBe(stored);
+  await second.close();
+});
+
 test("funnelbeam('segments', cb) reads the visitor's segments, calls back and pushes them to dataLayer", async () => {
   page = await openPage({ before: (w) => (w.dataLayer = [{ event: 'gtm.js' }]) });
   let segments: unknown;

@@ -4,7 +4,8 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,427 with terser after esbuild: 2,401 before the hostile-pages round (+26: a track whose props JSON cannot write (a
+ * 2,429 with terser after esbuild: 2,427 before the visitor id was stored at load (+2: tabs opened from a landing page
+ * at once took ids of their own when the first send, 300 ms later, made it); 2,401 before the hostile-pages round (+26: a track whose props JSON cannot write (a
  * circular object, a BigInt) dropped at the call, so it no longer makes every later save and send throw and wipe the
  * stored visitor +7; segments calls back [] when the answer holds no list (a 500 or a proxy's JSON error) +4; only
  * consent(true) grants, so "false" or "denied" no longer grant +4; silent in an opaque origin (a sandboxed iframe),
@@ -37,7 +38,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2427;
+export const GZIP_BUDGET = 2429;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

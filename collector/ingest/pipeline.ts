@@ -9,7 +9,7 @@ import { forLocalPage, parseUserAgent } from './user-agent.js';
 import { createSessionCache, type SessionState } from './sessions.js';
 import { rememberPlaced, type KnownSession } from './late-events.js';
 import { createSiteCache } from './site-cache.js';
-import type { EventWriter } from './store.js';
+import { visitorSpan, type EventWriter } from './store.js';
 import { createSessionLoader, loadKnownSessions } from './session-loader.js';
 import { insertRejected, type RejectedRow } from '../storage/rejected.js';
 import { findErasedEvents } from '../storage/erasure-tombstones.js';
@@ -186,20 +186,15 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     if (enriched.events.length === 0) {
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
-    const first = enriched.events[0];
-    const last = enriched.events[enriched.events.length - 1];
     // 5. store (attribution runs inside the same commit)
     const write = writer.write({
       events: enriched.events,
       visitor: {
         siteId: site.siteId,
         visitorId: batch.v,
-        firstSeen: first.at,
-        lastSeen: last.at,
+        ...visitorSpan(enriched.events),
         session: enriched.session,
         newSessions: enriched.newSessions,
-        firstTouch: first.firstTouch ? JSON.stringify(first.firstTouch) : null,
-        lastTouch: last.sessionTouch ? JSON.stringify(last.sessionTouch) : null,
         browser: ua.browser,
         os: ua.os,
         device: ua.device,

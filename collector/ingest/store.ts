@@ -40,6 +40,18 @@ interface Pending {
 
 const mergeSessions = (a: SessionState, b: SessionState) => (b.started >= a.started ? { ...b, lastSeen: Math.max(a.lastSeen, b.lastSeen) } : a);
 
+/** The visitor facts a request's events give by their order: first and last seen, first touch, last session touch. */
+export const visitorSpan = (events: readonly EnrichedEvent[]) => {
+  const first = events[0];
+  const last = events[events.length - 1];
+  return {
+    firstSeen: first.at,
+    lastSeen: last.at,
+    firstTouch: first.firstTouch ? JSON.stringify(first.firstTouch) : null,
+    lastTouch: last.sessionTouch ? JSON.stringify(last.sessionTouch) : null,
+  };
+};
+
 /**
  * The flush's requests without the events an erasure covers. A request left with none brings no visitor facts (the
  * erased visitor's row must not come back); one left with some takes its first and last touch from those.
@@ -49,18 +61,7 @@ export function withoutErased(reqs: WriteRequest[], erased: ReadonlySet<Enriched
     const events = r.events.filter((e) => !erased.has(e));
     if (events.length === r.events.length) return r;
     if (events.length === 0 || !r.visitor) return { events };
-    const first = events[0];
-    const last = events[events.length - 1];
-    return {
-      events,
-      visitor: {
-        ...r.visitor,
-        firstSeen: first.at,
-        lastSeen: last.at,
-        firstTouch: first.firstTouch ? JSON.stringify(first.firstTouch) : null,
-        lastTouch: last.sessionTouch ? JSON.stringify(last.sessionTouch) : null,
-      },
-    };
+    return { events, visitor: { ...r.visitor, ...visitorSpan(events) } };
   });
 }
 

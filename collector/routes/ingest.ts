@@ -30,10 +30,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
   // The preflight comes without the body, so without the site: an origin no site admits gets no CORS headers (its
   // browser then sends nothing); for the others the POST still checks the site's own origins.
   app.options('/e', async (c) => {
-    const origin = c.req.header('origin');
-    const known = await isKnownOrigin(origin).catch(() => false);
-    if (known) {
-      corsHeaders(c, origin);
+    if (await corsForKnown(c)) {
       c.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
       c.header('Access-Control-Allow-Headers', 'Content-Type');
       c.header('Access-Control-Max-Age', '86400');
@@ -41,10 +38,15 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     return c.body(null, 204);
   });
 
-  /** An answer given before the body names its site (415, 413) is readable by an origin some site admits, as the preflight's. */
-  async function corsForKnown(c: Context<AppEnv>) {
+  /**
+   * CORS headers for an origin some site admits, on answers given before the body names its site: the preflight, a 415,
+   * a 413. Whether they were given.
+   */
+  async function corsForKnown(c: Context<AppEnv>): Promise<boolean> {
     const origin = c.req.header('origin');
-    if (await isKnownOrigin(origin).catch(() => false)) corsHeaders(c, origin);
+    const known = await isKnownOrigin(origin).catch(() => false);
+    if (known) corsHeaders(c, origin);
+    return known;
   }
 
   /** A compressed body is refused rather than read as text (it would only fail as "not valid JSON"). */

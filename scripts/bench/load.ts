@@ -2,6 +2,7 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -68,6 +69,34 @@ export function startChild(args: string[], env: Record<string, string>): Promise
     });
     child.once('exit', (code) => reject(new Error(`child exited with ${code} before listening: ${out}`)));
   });
+}
+
+/** CPU time (user + system, ms) a process has used so far, read from /proc; null where there is none (not Linux). */
+export function cpuMs(pid: number | undefined): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+// USER_HZ: 100 on every Linux build node runs on
+const CLOCK_TICKS = 100;
+
+/** Runs a load and adds the CPU the measured process used per answered request (µs). */
+export async function runLoadWithCpu(pid: number | undefined, o: LoadOptions): Promise<LoadResult & { cpuPerRequest: number | null; loadCpuPerRequest: number }> {
+  const before = cpuMs(pid);
+  const own = process.cpuUsage();
+  const r = await runLoad(o);
+  const after = cpuMs(pid);
+  const used = process.cpuUsage(own);
+  return {
+    ...r,
+    cpuPerRequest: before === null || after === null || r.requests === 0 ? null : ((after - before) * 1000) / r.requests,
+    // the load generator shares the machine's two cores with the server it measures
+    loadCpuPerRequest: (used.user + used.system) / Math.max(1, r.requests),
+  };
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -1,45 +1,105 @@
-// Channel rules as data: referrer hosts, UTM mediums and click ids that decide where a visit came from.
+// Channel rules as data: referrer hosts, Android apps, UTM mediums and click ids that decide where a visit came from.
 export const CHANNELS = [
   'direct', 'organic_search', 'paid_search', 'organic_social', 'paid_social', 'email', 'referral', 'display', 'affiliate', 'other',
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** Search engines by host suffix (matched against the referrer host and utm_source). */
+/**
+ * Search engines by host suffix (matched against the referrer host and a utm_source written as a host). An entry
+ * without a dot is a label anywhere in the host: `google` is google.com, google.co.uk, www.google.de…
+ */
 export const SEARCH_HOSTS = [
-  'google', 'bing.com', 'yahoo.com', 'duckduckgo.com', 'baidu.com', 'yandex.ru', 'yandex.com', 'ecosia.org', 'search.brave.com',
-  'qwant.com', 'startpage.com', 'naver.com', 'seznam.cz', 'ask.com', 'aol.com', 'kagi.com', 'perplexity.ai',
+  'google', 'bing.com', 'yahoo.com', 'yahoo.co.jp', 'duckduckgo.com', 'baidu.com', 'yandex.ru', 'yandex.com', 'yandex.com.tr',
+  'yandex.kz', 'yandex.by', 'yandex.uz', 'ya.ru', 'ecosia.org', 'search.brave.com', 'qwant.com', 'startpage.com', 'naver.com',
+  'seznam.cz', 'ask.com', 'aol.com', 'kagi.com', 'perplexity.ai', 'so.com', 'sogou.com', 'daum.net',
+];
+
+/**
+ * Hosts of a search engine's owner that are no search: a link in a shared document, an invite, a store page, and the
+ * AI assistant (Gemini is a referral, as ChatGPT, Copilot and Claude are).
+ */
+export const NOT_SEARCH_HOSTS = [
+  'gemini.google.com', 'docs.google.com', 'drive.google.com', 'calendar.google.com', 'meet.google.com', 'chat.google.com', 'sites.google.com',
+  'groups.google.com', 'classroom.google.com', 'keep.google.com', 'accounts.google.com', 'play.google.com', 'photos.google.com',
 ];
 
 /** Social networks by host suffix. */
 export const SOCIAL_HOSTS = [
   'facebook.com', 'fb.com', 'm.facebook.com', 'l.facebook.com', 'instagram.com', 'linkedin.com', 'lnkd.in', 'twitter.com', 't.co', 'x.com',
-  'reddit.com', 'youtube.com', 'youtu.be', 'tiktok.com', 'pinterest.com', 'threads.net', 'bsky.app', 'mastodon.social',
+  'reddit.com', 'youtube.com', 'youtu.be', 'tiktok.com', 'pinterest.com', 'threads.net', 'threads.com', 'bsky.app', 'mastodon.social',
   'news.ycombinator.com', 'quora.com', 'xing.com', 'vk.com', 'weibo.com', 'snapchat.com', 'discord.com', 'medium.com',
 ];
 
-/** Webmail hosts: a referrer from them is email traffic. */
-export const EMAIL_HOSTS = ['mail.google.com', 'outlook.live.com', 'outlook.office.com', 'mail.yahoo.com', 'mail.proton.me', 'webmail', 'mail.'];
+/** Webmail hosts: a referrer from them is email traffic. `mail.` is a prefix; `webmail` a label anywhere. */
+export const EMAIL_HOSTS = [
+  'mail.google.com', 'outlook.live.com', 'outlook.office.com', 'outlook.office365.com', 'outlook.cloud.microsoft', 'mail.yahoo.com',
+  'mail.proton.me', 'app.fastmail.com', 'deref-gmx.net', 'deref-web.de', 'safelinks.protection.outlook.com', 'webmail', 'mail.',
+];
+
+/**
+ * Android apps that send their package as the referrer (`android-app://com.google.android.gm/`), and the web host they
+ * stand for. An app not listed is a referral: its package name is never matched as a host (the Google Docs app,
+ * `com.google.android.apps.docs`, is no search engine).
+ */
+export const APP_REFERRER_HOSTS: Record<string, string> = {
+  'com.google.android.googlequicksearchbox': 'google.com',
+  'com.google.android.gm': 'mail.google.com',
+  'com.google.android.youtube': 'youtube.com',
+  'com.microsoft.office.outlook': 'outlook.live.com',
+  'com.yahoo.mobile.client.android.mail': 'mail.yahoo.com',
+  'ch.protonmail.android': 'mail.proton.me',
+  'com.microsoft.bing': 'bing.com',
+  'com.duckduckgo.mobile.android': 'duckduckgo.com',
+  'com.linkedin.android': 'linkedin.com',
+  'com.facebook.katana': 'facebook.com',
+  'com.facebook.lite': 'facebook.com',
+  'com.instagram.android': 'instagram.com',
+  'com.twitter.android': 'x.com',
+  'com.reddit.frontpage': 'reddit.com',
+  'com.zhiliaoapp.musically': 'tiktok.com',
+  'com.pinterest': 'pinterest.com',
+};
 
 /** utm_source values that name a social network or search engine without a domain. */
-export const SOCIAL_SOURCES = ['facebook', 'fb', 'instagram', 'ig', 'linkedin', 'twitter', 'x', 'reddit', 'youtube', 'tiktok', 'pinterest', 'threads', 'bluesky'];
-export const SEARCH_SOURCES = ['google', 'bing', 'yahoo', 'duckduckgo', 'baidu', 'yandex', 'ecosia', 'brave'];
+export const SOCIAL_SOURCES = ['facebook', 'fb', 'meta', 'instagram', 'ig', 'linkedin', 'twitter', 'x', 'reddit', 'youtube', 'tiktok', 'pinterest', 'threads', 'bluesky'];
+export const SEARCH_SOURCES = ['google', 'bing', 'yahoo', 'duckduckgo', 'baidu', 'yandex', 'ecosia', 'brave', 'naver', 'seznam', 'qwant', 'startpage', 'kagi'];
 
-/** Click ids and the channel they prove: ad clicks on search or social networks. */
-export const CLICK_ID_CHANNEL: Record<string, Channel> = {
+/**
+ * Click ids that only ads carry, and the channel they prove. gbraid and wbraid (Google Ads on iOS, where gclid is not
+ * sent) are read from the landing URL, as the snippet does not pass them on.
+ */
+export const AD_CLICK_IDS: Record<string, Channel> = {
   gclid: 'paid_search',
+  gbraid: 'paid_search',
+  wbraid: 'paid_search',
   msclkid: 'paid_search',
-  fbclid: 'paid_social',
   li_fat_id: 'paid_social',
   ttclid: 'paid_social',
 };
 
-/** utm_medium patterns, checked in order; the first that matches wins. `$search`/`$social` need a matching source. */
-export const MEDIUM_RULES: Array<{ pattern: RegExp; channel: Channel | '$paid' }> = [
-  { pattern: /^(cpc|ppc|paid|paidsearch|paid[-_ ]search|sem|cpm|cpv|cpa|paid[-_ ]?social|social[-_ ]?paid|paid[-_ ]?media)$/, channel: '$paid' },
-  { pattern: /^(display|banner|programmatic|retargeting|remarketing)$/, channel: 'display' },
-  { pattern: /^(e-?mail|newsletter|edm)$/, channel: 'email' },
-  { pattern: /^(affiliate|affiliates|partner)$/, channel: 'affiliate' },
+/**
+ * Click ids a network adds to every outbound link, organic posts included (Meta's fbclid): they prove the network, not
+ * an ad. The visit is social; it is paid only when its medium says so.
+ */
+export const SOCIAL_CLICK_IDS = ['fbclid'];
+
+/**
+ * utm_medium patterns, checked in order on the medium lower-cased and decoded (`Paid+Social`, `paid%20social`); the
+ * first that matches wins. `$paid` is decided by the source (PAID_DISPLAY_MEDIUM below), `$organic` too. The paid
+ * pattern is GA4's default channel group's (`^(.*cp.*|ppc|retargeting|paid.*)$`) with the usual other spellings.
+ */
+export const MEDIUM_RULES: Array<{ pattern: RegExp; channel: Channel | '$paid' | '$organic' }> = [
+  { pattern: /^(.*cp.*|ppc|sem|paid.*|.*[-_ ]paid|retargeting|remarketing)$/, channel: '$paid' },
+  { pattern: /^(display|banner|expandable|interstitial|programmatic)$/, channel: 'display' },
+  { pattern: /^(e[-_ ]?mail|newsletter|edm)$/, channel: 'email' },
+  { pattern: /^(affiliates?|partner)$/, channel: 'affiliate' },
   { pattern: /^(social|social[-_ ]?network|social[-_ ]?media|sm|organic[-_ ]?social)$/, channel: 'organic_social' },
-  { pattern: /^(organic|seo)$/, channel: 'organic_search' },
+  { pattern: /^(organic|seo)$/, channel: '$organic' },
   { pattern: /^(referral|link)$/, channel: 'referral' },
 ];
+
+/**
+ * A paid medium from a source that is neither a search engine nor a social network: display when the medium says so
+ * (GA4 counts `cpm` from an ad network as display), else paid search.
+ */
+export const PAID_DISPLAY_MEDIUM = /^(cpm|.*display.*|.*banner.*|retargeting|remarketing|programmatic)$/;

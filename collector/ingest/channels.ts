@@ -1,12 +1,25 @@
 // Decides a touch's channel from its UTM fields, click ids and referrer host (rules in channel-rules.ts).
-import { CLICK_ID_CHANNEL, EMAIL_HOSTS, MEDIUM_RULES, SEARCH_HOSTS, SEARCH_SOURCES, SOCIAL_HOSTS, SOCIAL_SOURCES, type Channel } from './channel-rules.js';
+import {
+  AD_CLICK_IDS, APP_REFERRER_HOSTS, EMAIL_HOSTS, MEDIUM_RULES, NOT_SEARCH_HOSTS, PAID_DISPLAY_MEDIUM, SEARCH_HOSTS, SEARCH_SOURCES,
+  SOCIAL_CLICK_IDS, SOCIAL_HOSTS, SOCIAL_SOURCES, type Channel,
+} from './channel-rules.js';
+import { isSiteHost } from './origin.js';
 import type { WireTouch } from '../../shared/wire.js';
 
 export type { Channel } from './channel-rules.js';
 
-const hostMatches = (host: string, list: readonly string[]) =>
-  list.some((h) => (h.includes('.') ? host === h || host.endsWith('.' + h) || (h.endsWith('.') && host.startsWith(h)) : host.split('.').includes(h)));
+/** A host on a list of hosts: itself or a subdomain of an entry, a `mail.` prefix, or a label without dots anywhere. */
+function hostMatches(host: string, list: readonly string[]): boolean {
+  let labels: string[] | undefined;
+  for (const h of list) {
+    if (!h.includes('.')) {
+      if ((labels ??= host.split('.')).includes(h)) return true;
+    } else if (h.endsWith('.') ? host.startsWith(h) : host === h || (host.endsWith(h) && host[host.length - h.length - 1] === '.')) return true;
+  }
+  return false;
+}
 
+/** The host of a URL, lower case and without `www.`; '' when it is no URL. */
 export function hostOf(url: string | undefined): string {
   if (!url) return '';
   try {
@@ -16,38 +29,94 @@ export function hostOf(url: string | undefined): string {
   }
 }
 
-const isSearch = (host: string, source: string) => (host && hostMatches(host, SEARCH_HOSTS)) || SEARCH_SOURCES.includes(source);
-const isSocial = (host: string, source: string) => (host && hostMatches(host, SOCIAL_HOSTS)) || SOCIAL_SOURCES.includes(source);
+/** The package of an Android app referrer (`android-app://com.linkedin.android/`), or ''. */
+const appOf = (ref: string | undefined) => (ref?.startsWith('android-app://') && /^android-app:\/\/([\w.]+)/.exec(ref)?.[1].toLowerCase()) || '';
+
+/** A utm_source written as a host name (`chatgpt.com`, `www.bing.com`), without its `www.`; else ''. */
+const asHost = (source: string) => (/^([a-z0-9-]+\.)+[a-z]{2,}$/.test(source) ? source.replace(/^www\./, '') : '');
+
+/** A UTM value as the rules read it: lower case, `+` and percent-escapes left by a second encoding read as text. */
+function ruleText(value: string | undefined): string {
+  if (!value) return '';
+  let v = value.trim().toLowerCase();
+  if (/[+%]/.test(v)) {
+    v = v.replace(/\+/g, ' ');
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      /* a lone % is text */
+    }
+  }
+  return v.replace(/\s+/g, ' ').trim();
+}
+
+const isSearchHost = (host: string) => !!host && hostMatches(host, SEARCH_HOSTS) && !hostMatches(host, NOT_SEARCH_HOSTS);
+const isSocialHost = (host: string) => !!host && hostMatches(host, SOCIAL_HOSTS);
+
+/** Whether the referrer host, or the utm_source as a name or a host, is a search engine. */
+const isSearch = (refHost: string, source: string, sourceHost: string) =>
+  isSearchHost(refHost) || (!!source && (SEARCH_SOURCES.includes(source) || isSearchHost(sourceHost)));
+/** Whether the referrer host, the utm_source or a social click id names a social network. */
+const isSocial = (refHost: string, source: string, sourceHost: string, socialClick: boolean) =>
+  socialClick || isSocialHost(refHost) || (!!source && (SOCIAL_SOURCES.includes(source) || isSocialHost(sourceHost)));
+
+const AD_IDS = Object.keys(AD_CLICK_IDS);
+
+/** The first of `ids` the touch carries: as its own key, or in its landing URL (gbraid and wbraid reach us only there). */
+function findClickId(touch: WireTouch, ids: readonly string[]): string | undefined {
+  for (const id of ids) if ((touch as Record<string, unknown>)[id]) return id;
+  const url = touch.url;
+  // every click id's parameter ends in "id=" or "braid=": most landing URLs hold neither and are not parsed
+  if (!url || (!url.includes('id=') && !url.includes('braid='))) return undefined;
+  let params: URLSearchParams;
+  try {
+    params = new URL(url).searchParams;
+  } catch {
+    return undefined;
+  }
+  return ids.find((id) => params.get(id));
+}
 
 /**
  * The channel of a touch. `siteHost` keeps internal navigation from counting as a referral.
- * Order: click ids, then utm_medium rules, then the referrer host, then direct.
+ * Order: ad click ids, then utm_medium rules, then a social click id, then utm_source, then the referrer host (or the
+ * utm_source written as a host when no referrer came), then direct.
  */
 export function classifyChannel(touch: WireTouch | null | undefined, siteHost = ''): Channel {
   if (!touch) return 'direct';
-  for (const id of Object.keys(CLICK_ID_CHANNEL)) if (touch[id as keyof WireTouch]) return CLICK_ID_CHANNEL[id];
-  const medium = (touch.utm_medium ?? '').trim().toLowerCase();
-  const source = (touch.utm_source ?? '').trim().toLowerCase();
-  const refHost = hostOf(touch.ref);
-  const sourceHost = source.replace(/^www\./, '');
+  const adClick = findClickId(touch, AD_IDS);
+  if (adClick) return AD_CLICK_IDS[adClick];
+  const medium = ruleText(touch.utm_medium);
+  const source = ruleText(touch.utm_source);
+  const sourceHost = source && asHost(source);
+  const app = appOf(touch.ref);
+  // an app's package is never read as a host: a listed app stands for its web host, another is a referral
+  const refHost = app ? APP_REFERRER_HOSTS[app] ?? '' : hostOf(touch.ref);
+  const socialClick = !!findClickId(touch, SOCIAL_CLICK_IDS);
   if (medium) {
     for (const rule of MEDIUM_RULES) {
       if (!rule.pattern.test(medium)) continue;
+      if (rule.channel === '$organic') return isSocial(refHost, source, sourceHost, socialClick) ? 'organic_social' : 'organic_search';
       if (rule.channel !== '$paid') return rule.channel;
-      if (isSocial(refHost, sourceHost) || /social/.test(medium)) return 'paid_social';
-      return 'paid_search';
+      if (isSearch(refHost, source, sourceHost)) return 'paid_search';
+      if (isSocial(refHost, source, sourceHost, socialClick) || medium.includes('social')) return 'paid_social';
+      return PAID_DISPLAY_MEDIUM.test(medium) ? 'display' : 'paid_search';
     }
   }
+  if (socialClick) return 'organic_social';
   if (source) {
-    if (isSearch(refHost, sourceHost)) return 'organic_search';
-    if (isSocial(refHost, sourceHost)) return 'organic_social';
+    if (isSearch(refHost, source, sourceHost)) return 'organic_search';
+    if (isSocial(refHost, source, sourceHost, socialClick)) return 'organic_social';
     if (/mail|newsletter/.test(source)) return 'email';
   }
-  if (refHost && refHost !== siteHost && !refHost.endsWith('.' + siteHost)) {
-    if (hostMatches(refHost, EMAIL_HOSTS)) return 'email';
-    if (hostMatches(refHost, SEARCH_HOSTS)) return 'organic_search';
-    if (hostMatches(refHost, SOCIAL_HOSTS)) return 'organic_social';
+  // without a referrer (an app's link, a stripped header), a utm_source written as a host says where the visit came from
+  const fromHost = refHost || (medium ? '' : sourceHost);
+  if (fromHost && !isSiteHost(fromHost, siteHost)) {
+    if (hostMatches(fromHost, EMAIL_HOSTS)) return 'email';
+    if (isSearchHost(fromHost)) return 'organic_search';
+    if (isSocialHost(fromHost)) return 'organic_social';
     return 'referral';
   }
+  if (app) return 'referral';
   return medium || source ? 'other' : 'direct';
 }

@@ -7,7 +7,7 @@ import type { EnrichedEvent, Touch } from './types.js';
 import { classifyChannel } from './channels.js';
 import { campaignKey, nextSession, type SessionState } from './sessions.js';
 import { isInCurrentSession, lateEventContext, placeLateEvents, type KnownSession } from './late-events.js';
-import { clockSkew } from './device-clock.js';
+import { batchSkew } from './device-clock.js';
 import { redactTouch, redactUrl } from './redact-url.js';
 import type { UserAgentInfo } from './user-agent.js';
 
@@ -110,7 +110,7 @@ function readEvent(w0: WireEvent, at: number, skew: number) {
  */
 export function lateEventSpan(batch: WireBatch, receivedAt: number, session: SessionState | null): { from: number; to: number } | null {
   if (!session) return null;
-  const skew = clockSkew(batch.t, receivedAt);
+  const skew = batchSkew(batch, receivedAt);
   let times: number[] | undefined;
   for (const w of batch.e) {
     const at = eventTime(w, skew, receivedAt);
@@ -132,7 +132,7 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
   // Oldest first, so sessions open in order even when the snippet flushes retried events with new ones.
   const wire = [...batch.e].sort((a, b) => a.t - b.t);
   // the device's clock, when the batch says how far off it runs (device-clock.ts): corrected before any session rule
-  const skew = clockSkew(batch.t, receivedAt);
+  const skew = batchSkew(batch, receivedAt);
   const read: Array<ReturnType<typeof readEvent>> = [];
   for (const w0 of wire) {
     const at = eventTime(w0, skew, receivedAt);

@@ -4,6 +4,16 @@ import type { Site } from '../storage/sites.js';
 /** A web page's origin (http or https with a host): `null` (sandboxed frames, data: and file: pages) and other schemes are not. */
 export const isWebOrigin = (origin: string | undefined | null): origin is string => !!origin && /^https?:\/\/[^/]/i.test(origin);
 
+/**
+ * A host of the site named `domain`: the domain itself or one of its subdomains. A domain named with `www.` is the
+ * same site as its apex (`www.example.com` serves from example.com and blog.example.com too), as the address bar a
+ * site's owner copies it from may show either; `www.` before a single label (`www.com`) is kept.
+ */
+export function isSiteHost(host: string, domain: string): boolean {
+  const own = domain.replace(/^www\.(?=[^.]+\.)/, '');
+  return host === own || host.endsWith('.' + own);
+}
+
 /** True when a request with this Origin header may send events for the site. No Origin (server clients) is allowed. */
 export function isOriginAllowed(origin: string | undefined | null, site: Pick<Site, 'domain' | 'settings'>): boolean {
   if (origin === undefined || origin === null || origin === '') return true;
@@ -17,5 +27,5 @@ export function isOriginAllowed(origin: string | undefined | null, site: Pick<Si
     return false;
   }
   const allowed = [site.domain, ...(site.settings.extraOrigins ?? [])];
-  return allowed.some((d) => host === d || host.endsWith('.' + d));
+  return allowed.some((d) => isSiteHost(host, d));
 }

@@ -75,12 +75,29 @@ function redactQuery(query: string): string {
  */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q < 0) return url;
+  if (q < 0) return url.includes('@') ? redactPassword(url) : url;
   // a landing event carries its URL three times (page, session touch, first touch)
   if (url === lastUrl) return lastRedacted;
   lastUrl = url;
-  lastRedacted = SUSPECT.test(url.slice(q)) ? redactQueries(url, q) : url;
+  // the query is redacted first: that leaves every byte before the '?', the address's user:password included, in place
+  const out = SUSPECT.test(url.slice(q)) ? redactQueries(url, q) : url;
+  lastRedacted = out.includes('@') ? redactPassword(out) : out;
   return lastRedacted;
+}
+
+/**
+ * `https://ann:hunter2@host/` → `https://ann:[redacted]@host/`: a password written in the address itself (a staging
+ * site behind basic auth, a link shared with its login). The user name stays, as it does in every log.
+ */
+function redactPassword(url: string): string {
+  const start = url.indexOf('//');
+  if (start < 0) return url;
+  const rest = url.slice(start + 2);
+  const authority = rest.slice(0, rest.search(/[/?#]|$/));
+  const at = authority.lastIndexOf('@');
+  const colon = authority.indexOf(':');
+  if (at < 0 || colon < 0 || colon > at || colon === at - 1) return url;
+  return url.slice(0, start + 2 + colon + 1) + REDACTED + url.slice(start + 2 + at);
 }
 
 // a one-entry memo, invisible from outside: the function stays pure

@@ -88,9 +88,13 @@ export function salvageEvent(raw: unknown, path: string): Salvaged {
   if (!isPlain(raw)) return { event: raw, notes };
   const e: Record<string, unknown> = { ...raw };
   for (const k of URL_FIELDS) if (typeof e[k] === 'string') e[k] = cutText(e[k] as string, LIMITS.urlChars, `${path}.${k}`, notes);
-  // a referrer of a script scheme is dropped (the page URL is required, so validation refuses that one)
+  // a referrer of a script scheme is dropped (the page URL is required, so validation refuses that one); so is one of
+  // another kind than text (`null` is how many languages' JSON writers say "none")
   if (typeof e.r === 'string' && isScriptUrl(e.r)) {
     notes.push({ path: `${path}.r`, action: 'dropped', why: 'not an http(s) URL' });
+    delete e.r;
+  } else if (e.r !== undefined && typeof e.r !== 'string') {
+    notes.push({ path: `${path}.r`, action: 'dropped', why: 'not a text' });
     delete e.r;
   }
   for (const k of ['ft', 'st'] as const) {

@@ -3,7 +3,7 @@
 // beacons) event times are taken as sent, within the limits. A jump of the visitor's clock past the session timeout
 // (a laptop's clock set right, or a test's fake clock) still opens a session.
 import { afterEach, describe, expect, test } from 'vitest';
-import { clockSkew } from '../../collector/ingest/device-clock.js';
+import { batchSkew, clockSkew } from '../../collector/ingest/device-clock.js';
 import { nextSession } from '../../collector/ingest/sessions.js';
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -19,6 +19,22 @@ describe('clockSkew', () => {
     expect(clockSkew(1_000_000 - LIMITS.clockToleranceMs, 1_000_000)).toBe(0);
     expect(clockSkew(1_000_000 + LIMITS.clockToleranceMs + 1, 1_000_000)).toBe(LIMITS.clockToleranceMs + 1);
     expect(clockSkew(1_000_000 - 3 * HOUR, 1_000_000)).toBe(-3 * HOUR);
+  });
+});
+
+describe('batchSkew', () => {
+  const NOW = 1_800_000_000_000;
+  const at = (t: number) => ({ i: 'event0001', n: 'pageview', u: 'https://a.com/', t });
+  test('is the stamp\'s skew when every event was made before the batch was sent', () => {
+    expect(batchSkew({ t: NOW - 3 * HOUR, e: [at(NOW - 4 * HOUR), at(NOW - 3 * HOUR)] }, NOW)).toBe(-3 * HOUR);
+    expect(batchSkew({ e: [at(NOW)] }, NOW)).toBe(0);
+  });
+  test('ignores a stamp older than an event of its batch: another clock (unix seconds, 0, a clock set back)', () => {
+    expect(batchSkew({ t: Math.floor(NOW / 1000), e: [at(NOW)] }, NOW)).toBe(0);
+    expect(batchSkew({ t: 0, e: [at(NOW)] }, NOW)).toBe(0);
+    expect(batchSkew({ t: NOW - DAY, e: [at(NOW - DAY - HOUR), at(NOW - 1000)] }, NOW)).toBe(0);
+    // within the tolerance an event may follow the stamp (the same clock, read twice)
+    expect(batchSkew({ t: NOW - DAY, e: [at(NOW - DAY + LIMITS.clockToleranceMs)] }, NOW)).toBe(-DAY);
   });
 });
 

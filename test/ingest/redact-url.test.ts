@@ -46,6 +46,16 @@ describe('redactUrl', () => {
     }
   });
 
+  test('a password in the address itself (user:password@host) is redacted; the user name and the rest stay', () => {
+    expect(redactUrl('https://ann:hunter2@staging.example.com/pricing')).toBe('https://ann:[redacted]@staging.example.com/pricing');
+    expect(redactUrl('https://ann:hunter2@example.com/?utm_source=x#top')).toBe('https://ann:[redacted]@example.com/?utm_source=x#top');
+    expect(redactUrl('https://ann:p@ss@example.com/')).toBe('https://ann:[redacted]@example.com/');
+    // no password, or an @ outside the authority, is no credential
+    expect(redactUrl('https://ann@example.com/x')).toBe('https://ann@example.com/x');
+    expect(redactUrl('https://example.com/@ann:1')).toBe('https://example.com/@ann:1');
+    expect(redactUrl('https://example.com:8443/x?y=1')).toBe('https://example.com:8443/x?y=1');
+  });
+
   test('a hash route\'s query is a query too; the fragment around it stays', () => {
     expect(redactUrl('https://a.com/app#/thanks?email=ann@ex.com&step=2')).toBe('https://a.com/app#/thanks?email=[redacted]&step=2');
     expect(redactUrl('https://a.com/app?x=1&token=abc#/thanks?pw=1')).toBe('https://a.com/app?x=1&token=[redacted]#/thanks?pw=[redacted]');

@@ -38,6 +38,14 @@ describe('salvageEvent', () => {
     expect(wireEventSchema.safeParse(event).success).toBe(true);
   });
 
+  test('a referrer that is no text (null from a JSON writer, a number) is dropped, and the event then passes', () => {
+    for (const r of [null, 42, { href: 'x' }]) {
+      const { event, notes } = salvageEvent({ ...base, r }, 'e.0');
+      expect(notes).toEqual([{ path: 'e.0.r', action: 'dropped', why: 'not a text' }]);
+      expect(wireEventSchema.safeParse(event).success).toBe(true);
+    }
+  });
+
   test("a site's own form marker becomes props.form with the kind other", () => {
     const { event, notes } = salvageEvent({ ...base, n: 'form_submit', f: 'quote-request', p: { plan: 'pro' } }, 'e.0');
     expect(event).toMatchObject({ f: 'other', p: { form: 'quote-request', plan: 'pro' } });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { enrichBatch, pathOf, touchFromUrl } from '../../collector/ingest/enrich.js';
-import { parseUserAgent } from '../../collector/ingest/user-agent.js';
+import { parseUserAgent, UA_MAX } from '../../collector/ingest/user-agent.js';
 import { CHROME_UA, BOT_UA } from '../helpers/factories.js';
 import type { Site } from '../../collector/storage/sites.js';
 
@@ -68,4 +68,12 @@ describe('enrichBatch', () => {
   test('parseUserAgent parses each distinct string once', () => {
     expect(parseUserAgent(CHROME_UA)).toBe(parseUserAgent(CHROME_UA));
   });
+});
+
+test('a forged user agent of 16 KB is read from its first 1,024 characters: one cache entry of that size, the same answer', () => {
+  const forged = CHROME_UA + ' ' + 'x'.repeat(16_000);
+  const info = parseUserAgent(forged);
+  expect(info).toBe(parseUserAgent(forged.slice(0, UA_MAX)));
+  expect(info).toMatchObject({ browser: 'Chrome', isBot: false });
+  expect(parseUserAgent(BOT_UA + 'y'.repeat(16_000)).isBot).toBe(true);
 });

@@ -1,5 +1,6 @@
 // Site and key administration as domain calls; scripts/admin.ts and the demo bootstrap use them.
 import { randomBytes } from 'node:crypto';
+import { domainToASCII } from 'node:url';
 import type { Db } from './storage/db.js';
 import { insertSite, insertApiKey, listApiKeys, listSites, revokeApiKey, getSiteById, type Site } from './storage/sites.js';
 import { newId, newSecret, hashSecret } from './auth/secrets.js';
@@ -10,10 +11,15 @@ const HOST_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
 
 export class AdminError extends Error {}
 
-/** Accepts `example.com`, `https://www.example.com/`, `127.0.0.1`; returns the bare lower-case host. */
+/**
+ * Accepts `example.com`, `https://www.example.com/`, `127.0.0.1`, `EXAMPLE.com.`, `bücher.de`; returns the bare
+ * lower-case host as browsers send it in `Origin`: a trailing dot dropped, an international name in punycode
+ * (`xn--bcher-kva.de`), or the site would refuse every beacon of its own pages.
+ */
 export function normalizeDomain(input: string): string {
-  let host = input.trim().toLowerCase();
-  host = host.replace(/^[a-z]+:\/\//, '').replace(/[/?#].*$/, '').replace(/:\d+$/, '');
+  const typed = input.trim().toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/[/?#].*$/, '').replace(/:\d+$/, '').replace(/\.$/, '');
+  // domainToASCII answers '' for what no browser would take as a host (spaces, '!', empty labels)
+  const host = /^[\x21-\x7e]*$/.test(typed) ? typed : domainToASCII(typed);
   if (!HOST_RE.test(host)) throw new AdminError(`"${input}" is not a host name`);
   return host;
 }

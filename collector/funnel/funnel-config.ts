@@ -24,7 +24,11 @@ const eventFields = {
   /** props that must match: a value (strings are globs), a list of accepted values, or a numeric range */
   props: z.record(z.string().min(1).max(64), z.union([scalar, z.array(scalar).min(1).max(50), range])).optional(),
   /** form kind(s) from `data-funnelbeam` */
-  form: oneOrMany(z.enum(FORM_KINDS)).optional(),
+  form: z
+    .union([z.enum(FORM_KINDS), z.array(z.enum(FORM_KINDS)).min(1).max(50)], {
+      error: `a form kind is ${FORM_KINDS.join(', ')}; a form's own marker (data-funnelbeam="contact") is read as props.form`,
+    })
+    .optional(),
   /** 'web' (the snippet) or 'server' (POST /api/events) */
   source: z.enum(['web', 'server']).optional(),
 };
@@ -34,7 +38,10 @@ export const conditionSchema = z.strictObject({
   ...eventFields,
   /** the event must also match one of these (e.g. a webinar form found by its page or by its marker): one rule, one award */
   any: z.array(z.strictObject(eventFields)).min(1).max(20).optional(),
-  /** the rule holds once matching events were seen in this many distinct sessions (across all devices of the lead) */
+  /**
+   * the rule holds once matching events were seen in this many distinct sessions (visits, across all devices of the
+   * lead); server events are no visits and add none
+   */
   sessions: z.number().int().min(1).max(1000).optional(),
   /** the rule holds once this many matching events were seen */
   count: z.number().int().min(1).max(100000).optional(),
@@ -101,6 +108,24 @@ export function parseFunnelConfig(input: unknown): ConfigParse {
   if (r.success) return { ok: true, config: r.data };
   const issue = r.error.issues[0];
   return { ok: false, message: `${issue.path.length ? issue.path.join('.') : 'config'}: ${issue.message}` };
+}
+
+/**
+ * The first condition that could never hold, named as `parseFunnelConfig` names a bad part (`stageRules.8.when.sessions:
+ * …`), or null. Checked when a config is saved, not when a stored one is read, so a config stored before this check
+ * keeps working.
+ */
+export function neverHolds(config: FunnelConfig): string | null {
+  const lists: Array<[string, Condition[]]> = [
+    ['stageRules', config.stageRules.map((r) => r.when)],
+    ['scoreRules', config.scoreRules.map((r) => r.when)],
+    ['sqlWhen', config.sqlWhen],
+  ];
+  for (const [name, conditions] of lists) {
+    const i = conditions.findIndex((c) => c.sessions !== undefined && c.source === 'server');
+    if (i >= 0) return `${name}.${i}${name === 'sqlWhen' ? '' : '.when'}.sessions: server events are no sessions (visits); count them with "count"`;
+  }
+  return null;
 }
 
 /** A short fingerprint of a config: a lead folded under another version is rebuilt from its events. */

@@ -28,7 +28,9 @@ export function advanceRule(rule: CountedRule, p: RuleProgress | undefined, e: F
   let hit = true;
   if (rule.sessions) {
     const s = p?.s ?? [];
-    if (s.length < rule.sessions && !s.includes(e.sessionId)) next = { ...next, s: [...s, e.sessionId] };
+    // sessions are visits: a server event (its own `srv:` session id) is no visit, so it adds none, though it may
+    // match once the rule holds
+    if (e.source === 'web' && s.length < rule.sessions && !s.includes(e.sessionId)) next = { ...next, s: [...s, e.sessionId] };
     hit = (next?.s?.length ?? 0) >= rule.sessions;
   }
   if (rule.count) {

@@ -40,7 +40,7 @@ export function mountFunnelConfig(app: ApiApp, deps: Deps) {
     } catch {
       throw new ApiError(400, 'invalid_config', 'body is not valid JSON');
     }
-    const r = await saveFunnelConfig(deps.db, c.var.siteId, body, deps.now());
+    const r = await saveFunnelConfig(deps, c.var.siteId, body);
     if (!r.ok) throw new ApiError(400, 'invalid_config', r.message);
     return c.json(r.config, 200);
   });
@@ -48,12 +48,14 @@ export function mountFunnelConfig(app: ApiApp, deps: Deps) {
     method: 'put',
     path: '/api/config/funnel',
     tags: ['funnel'],
-    summary: 'Replace the funnel config. Leads are rebuilt under the new rules at their next event; `npm run admin -- replay --site <id>` rebuilds all now.',
+    summary:
+      'Replace the funnel config. Leads are rebuilt under the new rules at their next event; `npm run admin -- replay --site <id>` rebuilds all now. ' +
+      'A new half-life or stage order re-decides segment memberships at once.',
     security: [{ bearer: ['admin'] }],
     request: { body: { content: { 'application/json': { schema: configSchema } } } },
     responses: {
       200: { description: 'the stored config', content: { 'application/json': { schema: configSchema } } },
-      400: errorResponse('invalid JSON or config; the message names the bad part, e.g. `scoreRules.2.window: …`'),
+      400: errorResponse('invalid JSON or config, or a rule that could never hold (`sessions` of server events); the message names the bad part, e.g. `scoreRules.2.window: …`'),
       401: errorResponse('missing or unknown key'),
       403: errorResponse('key lacks the admin scope'),
       413: errorResponse(`body over ${API_BODY_CEILING} bytes`),

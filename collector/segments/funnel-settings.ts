@@ -20,6 +20,11 @@ export function funnelSettingsOf(config: FunnelConfig): FunnelSettings {
   return s;
 }
 
+/** True when segments would decide alike under both: the same stage order and the same half-life. */
+export function sameFunnelSettings(a: FunnelSettings, b: FunnelSettings): boolean {
+  return a.halfLifeMs === b.halfLifeMs && a.stages.length === b.stages.length && a.stages.every((s, i) => s === b.stages[i]);
+}
+
 export async function loadFunnelSettings(db: Db, siteId: string): Promise<FunnelSettings> {
   return funnelSettingsOf(await loadFunnelConfig(db, siteId));
 }

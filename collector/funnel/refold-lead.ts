@@ -53,7 +53,10 @@ export async function refoldLead(
     const ok = await updateLeadFold(tx, siteId, leadId, Number(row.version), u);
     if (!ok) continue;
     const entered = rebuild ? await rewriteChanges(tx, siteId, leadId, result) : await appendChanges(tx, siteId, leadId, result);
-    if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, entered, before.mqlAt, result, opts.now);
+    // Under new rules the whole history is derived again (every stage may be "entered" under its new name): the CRM
+    // hears once where the lead now stands, from the stage it last heard of.
+    const announced = before.version === funnel.version ? entered : whereItStands(leadId, row.stage, result);
+    if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, announced, before.mqlAt, result, opts.now);
     return 'written';
   }
   throw new Error(`lead ${leadId} kept changing under attribution; its events stay unattributed for replay`);
@@ -79,6 +82,12 @@ const stageRows = (leadId: string, r: FoldResult): StageChangeRow[] =>
   r.stageChanges.map((c) => ({ leadId, toStage: c.to, fromStage: c.from, at: c.at, eventId: c.eventId, rule: c.rule, fromAt: c.fromAt }));
 const scoreRows = (leadId: string, r: FoldResult): ScoreChangeRow[] =>
   r.scoreChanges.map((c) => ({ changeId: c.changeId, leadId, at: c.at, eventId: c.eventId, rule: c.rule, points: c.points, scoreAfter: c.scoreAfter }));
+
+/** The lead's last stage change as a move from the stage stored before (none when the stage is the same). */
+function whereItStands(leadId: string, stageBefore: string, r: FoldResult): StageChangeRow[] {
+  const last = stageRows(leadId, r).at(-1);
+  return last && last.toStage !== stageBefore ? [{ ...last, fromStage: stageBefore }] : [];
+}
 
 /** New events on top of the stored state: their changes are new rows. Resolves to the stages entered. */
 async function appendChanges(tx: Db, siteId: string, leadId: string, r: FoldResult): Promise<StageChangeRow[]> {

@@ -78,11 +78,12 @@ function findClickId(touch: WireTouch, ids: readonly string[]): string | undefin
 }
 
 /**
- * The channel of a touch. `siteHost` keeps internal navigation from counting as a referral.
+ * The channel of a touch. `siteHost` (the site's domain, or the list of its domains: its own and the extra origins it
+ * admits) keeps internal navigation from counting as a referral.
  * Order: ad click ids, then utm_medium rules, then a social click id, then utm_source, then the referrer host (or the
  * utm_source written as a host when no referrer came), then direct.
  */
-export function classifyChannel(touch: WireTouch | null | undefined, siteHost = ''): Channel {
+export function classifyChannel(touch: WireTouch | null | undefined, siteHost: string | readonly string[] = ''): Channel {
   if (!touch) return 'direct';
   const adClick = findClickId(touch, AD_IDS);
   if (adClick) return AD_CLICK_IDS[adClick];
@@ -111,7 +112,7 @@ export function classifyChannel(touch: WireTouch | null | undefined, siteHost = 
   }
   // without a referrer (an app's link, a stripped header), a utm_source written as a host says where the visit came from
   const fromHost = refHost || (medium ? '' : sourceHost);
-  if (fromHost && !isSiteHost(fromHost, siteHost)) {
+  if (fromHost && !(typeof siteHost === 'string' ? isSiteHost(fromHost, siteHost) : siteHost.some((d) => isSiteHost(fromHost, d)))) {
     if (hostMatches(fromHost, EMAIL_HOSTS)) return 'email';
     if (isSearchHost(fromHost)) return 'organic_search';
     if (isSocialHost(fromHost)) return 'organic_social';

@@ -73,7 +73,7 @@ function engagedSince(w: WireEvent, at: number): number {
   return typeof seconds === 'number' && seconds > 0 ? at - seconds * 1000 : at;
 }
 
-const withChannel = (t: WireTouch | undefined, siteHost: string): Touch | null => (t ? { ...t, channel: classifyChannel(t, siteHost) } : null);
+const withChannel = (t: WireTouch | undefined, siteHosts: readonly string[]): Touch | null => (t ? { ...t, channel: classifyChannel(t, siteHosts) } : null);
 
 /** Props as stored (none when empty): a link's URL (`url` of downloads and outbound clicks) redacted like a page's. */
 function propsOf(p: WireEvent['p']): NonNullable<WireEvent['p']> | null {
@@ -125,6 +125,8 @@ const NO_LATE_EVENTS = Object.freeze({ placements: [], placed: [] as readonly Kn
 
 export function enrichBatch(input: EnrichInput): EnrichOutput {
   const { site, batch, ua, receivedAt } = input;
+  // a visit from another of the site's own domains (the extra origins it admits: its app, its shop) is no referral
+  const ownHosts = site.settings.extraOrigins?.length ? [site.domain, ...site.settings.extraOrigins] : [site.domain];
   let session = input.session;
   let newSessions = 0;
   const events: EnrichedEvent[] = [];
@@ -142,7 +144,7 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
   // late events (older than the visitor's last activity) come first, and are placed together (sessions.ts)
   let lateCount = 0;
   while (session && lateCount < read.length && read[lateCount].at < session.lastSeen) lateCount++;
-  const ownTouches = lateCount ? read.slice(0, lateCount).map((r) => withChannel(r.candidate, site.domain)) : [];
+  const ownTouches = lateCount ? read.slice(0, lateCount).map((r) => withChannel(r.candidate, ownHosts)) : [];
   const late = lateCount
     ? placeLateEvents(session!, input.known ?? [], batch.v, read.slice(0, lateCount).map((r, k) => ({ at: r.at, since: r.since, campaign: r.campaign, touch: ownTouches[k] })))
     : NO_LATE_EVENTS;
@@ -159,11 +161,11 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
     } else {
       const next = nextSession(session, batch.v, at, campaign, since, { at: w.t, since: engagedSince(w, w.t) });
       ({ sessionId, isNew } = next);
-      sessionTouch = (w.st && since === at) || next.isNew || !next.state.touch ? withChannel(candidate, site.domain) : (next.state.touch as Touch);
+      sessionTouch = (w.st && since === at) || next.isNew || !next.state.touch ? withChannel(candidate, ownHosts) : (next.state.touch as Touch);
       if (next.isNew && next.state.sessionId === sessionId) next.state.touch = sessionTouch;
       session = next.state;
     }
-    const firstTouch = withChannel(w.ft, site.domain) ?? sessionTouch;
+    const firstTouch = withChannel(w.ft, ownHosts) ?? sessionTouch;
     if (isNew) newSessions++;
     const clickId = CLICK_IDS.find((id) => sessionTouch?.[id]) ?? null;
     events.push({

@@ -77,3 +77,18 @@ test('a forged user agent of 16 KB is read from its first 1,024 characters: one 
   expect(info).toMatchObject({ browser: 'Chrome', isBot: false });
   expect(parseUserAgent(BOT_UA + 'y'.repeat(16_000)).isBot).toBe(true);
 });
+
+test('a visit from another of the site\'s own domains (an extra origin it admits) is no referral', () => {
+  const withApp: Site = { ...site, settings: { extraOrigins: ['example-app.io'] } };
+  const out = enrichBatch({
+    site: withApp, receivedAt: NOW, session: null, ua: parseUserAgent(CHROME_UA),
+    batch: { s: 'k', v: 'visitor01', e: [{ i: 'event0001', n: 'pageview', t: NOW - 1000, u: 'https://example.com/pricing', st: { ref: 'https://eu.example-app.io/billing' }, ft: { ref: 'https://eu.example-app.io/billing' } }] },
+  });
+  expect(out.events[0].channel).toBe('direct');
+  expect(out.events[0].firstTouch?.channel).toBe('direct');
+  const other = enrichBatch({
+    site: withApp, receivedAt: NOW, session: null, ua: parseUserAgent(CHROME_UA),
+    batch: { s: 'k', v: 'visitor02', e: [{ i: 'event0002', n: 'pageview', t: NOW - 1000, u: 'https://example.com/pricing', st: { ref: 'https://partner.example.net/' } }] },
+  });
+  expect(other.events[0].channel).toBe('referral');
+});

@@ -55,7 +55,7 @@ export async function createKey(db: Db, siteId: string, scopes: Scope[], now = D
 }
 
 export const listSitesPublic = async (db: Db) =>
-  (await listSites(db)).map((s) => ({ siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, name: s.name, createdAt: new Date(s.createdAt).toISOString() }));
+  (await listSites(db)).map((s) => ({ siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, origins: s.settings.extraOrigins ?? [], name: s.name, createdAt: new Date(s.createdAt).toISOString() }));
 
 export async function listKeysPublic(db: Db, siteId: string) {
   if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);

@@ -9,7 +9,9 @@ import { replaySite } from '../collector/funnel/replay.js';
 import { getSiteById } from '../collector/storage/sites.js';
 
 const USAGE = `usage: npm run admin -- <command>
-  site create --domain <host> [--name <text>]
+  site create --domain <host> [--name <text>] [--origins <host,host>]
+                             --origins: the site's other domains (its app, its shop): they may send
+                             events too, and a visit from them is no referral
   site list
   key create --site <siteId> --scopes <events:write,leads:read,audiences:read,admin>
   key list --site <siteId>
@@ -26,8 +28,9 @@ const need = (opts: Record<string, string | undefined>, name: string) => {
 
 export const COMMANDS: Record<string, Command> = {
   'site create': async (db, o) => {
-    const s = await createSite(db, { domain: need(o, 'domain'), name: o.name });
-    return { siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, name: s.name };
+    const origins = o.origins?.split(',').map((h) => h.trim()).filter(Boolean);
+    const s = await createSite(db, { domain: need(o, 'domain'), name: o.name, ...(origins?.length ? { extraOrigins: origins } : {}) });
+    return { siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, name: s.name, origins: s.settings.extraOrigins ?? [] };
   },
   'site list': (db) => listSitesPublic(db),
   'key create': (db, o) => createKey(db, need(o, 'site'), parseScopes(need(o, 'scopes'))),
@@ -48,7 +51,7 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { domain: { type: 'string' }, name: { type: 'string' }, site: { type: 'string' }, scopes: { type: 'string' }, key: { type: 'string' } },
+      options: { domain: { type: 'string' }, origins: { type: 'string' }, name: { type: 'string' }, site: { type: 'string' }, scopes: { type: 'string' }, key: { type: 'string' } },
     });
   } catch (err) {
     // node's message for an unknown option runs on with advice about '--'; its first sentence is the problem

@@ -57,6 +57,28 @@ describe('npm run admin', () => {
     expect(r.out).toContain(message);
   });
 
+  test('site create --origins: the site\'s other domains send events too, and a visit from them is no referral', async () => {
+    const env = { DATABASE_PATH: join(tempDir(), 'origins.db') };
+    const r = await runAdmin(['site', 'create', '--domain', 'acme.io', '--origins', 'app.acme-cloud.com, https://Shop.Acme.NET/ ,'], env);
+    expect(r.code, r.out).toBe(0);
+    const s = JSON.parse(r.out);
+    expect(s.origins).toEqual(['app.acme-cloud.com', 'shop.acme.net']);
+    expect((await runAdmin(['site', 'create', '--domain', 'acme.io', '--origins', 'not a host!'], env)).code).toBe(1);
+    const db = await openDb({ databasePath: env.DATABASE_PATH });
+    const { app } = createApp({ db });
+    const beacon = (origin: string, i: string) =>
+      app.request('/e', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin },
+        body: JSON.stringify({ s: s.siteKey, v: 'v-origins-visitor', e: [{ i, n: 'pageview', t: Date.now(), u: 'https://acme.io/pricing', st: { ref: 'https://app.acme-cloud.com/billing' } }] }),
+      });
+    expect((await beacon('https://app.acme-cloud.com', 'origins-event-01')).status).toBe(202);
+    expect((await beacon('https://evil.example', 'origins-event-02')).status).toBe(403);
+    const row = await db.get<{ channel: string }>('SELECT channel FROM events WHERE event_id = ?', ['origins-event-01']);
+    expect(row!.channel).toBe('direct');
+    await db.close();
+  });
+
   test('the command line prints JSON on stdout and exits non-zero on error', async () => {
     const env = { ...process.env, DATABASE_PATH: join(tempDir(), 'cli.db') };
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'site', 'create', '--domain', 'acme.io'], { env });

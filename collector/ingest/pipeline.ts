@@ -6,7 +6,7 @@ import { parseBatch, type EventProblem, type EventRepair } from './validate.js';
 import { enrichBatch, lateEventSpan } from './enrich.js';
 import { isOriginAllowed } from './origin.js';
 import { forLocalPage, parseUserAgent } from './user-agent.js';
-import { createSessionCache, type SessionState } from './sessions.js';
+import { createSessionCache, reconcileSession, type SessionState } from './sessions.js';
 import { rememberPlaced, type KnownSession } from './late-events.js';
 import { createSiteCache } from './site-cache.js';
 import { visitorSpan, type EventWriter } from './store.js';
@@ -60,18 +60,40 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const readSession = createSessionLoader(deps.db);
   const loading = new Map<string, Promise<SessionState | null>>();
 
+  // visitors with a write under way here, by how many: storage does not hold their remembered session yet
+  const writing = new Map<string, number>();
+  const holdWrite = (key: string) => {
+    writing.set(key, (writing.get(key) ?? 0) + 1);
+    return () => {
+      const n = writing.get(key)! - 1;
+      if (n) writing.set(key, n);
+      else writing.delete(key);
+    };
+  };
+
+  /**
+   * The visitor's session before this request. The remembered one alone while a write of this visitor is under way
+   * here; otherwise checked against storage (reconcileSession), which other collectors and erasure change too.
+   */
   async function loadSession(siteId: string, visitorId: string): Promise<SessionState | null> {
     const key = siteId + '\u0000' + visitorId;
     const cached = sessions.get(key);
-    if (cached) return cached;
+    if (cached && writing.has(key)) return cached;
     let p = loading.get(key);
     if (!p) {
       p = readSession(siteId, visitorId).finally(() => loading.delete(key));
       loading.set(key, p);
     }
     const loaded = await p;
-    // another request for this visitor may have enriched while we waited
-    return sessions.get(key) ?? loaded;
+    const now = sessions.get(key);
+    // another request for this visitor enriched while we waited: its session is newer than the one read
+    if (now !== cached) return now ?? loaded;
+    const current = reconcileSession(cached ?? null, loaded);
+    if (cached && current !== cached) {
+      if (current) sessions.set(key, current);
+      else sessions.delete(key);
+    }
+    return current;
   }
 
   /** Keeps a rejection in the rejected store and counts it; never throws. */
@@ -148,6 +170,9 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     let stored: KnownSession[] = [];
     let span: { from: number; to: number } | null = null;
     for (let reads = 0; reads < 3; reads++) {
+      // another request for this visitor may have enriched since our session was read (two requests sent at once
+      // resume from one read): its session is the newer one
+      previous = sessions.get(key) ?? previous;
       const want = lateEventSpan(batch, receivedAt, previous);
       if (!want || (span && span.from <= want.from && want.to <= span.to)) break;
       span = span ? { from: Math.min(span.from, want.from), to: Math.max(span.to, want.to) } : want;
@@ -160,9 +185,12 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     const ua = forLocalPage(parseUserAgent(input.userAgent), batch.l !== undefined);
     const enriched = enrichBatch({ site, batch, ua, receivedAt, session: previous, known });
     let placed: KnownSession[] | undefined;
+    let release = () => {};
     if (enriched.events.length) {
       // at once, before any wait: the next request of this visitor enriches on top of this one
       sessions.set(key, enriched.session);
+      // until its write is answered (the steps before it never throw)
+      release = holdWrite(key);
       if (enriched.placed.length) placedSessions.set(key, (placed = rememberPlaced(remembered, enriched.placed)));
     }
     const problems: EventProblem[] = [...parsed.problems];
@@ -205,6 +233,7 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     try {
       result = await write;
     } finally {
+      release();
       // stored (or refused): storage alone knows these sessions now, unless a later request remembered more since
       if (placed && placedSessions.get(key) === placed) placedSessions.delete(key);
     }

@@ -1,4 +1,5 @@
-// Stored sessions of visitors the collector has not seen since it started, read for enrichment.
+// Stored sessions read for enrichment: of visitors the collector has not seen, and of those it remembers while none of
+// their writes is under way here (other collectors and erasure change them too; pipeline.ts loadSession).
 // SQLite: one indexed read each (in process: cheaper than waiting to batch). PostgreSQL: every statement is a round
 // trip, so the visitors asked for within one turn of the event loop are read together in one statement per site.
 // Late events also read the visitor's stored sessions near them (loadKnownSessions), only when a batch holds some.

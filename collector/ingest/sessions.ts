@@ -66,6 +66,17 @@ export function nextSession(
   return { sessionId: state.sessionId, state, isNew: true };
 }
 
+/**
+ * The session to continue when no write of this visitor is under way here, from what this collector remembers and what
+ * storage holds now. Storage wins unless it holds the remembered session unmoved: another collector may have gone on
+ * with the visit (or opened a session), and an erasure removes the visitor's row (null: the device starts afresh).
+ * The remembered state is kept when it is storage's, for the device clock only this collector knows.
+ */
+export function reconcileSession(remembered: SessionState | null, stored: SessionState | null): SessionState | null {
+  if (!remembered || !stored) return stored;
+  return stored.sessionId === remembered.sessionId && stored.lastSeen <= remembered.lastSeen ? remembered : stored;
+}
+
 /** The device clock to remember: never moved back by an event made earlier on it. */
 const deviceSeen = (prev: SessionState | null, device: DeviceTimes | undefined) =>
   device === undefined ? {} : { deviceSeen: Math.max(device.at, prev?.deviceSeen ?? -Infinity) };

@@ -158,12 +158,17 @@ async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<void>
 }
 
 /** A visitor's current session, for enrichment when the process has not seen the visitor yet. */
-interface SessionRow { visitor_id: string; session_id: string; session_started: number; last_seen: number; session_campaign: string; last_touch: string | null }
-const SESSION_COLS = 'visitor_id, session_id, session_started, last_seen, session_campaign, last_touch';
+interface SessionRow { visitor_id: string; session_id: string; session_started: number; session_seen: number; session_campaign: string; last_touch: string | null }
+// The session's last activity is its latest event other than an engagement event: one measures time on its view and
+// does not extend the session (sessions.ts), though it moves the visitor's last_seen. Found from the newest end of
+// events_visitor_at, so it reads the few events after that one. A session of engagement events alone: last_seen.
+const SESSION_COLS = `visitor_id, session_id, session_started, session_campaign, last_touch,
+  COALESCE((SELECT e.at FROM events e WHERE e.site_id = visitors.site_id AND e.visitor_id = visitors.visitor_id AND e.at <= visitors.last_seen
+    AND e.session_id = visitors.session_id AND e.name <> 'engagement' ORDER BY e.at DESC LIMIT 1), last_seen) AS session_seen`;
 const toSession = (r: SessionRow): SessionState => ({
   sessionId: r.session_id,
   started: Number(r.session_started),
-  lastSeen: Number(r.last_seen),
+  lastSeen: Number(r.session_seen),
   campaign: r.session_campaign,
   touch: r.last_touch ? JSON.parse(r.last_touch) : null,
 });

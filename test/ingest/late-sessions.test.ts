@@ -316,6 +316,18 @@ describe.each(ENGINES)('late events and sessions through POST /e on %s', (engine
     expect(await c.sessionCount(v)).toBe(2);
   });
 
+  test('a returning visitor\'s two requests sent at once (a fetch and a pagehide beacon) open one session, in either order', async () => {
+    const c = await startCollector(engine);
+    for (const [v, order] of [['v_atonce00001', 'older first'], ['v_atonce00002', 'newer first']] as const) {
+      await c.send(v, [{ t: c.clock.now - 2 * HOUR }]);
+      const older = [{ t: c.clock.now, path: '/pricing' }];
+      const newer = [{ t: c.clock.now + 2000, path: '/demo' }];
+      await Promise.all(order === 'older first' ? [c.send(v, older), c.send(v, newer)] : [c.send(v, newer), c.send(v, older)]);
+      expect(c.distinct(await c.sessionsOf(v)), order).toBe(2);
+      expect(await c.sessionCount(v), order).toBe(2);
+    }
+  });
+
   test('the second batch of a past visit after a collector restart joins the session the first one opened', async () => {
     const c = await startCollector(engine);
     const v = 'v_restart0001';

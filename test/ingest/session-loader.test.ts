@@ -5,6 +5,12 @@ import type { Db } from '../../collector/storage/db.js';
 import { getVisitorSession, upsertVisitors, type VisitorUpdate } from '../../collector/storage/events.js';
 import { createSessionLoader } from '../../collector/ingest/session-loader.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
+import { createApp } from '../../collector/app.js';
+import { defaultConfig } from '../../collector/config.js';
+import { createLog } from '../../collector/ops/log.js';
+import { createSite } from '../../collector/admin.js';
+import { CHROME_UA } from '../helpers/factories.js';
+import type { WireEvent } from '../../shared/wire.js';
 
 const T0 = 1_760_000_000_000;
 const visitor = (siteId: string, visitorId: string, i: number): VisitorUpdate => ({
@@ -45,5 +51,29 @@ describe.each(ENGINES)('session loader on %s', (engine) => {
     const results = await Promise.allSettled([load(s, 'v_1'), load(s, 'v_2')]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(await createSessionLoader(db)(s, 'v_1')).toEqual(await getVisitorSession(db, s, 'v_1'));
+  });
+
+  test("a long read's engagement does not carry its session over a collector restart", async () => {
+    // the engagement beacon reports 40 minutes on one page: it joins that view's session without extending it, so the
+    // next page opens a session; a collector that reads the session back (restarted, or another collector) must agree
+    const site = await createSite(db, { domain: 'example.com' });
+    const t0 = Date.now() - 3 * 3600_000;
+    const send = (app: ReturnType<typeof createApp>, e: WireEvent) =>
+      app.app.request('/e', {
+        method: 'POST',
+        body: JSON.stringify({ s: site.siteKey, v: 'v_long_read', e: [e] }),
+        headers: { 'content-type': 'text/plain', origin: 'https://example.com', 'user-agent': CHROME_UA },
+      });
+    const start = () => createApp({ db, config: defaultConfig({ SEGMENT_SWEEP_MS: 0, DEMO: '0' }), log: createLog('error') });
+    const first = start();
+    expect((await send(first, { i: 'e_read_0001', n: 'pageview', t: t0, u: 'https://example.com/pricing' })).status).toBe(202);
+    const measured = { i: 'e_read_0002', n: 'engagement', t: t0 + 40 * 60_000, u: 'https://example.com/pricing', p: { seconds: 2400, scroll: 90 } };
+    expect((await send(first, measured)).status).toBe(202);
+    await first.close();
+    const second = start();
+    expect((await send(second, { i: 'e_read_0003', n: 'pageview', t: t0 + 41 * 60_000, u: 'https://example.com/demo' })).status).toBe(202);
+    await second.close();
+    const rows = await db.all<{ event_id: string; session_id: string }>('SELECT event_id, session_id FROM events WHERE site_id = ? ORDER BY at', [site.siteId]);
+    expect(rows.map((r) => r.session_id)).toEqual([`v_long_read.${t0.toString(36)}`, `v_long_read.${t0.toString(36)}`, `v_long_read.${(t0 + 41 * 60_000).toString(36)}`]);
   });
 });

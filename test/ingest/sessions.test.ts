@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { campaignKey, nextSession } from '../../collector/ingest/sessions.js';
+import { campaignKey, nextSession, reconcileSession } from '../../collector/ingest/sessions.js';
 
 const MIN = 60_000;
 
@@ -43,5 +43,22 @@ describe('nextSession', () => {
   test('campaignKey ignores touches without a campaign', () => {
     expect(campaignKey({ ref: 'https://google.com' })).toBe('');
     expect(campaignKey({ utm_source: 'a', gclid: 'g' })).toBe('a|||g||||');
+  });
+});
+
+describe('reconcileSession', () => {
+  const ours = { ...nextSession(null, 'v1', 0, '', 0, { at: 0, since: 0 }).state, lastSeen: 10 * MIN };
+  test('the remembered session stands, device clock included, while storage holds it unmoved', () => {
+    expect(reconcileSession(ours, { sessionId: ours.sessionId, started: 0, lastSeen: 10 * MIN, campaign: '' })).toBe(ours);
+  });
+  test('storage wins when another collector went on with the session, or opened another', () => {
+    const further = { sessionId: ours.sessionId, started: 0, lastSeen: 25 * MIN, campaign: '' };
+    expect(reconcileSession(ours, further)).toBe(further);
+    const other = { sessionId: 'v1.zz', started: 45 * MIN, lastSeen: 45 * MIN, campaign: 'x' };
+    expect(reconcileSession(ours, other)).toBe(other);
+  });
+  test('a visitor storage no longer holds (erased, purged) has no session to continue', () => {
+    expect(reconcileSession(ours, null)).toBeNull();
+    expect(reconcileSession(null, null)).toBeNull();
   });
 });

@@ -4,13 +4,22 @@
 import type { FormKind } from '../shared/events.js';
 import { track } from './track.js';
 import { flush } from './send.js';
+import { safe } from './safe.js';
 
-/** the form of the last submit seen: a validation library's form.submit() after the event is that same submit */
+/**
+ * the form last counted: a validation library's form.submit() after the event is that same submit, and a send button
+ * clicked again (onClick) sends that same form again
+ */
 export let last: unknown;
 
-/** A submit event, or a formdata event (form.submit() fires no submit event). */
-export const onSubmit = (e: Event) => {
-  const form = (last = e.target) as HTMLFormElement;
+/**
+ * A submit event, or a formdata event (form.submit() fires no submit event), or (`button`) a form's type=button control
+ * clicked (`e` is the control: its form is read), which counts only with an address, once. Safe once and for all
+ * (safe.ts): the same function listens on every root watched, so a root watched again (an iframe loaded twice) keeps a
+ * single listener.
+ */
+export const onSubmit = safe((e: Event, button?: unknown) => {
+  const form = ((e as unknown as HTMLInputElement).form || e.target) as HTMLFormElement;
   const kind = form.dataset.funnelbeam!;
   // (the event names are the markers with a suffix: newsletter_signup, demo_request)
   const name = kind == 'newsletter' ? kind + '_signup' : kind == 'demo' ? kind + '_request' : '';
@@ -23,6 +32,8 @@ export const onSubmit = (e: Event) => {
   for (const el of form.elements as unknown as HTMLInputElement[]) {
     let { type, value, name } = el;
     let key = el.dataset.funnelbeamField;
+    // a form with a submit button of its own sends by it, not by a type=button control ("Next" of a multi-step form)
+    if (button && type == 'submit') return;
     // an email field: by type, or a text field whose name, id or autocomplete says so (an address the collector finds
     // unusable, "a@b.co;", is dropped there and the form still counts)
     if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= (value = value.trim()) && /^\S+@\S+\.\S\S+$/.test(value) && value;
@@ -31,9 +42,17 @@ export const onSubmit = (e: Event) => {
     else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
   }
   // a form with an email field (unless empty) or a marker, valid by its own constraints
-  if ((em ?? name) !== '' && form.checkValidity()) {
+  if ((button ? last != form && em : (em ?? name) !== '') && form.checkValidity()) {
+    last = form;
     // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
     track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });
     flush();
   }
-};
+});
+
+/**
+ * Sees the submits of `root` (capture phase): the document, and roots whose submit events never reach it: a same-origin
+ * iframe's document (HubSpot's default embed writes its form into one) or a web component's open shadow root. Nothing
+ * for an image's load (no document) or a cross-origin iframe (its contentDocument is null).
+ */
+export const watchSubmits = (root?: EventTarget | null) => root?.addEventListener('submit', onSubmit, true);

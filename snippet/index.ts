@@ -3,17 +3,17 @@
 // data-local. With data-consent="required", commands wait in the queue until consent is given.
 // The modules have no start-up effects of their own: the order of the imports (which is the order of the bundle) and
 // of the start-up statements below is the one gzip compresses best.
+import { on, safe } from './safe.js';
+import { Mode, initMode, mode } from './consent.js';
 import { How, pageview } from './pageview.js';
 import { captureTouch } from './utm.js';
-import { last, onSubmit } from './forms.js';
+import { last, onSubmit, watchSubmits } from './forms.js';
 import { measureScroll, sendEngagement } from './engagement.js';
 import { doc } from './globals.js';
 import { readTag } from './config.js';
 import { flush } from './send.js';
-import { Mode, initMode, mode } from './consent.js';
-import { on, safe } from './safe.js';
-import { onClick } from './links.js';
 import { command } from './commands.js';
+import { onClick } from './links.js';
 import { visitorId } from './ids.js';
 
 type Api = ((...a: any[]) => unknown) & { q?: unknown[][]; l?: 1 };
@@ -45,7 +45,8 @@ if (!window.funnelbeam?.l)
     const drain = () => {
       if (mode & 1 && !started) {
         started = 1;
-        // (every statement up to the first view may go in any order: nothing here runs a listener or a view)
+        // (every statement up to the first view may go in any order: nothing here runs a listener or a view; listeners
+        // of different events, in whatever order they are added, change nothing)
         captureTouch();
         // SPA navigations count (errors of the page's own pushState or replaceState still throw)
         (['pushState', 'replaceState'] as const).forEach((m) => {
@@ -55,27 +56,30 @@ if (!window.funnelbeam?.l)
             safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
           };
         });
-        // every same-document navigation where the Navigation API exists (Chromium): also a router that kept the
-        // original pushState or intercepts navigations; the view it counts first, the wrapper finds already counted
-        // (without it, the listener waits on the window for an event that never comes)
-        on('currententrychange', (e) => pageview(e.navigationType == 'replace'), (window as { navigation?: EventTarget }).navigation);
-        // listeners of different events: their order changes nothing
         // a page restored from the back/forward cache is a new view
         on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
         on('popstate', pageview);
         on('click', onClick);
-        on('submit', onSubmit);
         // form.submit() (jQuery's .submit(), a script sending the form itself) fires no submit event, only formdata; so
         // does new FormData(form) in a submit handler: the form whose submit was just seen is skipped
         on('formdata', (e) => last != e.target && onSubmit(e));
+        // a same-origin iframe's document once loaded (an element's load event stops at the document, short of the window),
+        // unless a copy of the snippet runs there (a page of the site in an iframe counts its own forms)
+        on('load', (e) => e.target.contentWindow?.funnelbeam?.l || watchSubmits(e.target.contentDocument), doc);
         on('auxclick', onClick);
         // without data-hash a hash change leaves the path as it was: no view
         on('hashchange', pageview);
+        // every same-document navigation where the Navigation API exists (Chromium): also a router that kept the
+        // original pushState or intercepts navigations; the view it counts first, the wrapper finds already counted
+        // (without it, the listener waits on the window for an event that never comes)
+        on('currententrychange', (e) => pageview(e.navigationType == 'replace'), (window as { navigation?: EventTarget }).navigation);
         // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
         on('visibilitychange', () => {
           sendEngagement();
           if (doc.hidden) flush(1);
         });
+        // the document's submits, in the capture phase (the root of each click is watched as well: onClick)
+        watchSubmits(doc);
         on('scroll', measureScroll);
         // the visitor id is stored now (when on), not at the first send 300 ms later: tabs the visitor opens from this
         // page at once read it instead of each making its own

@@ -4,19 +4,29 @@ import { data } from './config.js';
 import { loc } from './globals.js';
 import { track } from './track.js';
 import { flush } from './send.js';
+import { onSubmit, watchSubmits } from './forms.js';
 
-export const onClick = (e: MouseEvent) => {
-  // the innermost target: a link inside a web component's (open) shadow root counts too
-  const a = (e.composedPath()[0] as Element).closest('a[href],area[href]') as HTMLAnchorElement;
+/** `t` is a local (a parameter only to save bytes): the innermost target, inside an open shadow root too. */
+export const onClick = (e: MouseEvent, t = e.composedPath()[0] as HTMLInputElement) => {
+  // the root of what was clicked is watched from now on: in a web component's open shadow root, the submit of its form
+  // (which follows the click, also for Enter in a field) stays there (the document's own is watched already: no change)
+  watchSubmits(t.getRootNode());
+  // a form sent by script from a type=button control (Ninja Forms), by a left click or the keyboard: see onSubmit
+  if (t.type == 'button' && !e.button) onSubmit(t as unknown as Event, 1);
+  // a link inside a web component's (open) shadow root counts too
+  const a = t.closest('a[href],area[href]')!;
+  // read from the attribute, as the browser resolves it: an SVG link's href property is an SVGAnimatedString (no host
+  // or pathname)
+  const u = new URL(a.getAttribute('href')!, a.baseURI);
   // data-downloads="pdf, .zip" (or "*.pdf *.zip", "pdf|zip": any other character than letters, digits and _ separates)
   // becomes /\.(pdf|zip)$/i; a list that made an invalid pattern would stop downloads and outbound links alike
   const name =
     a.hasAttribute('download') ||
-    RegExp('\\.(' + (data.downloads?.replace(/\W+/g, '|') || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]') + ')$', 'i').test(a.pathname)
+    RegExp('\\.(' + (data.downloads?.replace(/\W+/g, '|') || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]') + ')$', 'i').test(u.pathname)
       ? 'download'
       : // mailto:, tel:, javascript: and data: links have no host
-        a.host && a.host != loc.host && 'outbound';
+        u.host && u.host != loc.host && 'outbound';
   // cut (the collector keeps a prop's first 512 characters; 1e3 gzips smaller): an export saved from a data: URL can
   // pass the 64 KiB a request may carry, and a batch refused as too large would block the outbox for good
-  if (name && e.button < 2) track(name, { p: { url: a.href.slice(0, 1e3) } }), flush();
+  if (name && e.button < 2) track(name, { p: { url: u.href.slice(0, 1e3) } }), flush();
 };

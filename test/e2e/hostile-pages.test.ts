@@ -216,7 +216,10 @@ test('globals broken by other scripts: fetch that throws (an extension), Promise
   await a.page.close();
 
   const b = await watched(s, '/late');
-  await b.page.waitForFunction(() => (window as { ready?: number }).ready);
+  // (not waitForFunction: its polling builds the page's Promise, which the page replaces meanwhile, so it threw at times)
+  await b.page.waitForLoadState('load');
+  await b.page.waitForTimeout(400);
+  expect(await b.page.evaluate(() => (window as { ready?: number }).ready)).toBe(1);
   await b.page.evaluate(() => history.pushState({}, '', '/late/next'));
   await b.page.evaluate(() => (window as unknown as { funnelbeam: (...a: unknown[]) => void }).funnelbeam('track', 'late_ok', { a: 1 }));
   await waitFor(s, (r) => r.some((e) => e.name == 'late_ok'));

@@ -4,7 +4,13 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,429 with terser after esbuild: 2,427 before the visitor id was stored at load (+2: tabs opened from a landing page
+ * 2,551 with terser after esbuild: 2,429 before the snippet-gaps round (+122: a form's submit seen in a same-origin
+ * iframe's document (HubSpot's default embed) and in a web component's open shadow root, by one submit listener added to
+ * each iframe document as it loads and to the root of each click +50, and no iframe watched whose page runs the snippet
+ * itself (its form was counted twice) +14; links drawn in SVG read through new URL(href attribute, baseURI) +20; a form
+ * without a submit button sent from a type=button control (Ninja Forms) counted at its first left click with an address,
+ * once, +46; import and listener order, and the send button passing itself, -8; measuring an app shell's <main> scroll,
+ * +41, was measured and left out; no build option of esbuild or terser saved a byte); 2,427 before the visitor id was stored at load (+2: tabs opened from a landing page
  * at once took ids of their own when the first send, 300 ms later, made it); 2,401 before the hostile-pages round (+26: a track whose props JSON cannot write (a
  * circular object, a BigInt) dropped at the call, so it no longer makes every later save and send throw and wipe the
  * stored visitor +7; segments calls back [] when the answer holds no list (a 500 or a proxy's JSON error) +4; only
@@ -38,7 +44,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2429;
+export const GZIP_BUDGET = 2551;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -3,39 +3,17 @@
 // device returning, a report window cutting through journeys, ties across devices in the timeline, replay after a
 // rules change, invalid configs. Real HTTP (app.request) on a real database; expected figures worked out by hand from
 // the rules (collector/funnel/default-funnel-config.ts, or the custom config written next to the test).
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engine, get, iso, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
 import { makeJourneyApp } from '../helpers/journey-app.js';
 import { freshPgUrl, tempDir } from '../helpers/test-db.js';
 import { openDb } from '../../collector/storage/open-db.js';
 import { DAY, HOUR, MIN, T0 } from '../helpers/funnel-factories.js';
 
-let closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of closers) await c();
-  closers = [];
-});
-
-type Journey = Awaited<ReturnType<typeof makeJourneyApp>>;
-const engine = process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite';
-
-async function open(): Promise<Journey> {
-  const j = await makeJourneyApp({ engine });
-  closers.push(j.close);
-  return j;
-}
-
-const get = async (j: Journey, path: string, status = 200) => {
-  const res = await j.app.request(path, { headers: j.auth });
-  expect(res.status, `${path}: ${status}`).toBe(status);
-  return res.json();
-};
-const profile = (j: Journey, ref: string) => get(j, '/api/leads/' + encodeURIComponent(ref));
-const timeline = (j: Journey, ref: string, query = '') =>
-  get(j, `/api/leads/${encodeURIComponent(ref)}/timeline?${query}`) as Promise<{ items: Array<Record<string, any>>; nextCursor: string | null }>;
-const iso = (ms: number) => new Date(ms).toISOString();
+const { open, closeLater } = useJourneys();
 
 const scoreRules = async (j: Journey, leadId: string) =>
   (await j.db.all<{ rule: string; points: number; at: number }>('SELECT rule, points, at FROM score_changes WHERE site_id = ? AND lead_id = ? ORDER BY at, change_id', [j.site.siteId, leadId]))
@@ -673,12 +651,12 @@ describe('rules changed, replayed, and refused', () => {
     const env: Record<string, string> = engine === 'pg' ? { DATABASE_URL: await freshPgUrl() } : { DATABASE_PATH: join(tempDir(), 'cli-replay.db') };
     const db = await openDb(engine === 'pg' ? { databaseUrl: env.DATABASE_URL, poolSize: 4 } : { databasePath: env.DATABASE_PATH });
     const live = await makeJourneyApp({ db });
-    closers.push(live.close);
+    closeLater(live.close);
     expect((await putConfig(live, custom)).status).toBe(200);
     await journey(live);
     const expected = await outcome(live);
     const replayed = await makeJourneyApp({ db });
-    closers.push(replayed.close);
+    closeLater(replayed.close);
     await journey(replayed);
     expect((await putConfig(replayed, custom)).status).toBe(200);
     // PUT alone changes no lead (README: rebuilt at its next event, or by replay)

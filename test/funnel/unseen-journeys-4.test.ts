@@ -3,10 +3,11 @@
 // half-life and an MQL bar of 40; then the same history replayed after a rule change, refused configs, and segments
 // on score, stage, inStage and touch; a late event. Real HTTP (app.request) on a real database; every expected figure is worked out
 // by hand from the rules below (README "Funnel engine", contract §6), the comment next to it naming the rule.
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engine, get, iso, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
 import { makeJourneyApp } from '../helpers/journey-app.js';
 import { freshPgUrl, tempDir } from '../helpers/test-db.js';
 import { DAY, HOUR, T0 } from '../helpers/funnel-factories.js';
@@ -14,30 +15,7 @@ import { openDb } from '../../collector/storage/open-db.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
 import { reevaluateSiteSegments } from '../../collector/segments/recompute-segments.js';
 
-let closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of closers) await c();
-  closers = [];
-});
-
-type Journey = Awaited<ReturnType<typeof makeJourneyApp>>;
-const engine = process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite';
-
-async function open(): Promise<Journey> {
-  const j = await makeJourneyApp({ engine });
-  closers.push(j.close);
-  return j;
-}
-
-const get = async (j: Journey, path: string, status = 200) => {
-  const res = await j.app.request(path, { headers: j.auth });
-  expect(res.status, `${path}: ${status}`).toBe(status);
-  return res.json();
-};
-const profile = (j: Journey, ref: string) => get(j, '/api/leads/' + encodeURIComponent(ref));
-const timeline = (j: Journey, ref: string, query = '') =>
-  get(j, `/api/leads/${encodeURIComponent(ref)}/timeline?${query}`) as Promise<{ items: Array<Record<string, any>>; nextCursor: string | null }>;
-const iso = (ms: number) => new Date(ms).toISOString();
+const { open, closeLater } = useJourneys();
 
 async function putConfig(j: Journey, config: unknown) {
   const res = await j.app.request('/api/config/funnel', { method: 'PUT', body: JSON.stringify(config), headers: j.auth });
@@ -353,7 +331,7 @@ describe('rules changed on a site with history', () => {
     const env: Record<string, string> = engine === 'pg' ? { DATABASE_URL: await freshPgUrl() } : { DATABASE_PATH: join(tempDir(), 'replay-4.db') };
     const db = await openDb(engine === 'pg' ? { databaseUrl: env.DATABASE_URL, poolSize: 4 } : { databasePath: env.DATABASE_PATH });
     const j = await makeJourneyApp({ db });
-    closers.push(j.close);
+    closeLater(j.close);
     await bobAndCara(j);
     await alice(j);
     j.clock.now = T0 + 10 * DAY + 2 * HOUR;

@@ -1,0 +1,33 @@
+// Journeys over HTTP on a real database (PostgreSQL with TEST_ENGINE=pg), and the reads the unseen-journeys files make
+// of them: a lead's profile and timeline through the API, as a sales tool would.
+import { afterEach, expect } from 'vitest';
+import { makeJourneyApp } from './journey-app.js';
+
+export type Journey = Awaited<ReturnType<typeof makeJourneyApp>>;
+export const engine = process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite';
+
+/** `open()` makes a journey app; it and whatever is passed to `closeLater` are closed after each test. */
+export function useJourneys() {
+  let closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of closers) await c();
+    closers = [];
+  });
+  const closeLater = (close: () => Promise<void>) => void closers.push(close);
+  const open = async (): Promise<Journey> => {
+    const j = await makeJourneyApp({ engine });
+    closeLater(j.close);
+    return j;
+  };
+  return { open, closeLater };
+}
+
+export const get = async (j: Journey, path: string, status = 200) => {
+  const res = await j.app.request(path, { headers: j.auth });
+  expect(res.status, `${path}: ${status}`).toBe(status);
+  return res.json();
+};
+export const profile = (j: Journey, ref: string) => get(j, '/api/leads/' + encodeURIComponent(ref));
+export const timeline = (j: Journey, ref: string, query = '') =>
+  get(j, `/api/leads/${encodeURIComponent(ref)}/timeline?${query}`) as Promise<{ items: Array<Record<string, any>>; nextCursor: string | null }>;
+export const iso = (ms: number) => new Date(ms).toISOString();

@@ -4,19 +4,13 @@
 // real collector. Each test checks that no error reaches the page, that the page's own scripts keep working, and what
 // the collector stored.
 import { expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pages, SiteServer } from '../helpers/browser.js';
-import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { doc, loaded, named, pathOf as path, snippetSites, STUB } from '../helpers/snippet-sites.js';
 import { createSite } from '../../collector/admin.js';
 
 const sites = snippetSites();
-const { serve, waitFor, settled } = sites;
-
-const tagOf = (attrs = '', key = sites.collector.site.siteKey) => `src="${sites.collector.url}/s.js" data-site="${key}" data-local ${attrs}`;
-const doc = (head: string, body = '') => `<!doctype html><html><head><meta charset="utf-8"><title>page</title>${head}</head><body>${body}</body></html>`;
-const STUB = `window.funnelbeam=window.funnelbeam||function(){(funnelbeam.q=funnelbeam.q||[]).push(arguments)};`;
-const loaded = (page: Page) => page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
+const { serve, waitFor, settled, tagOf } = sites;
 
 /** A page opened with every uncaught error and console error recorded (the frames' too). */
 async function watched(server: SiteServer, p = '/', init?: string) {

@@ -4,35 +4,15 @@
 import { expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { htmlPage, type SiteServer, type StoredRow } from '../helpers/browser.js';
-import { named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { htmlPage, type StoredRow } from '../helpers/browser.js';
+import { doc, file, js, named, pathOf as path, setHidden, snippetSites, STUB } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
-const { site, serve, of, waitFor, settled } = sites;
-
-const tagOf = (attrs = '') => `src="${sites.collector.url}/s.js" data-site="${sites.collector.site.siteKey}" data-local ${attrs}`;
+const { site, serve, of, waitFor, settled, openLoaded: open, tagOf } = sites;
 
 const views = (rows: StoredRow[]) => named(rows, 'pageview').map(path);
-const file = (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment' }).end('file');
-const js = (code: string) => (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(code);
-const doc = (head: string, body = '', title = 'page') => `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`;
 const redirect = (to: string, status = 302) => (_req: unknown, res: ServerResponse) => res.writeHead(status, { location: to }).end();
 const drain = (req: IncomingMessage) => new Promise((r) => (req.resume(), req.on('end', r)));
-
-/** A page of the site, once the snippet has loaded on it. */
-async function open(server: SiteServer, p = '/'): Promise<Page> {
-  const page = await sites.open(server, p);
-  await page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
-  return page;
-}
-
-/** Makes the page hidden or visible again (as switching tabs does). */
-const setHidden = (page: Page, hidden: boolean) =>
-  page.evaluate((h) => {
-    Object.defineProperty(document, 'hidden', { value: h, configurable: true });
-    Object.defineProperty(document, 'visibilityState', { value: h ? 'hidden' : 'visible', configurable: true });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Routers
@@ -395,8 +375,6 @@ test('a Marketo/jQuery-style form sent by form.submit() counts', async () => {
 // Consent managers
 // ---------------------------------------------------------------------------------------------------------------
 
-const STUB = `window.funnelbeam=window.funnelbeam||function(){(funnelbeam.q=funnelbeam.q||[]).push(arguments)};`;
-
 test('a CMP that grants before the snippet loads (queue stub, remembered decision): the landing view with its campaign is stored, and every later page', async () => {
   const s = await serve({
     '/cmp.js': js(`${STUB} if (localStorage.cmp == 'yes') funnelbeam('consent', true); document.addEventListener('click', (e) => e.target.id == 'accept' && (localStorage.cmp = 'yes', funnelbeam('consent', true)));`),
@@ -711,7 +689,6 @@ test('forms rendered by script inside same-origin iframes (HubSpot\'s default em
   expect(errors).toEqual([]);
   await page.close();
 });
-
 
 test('a same-origin iframe showing a page of the site that loads the snippet itself (a form plugin\'s iframe embed): its form counts once, as that page\'s', async () => {
   const s = await site({

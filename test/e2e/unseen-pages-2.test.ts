@@ -1,22 +1,12 @@
 // Second round of pages the snippet had not seen (markup, routers, forms, consent across tabs, hostile globals), in
 // headless Chromium against the real collector: what the collector stores is what the visitor did.
 import { expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SiteServer } from '../helpers/browser.js';
-import { collectorProxy, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { collectorProxy, file, loaded, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
-const { site, waitFor, settled } = sites;
-const file = (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment' }).end('file');
-const loaded = (page: Page) => page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
+const { site, waitFor, settled, openLoaded: open } = sites;
 
-/** A page of the site, once the snippet has loaded on it. */
-async function open(server: SiteServer, p = '/'): Promise<Page> {
-  const page = await sites.open(server, p);
-  await loaded(page);
-  return page;
-}
 const noEngagement = <T extends { name: string }>(rows: T[]) => rows.filter((r) => r.name != 'engagement');
 
 // ---- differences found (each failed before its fix) ----

@@ -3,24 +3,14 @@
 // still in flight when the visitor leaves; the back/forward cache really on), in headless Chromium against the real
 // collector: what the collector stores is what the visitor did.
 import { afterAll, expect, test } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SiteServer } from '../helpers/browser.js';
-import { collectorProxy, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { collectorProxy, file, loaded, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 import { tempDir } from '../helpers/test-db.js';
 
 const sites = snippetSites();
-const { site, waitFor, settled } = sites;
-const file = (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment' }).end('file');
-const loaded = (page: Page) => page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
+const { site, waitFor, settled, openLoaded: open } = sites;
 const noEngagement = <T extends { name: string }>(rows: T[]) => rows.filter((r) => r.name != 'engagement');
-
-/** A page of the site, once the snippet has loaded on it. */
-async function open(server: SiteServer, p = '/'): Promise<Page> {
-  const page = await sites.open(server, p);
-  await loaded(page);
-  return page;
-}
 
 /** A handler that reads a posted form, then answers with `html`. */
 const posted = (html: () => string) => (req: IncomingMessage, res: ServerResponse) => {

@@ -4,36 +4,15 @@
 // switches between them), in headless Chromium against the real collector: what the collector stores is what the
 // visitor did. Each page does what the tool does, written by hand without the tool.
 import { expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SiteServer, StoredRow } from '../helpers/browser.js';
-import { collectorProxy, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import type { StoredRow } from '../helpers/browser.js';
+import { collectorProxy, doc, js, loaded, named, pathOf as path, setHidden, snippetSites, STUB } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
-const { site, serve, waitFor, settled } = sites;
+const { site, serve, waitFor, settled, openLoaded: open, tagOf } = sites;
 
-const tagOf = (attrs = '') => `src="${sites.collector.url}/s.js" data-site="${sites.collector.site.siteKey}" data-local ${attrs}`;
 const views = (rows: StoredRow[]) => named(rows, 'pageview').map(path);
 const noEngagement = (rows: StoredRow[]) => rows.filter((r) => r.name != 'engagement');
-const js = (code: string) => (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(code);
-const doc = (head: string, body = '', title = 'page') => `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`;
-const STUB = `window.funnelbeam=window.funnelbeam||function(){(funnelbeam.q=funnelbeam.q||[]).push(arguments)};`;
-const loaded = (page: Page) => page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
-
-/** A page of the site, once the snippet has loaded on it. */
-async function open(server: SiteServer, p = '/'): Promise<Page> {
-  const page = await sites.open(server, p);
-  await loaded(page);
-  return page;
-}
-
-/** Makes the page hidden or visible again, as switching tabs does (headless Chromium keeps every tab visible). */
-const setHidden = (page: Page, hidden: boolean) =>
-  page.evaluate((h) => {
-    Object.defineProperty(document, 'hidden', { value: h, configurable: true });
-    Object.defineProperty(document, 'visibilityState', { value: h ? 'hidden' : 'visible', configurable: true });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
 
 /** A handler that reads a posted body, then answers with `body` (HTML unless `type` says otherwise). */
 const posted = (body: () => string, type = 'text/html; charset=utf-8') => (req: IncomingMessage, res: ServerResponse) => {

@@ -47,6 +47,14 @@ export function snippetSites() {
     await page.goto(server.origin + path);
     return page;
   }
+  /** A page of the site, once the snippet has loaded on it. */
+  async function openLoaded(server: SiteServer, path = '/'): Promise<Page> {
+    const page = await open(server, path);
+    await loaded(page);
+    return page;
+  }
+  /** The attributes of a script tag loading the snippet from the collector, for pages written by hand. */
+  const tagOf = (attrs = '', key = collector.site.siteKey) => `src="${collector.url}/s.js" data-site="${key}" data-local ${attrs}`;
 
   return {
     get browser() {
@@ -61,8 +69,32 @@ export function snippetSites() {
     waitFor,
     settled,
     open,
+    openLoaded,
+    tagOf,
   };
 }
+
+/** Resolves once the snippet has started on the page. */
+export const loaded = (page: Page) => page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
+
+/** Makes the page hidden or visible again, as switching tabs does (headless Chromium keeps every tab visible). */
+export const setHidden = (page: Page, hidden: boolean) =>
+  page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+    Object.defineProperty(document, 'visibilityState', { value: h ? 'hidden' : 'visible', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+
+/** A whole HTML document, for pages written by hand. */
+export const doc = (head: string, body = '', title = 'page') =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`;
+/** A handler answering with a script. */
+export const js = (code: string) => (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(code);
+/** A handler answering with a file to download. */
+export const file = (_req: unknown, res: ServerResponse) =>
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment' }).end('file');
+/** The queue stub of the README, for commands made before the snippet loads. */
+export const STUB = `window.funnelbeam=window.funnelbeam||function(){(funnelbeam.q=funnelbeam.q||[]).push(arguments)};`;
 
 export const named = (rows: StoredRow[], name: string) => rows.filter((r) => r.name == name);
 /** A stored URL without the test origin. */

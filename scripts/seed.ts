@@ -1,6 +1,7 @@
 // npm run seed -- --visitors N [--db path] [--days 90] [--site <siteId>] [--seed 1] [--heavy 1]
 // A realistic data set written through the storage layer: people on one or more devices over the period, channels
-// with plausible shares, pages and forms by intent, sales events, and leads/stages/scores folded by the funnel engine.
+// with plausible shares, pages and forms by intent, sales events, leads/stages/scores folded by the funnel engine, and
+// segment memberships kept by the same function as live attribution.
 import { parseArgs } from 'node:util';
 import { openDb } from '../collector/storage/open-db.js';
 import type { Db } from '../collector/storage/db.js';
@@ -15,6 +16,7 @@ import {
   attributePerson, emptyRows, LEAD_COLUMNS, LINK_COLUMNS, SCORE_COLUMNS, STAGE_COLUMNS, VISITOR_COLUMNS, type SeedRows,
 } from './seed/attribute-person.js';
 import { createIndexes, dropIndexes, insertMany } from './seed/write-rows.js';
+import { writeSegmentMemberships } from './seed/write-segments.js';
 
 const DAY = 86_400_000;
 const BULK_TABLES = ['events', 'visitors', 'leads', 'identity_links', 'stage_changes', 'score_changes'];
@@ -58,19 +60,29 @@ export interface SeedSummary {
   seconds: number;
 }
 
-/** When first visits happen: more on weekdays and in office hours, growing over the period. */
-function arrivalTime(rng: ReturnType<typeof createRng>, start: number, days: number): number {
+/**
+ * When first visits happen: more on weekdays and in office hours (UTC), growing over the period. Days are counted
+ * from UTC midnight, not from the moment the seed runs, so that the daily rhythm follows the clock; a time outside
+ * the period (the partial first and last day) is drawn again.
+ */
+function arrivalTime(rng: ReturnType<typeof createRng>, start: number, end: number): number {
+  const firstMidnight = Math.floor(start / DAY) * DAY;
+  const days = Math.ceil((end - firstMidnight) / DAY);
   for (;;) {
     const d = Math.floor(rng.next() * days);
-    const weekday = new Date(start + d * DAY).getUTCDay();
+    const midnight = firstMidnight + d * DAY;
+    const weekday = new Date(midnight).getUTCDay();
     const weight = (weekday === 0 || weekday === 6 ? 0.55 : 1) * (0.8 + (0.4 * d) / days);
     if (rng.next() * 1.2 > weight) continue;
-    const hour = Math.min(23, Math.max(0, Math.round(7 + rng.exponential(5) + (rng.next() - 0.5) * 4)));
-    return start + d * DAY + hour * 3_600_000 + Math.floor(rng.next() * 3_600_000);
+    // a draw past midnight is drawn again: clamping it would pile the tail up in the last hour of the day
+    const hour = Math.round(7 + rng.exponential(5) + (rng.next() - 0.5) * 4);
+    if (hour < 0 || hour > 23) continue;
+    const at = midnight + hour * 3_600_000 + Math.floor(rng.next() * 3_600_000);
+    if (at >= start && at < end) return at;
   }
 }
 
-async function flush(db: Db, rows: SeedRows) {
+async function flush(db: Db, siteId: string, now: number, rows: SeedRows) {
   await db.transaction(async (tx) => {
     await insertMany(tx, 'events', EVENT_COLUMNS, rows.events);
     await insertMany(tx, 'visitors', VISITOR_COLUMNS, rows.visitors);
@@ -78,6 +90,7 @@ async function flush(db: Db, rows: SeedRows) {
     await insertMany(tx, 'identity_links', LINK_COLUMNS, rows.links);
     await insertMany(tx, 'stage_changes', STAGE_COLUMNS, rows.stageChanges);
     await insertMany(tx, 'score_changes', SCORE_COLUMNS, rows.scoreChanges);
+    await writeSegmentMemberships(tx, siteId, now, rows.segmentLeads);
   });
   // the executor turns automatic checkpoints off; a passive one per flush keeps the WAL from growing to gigabytes
   if (db.dialect === 'sqlite') await db.run('PRAGMA wal_checkpoint(PASSIVE)');
@@ -158,16 +171,16 @@ export async function seed(db: Db, o: SeedOptions): Promise<SeedSummary> {
     const lead = r.leads.find((l) => l[2] === p.email);
     heavyLeads.push({ leadId: lead ? String(lead[1]) : '', email: p.email!, events: r.events.length });
     add(r);
-    await flush(db, r);
+    await flush(db, siteId, end, r);
   }
   let lastLog = performance.now();
   while (totals.visitors + rows.visitors.length < o.visitors) {
     const bot = rng.chance(0.025);
-    const p = generatePerson(ctx, rng, nextSerial, { firstAt: arrivalTime(rng, start, days), bot });
+    const p = generatePerson(ctx, rng, nextSerial, { firstAt: arrivalTime(rng, start, end), bot });
     attribute(p, rows);
     if (rows.events.length >= 60_000) {
       add(rows);
-      await flush(db, rows);
+      await flush(db, siteId, end, rows);
       rows = emptyRows();
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();
@@ -176,7 +189,7 @@ export async function seed(db: Db, o: SeedOptions): Promise<SeedSummary> {
     }
   }
   add(rows);
-  await flush(db, rows);
+  await flush(db, siteId, end, rows);
   if (indexes.length) {
     log(`seed: rebuilding ${indexes.length} indexes`);
     await createIndexes(db, indexes);

@@ -10,6 +10,7 @@ import { foldToUpdate } from '../../collector/funnel/lead-fold-row.js';
 import { TOUCH_KEY_COLUMNS, touchKeyValues } from '../../collector/storage/leads.js';
 import { anonymousLeadId } from '../../collector/identity/anonymous-lead-id.js';
 import { campaignKey } from '../../collector/ingest/sessions.js';
+import { writtenLead, type WrittenLead } from '../../collector/segments/update-memberships.js';
 import type { PersonJourney } from './journeys.js';
 
 export interface SeedRows {
@@ -19,9 +20,13 @@ export interface SeedRows {
   links: unknown[][];
   stageChanges: unknown[][];
   scoreChanges: unknown[][];
+  /** the leads written, as segment membership reads them (every event in hand, so it reads nothing back) */
+  segmentLeads: Map<string, WrittenLead>;
 }
 
-export const emptyRows = (): SeedRows => ({ events: [], visitors: [], leads: [], links: [], stageChanges: [], scoreChanges: [] });
+export const emptyRows = (): SeedRows => ({
+  events: [], visitors: [], leads: [], links: [], stageChanges: [], scoreChanges: [], segmentLeads: new Map(),
+});
 
 export const VISITOR_COLUMNS = [
   'site_id', 'visitor_id', 'lead_id', 'first_seen', 'last_seen', 'session_id', 'session_started', 'session_campaign', 'session_count',
@@ -112,6 +117,10 @@ export function attributePerson(
       u.sqlAt === null ? 0 : 1, u.sqlAt, u.firstTouch, u.lastTouch, u.state, l.createdAt, last, l.identifiedAt, 1, 0, 0,
       ...touchKeyValues(u.firstTouch, u.lastTouch),
     ]);
+    rows.segmentLeads.set(l.leadId, {
+      ...writtenLead(l.leadId, u, l.email, 0),
+      allEvents: l.events.map((e) => ({ name: e.name, path: e.path, props: e.props as Record<string, string | number | boolean> | null, at: e.at })),
+    });
     for (const c of stageChanges) rows.stageChanges.push([siteId, l.leadId, c.to, c.from, c.at, c.eventId, c.rule, c.fromAt]);
     for (const c of scoreChanges) rows.scoreChanges.push([siteId, c.changeId, l.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]);
   }

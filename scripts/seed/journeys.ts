@@ -39,7 +39,18 @@ export interface PersonJourney {
 
 const DAY = 86_400_000;
 const MIN = 60_000;
-const LEVELS = cumulative<Level>([['casual', 80], ['researcher', 16], ['buyer', 4]]);
+/**
+ * Intent by the channel of the first visit (casual, researcher, buyer per 100): people who search for the product,
+ * open a company email or type the address in are further along than a social feed or a banner brings. Weighted by
+ * CHANNEL_SHARES the mix is about 80/16/4.
+ */
+const LEVEL_MIX: Readonly<Record<Channel, readonly [number, number, number]>> = {
+  organic_search: [82, 15, 3], direct: [76, 18, 6], paid_search: [72, 20, 8], referral: [76, 18, 6], email: [74, 20, 6],
+  organic_social: [88, 10, 2], paid_social: [86, 12, 2], display: [92, 7, 1], affiliate: [80, 16, 4], other: [85, 12, 3],
+};
+const LEVELS = Object.fromEntries(
+  Object.entries(LEVEL_MIX).map(([channel, [c, r, b]]) => [channel, cumulative<Level>([['casual', c], ['researcher', r], ['buyer', b]])]),
+) as Record<Channel, (r: number) => Level>;
 const FIRST_CHANNEL = cumulative(CHANNEL_SHARES);
 const BLOG = ['b2b-funnel-stages', 'lead-scoring-101', 'utm-best-practices', 'first-party-tracking', 'intent-signals', 'attribution-models', 'cookieless-analytics', 'sales-handoff'];
 const FEATURES = ['analytics', 'segments', 'audiences', 'webhooks', 'scoring'];
@@ -96,6 +107,8 @@ interface PersonState {
   email: string | null;
   traits: Record<string, string>;
   demoAt: number | null;
+  /** pages whose form this person has sent: nobody fills in the same form twice */
+  sentForms: Set<string>;
 }
 
 function makeIdentity(rng: Rng, serial: number): { email: string; traits: Record<string, string> } {
@@ -125,6 +138,8 @@ interface DeviceOptions {
   maxEvents?: number;
   /** mean gap between sessions (beyond the 30-minute timeout) */
   gapMs?: number;
+  /** the channel of the first session, when the person's intent was drawn from it */
+  firstChannel?: Channel;
 }
 
 function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial: () => number, o: DeviceOptions): DeviceJourney {
@@ -135,7 +150,7 @@ function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial:
   const rates = FORM_RATE[o.level];
   const identifyInSession = o.identify ? rng.int(0, Math.max(0, o.sessions - 1)) : -1;
   for (let s = 0; s < o.sessions && t < ctx.end; s++) {
-    const channel: Channel = s === 0 ? FIRST_CHANNEL(rng.next()) : rng.chance(0.45) ? 'direct' : person.email && rng.chance(0.3) ? 'email' : FIRST_CHANNEL(rng.next());
+    const channel: Channel = s === 0 ? (o.firstChannel ?? FIRST_CHANNEL(rng.next())) : rng.chance(0.45) ? 'direct' : person.email && rng.chance(0.3) ? 'email' : FIRST_CHANNEL(rng.next());
     const landing = o.isBot ? '/' : landingPath(rng, channel, o.level);
     const touch = makeTouch(rng, channel, `https://${ctx.domain}${landing}`, t);
     touch.channel = classifyChannel(touch, ctx.domain);
@@ -145,6 +160,8 @@ function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial:
     const clickId = (['gclid', 'fbclid', 'msclkid', 'li_fat_id', 'ttclid'] as const).find((k) => touch[k]) ?? null;
     let first = true;
     const emit = (name: string, at: number, path: string, extra: Partial<EnrichedEvent> = {}) => {
+      // a visit still going on at the end of the period: what would happen after "now" has not happened yet
+      if (at >= ctx.end) return;
       d.events.push({
         siteId: ctx.siteId, eventId: ctx.nextEventId(), visitorId: d.visitorId, leadId: null, sessionId, name, at, receivedAt: at + 40,
         source: 'web', url: `https://${ctx.domain}${path}`, path, referrer: first ? (touch.ref ?? '') : '', props: null, form: null, email: null,
@@ -170,9 +187,13 @@ function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial:
       const dwell = o.isBot ? 500 + rng.int(0, 2000) : 8_000 + Math.floor(rng.exponential(70_000));
       const act = t + Math.floor(dwell / 2);
       if (!o.isBot) {
-        const form = (name: string, kind: FormKind, withTraits: boolean) => {
+        const form = (name: string, kind: FormKind, withTraits: boolean): boolean => {
+          // not sent yet at the end of the period: the person stays anonymous
+          if (act >= ctx.end || person.sentForms.has(path)) return false;
+          person.sentForms.add(path);
           const id = identifyWith();
           emit(name, act, path, { form: kind, email: id.email, traits: withTraits ? id.traits : null });
+          return true;
         };
         if (path.startsWith('/blog/') && rng.chance(rates.newsletter)) form('newsletter_signup', 'newsletter', false);
         else if (path.startsWith('/resources/')) {
@@ -183,8 +204,7 @@ function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial:
         } else if (path.startsWith('/webinars/') && rng.chance(rates.webinar)) form('form_submit', 'other', true);
         else if ((path === '/contact-sales' || path === '/trial') && rng.chance(rates.sales)) form('form_submit', 'other', true);
         else if (path === '/demo' && rng.chance(rates.demo)) {
-          form('demo_request', 'demo', true);
-          person.demoAt ??= act;
+          if (form('demo_request', 'demo', true)) person.demoAt ??= act;
         } else if (rng.chance(0.03)) emit('outbound', act, path, { props: { url: rng.pick(['https://github.com/x', 'https://www.linkedin.com/company/x', 'https://docs.partner.io/']) } });
         if (s === identifyInSession && p === pages - 1 && person.email) {
           emit('identify', act + 1000, path, { email: person.email, traits: person.traits });
@@ -201,13 +221,26 @@ function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial:
   return d;
 }
 
+/** Sales work Monday to Friday, 08:00–20:00 UTC (Europe's day and America's morning): a time outside that moves to the next working hour. */
+function workingTime(at: number): number {
+  const d = new Date(at);
+  const hour = d.getUTCHours();
+  let t = at;
+  if (hour < 8) t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 8) + (at % 3_600_000);
+  else if (hour >= 20) t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1, 8) + (at % 3_600_000);
+  const weekday = new Date(t).getUTCDay();
+  if (weekday === 6) t += 2 * DAY;
+  else if (weekday === 0) t += DAY;
+  return t;
+}
+
 /** Sales follow-up of a demo request, as POST /api/events would record it. */
 function salesEvents(ctx: SeedContext, rng: Rng, person: PersonState, certain = false): EnrichedEvent[] {
   if (!person.email || person.demoAt === null) return [];
   const out: EnrichedEvent[] = [];
   let t = person.demoAt;
   const add = (name: string, afterDays: number, props: Record<string, string | number> | null = null) => {
-    t += Math.floor(afterDays * DAY * (0.5 + rng.next()));
+    t = workingTime(t + Math.floor(afterDays * DAY * (0.5 + rng.next())));
     if (t >= ctx.end) return false;
     const id = 'srv:' + rng.id(20);
     out.push({
@@ -235,7 +268,7 @@ export interface PersonOptions {
 }
 
 export function generatePerson(ctx: SeedContext, rng: Rng, serial: () => number, o: PersonOptions): PersonJourney {
-  const person: PersonState = { email: null, traits: {}, demoAt: null };
+  const person: PersonState = { email: null, traits: {}, demoAt: null, sentForms: new Set() };
   if (o.bot) {
     const d = generateDevice(ctx, rng, person, serial, { level: 'casual', firstAt: o.firstAt, sessions: 1, isBot: true, identify: false });
     return { devices: [d], email: null, serverEvents: [] };
@@ -255,9 +288,10 @@ export function generatePerson(ctx: SeedContext, rng: Rng, serial: () => number,
     person.demoAt ??= d0.events[Math.min(d0.events.length - 1, 20)].at;
     return { devices, email: person.email, serverEvents: salesEvents(ctx, rng, person, true) };
   }
-  const level = LEVELS(rng.next());
+  const firstChannel = FIRST_CHANNEL(rng.next());
+  const level = LEVELS[firstChannel](rng.next());
   const sessions = 1 + (level === 'casual' ? rng.geometric(0.78) : level === 'researcher' ? rng.geometric(0.42) : 1 + rng.geometric(0.33));
-  const devices = [generateDevice(ctx, rng, person, serial, { level, firstAt: o.firstAt, sessions, isBot: false, identify: false })];
+  const devices = [generateDevice(ctx, rng, person, serial, { level, firstAt: o.firstAt, sessions, isBot: false, identify: false, firstChannel })];
   if (person.email) {
     // known people often come back on another device (phone, work laptop), and sometimes a third
     const extra = rng.chance(0.3) ? (rng.chance(0.25) ? 2 : 1) : 0;

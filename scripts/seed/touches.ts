@@ -9,7 +9,12 @@ export const CHANNEL_SHARES: ReadonlyArray<readonly [Channel, number]> = [
   ['paid_social', 6], ['display', 3], ['affiliate', 1], ['other', 1],
 ];
 
-const CAMPAIGNS = ['brand', 'generic_analytics', 'competitor_terms', 'retargeting_q3', 'webinar_promo', 'ebook_launch', 'spring_sale'];
+// campaigns are set up per ad platform, so each name belongs to one channel (a search keyword campaign is never a banner)
+const CAMPAIGNS: Readonly<Record<'paid_search' | 'paid_social' | 'display', readonly string[]>> = {
+  paid_search: ['brand', 'generic_analytics', 'competitor_terms'],
+  paid_social: ['webinar_promo', 'ebook_launch', 'abm_target_accounts'],
+  display: ['retargeting_site_visitors', 'prospecting_lookalike'],
+};
 const REFERRERS = ['https://www.g2.com/products/x', 'https://www.capterra.com/p/1', 'https://partner-blog.io/post', 'https://news.site/article'];
 const SEARCH: ReadonlyArray<readonly [string, string]> = [['google', 'https://www.google.com/'], ['bing', 'https://www.bing.com/'], ['duckduckgo', 'https://duckduckgo.com/']];
 const SOCIAL: ReadonlyArray<readonly [string, string]> = [['linkedin', 'https://www.linkedin.com/'], ['twitter', 'https://t.co/x'], ['facebook', 'https://l.facebook.com/'], ['reddit', 'https://www.reddit.com/']];
@@ -26,7 +31,7 @@ export function makeTouch(rng: Rng, channel: Channel, url: string, at: number): 
     case 'paid_search':
       t.utm_source = rng.chance(0.85) ? 'google' : 'bing';
       t.utm_medium = 'cpc';
-      t.utm_campaign = rng.pick(CAMPAIGNS);
+      t.utm_campaign = rng.pick(CAMPAIGNS.paid_search);
       t.utm_term = rng.pick(['funnel analytics', 'lead scoring', 'b2b tracking', 'marketing attribution']);
       if (t.utm_source === 'google') t.gclid = rng.id(24);
       else t.msclkid = rng.id(24);
@@ -40,7 +45,7 @@ export function makeTouch(rng: Rng, channel: Channel, url: string, at: number): 
     case 'paid_social':
       t.utm_source = rng.weighted([['linkedin', 60], ['facebook', 30], ['twitter', 10]]);
       t.utm_medium = 'paid_social';
-      t.utm_campaign = rng.pick(CAMPAIGNS);
+      t.utm_campaign = rng.pick(CAMPAIGNS.paid_social);
       if (t.utm_source === 'linkedin') t.li_fat_id = rng.id(20);
       if (t.utm_source === 'facebook') t.fbclid = rng.id(24);
       break;
@@ -52,7 +57,7 @@ export function makeTouch(rng: Rng, channel: Channel, url: string, at: number): 
     case 'display':
       t.utm_source = rng.pick(['gdn', 'adroll']);
       t.utm_medium = 'display';
-      t.utm_campaign = rng.pick(CAMPAIGNS);
+      t.utm_campaign = rng.pick(CAMPAIGNS.display);
       break;
     case 'affiliate':
       t.utm_source = rng.pick(['partnerstack', 'impact']);

@@ -111,23 +111,23 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     return { ok: false, rejection, site };
   }
 
+  /** Events stored with a part cut or dropped, as the answer describes them. */
+  const describeRepairs = (repairs: EventRepair[]): RepairedEvent[] =>
+    repairs.map((r) => ({ index: r.index, id: r.eventId, message: r.notes.map((n) => `${n.path}: ${n.action} (${n.why})`).join('; ') }));
+
   /**
-   * Events stored with a part cut or dropped: each described in the answer; those that lost a part (not merely a
-   * value's overlong tail) are also kept in the rejected store as they were sent (reason `invalid_field`).
+   * Counts the repairs, and keeps the events that lost a part (not merely a value's overlong tail) in the rejected
+   * store as they were sent (reason `invalid_field`).
    */
-  async function keepRepairs(repairs: EventRepair[], site: Site, receivedAt: number): Promise<RepairedEvent[]> {
-    const out: RepairedEvent[] = [];
+  async function keepRepairs(repairs: EventRepair[], described: RepairedEvent[], site: Site, receivedAt: number): Promise<void> {
     const dropped: RejectedRow[] = [];
-    for (const r of repairs) {
-      const message = r.notes.map((n) => `${n.path}: ${n.action} (${n.why})`).join('; ');
-      out.push({ index: r.index, id: r.eventId, message });
+    repairs.forEach((r, i) => {
       deps.metrics.inc('funnelbeam_event_parts_repaired_total', undefined, r.notes.length);
       if (r.notes.some((n) => n.action === 'dropped')) {
-        dropped.push({ siteId: site.siteId, reason: 'invalid_field', message, route: '/e', raw: rawEvent(r.raw), receivedAt });
+        dropped.push({ siteId: site.siteId, reason: 'invalid_field', message: described[i].message, route: '/e', raw: rawEvent(r.raw), receivedAt });
       }
-    }
+    });
     if (dropped.length) await keepRejected(dropped);
-    return out;
   }
 
   /** Refused events of a device or email an erasure covers, at their time as sent (0 when it is unreadable), left out. */
@@ -210,8 +210,9 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       }
     }
     const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
-    const repaired = await keepRepairs(parsed.repairs, site, receivedAt);
+    const repaired = describeRepairs(parsed.repairs);
     if (enriched.events.length === 0) {
+      await keepRepairs(parsed.repairs, repaired, site, receivedAt);
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
     // 5. store (attribution runs inside the same commit)
@@ -237,6 +238,8 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       // stored (or refused): storage alone knows these sessions now, unless a later request remembered more since
       if (placed && placedSessions.get(key) === placed) placedSessions.delete(key);
     }
+    // a retry that stored nothing new (an outbox resent) was explained when its first copy was stored
+    if (repaired.length && result.stored > 0) await keepRepairs(parsed.repairs, repaired, site, receivedAt);
     return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected, repaired };
   };
 }

@@ -178,6 +178,18 @@ describe('POST /e', () => {
     expect(kept.map((k) => JSON.parse(k.raw).i).sort()).toEqual([batch.e[1].i, batch.e[2].i].sort());
   });
 
+  test('a retried batch with a repaired event is explained again in its answer, but kept and counted once', async () => {
+    const { post, site, db, deps } = await makeIngestApp();
+    const batch = makeBatch(site.siteKey, {}, [{ n: 'cta', p: { nested: { a: 1 } } as never }]);
+    const first = await (await post(batch)).json();
+    const again = await (await post(batch)).json();
+    expect(first).toMatchObject({ accepted: 1, repaired: [{ index: 0, id: batch.e[0].i }] });
+    expect(again).toMatchObject({ accepted: 0, duplicates: 1, repaired: [{ index: 0, id: batch.e[0].i }] });
+    const kept = await db.all<{ raw: string }>("SELECT raw FROM rejected_events WHERE reason = 'invalid_field'");
+    expect(kept).toHaveLength(1);
+    expect(deps.metrics.value('funnelbeam_event_parts_repaired_total')).toBe(1);
+  });
+
   test('clamps an event time in the future to the receive time', async () => {
     const { post, site, db } = await makeIngestApp({ now: () => 1_800_000_000_000 });
     await post(makeBatch(site.siteKey, {}, [{ t: 1_900_000_000_000 }]));

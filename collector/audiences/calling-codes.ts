@@ -20,10 +20,17 @@ export const CALLING_CODES: ReadonlyMap<string, string> = new Map(
   TABLE.split(' ').map((entry) => [entry.slice(0, 2), entry.slice(2)] as const),
 );
 
+/** calling code digits → the alpha-2 countries that share it, e.g. "44" → GB, GG, IM, JE */
+export const COUNTRIES_BY_CALLING_CODE: ReadonlyMap<string, readonly string[]> = [...CALLING_CODES].reduce(
+  (byCode, [country, code]) => byCode.set(code, [...(byCode.get(code) ?? []), country]),
+  new Map<string, string[]>(),
+);
+
 /**
  * The national trunk prefix dropped before the calling code is added ("030 1234" in DE → +49301234).
- * Default "0". Italy, San Marino and the Vatican keep the leading 0 inside E.164; Russia and Kazakhstan dial 8.
+ * Default "0". Italy, San Marino, the Vatican and Côte d'Ivoire (10-digit numbers since 2021) keep the leading 0
+ * inside E.164; Russia and Kazakhstan dial 8.
  * NANP countries (calling code 1) are handled by length: an 11-digit national number starting with 1 drops it.
  */
-export const TRUNK_PREFIXES: Readonly<Record<string, string>> = { IT: '', SM: '', VA: '', RU: '8', KZ: '8' };
+export const TRUNK_PREFIXES: Readonly<Record<string, string>> = { IT: '', SM: '', VA: '', CI: '', RU: '8', KZ: '8' };
 export const DEFAULT_TRUNK_PREFIX = '0';

@@ -1,18 +1,22 @@
 // Phone numbers to E.164 ("+4930123456"); Google takes it as is, Meta without the "+".
-import { CALLING_CODES, DEFAULT_TRUNK_PREFIX, TRUNK_PREFIXES } from './calling-codes.js';
+import { CALLING_CODES, COUNTRIES_BY_CALLING_CODE, DEFAULT_TRUNK_PREFIX, TRUNK_PREFIXES } from './calling-codes.js';
+import { toHalfWidth } from './normalize-text.js';
 
 /**
  * Rules, in order (documented in README "Audience exports"):
+ * 0. Full-width digits and signs (a Japanese or Chinese IME types "０９０－１２３４") become ASCII (NFKC).
  * 1. An extension ("x12", "ext. 12", ";ext=12", "#12") at the end is dropped, and so is a "(0)" written
  *    after the country code ("+44 (0)20…"); letters and symbols are ignored.
  * 2. A leading "+" means the country code is already there.
  * 3. Otherwise a leading "00" (or "011" in NANP countries) is the international prefix and is dropped.
  * 4. Otherwise the number is national: the lead's `country` trait (alpha-2) gives the calling code and the
  *    trunk prefix (usually 0) is dropped. Without a known country the number is ambiguous and becomes "".
+ *    A trunk 0 written after an international calling code ("+49 030…", "+90 (0532)…") is dropped too,
+ *    where no country of that code keeps a leading 0 in E.164.
  * 5. The result must have 7 to 15 digits not starting with 0 (NANP: exactly 1 + 10 digits), else "".
  */
 export function toE164(raw: string, defaultCountry = ''): string {
-  const withoutExt = raw
+  const withoutExt = toHalfWidth(raw)
     .trim()
     .replace(/\s*(?:;\s*ext=|ext\.?|extension|x|#)\s*\d{1,6}\s*$/i, '')
     .replace(/\(0\)/g, '');
@@ -27,6 +31,7 @@ export function toE164(raw: string, defaultCountry = ''): string {
     else if (countryCode) digits = countryCode + nationalNumber(digits, country, countryCode);
     else return '';
   }
+  digits = withoutTrunkAfterCode(digits);
   if (!/^[1-9]\d{6,14}$/.test(digits)) return '';
   if (digits.startsWith('1') && digits.length !== 11) return '';
   return '+' + digits;
@@ -36,4 +41,15 @@ function nationalNumber(digits: string, country: string, countryCode: string): s
   if (countryCode === '1') return digits.length === 11 && digits.startsWith('1') ? digits.slice(1) : digits;
   const trunk = TRUNK_PREFIXES[country] ?? DEFAULT_TRUNK_PREFIX;
   return trunk && digits.startsWith(trunk) ? digits.slice(trunk.length) : digits;
+}
+
+/** "490301234567" → "49301234567": calling codes are prefix-free, so the first 1-3 digits name exactly one code. */
+function withoutTrunkAfterCode(digits: string): string {
+  for (let length = 1; length <= 3; length++) {
+    const countries = COUNTRIES_BY_CALLING_CODE.get(digits.slice(0, length));
+    if (!countries) continue;
+    const dropsZero = digits.slice(0, length) !== '1' && countries.every((c) => (TRUNK_PREFIXES[c] ?? DEFAULT_TRUNK_PREFIX) === '0');
+    return dropsZero && digits[length] === '0' ? digits.slice(0, length) + digits.slice(length + 1) : digits;
+  }
+  return digits;
 }

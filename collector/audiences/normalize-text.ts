@@ -9,3 +9,6 @@ export const stripPunctuation = (text: string) => text.replace(/[\p{P}\p{S}]/gu,
 export const stripWhitespace = (text: string) => text.replace(/\s+/gu, '');
 
 export const collapseWhitespace = (text: string) => text.replace(/\s+/gu, ' ').trim();
+
+/** Full-width digits, letters and dashes typed with a CJK input method → ASCII ("１００－０００１" → "100-0001"). */
+export const toHalfWidth = (text: string) => text.normalize('NFKC');

@@ -16,6 +16,7 @@ describe('email normalization', () => {
     ['JOHN.SMITH@EXAMPLE.COM', 'john.smith@example.com'],
     ['john. smith@example.com', 'john.smith@example.com'],
     ['Jane.Doe+news@GMAIL.com', 'jane.doe+news@gmail.com'],
+    ['Marta\u00AD.Nowak\u200B@Firma.PL', 'marta.nowak@firma.pl'], // soft hyphen and zero-width space pasted in
     ['not an email', ''],
     ['a@b@c', ''],
     ['', ''],
@@ -38,6 +39,14 @@ describe('phone normalization to E.164', () => {
     ['030 1234567', 'DE', '+49301234567'],
     ['06 1234 5678', 'IT', '+390612345678'],
     ['8 495 123 45 67', 'RU', '+74951234567'],
+    ['０９０－１２３４－５６７８', 'JP', '+819012345678'], // full-width, as a Japanese IME types it
+    ['＋８１ ３ １２３４ ５６７８', '', '+81312345678'],
+    ['(11) 91234-5678', 'BR', '+5511912345678'],
+    ['+49 030 1234567', '', '+49301234567'], // a trunk 0 typed after the country code
+    ['+44 020 7946 0958', '', '+442079460958'],
+    ['+39 06 1234 5678', '', '+390612345678'], // Italy keeps it
+    ['07 12 34 56 78', 'CI', '+2250712345678'], // Côte d'Ivoire too, since 2021
+    ['0532 123 45 67', 'TR', '+905321234567'],
     ['650 555 1234', '', ''],
     ['+1 650 555', '', ''],
     ['12', 'US', ''],
@@ -74,7 +83,24 @@ describe('location normalization', () => {
     ['U.S.', 'US'],
     ['gb', 'GB'],
     ['UK', 'GB'],
-    ['Germany', ''],
+    ['Germany', 'DE'],
+    ['Deutschland', 'DE'],
+    ['  deutschland ', 'DE'],
+    ['Allemagne', 'DE'],
+    ['United Kingdom', 'GB'],
+    ['Great Britain', 'GB'],
+    ['Türkiye', 'TR'],
+    ['Turkiye', 'TR'],
+    ['Turkey', 'TR'],
+    ['Polska', 'PL'],
+    ['Brasil', 'BR'],
+    ['日本', 'JP'],
+    ['ドイツ', 'DE'],
+    ['ＪＰ', 'JP'], // full-width, as a Japanese IME types it
+    ['Korea', ''], // North or South: never guessed
+    ['Großbritannien', 'GB'],
+    ['Hong Kong', 'HK'],
+    ['Atlantis', ''],
     ['ZZ', ''],
     ['', ''],
   ])('country %j becomes %j', (raw, expected) => {
@@ -105,6 +131,15 @@ describe('location normalization', () => {
     ['SW1A 1AA', 'GB', 'sw1a1aa', 'SW1A 1AA'],
     ['sw1a  1aa', 'GB', 'sw1a1aa', 'SW1A 1AA'],
     ['abc', 'US', '', ''],
+    ['１００－０００１', 'JP', '1000001', '100-0001'], // full-width, as a Japanese IME types it
+    ['00-950', 'PL', '00950', '00-950'],
+    ['K1A 0B1', 'CA', 'k1a0b1', 'K1A 0B1'],
+    ['k1a0b1', 'CA', 'k1a0b1', 'K1A 0B1'], // the post's spelling, with its one space
+    ['sw1a1aa', 'GB', 'sw1a1aa', 'SW1A 1AA'],
+    ['ec1a-1bb', 'GB', 'ec1a1bb', 'EC1A 1BB'],
+    ['D-10115', 'DE', '10115', '10115'], // country letters written before the code
+    ['CH-8001', 'CH', '8001', '8001'],
+    ['D-10115', 'AT', 'd10115', 'D-10115'], // not the lead's country's letters: kept
   ])('zip %j in %j becomes %j for Meta and %j for Google', (raw, country, meta, google) => {
     expect(normalizeZipForMeta(raw, country)).toBe(meta);
     expect(normalizeZipForGoogle(raw, country)).toBe(google);

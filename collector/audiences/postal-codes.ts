@@ -1,0 +1,24 @@
+// Postal code rules per country (alpha-2), as data for the zip normalizers.
+
+/**
+ * The spelling a country's post uses, for Google's clear Zip column: [pattern over the code in upper case without
+ * spaces or dashes, replacement]. UK and Canadian codes are written with one space ("sw1a1aa" → "SW1A 1AA").
+ */
+export const POSTAL_SPELLINGS: Readonly<Record<string, readonly [RegExp, string]>> = {
+  GB: [/^([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})$/, '$1 $2'],
+  GG: [/^(GY\d\d?)(\d[A-Z]{2})$/, '$1 $2'],
+  IM: [/^(IM\d\d?)(\d[A-Z]{2})$/, '$1 $2'],
+  JE: [/^(JE\d)(\d[A-Z]{2})$/, '$1 $2'],
+  CA: [/^([A-Z]\d[A-Z])(\d[A-Z]\d)$/, '$1 $2'],
+};
+
+/**
+ * Letters that older European address styles write before a postal code ("D-10115", "F-75008", "CH-8001"): the
+ * country's international vehicle code or its alpha-2 code. They are not part of the code and are dropped, only
+ * for the lead's own country.
+ */
+export const POSTAL_COUNTRY_PREFIXES: Readonly<Record<string, readonly string[]>> = {
+  DE: ['D', 'DE'], AT: ['A', 'AT'], CH: ['CH'], LI: ['FL', 'LI'], FR: ['F', 'FR'], BE: ['B', 'BE'], LU: ['L', 'LU'],
+  NL: ['NL'], IT: ['I', 'IT'], ES: ['E', 'ES'], PT: ['P', 'PT'], PL: ['PL'], CZ: ['CZ'], SK: ['SK'], HU: ['H', 'HU'],
+  DK: ['DK'], SE: ['S', 'SE'], NO: ['N', 'NO'], FI: ['FIN', 'FI'], GR: ['GR'], SI: ['SLO', 'SI'], HR: ['HR'],
+};

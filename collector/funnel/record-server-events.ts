@@ -1,7 +1,7 @@
 // POST /api/events as a domain call: check the body, find or make each event's lead, store the events and attribute
 // them in one transaction. Server events carry their lead from the start; their visitor id is the named visitor, or
 // `srv:<leadId>` when the lead was named by email or id.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Deps } from '../context.js';
 import type { EnrichedEvent } from '../ingest/types.js';
 import { insertEvents } from '../storage/events.js';
@@ -37,6 +37,18 @@ export type ServerEventsOutcome =
   | { ok: false; status: 400; code: 'invalid_event' | 'unknown_lead'; message: string };
 
 const ROUTE = '/api/events';
+
+let sequence = 0;
+/**
+ * An id for an event sent without one. Events of one time are folded in id order, and a CRM's events sent without
+ * `at` share the time of their request: ids that sort in the order they were made (time, then a counter of this
+ * collector, in fixed-width base 36, the same order byte-wise and in any collation) apply them as sent, the later
+ * trait winning. The random tail keeps ids of several collectors apart.
+ */
+export function makeServerEventId(now: number): string {
+  sequence = (sequence + 1) % 36 ** 6;
+  return now.toString(36).padStart(9, '0') + sequence.toString(36).padStart(6, '0') + randomBytes(8).toString('hex');
+}
 
 export async function acceptServerEvents(deps: Deps, siteId: string, text: string): Promise<ServerEventsOutcome> {
   const now = deps.now();
@@ -92,7 +104,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     const more = refused.length > 1 ? ` (and ${refused.length - 1} more refused events)` : '';
     return { ok: false, status: 400, code: refused[0].code, message: refused[0].message + more };
   }
-  const ids = inputs.map((e) => 'srv:' + (e.id ?? randomUUID()));
+  const ids = inputs.map((e) => 'srv:' + (e.id ?? makeServerEventId(now)));
   const config = await loadFunnelConfig(deps.db, siteId);
 
   return deps.db.transaction(async (tx) => {
@@ -106,7 +118,17 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     const result: Array<{ index: number; id: string; leadId: string; duplicate: boolean }> = [];
     // identity changes happen in time order, as they would have live
     const order = inputs.map((_, i) => i).filter((i) => !erased.has(i)).sort((a, b) => times[a] - times[b] || a - b);
+    // an id sent again later in the same body is a retry of the first: answered as its duplicate, never resolved (an
+    // event that is not stored must not make or identify a lead)
+    const firstOf = new Map<string, number>();
+    const repeats = new Map<number, number>();
+    for (const i of [...order].sort((a, b) => a - b)) {
+      const first = firstOf.get(ids[i]);
+      if (first === undefined) firstOf.set(ids[i], i);
+      else repeats.set(i, first);
+    }
     for (const i of order) {
+      if (repeats.has(i)) continue;
       const input = inputs[i];
       const ref = { eventId: ids[i], at: times[i] };
       const duplicate = stored.has(ids[i]);
@@ -115,10 +137,12 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     }
     // an anonymous lead met early in the body may have merged into an identified lead by a later event of it
     for (const i of order) {
+      if (repeats.has(i)) continue;
       const r = result[i];
       r.leadId = resolver.merged.get(r.leadId) ?? r.leadId;
       if (!r.duplicate) events.push(toServerEvent(siteId, inputs[i], ids[i], times[i], r.leadId, now));
     }
+    for (const [i, first] of repeats) result[i] = { index: indexes[i], id: ids[i].slice(4), leadId: result[first].leadId, duplicate: true };
     await resolver.flushAll();
     const inserted = await insertEvents(tx, events);
     if (inserted.length) {

@@ -41,6 +41,23 @@ export const serverEventSchema = z
 
 export type ServerEventInput = z.infer<typeof serverEventSchema>;
 
+/**
+ * The lead id inside `srv:<leadId>`, the visitor id that server events named by email or lead id are stored under (and
+ * that the timeline shows): a client that sends it back means that lead, not a new device. Null for any other id.
+ */
+export function serverVisitorLead(visitorId: string): string | null {
+  return visitorId.startsWith('srv:') && visitorId.length > 4 ? visitorId.slice(4) : null;
+}
+
+/** `visitorId: "srv:<leadId>"` alone is that lead's id; with an email it cannot identify a device (it names none). */
+function readServerVisitor(input: ServerEventInput): ServerEventInput | string {
+  const leadId = input.visitorId === undefined ? null : serverVisitorLead(input.visitorId);
+  if (leadId === null) return input;
+  if (input.email !== undefined) return 'visitorId: a "srv:" id names a lead, not a device; send leadId or email';
+  const { visitorId: _, ...rest } = input;
+  return { ...rest, leadId };
+}
+
 export const serverEventsBodySchema = z.union([
   serverEventSchema,
   z.array(serverEventSchema).min(1, 'no events').max(LIMITS.apiBatchEvents, `at most ${LIMITS.apiBatchEvents} events per request`),
@@ -80,7 +97,9 @@ export function parseServerEvents(text: string): ParsedServerEvents {
     if (typeof r.data.at === 'number' && r.data.at < EPOCH_SECONDS_BELOW) {
       return { ok: false, index, id: given, message: `${prefix}at: epoch numbers are milliseconds (this looks like seconds)`, raw };
     }
-    return { ok: true, index, input: r.data };
+    const input = readServerVisitor(r.data);
+    if (typeof input === 'string') return { ok: false, index, id: given, message: prefix + input, raw };
+    return { ok: true, index, input };
   });
   return { ok: true, items, isArray };
 }

@@ -1,5 +1,15 @@
 // Opaque keyset cursors: a small JSON tuple in base64url, checked against the shape the reader expects.
+import { createHash } from 'node:crypto';
+
 export type CursorPart = string | number;
+
+/**
+ * A short fingerprint of what a lead list cursor pages (site, order, filters), carried as its last part: a cursor used
+ * with other filters or another site's key would be a valid position in another list and silently skip leads there.
+ */
+export function cursorScope(...scope: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(scope)).digest('base64url').slice(0, 12);
+}
 
 export function encodeCursor(parts: readonly CursorPart[]): string {
   return Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');

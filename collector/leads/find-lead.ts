@@ -1,9 +1,10 @@
 // Resolves a `{ref}` to the lead row: email → by email; otherwise a lead id, then a visitor id (its current lead),
-// then the id of a lead merged into another (the lead it became).
+// then the id of a lead merged into another (the lead it became), or the visitor id server events of a lead carry.
 import type { Db } from '../storage/db.js';
 import { getLeadIdOfVisitor, getLeadRow, getLeadRowByEmail, type LeadRow } from '../storage/lead-reads.js';
 import { getAliasedLeadId } from '../storage/identity.js';
 import { isRefProblem, parseRef } from './parse-ref.js';
+import { serverVisitorLead } from '../funnel/server-event-input.js';
 
 export type FindLeadResult =
   | { ok: true; lead: LeadRow }
@@ -17,9 +18,11 @@ export async function findLead(db: Db, siteId: string, rawRef: string): Promise<
   else {
     lead = await getLeadRow(db, siteId, ref.id);
     if (!lead) {
-      // a visitor id, or the id of a lead merged into another
+      // a visitor id, the id of a lead merged into another, or the `srv:<leadId>` visitor id of server events
       const leadId = (await getLeadIdOfVisitor(db, siteId, ref.id)) ?? (await getAliasedLeadId(db, siteId, ref.id));
+      const serverLead = serverVisitorLead(ref.id);
       if (leadId) lead = await getLeadRow(db, siteId, leadId);
+      else if (serverLead) return findLead(db, siteId, serverLead);
     }
   }
   return lead ? { ok: true, lead } : { ok: false, code: 'not_found', message: 'no lead, visitor or email matches this ref' };

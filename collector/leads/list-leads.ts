@@ -2,7 +2,7 @@
 import type { Deps } from '../context.js';
 import { listLeadRows, listSegmentKeysOfLeads, listVisitorIdsOfLeads, type LeadOrder } from '../storage/lead-reads.js';
 import { hasSegment } from '../storage/audience-members.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
 import { loadFunnel } from './load-funnel.js';
 import { toLeadProfile, type LeadProfile } from './to-lead-profile.js';
 
@@ -23,14 +23,27 @@ export type LeadListResult =
   | { ok: true; page: { items: LeadProfile[]; nextCursor: string | null } }
   | { ok: false; code: 'invalid_cursor' | 'invalid_request' | 'not_found'; message: string };
 
-export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery): Promise<LeadListResult> {
+/**
+ * The `q` a client meant: a `+` written unencoded in a query string (`q=ada+crm`, a `+` address) arrives as a space,
+ * and an email never holds a space, so a space inside it is read as the `+` it was.
+ */
+export const emailPart = (q: string) => q.trim().replace(/ /g, '+');
+
+/** A filter sent empty (a cleared search box or select) filters nothing, as an absent one. */
+const given = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v);
+
+export async function listLeads(deps: Deps, siteId: string, sent: LeadListQuery): Promise<LeadListResult> {
+  const query = { ...sent, stage: given(sent.stage), segment: given(sent.segment), q: given(sent.q) };
   const limit = Math.min(query.limit ?? LEADS_PAGE.defaultLimit, LEADS_PAGE.maxLimit);
   const order = query.order ?? 'activity';
+  const q = query.q === undefined ? undefined : emailPart(query.q);
+  const scope = cursorScope(siteId, order, query.stage, query.segment, q?.toLowerCase(), query.identified);
   let after: { updatedAt?: number; leadId: string } | undefined;
   if (query.cursor) {
     // each order has its own cursor shape, so a cursor of one order is refused by the other
-    const parts = order === 'id' ? decodeCursor(query.cursor, ['string']) : decodeCursor(query.cursor, ['number', 'string']);
+    const parts = order === 'id' ? decodeCursor(query.cursor, ['string', 'string']) : decodeCursor(query.cursor, ['number', 'string', 'string']);
     if (!parts) return { ok: false, code: 'invalid_cursor', message: 'cursor is not one this API returned (for this order)' };
+    if (parts[parts.length - 1] !== scope) return { ok: false, code: 'invalid_cursor', message: 'cursor was made for other filters (stage, segment, q, identified) or another site' };
     after = order === 'id' ? { leadId: parts[0] as string } : { updatedAt: parts[0] as number, leadId: parts[1] as string };
   }
   // a filter that names nothing is a mistake to point out, not an empty list
@@ -44,7 +57,7 @@ export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery
   const rows = await listLeadRows(deps.db, siteId, {
     stage: query.stage,
     segment: query.segment,
-    q: query.q,
+    q,
     identified: query.identified,
     order,
     after,
@@ -58,7 +71,7 @@ export async function listLeads(deps: Deps, siteId: string, query: LeadListQuery
     toLeadProfile(r, { visitorIds: visitors.get(r.lead_id) ?? [], segments: segments.get(r.lead_id) ?? [], now, halfLifeMs: funnel.halfLifeMs }),
   );
   const last = page[page.length - 1];
-  const key = (r: typeof last) => (order === 'id' ? [r.lead_id] : [Number(r.updated_at), r.lead_id]);
+  const key = (r: typeof last) => (order === 'id' ? [r.lead_id, scope] : [Number(r.updated_at), r.lead_id, scope]);
   const nextCursor = rows.length > limit && last ? encodeCursor(key(last)) : null;
   return { ok: true, page: { items, nextCursor } };
 }

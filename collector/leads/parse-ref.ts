@@ -17,7 +17,9 @@ export function parseRef(raw: string): LeadRef | RefProblem {
     const email = raw.trim().toLowerCase();
     return EMAIL.test(email) ? { kind: 'email', email } : { problem: 'ref looks like an email but is not one' };
   }
-  return ID.test(raw) ? { kind: 'id', id: raw } : { problem: 'ref is neither an email nor an id' };
+  // spaces around an id pasted from a CRM field are not part of it, as they are not part of an email
+  const id = raw.trim();
+  return ID.test(id) ? { kind: 'id', id } : { problem: 'ref is neither an email nor an id' };
 }
 
 export const isRefProblem = (r: LeadRef | RefProblem): r is RefProblem => 'problem' in r;

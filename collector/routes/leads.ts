@@ -68,7 +68,10 @@ const profileSchema = z
   .openapi('LeadProfile');
 
 const refParam = z.object({
-  ref: z.string().openapi({ description: 'a lead id, a visitor id or an email (URL-encoded)', example: 'ada@example.com' }),
+  ref: z.string().openapi({
+    description: 'a lead id (a merged-away one names the lead it became), a visitor id (its current lead; `srv:<leadId>` of server events too) or an email (case-insensitive); surrounding spaces are ignored; URL-encoded',
+    example: 'ada@example.com',
+  }),
 });
 
 const listRoute = createRoute({
@@ -80,9 +83,9 @@ const listRoute = createRoute({
   middleware: [requireScope('leads:read')] as const,
   request: {
     query: z.object({
-      stage: z.string().min(1).max(64).optional(),
-      segment: z.string().min(1).max(64).optional().openapi({ description: 'segment key the lead is a member of' }),
-      q: z.string().min(1).max(320).optional().openapi({ description: 'part of the email, case-insensitive' }),
+      stage: z.string().max(64).optional().openapi({ description: 'a stage of the funnel; empty: any' }),
+      segment: z.string().max(64).optional().openapi({ description: 'segment key the lead is a member of; empty: any' }),
+      q: z.string().max(320).optional().openapi({ description: 'part of the email, case-insensitive (empty: any lead); % and _ are plain characters, and a space is read as the + an unencoded query string turned into it' }),
       identified: z.enum(['true', 'false', '1', '0']).optional(),
       order: z.enum(['activity', 'id']).optional().openapi({
         description:
@@ -90,7 +93,7 @@ const listRoute = createRoute({
           'id: by lead id, a key that never changes, so paging returns every lead that exists throughout exactly once (use it to sync or export)',
       }),
       limit: z.coerce.number().int().min(1).default(50).openapi({ description: '1–500 (larger values are capped); default 50' }),
-      cursor: z.string().max(1024).optional().openapi({ description: 'nextCursor of the previous page, read with the same order' }),
+      cursor: z.string().max(1024).optional().openapi({ description: 'nextCursor of the previous page, read with the same order and filters (another order, filter or site: 400 invalid_cursor)' }),
     }),
   },
   responses: {
@@ -137,7 +140,7 @@ const timelineRoute = createRoute({
       from: z.string().max(64).optional().openapi({ description: 'inclusive; ISO 8601 or epoch ms' }),
       to: z.string().max(64).optional().openapi({ description: 'exclusive; ISO 8601 or epoch ms' }),
       limit: z.coerce.number().int().min(1).default(50).openapi({ description: '1–500 (larger values are capped); default 50' }),
-      cursor: z.string().max(1024).optional(),
+      cursor: z.string().max(1024).optional().openapi({ description: "nextCursor of the previous page of this lead's timeline (another lead's: 400 invalid_cursor)" }),
     }),
   },
   responses: {

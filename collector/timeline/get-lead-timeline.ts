@@ -2,6 +2,7 @@
 // changes in line, newest first, keyset-paged. Five sources, each read with its own LIMIT, merged in memory.
 import type { Deps } from '../context.js';
 import { decodeCursor, encodeCursor } from '../leads/cursor.js';
+import { getAliasedLeadId } from '../storage/identity.js';
 import { findLead } from '../leads/find-lead.js';
 import { parseTime } from '../leads/parse-time.js';
 import {
@@ -55,15 +56,17 @@ export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string
   if (from === null) return fail('invalid_request', 'from: use an ISO 8601 time or epoch milliseconds');
   if (to === null) return fail('invalid_request', 'to: use an ISO 8601 time or epoch milliseconds');
   if (from !== undefined && to !== undefined && from >= to) return fail('invalid_request', 'from must be before to');
-  let after: TimelineKey | undefined;
-  if (q.cursor) {
-    const parts = decodeCursor(q.cursor, ['number', 'number', 'string']);
-    if (!parts) return fail('invalid_cursor', 'cursor is not one this API returned');
-    after = { at: parts[0] as number, rank: parts[1] as number, id: parts[2] as string };
-  }
+  const cursor = q.cursor ? decodeCursor(q.cursor, ['number', 'number', 'string', 'string']) : undefined;
+  if (cursor === null) return fail('invalid_cursor', 'cursor is not one this API returned');
   const found = await findLead(deps.db, siteId, rawRef);
   if (!found.ok) return found;
   const leadId = found.lead.lead_id;
+  // a cursor is one lead's: on another lead's timeline it would start at a point of the wrong history. A lead that
+  // merged into this one while a client paged (an anonymous visitor that identified) is this lead now.
+  if (cursor && cursor[3] !== leadId && (await getAliasedLeadId(deps.db, siteId, cursor[3] as string)) !== leadId) {
+    return fail('invalid_cursor', "cursor was made for another lead's timeline");
+  }
+  const after: TimelineKey | undefined = cursor ? { at: cursor[0] as number, rank: cursor[1] as number, id: cursor[2] as string } : undefined;
   const limit = Math.min(q.limit ?? TIMELINE_PAGE.defaultLimit, TIMELINE_PAGE.maxLimit);
   const w: SourceWindow = { from: from ?? 0, to: to ?? Number.MAX_SAFE_INTEGER, after, limit: limit + 1 };
   const inWindow = (k: KeyedItem) => k.key.at >= w.from && k.key.at < w.to && isAfter(k.key, after);
@@ -93,6 +96,6 @@ export async function getLeadTimeline(deps: Deps, siteId: string, rawRef: string
   if (filter.kinds.has('segment')) sources.push((await listSegmentChanges(db, siteId, leadId, rest, KIND_RANK.segment)).map(segmentItem));
 
   const merged = mergeTimeline(sources, limit);
-  const nextCursor = merged.next ? encodeCursor([merged.next.at, merged.next.rank, merged.next.id]) : null;
+  const nextCursor = merged.next ? encodeCursor([merged.next.at, merged.next.rank, merged.next.id, leadId]) : null;
   return { ok: true, page: { leadId, items: merged.items, nextCursor } };
 }

@@ -6,6 +6,7 @@ describe('parseRef', () => {
   test('reads a ref with an @ as a lower-cased email and anything id-shaped as an id', () => {
     expect(parseRef(' Ada@Example.COM ')).toEqual({ kind: 'email', email: 'ada@example.com' });
     expect(parseRef('lead_4fA-x9')).toEqual({ kind: 'id', id: 'lead_4fA-x9' });
+    expect(parseRef(' lead_4fA-x9 ')).toEqual({ kind: 'id', id: 'lead_4fA-x9' });
     expect(parseRef('0f4b2c1e-8d2a-4b8e-9a51-7c3e2b1d0a9f')).toEqual({ kind: 'id', id: '0f4b2c1e-8d2a-4b8e-9a51-7c3e2b1d0a9f' });
   });
 

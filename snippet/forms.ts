@@ -41,8 +41,9 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
     // "bo" in them) only when checked (the collector cuts a value to 512 characters)
     else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
   }
-  // a form with an email field (unless empty) or a marker, valid by its own constraints
-  if ((button ? last != form && em : (em ?? name) !== '') && form.checkValidity()) {
+  // a form with an email field (unless empty) or a marker, valid by its own constraints; a form already counted is not
+  // counted again without an email (a multi-step form counted at its "Next", whose last step has no email field left)
+  if ((button ? last != form && em : (em ?? name) !== '' && (em || last != form)) && form.checkValidity()) {
     last = form;
     // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
     track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });
@@ -52,7 +53,25 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
 
 /**
  * Sees the submits of `root` (capture phase): the document, and roots whose submit events never reach it: a same-origin
- * iframe's document (HubSpot's default embed writes its form into one) or a web component's open shadow root. Nothing
- * for an image's load (no document) or a cross-origin iframe (its contentDocument is null).
+ * iframe's document (HubSpot's default embed writes its form into one) or a web component's open shadow root. Each
+ * iframe in it is watched too: those there now (an embed written while the page was parsed, before this deferred script
+ * ran) and each one as it loads (again after it moves to another page), and so on down (an iframe in an iframe, whose
+ * load event stops at its own document). Nothing for a cross-origin iframe (its contentDocument is null).
  */
-export const watchSubmits = (root?: EventTarget | null) => root?.addEventListener('submit', onSubmit, true);
+export const watchSubmits = (root?: Document | ShadowRoot | null) => {
+  if (root) {
+    root.addEventListener('submit', onSubmit, true);
+    root.addEventListener('load', watchFrame, true);
+    root.querySelectorAll('iframe').forEach(watchFrame);
+  }
+};
+
+/**
+ * An iframe's document, once loaded, unless a copy of the snippet runs there (a page of the site in an iframe counts its
+ * own forms): a page still loading ("loading", "interactive" sort after "d") is left to its load event, as its own copy
+ * may not have run yet. Called with an iframe or with a load event (an iframe has no `target`): an image's load, or a
+ * cross-origin frame's window, throws here (caught).
+ */
+const watchFrame = safe(
+  (f: any) => (f = f.target || f).contentWindow.funnelbeam?.l || (f.contentDocument.readyState < 'd' && watchSubmits(f.contentDocument)),
+);

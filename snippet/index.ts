@@ -63,9 +63,6 @@ if (!window.funnelbeam?.l)
         // form.submit() (jQuery's .submit(), a script sending the form itself) fires no submit event, only formdata; so
         // does new FormData(form) in a submit handler: the form whose submit was just seen is skipped
         on('formdata', (e) => last != e.target && onSubmit(e));
-        // a same-origin iframe's document once loaded (an element's load event stops at the document, short of the window),
-        // unless a copy of the snippet runs there (a page of the site in an iframe counts its own forms)
-        on('load', (e) => e.target.contentWindow?.funnelbeam?.l || watchSubmits(e.target.contentDocument), doc);
         on('auxclick', onClick);
         // without data-hash a hash change leaves the path as it was: no view
         on('hashchange', pageview);
@@ -78,7 +75,7 @@ if (!window.funnelbeam?.l)
           sendEngagement();
           if (doc.hidden) flush(1);
         });
-        // the document's submits, in the capture phase (the root of each click is watched as well: onClick)
+        // the document's submits and its iframes', in the capture phase (the root of each click is watched as well: onClick)
         watchSubmits(doc);
         on('scroll', measureScroll);
         // the visitor id is stored now (when on), not at the first send 300 ms later: tabs the visitor opens from this

@@ -10,14 +10,18 @@ import { onSubmit, watchSubmits } from './forms.js';
 export const onClick = (e: MouseEvent, t = e.composedPath()[0] as HTMLInputElement) => {
   // the root of what was clicked is watched from now on: in a web component's open shadow root, the submit of its form
   // (which follows the click, also for Enter in a field) stays there (the document's own is watched already: no change)
-  watchSubmits(t.getRootNode());
-  // a form sent by script from a type=button control (Ninja Forms), by a left click or the keyboard: see onSubmit
-  if (t.type == 'button' && !e.button) onSubmit(t as unknown as Event, 1);
-  // a link inside a web component's (open) shadow root counts too
-  const a = t.closest('a[href],area[href]')!;
-  // read from the attribute, as the browser resolves it: an SVG link's href property is an SVGAnimatedString (no host
-  // or pathname)
-  const u = new URL(a.getAttribute('href')!, a.baseURI);
+  watchSubmits(t.getRootNode() as ShadowRoot);
+  // a form sent by script from a type=button control (Ninja Forms), by a left click or the keyboard, also on the icon or
+  // label inside the button: see onSubmit (no such control, or one outside a form, throws there, caught)
+  if (!e.button) onSubmit(t.closest('[type=button]') as unknown as Event, 1);
+  // a link inside a web component's (open) shadow root counts too, and an SVG link written with xlink:href (design tools'
+  // exports), which [href] does not match (a selector without a namespace); an <a> without either (a placeholder a
+  // script handles) reads as the page's own URL: neither a download nor outbound, unless it has a download attribute
+  // (leaving that one out costs 4 B gzip)
+  const a = t.closest('a,area') as Element & { href: string | SVGAnimatedString };
+  // an SVG link's href property is an SVGAnimatedString (no host or pathname) whose baseVal is its href or xlink:href
+  // as written, resolved as the browser does
+  const u = new URL((a.href as SVGAnimatedString).baseVal ?? a.href, a.baseURI);
   // data-downloads="pdf, .zip" (or "*.pdf *.zip", "pdf|zip": any other character than letters, digits and _ separates)
   // becomes /\.(pdf|zip)$/i; a list that made an invalid pattern would stop downloads and outbound links alike
   const name =

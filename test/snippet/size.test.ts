@@ -4,7 +4,15 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,551 with terser after esbuild: 2,429 before the snippet-gaps round (+122: a form's submit seen in a same-origin
+ * 2,602 with terser after esbuild: 2,551 before the fifth unseen-pages round (+51: the iframes already in a watched root
+ * watched too (an embed written while the page was parsed, before the deferred tag ran, such as HubSpot's inline
+ * embed or a static iframe form), and each watched iframe document's own iframes as they load (an iframe in an
+ * iframe) +36; a page of the site in an iframe still loading when the snippet starts left to its load event, so its
+ * own copy of the snippet counts its form alone +12; a type=button send clicked on the icon or label inside it
+ * +2; a form already counted not counted again without an email (the last step of a multi-step form counted at its
+ * "Next") +4; links found as any <a> or <area> and read through the SVG href's baseVal, so that SVG links written with
+ * xlink:href count, -3; clicks in same-origin iframes (a form in a shadow root inside an
+ * iframe), +12, were measured and left out); 2,429 before the snippet-gaps round (+122: a form's submit seen in a same-origin
  * iframe's document (HubSpot's default embed) and in a web component's open shadow root, by one submit listener added to
  * each iframe document as it loads and to the root of each click +50, and no iframe watched whose page runs the snippet
  * itself (its form was counted twice) +14; links drawn in SVG read through new URL(href attribute, baseURI) +20; a form
@@ -44,7 +52,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2551;
+export const GZIP_BUDGET = 2602;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

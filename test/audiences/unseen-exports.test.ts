@@ -3,8 +3,8 @@
 // anonymous members per format; content types and file names of all five formats; plain CSV that a strict RFC 4180
 // parser reads back, formulas defused; Gmail dots and phones per platform; and 5,000 members streamed with exact counts.
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, test } from 'vitest';
-import { makeHardeningApp, T0 } from '../hardening/hardening-app.js';
+import { describe, expect, test } from 'vitest';
+import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
 import { makeBatch, randomId } from '../helpers/factories.js';
 import { createKey } from '../../collector/admin.js';
 import { parseCsv } from './rfc4180.js';
@@ -13,14 +13,10 @@ const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const DAY = 86_400_000;
 const ORIGIN = 'http://127.0.0.1';
 const FORMATS = ['json', 'csv', 'google', 'meta', 'linkedin'] as const;
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { open, closeLater } = useUnthrottledApps();
 
 async function setup() {
-  const h = await makeHardeningApp({ RATE_LIMIT_CLIENT_PER_SEC: 0, RATE_LIMIT_SITE_PER_SEC: 0, RATE_LIMIT_API_PER_SEC: 0 });
-  cleanups.push(() => h.close());
+  const h = await open();
   const reader = (await createKey(h.db, h.site.siteId, ['audiences:read'], T0)).secret;
   const writer = (await createKey(h.db, h.site.siteId, ['events:write'], T0)).secret;
   const server = async (body: object) => {

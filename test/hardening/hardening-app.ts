@@ -1,5 +1,6 @@
 // A real app on a real SQLite file with one site and an admin key, a controllable clock, and requests that come
 // from a chosen client address (the node socket binding app.request() passes as c.env).
+import { afterEach } from 'vitest';
 import { createApp } from '../../collector/app.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { defaultConfig, type Config } from '../../collector/config.js';
@@ -43,3 +44,18 @@ export async function makeHardeningApp(config: Partial<Config> = {}, options: { 
 }
 
 export type HardeningApp = Awaited<ReturnType<typeof makeHardeningApp>>;
+
+/** `open()` makes an app with every rate limit off; it and whatever is passed to `closeLater` close after each test. */
+export function useUnthrottledApps() {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const closeLater = (close: () => Promise<unknown>) => void cleanups.push(close);
+  const open = async () => {
+    const h = await makeHardeningApp({ RATE_LIMIT_CLIENT_PER_SEC: 0, RATE_LIMIT_SITE_PER_SEC: 0, RATE_LIMIT_API_PER_SEC: 0 });
+    closeLater(() => h.close());
+    return h;
+  };
+  return { open, closeLater };
+}

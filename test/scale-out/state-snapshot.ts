@@ -1,5 +1,6 @@
 // A site's stored state reduced to what must not depend on which collector handled which request, or in what order.
 // Lead ids are random, so leads are named by their email, or by their visitors when anonymous.
+import { expect } from 'vitest';
 import type { Db } from '../../collector/storage/db.js';
 import { listSegments } from '../../collector/storage/segments.js';
 
@@ -105,4 +106,14 @@ export async function readStateSnapshot(db: Db, siteId: string): Promise<StateSn
     memberCounts,
     memberRows,
   };
+}
+
+/** What the funnel engine decided, the same on both sides: leads, identities, stages, scores and segment members. */
+export function expectSameAttribution(got: StateSnapshot, want: StateSnapshot): void {
+  expect(got.leads).toEqual(want.leads);
+  expect(got.identityLinks).toEqual(want.identityLinks);
+  expect(got.identityReasons).toEqual(want.identityReasons);
+  expect(got.stagesEntered).toEqual(want.stagesEntered);
+  expect(got.scorePointsByRule).toEqual(want.scorePointsByRule);
+  expect(got.segmentMembers).toEqual(want.segmentMembers);
 }

@@ -3,22 +3,18 @@
 // as time passes (the sweep); the counts of GET /api/segments (`count`, and `memberCount` kept for older clients)
 // against the members export; a refused PUT that changes nothing; DELETE then GET; keys with odd characters; and the
 // snippet's visitor route for anonymous, unknown and foreign visitors.
-import { afterEach, describe, expect, test } from 'vitest';
-import { makeHardeningApp, T0 } from '../hardening/hardening-app.js';
+import { describe, expect, test } from 'vitest';
+import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
 import { makeBatch, randomId } from '../helpers/factories.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
 
 const DAY = 86_400_000;
 const ORIGIN = 'http://127.0.0.1';
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { open, closeLater } = useUnthrottledApps();
 
 async function setup() {
-  const h = await makeHardeningApp({ RATE_LIMIT_CLIENT_PER_SEC: 0, RATE_LIMIT_SITE_PER_SEC: 0, RATE_LIMIT_API_PER_SEC: 0 });
-  cleanups.push(() => h.close());
+  const h = await open();
   const reader = (await createKey(h.db, h.site.siteId, ['audiences:read'], T0)).secret;
   const put = (key: string, body: unknown, init: { headers?: Record<string, string> } = {}) =>
     h.api(`/api/segments/${key}`, { method: 'PUT', body: typeof body === 'string' ? body : JSON.stringify(body), ...init });

@@ -1,19 +1,15 @@
 // stage.changed after the site's owner changes the rules: the lead's next event rebuilds its whole history under the
 // new rules, but the CRM hears only where the lead now stands (once), not every stage of that history again.
-import { afterEach, expect, test } from 'vitest';
-import { makeHardeningApp } from '../hardening/hardening-app.js';
+import { expect, test } from 'vitest';
+import { useUnthrottledApps } from '../hardening/hardening-app.js';
 import { makeBatch } from '../helpers/factories.js';
 
 const MIN = 60_000;
 const ORIGIN = 'http://127.0.0.1';
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { open, closeLater } = useUnthrottledApps();
 
 async function setup() {
-  const h = await makeHardeningApp({ RATE_LIMIT_CLIENT_PER_SEC: 0, RATE_LIMIT_SITE_PER_SEC: 0, RATE_LIMIT_API_PER_SEC: 0 });
-  cleanups.push(() => h.close());
+  const h = await open();
   const res = await h.api('/api/webhooks/crm', { method: 'PUT', body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['stage.changed'] }) });
   expect(res.status, await res.clone().text()).toBeLessThan(300);
   const view = async (v: string, path: string, id: string) => {

@@ -5,8 +5,8 @@
 // with 500, then does not answer, then accepts, seen in the delivery log with the documented backoff; and refused
 // GET/PUT/DELETE calls that say why in the error shape and change nothing.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { afterEach, describe, expect, test } from 'vitest';
-import { makeHardeningApp, T0 } from '../hardening/hardening-app.js';
+import { describe, expect, test } from 'vitest';
+import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
 import { makeBatch, randomId } from '../helpers/factories.js';
 import { startWebhookWorker } from '../../collector/webhooks/webhook-worker.js';
 import { verifySignature } from '../../collector/webhooks/verify-signature.js';
@@ -15,16 +15,12 @@ import { startReceiver, type Received, type Receiver } from './receiver.js';
 
 const DAY = 86_400_000;
 const ORIGIN = 'http://127.0.0.1';
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { open, closeLater } = useUnthrottledApps();
 
 async function setup() {
-  const h = await makeHardeningApp({ RATE_LIMIT_CLIENT_PER_SEC: 0, RATE_LIMIT_SITE_PER_SEC: 0, RATE_LIMIT_API_PER_SEC: 0 });
-  cleanups.push(() => h.close());
+  const h = await open();
   const rx: Receiver = await startReceiver();
-  cleanups.push(() => rx.close());
+  closeLater(() => rx.close());
   const send = async (v: string, events: Array<Record<string, unknown>>) => {
     const res = await h.postBeacon(makeBatch(h.site.siteKey, { v }, events.map((e) => ({ t: h.clock.t, u: ORIGIN + '/', ...e }))));
     expect(res.status, await res.clone().text()).toBe(202);
@@ -35,7 +31,7 @@ async function setup() {
     return res.json();
   };
   const worker = startWebhookWorker(h.deps, { autoStart: false, random: () => 0.5, timeoutMs: 400 });
-  cleanups.push(() => worker.close());
+  closeLater(() => worker.close());
   return Object.assign(h, { rx, send, hook, worker });
 }
 

@@ -6,7 +6,8 @@ import { parseDuration } from './duration.js';
 
 const name = z.string().min(1).max(64);
 const ruleId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'rule ids hold letters, digits and _ . : -');
-const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1).max(50)]);
+/** A value or a list of them; `error` replaces zod's "Invalid input" when neither fits. */
+const oneOrMany = <T extends z.ZodType>(t: T, error?: string) => z.union([t, z.array(t).min(1).max(50)], error ? { error } : undefined);
 const scalar = z.union([z.string().max(512), z.number().finite(), z.boolean()]);
 const range = z
   .strictObject({ gte: z.number().finite().optional(), gt: z.number().finite().optional(), lte: z.number().finite().optional(), lt: z.number().finite().optional() })
@@ -24,11 +25,7 @@ const eventFields = {
   /** props that must match: a value (strings are globs), a list of accepted values, or a numeric range */
   props: z.record(z.string().min(1).max(64), z.union([scalar, z.array(scalar).min(1).max(50), range])).optional(),
   /** form kind(s) from `data-funnelbeam` */
-  form: z
-    .union([z.enum(FORM_KINDS), z.array(z.enum(FORM_KINDS)).min(1).max(50)], {
-      error: `a form kind is ${FORM_KINDS.join(', ')}; a form's own marker (data-funnelbeam="contact") is read as props.form`,
-    })
-    .optional(),
+  form: oneOrMany(z.enum(FORM_KINDS), `a form kind is ${FORM_KINDS.join(', ')}; a form's own marker (data-funnelbeam="contact") is read as props.form`).optional(),
   /** 'web' (the snippet) or 'server' (POST /api/events) */
   source: z.enum(['web', 'server']).optional(),
 };

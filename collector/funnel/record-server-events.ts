@@ -122,7 +122,8 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     // event that is not stored must not make or identify a lead)
     const firstOf = new Map<string, number>();
     const repeats = new Map<number, number>();
-    for (const i of [...order].sort((a, b) => a - b)) {
+    for (let i = 0; i < inputs.length; i++) {
+      if (erased.has(i)) continue;
       const first = firstOf.get(ids[i]);
       if (first === undefined) firstOf.set(ids[i], i);
       else repeats.set(i, first);

@@ -3,7 +3,7 @@ import {
   AD_CLICK_IDS, APP_REFERRER_HOSTS, EMAIL_HOSTS, MEDIUM_RULES, NOT_SEARCH_HOSTS, PAID_DISPLAY_MEDIUM, SEARCH_HOSTS, SEARCH_SOURCES,
   SOCIAL_CLICK_IDS, SOCIAL_HOSTS, SOCIAL_SOURCES, type Channel,
 } from './channel-rules.js';
-import { isSiteHost } from './origin.js';
+import { isOwnHost } from './origin.js';
 import type { WireTouch } from '../../shared/wire.js';
 
 export type { Channel } from './channel-rules.js';
@@ -78,12 +78,12 @@ function findClickId(touch: WireTouch, ids: readonly string[]): string | undefin
 }
 
 /**
- * The channel of a touch. `siteHost` (the site's domain, or the list of its domains: its own and the extra origins it
- * admits) keeps internal navigation from counting as a referral.
+ * The channel of a touch. `siteHosts` (the site's domains: its own and the extra origins it admits, siteDomains)
+ * keep internal navigation from counting as a referral.
  * Order: ad click ids, then utm_medium rules, then a social click id, then utm_source, then the referrer host (or the
  * utm_source written as a host when no referrer came), then direct.
  */
-export function classifyChannel(touch: WireTouch | null | undefined, siteHost: string | readonly string[] = ''): Channel {
+export function classifyChannel(touch: WireTouch | null | undefined, siteHosts: readonly string[] = []): Channel {
   if (!touch) return 'direct';
   const adClick = findClickId(touch, AD_IDS);
   if (adClick) return AD_CLICK_IDS[adClick];
@@ -112,7 +112,7 @@ export function classifyChannel(touch: WireTouch | null | undefined, siteHost: s
   }
   // without a referrer (an app's link, a stripped header), a utm_source written as a host says where the visit came from
   const fromHost = refHost || (medium ? '' : sourceHost);
-  if (fromHost && !(typeof siteHost === 'string' ? isSiteHost(fromHost, siteHost) : siteHost.some((d) => isSiteHost(fromHost, d)))) {
+  if (fromHost && !isOwnHost(fromHost, siteHosts)) {
     if (hostMatches(fromHost, EMAIL_HOSTS)) return 'email';
     if (isSearchHost(fromHost)) return 'organic_search';
     if (isSocialHost(fromHost)) return 'organic_social';

@@ -9,6 +9,7 @@ import { campaignKey, nextSession, type SessionState } from './sessions.js';
 import { isInCurrentSession, lateEventContext, placeLateEvents, type KnownSession } from './late-events.js';
 import { batchSkew } from './device-clock.js';
 import { redactTouch, redactUrl } from './redact-url.js';
+import { siteDomains } from './origin.js';
 import type { UserAgentInfo } from './user-agent.js';
 
 export interface EnrichInput {
@@ -126,7 +127,7 @@ const NO_LATE_EVENTS = Object.freeze({ placements: [], placed: [] as readonly Kn
 export function enrichBatch(input: EnrichInput): EnrichOutput {
   const { site, batch, ua, receivedAt } = input;
   // a visit from another of the site's own domains (the extra origins it admits: its app, its shop) is no referral
-  const ownHosts = site.settings.extraOrigins?.length ? [site.domain, ...site.settings.extraOrigins] : [site.domain];
+  const ownHosts = siteDomains(site);
   let session = input.session;
   let newSessions = 0;
   const events: EnrichedEvent[] = [];

@@ -14,6 +14,12 @@ export function isSiteHost(host: string, domain: string): boolean {
   return host === own || host.endsWith('.' + own);
 }
 
+/** The site's domains: its own and the extra origins it admits (its app, its shop). */
+export const siteDomains = (site: Pick<Site, 'domain' | 'settings'>): string[] => [site.domain, ...(site.settings.extraOrigins ?? [])];
+
+/** A host of one of the site's domains (isSiteHost of any of them). */
+export const isOwnHost = (host: string, domains: readonly string[]) => domains.some((d) => isSiteHost(host, d));
+
 /** True when a request with this Origin header may send events for the site. No Origin (server clients) is allowed. */
 export function isOriginAllowed(origin: string | undefined | null, site: Pick<Site, 'domain' | 'settings'>): boolean {
   if (origin === undefined || origin === null || origin === '') return true;
@@ -26,6 +32,5 @@ export function isOriginAllowed(origin: string | undefined | null, site: Pick<Si
   } catch {
     return false;
   }
-  const allowed = [site.domain, ...(site.settings.extraOrigins ?? [])];
-  return allowed.some((d) => isSiteHost(host, d));
+  return isOwnHost(host, siteDomains(site));
 }

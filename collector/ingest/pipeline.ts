@@ -111,22 +111,21 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     return { ok: false, rejection, site };
   }
 
-  /** Events stored with a part cut or dropped, as the answer describes them. */
-  const describeRepairs = (repairs: EventRepair[]): RepairedEvent[] =>
-    repairs.map((r) => ({ index: r.index, id: r.eventId, message: r.notes.map((n) => `${n.path}: ${n.action} (${n.why})`).join('; ') }));
+  /** What was cut or dropped from an event, as the answer and the rejected store say it. */
+  const repairMessage = (r: EventRepair) => r.notes.map((n) => `${n.path}: ${n.action} (${n.why})`).join('; ');
 
   /**
    * Counts the repairs, and keeps the events that lost a part (not merely a value's overlong tail) in the rejected
    * store as they were sent (reason `invalid_field`).
    */
-  async function keepRepairs(repairs: EventRepair[], described: RepairedEvent[], site: Site, receivedAt: number): Promise<void> {
+  async function keepRepairs(repairs: EventRepair[], site: Site, receivedAt: number): Promise<void> {
     const dropped: RejectedRow[] = [];
-    repairs.forEach((r, i) => {
+    for (const r of repairs) {
       deps.metrics.inc('funnelbeam_event_parts_repaired_total', undefined, r.notes.length);
       if (r.notes.some((n) => n.action === 'dropped')) {
-        dropped.push({ siteId: site.siteId, reason: 'invalid_field', message: described[i].message, route: '/e', raw: rawEvent(r.raw), receivedAt });
+        dropped.push({ siteId: site.siteId, reason: 'invalid_field', message: repairMessage(r), route: '/e', raw: rawEvent(r.raw), receivedAt });
       }
-    });
+    }
     if (dropped.length) await keepRejected(dropped);
   }
 
@@ -210,9 +209,9 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       }
     }
     const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
-    const repaired = describeRepairs(parsed.repairs);
+    const repaired: RepairedEvent[] = parsed.repairs.map((r) => ({ index: r.index, id: r.eventId, message: repairMessage(r) }));
     if (enriched.events.length === 0) {
-      await keepRepairs(parsed.repairs, repaired, site, receivedAt);
+      await keepRepairs(parsed.repairs, site, receivedAt);
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
     // 5. store (attribution runs inside the same commit)
@@ -239,7 +238,7 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       if (placed && placedSessions.get(key) === placed) placedSessions.delete(key);
     }
     // a retry that stored nothing new (an outbox resent) was explained when its first copy was stored
-    if (repaired.length && result.stored > 0) await keepRepairs(parsed.repairs, repaired, site, receivedAt);
+    if (result.stored > 0) await keepRepairs(parsed.repairs, site, receivedAt);
     return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected, repaired };
   };
 }

@@ -153,7 +153,7 @@ function generateDevice(ctx: SeedContext, rng: Rng, person: PersonState, serial:
     const channel: Channel = s === 0 ? (o.firstChannel ?? FIRST_CHANNEL(rng.next())) : rng.chance(0.45) ? 'direct' : person.email && rng.chance(0.3) ? 'email' : FIRST_CHANNEL(rng.next());
     const landing = o.isBot ? '/' : landingPath(rng, channel, o.level);
     const touch = makeTouch(rng, channel, `https://${ctx.domain}${landing}`, t);
-    touch.channel = classifyChannel(touch, ctx.domain);
+    touch.channel = classifyChannel(touch, [ctx.domain]);
     firstTouch ??= touch;
     const sessionId = `${d.visitorId}.${t.toString(36)}`;
     d.sessions.push({ sessionId, started: t, touch });

@@ -35,14 +35,14 @@ describe('classifyChannel', () => {
     ['a webmail referrer', { ref: 'https://mail.google.com/' }, 'email'],
     ['another site', { ref: 'https://blog.partner.io/post' }, 'referral'],
   ])('%s → %s', (_what, touch, channel) => {
-    expect(classifyChannel(touch as never, 'example.com')).toBe(channel);
+    expect(classifyChannel(touch as never, ['example.com'])).toBe(channel);
   });
 
   test('internal navigation is not a referral', () => {
-    expect(classifyChannel({ ref: 'https://www.example.com/blog' }, 'example.com')).toBe('direct');
-    expect(classifyChannel({ ref: 'https://docs.example.com/' }, 'example.com')).toBe('direct');
+    expect(classifyChannel({ ref: 'https://www.example.com/blog' }, ['example.com'])).toBe('direct');
+    expect(classifyChannel({ ref: 'https://docs.example.com/' }, ['example.com'])).toBe('direct');
     // a site named with www. is its apex and every subdomain too
-    expect(classifyChannel({ ref: 'https://www.example.com/' }, 'www.example.com')).toBe('direct');
-    expect(classifyChannel({ ref: 'https://blog.example.com/' }, 'www.example.com')).toBe('direct');
+    expect(classifyChannel({ ref: 'https://www.example.com/' }, ['www.example.com'])).toBe('direct');
+    expect(classifyChannel({ ref: 'https://blog.example.com/' }, ['www.example.com'])).toBe('direct');
   });
 });

@@ -157,7 +157,7 @@ async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<void>
   }
 }
 
-/** A visitor's current session, for enrichment when the process has not seen the visitor yet. */
+/** A visitor's current session as stored, for enrichment (session-loader.ts says when it is read). */
 interface SessionRow { visitor_id: string; session_id: string; session_started: number; session_seen: number; session_campaign: string; last_touch: string | null }
 // The session's last activity is its latest event other than an engagement event: one measures time on its view and
 // does not extend the session (sessions.ts), though it moves the visitor's last_seen. Found from the newest end of

@@ -2,12 +2,11 @@
 // headless Chromium against the real collector: what the collector stores is what the visitor did.
 import { expect, test } from 'vitest';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { collectorProxy, file, loaded, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { collectorProxy, file, loaded, named, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
 const { site, waitFor, settled, openLoaded: open } = sites;
 
-const noEngagement = <T extends { name: string }>(rows: T[]) => rows.filter((r) => r.name != 'engagement');
 
 // ---- differences found (each failed before its fix) ----
 

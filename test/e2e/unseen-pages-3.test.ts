@@ -5,12 +5,11 @@
 import { afterAll, expect, test } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { collectorProxy, file, loaded, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { collectorProxy, file, loaded, named, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 import { tempDir } from '../helpers/test-db.js';
 
 const sites = snippetSites();
 const { site, waitFor, settled, openLoaded: open } = sites;
-const noEngagement = <T extends { name: string }>(rows: T[]) => rows.filter((r) => r.name != 'engagement');
 
 /** A handler that reads a posted form, then answers with `html`. */
 const posted = (html: () => string) => (req: IncomingMessage, res: ServerResponse) => {

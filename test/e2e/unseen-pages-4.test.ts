@@ -6,13 +6,12 @@
 import { expect, test } from 'vitest';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StoredRow } from '../helpers/browser.js';
-import { collectorProxy, doc, js, loaded, named, pathOf as path, setHidden, snippetSites, STUB } from '../helpers/snippet-sites.js';
+import { collectorProxy, doc, js, loaded, named, noEngagement, pathOf as path, setHidden, snippetSites, STUB } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
 const { site, serve, waitFor, settled, openLoaded: open, tagOf } = sites;
 
 const views = (rows: StoredRow[]) => named(rows, 'pageview').map(path);
-const noEngagement = (rows: StoredRow[]) => rows.filter((r) => r.name != 'engagement');
 
 /** A handler that reads a posted body, then answers with `body` (HTML unless `type` says otherwise). */
 const posted = (body: () => string, type = 'text/html; charset=utf-8') => (req: IncomingMessage, res: ServerResponse) => {

@@ -7,12 +7,11 @@
 import { expect, test } from 'vitest';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StoredRow } from '../helpers/browser.js';
-import { doc, file, loaded, named, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { doc, file, loaded, named, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
 const { site, serve, waitFor, settled, openLoaded: open, tagOf } = sites;
 
-const noEngagement = (rows: StoredRow[]) => rows.filter((r) => r.name != 'engagement');
 const forms = (rows: StoredRow[]) => rows.filter((r) => r.form).map((r) => [r.name, path(r), r.email]);
 
 /** A handler that reads a posted form, then answers with `html`. */

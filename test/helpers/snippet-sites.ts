@@ -97,6 +97,8 @@ export const file = (_req: unknown, res: ServerResponse) =>
 export const STUB = `window.funnelbeam=window.funnelbeam||function(){(funnelbeam.q=funnelbeam.q||[]).push(arguments)};`;
 
 export const named = (rows: StoredRow[], name: string) => rows.filter((r) => r.name == name);
+/** Rows without the engagement events (their seconds depend on the machine's speed). */
+export const noEngagement = <T extends { name: string }>(rows: T[]) => rows.filter((r) => r.name != 'engagement');
 /** A stored URL without the test origin. */
 export const pathOf = (r: StoredRow) => r.url.replace(/^http:\/\/127\.0\.0\.1:\d+/, '');
 

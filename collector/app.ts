@@ -8,6 +8,7 @@ import { createMetrics } from './ops/metrics.js';
 import { defaultConfig } from './config.js';
 import type { Db } from './storage/db.js';
 import { mountOps } from './routes/ops.js';
+import { notFoundOrNotAllowed } from './routes/allowed-methods.js';
 import { mountLeads } from './routes/leads.js';
 import { mountFunnelReport } from './routes/funnel-report.js';
 import { mountSegmentMembers } from './routes/segment-members.js';
@@ -91,7 +92,8 @@ export function createApp(options: AppOptions): CreatedApp {
     deps.log.error('unhandled error', { path: c.req.path, error: (err as Error).message, stack: (err as Error).stack });
     return c.json(errorBody('internal', 'internal error'), 500);
   });
-  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+  // a path served with other methods is a 405 naming them in Allow (an OPTIONS a 204 with Allow), else a 404
+  app.notFound(notFoundOrNotAllowed(() => app.routes));
 
   mountOps(app, deps);
   mountLeads(app, deps);
@@ -111,7 +113,13 @@ export function createApp(options: AppOptions): CreatedApp {
 
   const description = {
     openapi: '3.1.0',
-    info: { title: 'Funnelbeam API', version: '0.1.0', description: 'Collector, funnel, segments and audiences.' },
+    info: {
+      title: 'Funnelbeam API',
+      version: '0.1.0',
+      description:
+        'Collector, funnel, segments and audiences. Every error is `{"error":{"code","message"}}`; a method a path does ' +
+        'not serve is a 405 with `Allow`. Webhook payloads are under `webhooks`.',
+    },
   };
   app.get('/openapi.json', (c) => c.json(withRateLimitResponses(app.getOpenAPI31Document(description))));
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -37,6 +37,7 @@ const membersRoute = createRoute({
     200: {
       description: 'the members, streamed',
       headers: z.object({
+        'Content-Disposition': z.string().openapi({ description: 'attachment; filename="<key>-<format>.<csv|json>"' }),
         'Funnelbeam-Member-Count': z.string().optional(),
         'Funnelbeam-Warning': z.string().optional(),
       }),

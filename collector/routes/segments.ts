@@ -4,7 +4,7 @@ import type { ApiApp } from '../app.js';
 import type { Deps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { requireScope } from '../auth/require-scope.js';
-import { findSegment, listSiteSegments, putSegment, removeSegment } from '../segments/segment-admin.js';
+import { SEGMENT_KEY_RE, findSegment, listSiteSegments, putSegment, removeSegment } from '../segments/segment-admin.js';
 import { API_BODY_CEILING } from '../hardening/api-body-limit.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -35,6 +35,13 @@ const segmentSchema = z
   .openapi('Segment');
 
 const keyParam = z.object({ key: z.string().openapi({ param: { name: 'key', in: 'path' }, example: 'pricing_no_demo' }) });
+// PUT names a new key, so it must have the documented form (GET and DELETE just find no such segment: 404)
+const newKeyParam = z.object({
+  key: z
+    .string()
+    .regex(SEGMENT_KEY_RE, 'use 1-64 characters: a-z, 0-9, "_" or "-", starting with a letter or digit')
+    .openapi({ param: { name: 'key', in: 'path' }, example: 'pricing_no_demo' }),
+});
 const json = <T extends z.ZodTypeAny>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const listRoute = createRoute({
@@ -75,7 +82,7 @@ const putRoute = createRoute({
   security: [{ bearer: ['admin'] }],
   middleware: [requireScope('admin')] as const,
   request: {
-    params: keyParam,
+    params: newKeyParam,
     body: {
       required: true,
       content: { 'application/json': { schema: z.object({ name: z.string().min(1).max(200).optional(), definition: definitionDoc }) } },
@@ -84,7 +91,7 @@ const putRoute = createRoute({
   responses: {
     200: json(segmentSchema, 'replaced'),
     201: json(segmentSchema, 'created'),
-    400: json(errorSchema, 'invalid key or definition, or malformed JSON; the message names the bad part, e.g. all[2].did.within'),
+    400: json(errorSchema, 'invalid key (`key: …`) or definition, or malformed JSON; the message names the bad part, e.g. all[2].did.within'),
     401: json(errorSchema, 'no or bad key'),
     403: json(errorSchema, 'key lacks admin'),
     413: json(errorSchema, `body over ${API_BODY_CEILING} bytes`),
@@ -119,7 +126,7 @@ export function mountSegments(app: ApiApp, deps: Deps) {
 
   app.openapi(putRoute, async (c) => {
     const result = await putSegment(deps, c.var.siteId, c.req.valid('param').key, c.req.valid('json'));
-    if (!result.ok) throw new ApiError(400, 'invalid_definition', `${result.path}: ${result.message}`);
+    if (!result.ok) throw new ApiError(400, result.path === 'key' ? 'invalid_key' : 'invalid_definition', `${result.path}: ${result.message}`);
     return c.json(result.segment, result.created ? 201 : 200);
   });
 

@@ -44,7 +44,14 @@ const DeliverySchema = z.object({
   deliveredAt: z.string().nullable(),
 });
 const BodySchema = z.object({
-  url: z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL'),
+  url: z
+    .string()
+    .max(2048, 'at most 2048 characters')
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+    // fetch refuses a URL with credentials, so such a webhook could never be delivered: send them as a secret instead
+    .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'must not contain a user name or password')
+    .openapi({ description: 'http(s), at most 2048 characters, without credentials (verify deliveries with the signature)' }),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1),
   secret: z.string().min(16).max(256).optional().openapi({ description: 'omit to keep the current secret, or to have one generated for a new webhook' }),
   active: z.boolean().optional(),
@@ -123,7 +130,61 @@ const deleteRoute = createRoute({
   responses: { 204: { description: 'deleted' }, ...errors, ...notFound },
 });
 
+// What a receiver gets (OpenAPI 3.1 `webhooks`): one POST per delivery, `{id, type, createdAt, data}`, signed.
+const iso8601 = z.string().openapi({ description: 'ISO 8601' });
+const WEBHOOK_DATA = {
+  'stage.changed': z.object({
+    leadId: z.string(),
+    email: z.string().nullable(),
+    from: z.string().nullable().openapi({ description: 'null for the first stage a lead enters' }),
+    to: z.string(),
+    at: iso8601,
+    eventId: z.string().nullable().openapi({ description: 'the event that moved the lead' }),
+    rule: z.string().nullable().openapi({ description: 'the stage rule that matched' }),
+  }),
+  'lead.mql': z.object({
+    leadId: z.string(),
+    email: z.string().nullable(),
+    score: z.number(),
+    threshold: z.number(),
+    at: iso8601,
+    eventId: z.string().nullable(),
+  }),
+  'segment.entered': z.object({
+    segment: z.string(),
+    segmentName: z.string(),
+    leadId: z.string(),
+    email: z.string().nullable(),
+    stage: z.string(),
+    score: z.number().openapi({ description: 'the lead\'s score at that moment, decayed as GET /api/leads/{ref} shows it' }),
+    at: iso8601,
+  }),
+} as const;
+const webhookDoc = (type: (typeof WEBHOOK_EVENTS)[number], data: z.ZodTypeAny, summary: string) => ({
+  method: 'post' as const,
+  path: type,
+  tags: ['webhooks'],
+  summary,
+  description:
+    'Header `Funnelbeam-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the webhook secret>`; ' +
+    '`id` is the delivery id, the same on every retry. Any 2xx counts as delivered; anything else, or no answer within ' +
+    '10 s, is retried with backoff.',
+  request: {
+    headers: z.object({ 'Funnelbeam-Signature': z.string() }),
+    body: {
+      content: {
+        'application/json': { schema: z.object({ id: z.string(), type: z.literal(type), createdAt: iso8601, data }) },
+      },
+    },
+  },
+  responses: { 200: { description: 'any 2xx: delivered' } },
+});
+
 export function mountWebhooks(app: ApiApp, deps: Deps) {
+  app.openAPIRegistry.registerWebhook(webhookDoc('stage.changed', WEBHOOK_DATA['stage.changed'], 'A lead entered a stage (one per stage entered).'));
+  app.openAPIRegistry.registerWebhook(webhookDoc('lead.mql', WEBHOOK_DATA['lead.mql'], 'A lead\'s score crossed the MQL threshold.'));
+  app.openAPIRegistry.registerWebhook(webhookDoc('segment.entered', WEBHOOK_DATA['segment.entered'], 'A lead entered a segment.'));
+  app.openAPIRegistry.registerWebhook(webhookDoc('segment.exited', WEBHOOK_DATA['segment.entered'], 'A lead left a segment.'));
   app.openapi(putRoute, async (c) => {
     const { id } = c.req.valid('param');
     const saved = await saveWebhook(deps.db, c.var.siteId, id, c.req.valid('json'), deps.now());

@@ -83,6 +83,18 @@ export async function upsertWebhook(db: Db, hook: Webhook): Promise<void> {
   );
 }
 
+/**
+ * Inserts a webhook unless one with its id exists; resolves to whether it was inserted. Two creations of the same id at
+ * once (a client retrying a PUT) thus make one row, and only the one that inserted it has generated its secret.
+ */
+export async function insertWebhookIfNew(db: Db, hook: Webhook): Promise<boolean> {
+  const inserted = await db.run(
+    `INSERT INTO webhooks (${HOOK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, webhook_id) DO NOTHING`,
+    [hook.siteId, hook.webhookId, hook.url, hook.secret, JSON.stringify(hook.events), hook.active ? 1 : 0, hook.createdAt, hook.updatedAt],
+  );
+  return inserted > 0;
+}
+
 export async function getWebhook(db: Db, siteId: string, webhookId: string): Promise<Webhook | undefined> {
   const r = await db.get<WebhookRow>(`SELECT ${HOOK_COLS} FROM webhooks WHERE site_id = ? AND webhook_id = ?`, [siteId, webhookId]);
   return r && toWebhook(r);

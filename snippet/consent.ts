@@ -20,14 +20,17 @@ export let mode: Mode;
 /**
  * Silent under Global Privacy Control or Do Not Track, and on localhost or in automated browsers unless data-local; also
  * in an opaque origin (a sandboxed iframe without allow-same-origin), whose beacons the collector always refuses.
+ * (Written short: doNotTrack "1" equals 1, and no other value does; a host name that is all digits and dots after "127."
+ * is a loopback address. `origin == 'null'` stays as written: a page's own global named origin, even undefined, must not
+ * throw or silence.)
  */
 export const initMode = () => {
   load();
   mode =
     !data.site ||
-    (!('local' in data) && (navigator.webdriver || /^(localhost|127(\.\d+){3}|\[::1\]|)$/.test(loc.hostname))) ||
+    (!('local' in data) && (navigator.webdriver || /^(localhost|127\.[\d.]+|\[::1\]|)$/.test(loc.hostname))) ||
     (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl ||
-    navigator.doNotTrack == '1' ||
+    (navigator.doNotTrack as unknown) == 1 ||
     origin == 'null'
       ? Mode.Silenced
       : state.c ?? (data.consent == 'required' ? Mode.Hold : Mode.On);

@@ -11,7 +11,10 @@ import { data } from './config.js';
  * the first view.
  */
 export let page: { u: string; r: string } | undefined;
-/** pathname (+ hash in hash mode) and query of the current view */
+/**
+ * pathname (+ hash in hash mode, without its leading "#/" or "#!/": a hash router's boot from "/" to "/#/", Vue's
+ * replaceState or AngularJS's "#!/", is the landing view, not another) and query of the current view
+ */
 let path: string;
 let search: string;
 
@@ -26,7 +29,7 @@ export const enum How {
 
 /** Counts a view as `how` says; listeners pass their event, which counts as a navigation. */
 export const pageview = (how?: How | Event | boolean) => {
-  const p = loc.pathname + ('hash' in data ? loc.hash : '');
+  const p = loc.pathname + ('hash' in data ? loc.hash.replace(/\W+/, '') : '');
   if (how == How.Force || p != path || (how != How.Replace && loc.search != search)) {
     sendEngagement(1);
     page = { u: loc.href, r: page?.u || doc.referrer };

@@ -4,7 +4,15 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,602 with terser after esbuild: 2,551 before the fifth unseen-pages round (+51: the iframes already in a watched root
+ * 2,599 with terser after esbuild: 2,602 before the sixth unseen-pages round (-3: with data-hash, a hash router's boot
+ * from no hash to "#/" or "#!/" (Vue Router's hash history, AngularJS) is no second landing view, the hash read without
+ * its leading "#/" +5; the stored copy deleted before it is written again instead of after a failed write -4, Do Not
+ * Track compared with 1 -1, the loopback pattern written 127\.[\d.]+ -1 (with gzip's rounding, -8 together);
+ * visible aria-required="true" fields left empty read as invalid (Contact Form 7, Marketo), +27 (+17 without the
+ * visibility check, which hidden conditional fields need), campaign parameters read from the hash's query too +12, the
+ * hash's query read as the query +15, and a form in a shadow root without a submit button sent by Enter with no click
+ * in that root before (a focusin listener watching roots) +17, were measured and left out); 2,551 before the fifth
+ * unseen-pages round (+51: the iframes already in a watched root
  * watched too (an embed written while the page was parsed, before the deferred tag ran, such as HubSpot's inline
  * embed or a static iframe form), and each watched iframe document's own iframes as they load (an iframe in an
  * iframe) +36; a page of the site in an iframe still loading when the snippet starts left to its load event, so its
@@ -52,7 +60,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2602;
+export const GZIP_BUDGET = 2599;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -6,10 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { parseConfig, type Config } from './config.js';
 import { openDb } from './storage/open-db.js';
 import { createApp, type CreatedApp } from './app.js';
-import type { Db } from './storage/db.js';
-import { createSite } from './admin.js';
 import { getSiteByName, type Site } from './storage/sites.js';
+import type { Db } from './storage/db.js';
+import type { Server as HttpServer } from 'node:http';
 import { DEMO_SITE_NAME } from './demo/pages.js';
+import { ensureDemoSite } from './demo/demo-site.js';
+import { fitDemoRules } from './demo/demo-rules.js';
+import { drainOnClose } from './ops/drain-on-close.js';
+import { checkWritable } from './ops/check-writable.js';
 import { startCheckpointer } from './ops/checkpointer.js';
 import { serverTimeouts } from './hardening/request-timeout.js';
 
@@ -28,15 +32,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The demo site, created on first start: its pages at /demo/ load the snippet with its key. */
-export async function ensureDemoSite(db: Db, host: string): Promise<Site> {
-  const existing = await getSiteByName(db, DEMO_SITE_NAME);
-  if (existing) return existing;
-  const domain = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  // the demo is reachable as localhost and 127.0.0.1 whatever HOST says
-  return createSite(db, { domain, name: DEMO_SITE_NAME, extraOrigins: ['localhost', '127.0.0.1'] });
-}
-
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config = { ...parseConfig(options.env ?? process.env), ...options.config };
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH }).catch((err: Error) => {
@@ -44,17 +39,36 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     const where = config.DATABASE_URL ? 'the PostgreSQL database of DATABASE_URL' : `the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}`;
     throw new Error(`cannot open ${where}: ${err.message}`);
   });
-  const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST) : null;
+  if (db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:') {
+    await checkWritable(db).catch(async (err: Error) => {
+      await db.close().catch(() => {});
+      throw new Error(`cannot write the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}: ${err.message}`);
+    });
+  }
+  const demoIsNew = config.DEMO === '1' && !(await getSiteByName(db, DEMO_SITE_NAME));
+  const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST, config.PUBLIC_URL) : null;
   // the writer thread needs a file both threads open, and keeps the real clock
   const wantThread = config.WRITER_THREAD === '1' || (config.WRITER_THREAD === 'auto' && availableParallelism() >= 4);
   const threaded = db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:' && wantThread && !options.now;
   const created = createApp({ db, config, now: options.now, writerThread: threaded ? { databasePath: config.DATABASE_PATH } : undefined });
+  if (demoSite && demoIsNew) await fitDemoRules(created.deps, demoSite.siteId);
   if (db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:') {
     created.services.unshift(startCheckpointer(config.DATABASE_PATH, 1000, (msg) => created.deps.log.warn('checkpoint failed', { error: msg })));
   }
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: created.app.fetch, hostname: config.HOST, port: config.PORT, serverOptions: serverTimeouts(config) }, () => resolve(s));
+  const server: ServerType = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: created.app.fetch, hostname: config.HOST, port: config.PORT, serverOptions: serverTimeouts(config) }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    // a port in use (another collector, `npm start` run twice) or not ours to take: a message, not node's stack trace
+    s.once('error', reject);
+  }).catch(async (err: NodeJS.ErrnoException) => {
+    await created.close().catch(() => {});
+    await db.close().catch(() => {});
+    const why = err.code === 'EADDRINUSE' ? 'the address is in use (another collector?); set PORT to a free port' : err.code === 'EACCES' ? 'permission denied; choose a PORT above 1023' : err.message;
+    throw new Error(`cannot listen on ${config.HOST}:${config.PORT}: ${why}`);
   });
+  const drain = drainOnClose(server as HttpServer, config.HANDLER_TIMEOUT_MS);
   const { port } = server.address() as AddressInfo;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   const url = config.PUBLIC_URL ?? `http://${host}:${port}`;
@@ -67,7 +81,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     close() {
       closing ??= (async () => {
         // stop accepting, let in-flight requests finish, then the last flush, then the database
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await drain();
         await created.close();
         await db.close();
       })();

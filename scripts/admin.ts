@@ -45,6 +45,16 @@ export const COMMANDS: Record<string, Command> = {
 
 const COMMAND_LIST = [...Object.keys(COMMANDS), 'help'].join(', ');
 
+/** The options each command reads: any other is a wrong command line, not something to ignore. */
+const COMMAND_OPTIONS: Record<string, string[]> = {
+  'site create': ['domain', 'name', 'origins'],
+  'site list': [],
+  'key create': ['site', 'scopes'],
+  'key list': ['site'],
+  'key revoke': ['key'],
+  replay: ['site'],
+};
+
 export async function runAdmin(argv: string[], env = process.env): Promise<{ code: number; out: string }> {
   let parsed;
   try {
@@ -60,8 +70,21 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
   }
   const name = parsed.positionals.slice(0, 2).join(' ');
   if (name === 'help' || name === '') return { code: name ? 0 : 2, out: name ? USAGE : 'funnelbeam admin: no command given; try: ' + COMMAND_LIST };
-  const command = COMMANDS[name] ?? COMMANDS[parsed.positionals[0] ?? ''];
+  const commandName = COMMANDS[name] ? name : parsed.positionals[0] ?? '';
+  const command = COMMANDS[commandName];
   if (!command) return { code: 2, out: `funnelbeam admin: unknown command "${name}"; try: ${COMMAND_LIST}` };
+  // a word past the command was dropped in silence: `--scopes leads:read, audiences:read` (a space after the comma)
+  // made a key without audiences:read, `--name Acme Inc` a site named "Acme"
+  const extra = parsed.positionals.slice(commandName.split(' ').length);
+  if (extra.length) {
+    return { code: 2, out: `funnelbeam admin: unexpected argument "${extra[0]}" after "${commandName}"; quote a value with spaces, and write a list without spaces (a,b) (npm run admin -- help)` };
+  }
+  const allowed = COMMAND_OPTIONS[commandName] ?? [];
+  const stray = Object.keys(parsed.values).find((o) => !allowed.includes(o));
+  if (stray) {
+    const takes = allowed.length ? `it takes ${allowed.map((o) => '--' + o).join(', ')}` : 'it takes no options';
+    return { code: 2, out: `funnelbeam admin: "${commandName}" has no option --${stray}; ${takes} (npm run admin -- help)` };
+  }
   const config = parseConfig(env);
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
   try {

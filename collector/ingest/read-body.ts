@@ -10,6 +10,29 @@ const TOO_LARGE: BodyText = { ok: false, reason: 'too_large' };
 
 const declaredLength = (value: string | null | undefined) => (value ? Number(value) : NaN);
 
+/**
+ * The body's bytes as text, in the charset its Content-Type declares (`text/plain; charset=utf-16`, `iso-8859-1`, as
+ * some server clients write) or that a UTF-16 byte order mark shows; UTF-8 otherwise, and for a charset no decoder
+ * knows. Read as UTF-8 whatever was declared, a UTF-16 body was refused as "not valid JSON" and a Latin-1 `é` was
+ * stored as U+FFFD.
+ */
+export function decodeBody(bytes: Buffer, contentType: string | null | undefined): string {
+  let label = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase() ?? 'utf-8';
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    label = bytes[0] === 0xff ? 'utf-16le' : 'utf-16be';
+  }
+  // ASCII is read as UTF-8, its superset: a client that labels its UTF-8 `us-ascii` loses nothing
+  if (label !== 'utf-8' && label !== 'utf8' && !/^(us-)?ascii$/.test(label)) {
+    try {
+      const decoder = new TextDecoder(label);
+      if (decoder.encoding !== 'utf-8') return decoder.decode(bytes);
+    } catch {
+      // an unknown charset: read as UTF-8, which the snippet always sends
+    }
+  }
+  return bytes.toString('utf8');
+}
+
 export function readBodyText(c: Context, maxBytes: number): Promise<BodyText> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   // tests may hand app.request() a stand-in `incoming` that only carries a socket address
@@ -28,7 +51,7 @@ export function readBodyText(c: Context, maxBytes: number): Promise<BodyText> {
     };
     const onEnd = () => {
       cleanup();
-      resolve({ ok: true, text: chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8') });
+      resolve({ ok: true, text: decodeBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), incoming.headers['content-type']) });
     };
     const onError = (err: Error) => {
       cleanup();
@@ -64,5 +87,5 @@ async function readRequest(req: Request, maxBytes: number): Promise<BodyText> {
     }
     chunks.push(value);
   }
-  return { ok: true, text: Buffer.concat(chunks, size).toString('utf8') };
+  return { ok: true, text: decodeBody(Buffer.concat(chunks, size), req.headers.get('content-type')) };
 }

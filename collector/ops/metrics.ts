@@ -94,7 +94,12 @@ export function createMetrics(): Metrics {
       }
       for (const [n, read] of gauges) {
         help(n, 'gauge');
-        lines.push(`${n} ${await read()}`);
+        // a gauge that cannot be read (the database down: its size) is left out, not the whole scrape: the counters
+        // of what is failing are wanted most then
+        const value = await Promise.resolve()
+          .then(read)
+          .catch(() => undefined);
+        if (value !== undefined) lines.push(`${n} ${value}`);
       }
       return lines.join('\n') + '\n';
     },

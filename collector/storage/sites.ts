@@ -101,3 +101,8 @@ export async function listApiKeys(db: Db, siteId: string): Promise<ApiKey[]> {
 export async function revokeApiKey(db: Db, keyId: string, at: number): Promise<boolean> {
   return (await db.run('UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL', [at, keyId])) > 0;
 }
+
+/** Replaces a site's settings (the demo site's origins follow PUBLIC_URL and HOST from one start to the next). */
+export async function updateSiteSettings(db: Db, siteId: string, settings: SiteSettings): Promise<void> {
+  await db.run('UPDATE sites SET settings = ? WHERE site_id = ?', [JSON.stringify(settings), siteId]);
+}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { makeHardeningApp } from './hardening-app.js';
-import { ensureDemoSite } from '../../collector/server.js';
+import { ensureDemoSite } from '../../collector/demo/demo-site.js';
 import { LIMITS } from '../../shared/limits.js';
 
 function expectSecure(res: Response, where: string) {

@@ -38,7 +38,10 @@ export function foldLead(funnel: CompiledFunnel, start: LeadFold, events: readon
       if (Object.keys(t).length) f.traits = { ...f.traits, ...t };
     }
     if (e.source === 'web') {
-      if (!f.lastTouch || f.lastTouch.sessionId !== e.sessionId) f.lastTouch = sessionTouchOf(e);
+      // the last touch is the visit that began last: an event that opens a session (it carries the visitor's first
+      // touch) moves it; a later page of a visit already begun (another device's, overlapping) does not, nor does its
+      // time. A lead with no opened session (its visitor switched to it mid-session) takes its first web event's.
+      if (!f.lastTouch || (e.firstTouch && f.lastTouch.sessionId !== e.sessionId)) f.lastTouch = sessionTouchOf(e);
       // the visitor's first touch rides on session openers; a lead whose first web event opened no session (its
       // visitor switched to it mid-session) starts from that session's touch
       if (!f.firstTouch) f.firstTouch = e.firstTouch ? { ...e.firstTouch, at: e.firstTouch.at ?? e.at } : withoutSession(f.lastTouch);

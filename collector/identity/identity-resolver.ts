@@ -190,8 +190,19 @@ export function createIdentityResolver(
     async identify(visitorId, email, e) {
       const l = await currentLink(visitorId, e);
       await materialize(visitorId);
-      // an identify that arrives after a later identity change of the visitor changes nothing
-      if (e.at < l.fromAt) return (await getLinkAt(tx, siteId, visitorId, e.at))?.lead_id ?? l.leadId;
+      // an identification dated before the visitor's current link (a CRM naming it for the past, a beacon resent late)
+      // rewrites nothing of what the visitor did since (PostHog's rule: nothing moves, no link changes), but the event
+      // is the person's it names: the lead the visitor had then when that lead has this email, else the email's lead
+      if (e.at < l.fromAt) {
+        const then = (await getLinkAt(tx, siteId, visitorId, e.at))?.lead_id ?? l.leadId;
+        const thenEmail = await emailOf(then);
+        if (thenEmail === email) return then;
+        if (thenEmail !== null) return leadForEmail(email, e);
+        if (then !== l.leadId) return then;
+        // a visitor never identified, named for a time before its first sight (a CRM deal dated before the first
+        // page): it is identified from its first sight on, by the rules below
+        e = { ...e, at: l.fromAt };
+      }
       const current = l.leadId;
       const currentEmail = await emailOf(current);
       let owner = currentEmail === email ? current : ((await getLeadIdByEmail(tx, siteId, email)) ?? null);

@@ -17,6 +17,7 @@ import { decayedScore, evaluateCondition, NEVER } from './matches.js';
 import { roundScore } from '../scoring/decay.js';
 import type { DidCount, FactEvent, LeadFacts } from './lead-facts.js';
 import type { Touch } from '../ingest/types.js';
+import { mergedExits, type VanishedMemberships } from './close-merged.js';
 
 export interface MembershipChange {
   leadId: string;
@@ -81,8 +82,20 @@ export async function updateMembershipsFor(
     return changes;
   }
   const funnel = await loadFunnelSettings(tx, siteId);
+  const vanished: VanishedMemberships[] = [];
   for (let i = 0; i < unique.length; i += MAX_IN) {
-    await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas, written);
+    await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas, written, vanished);
+  }
+  // a lead merged away left its segments at the merge: said once the leads it merged into stand as they now are
+  const exits = await mergedExits(tx, siteId, vanished, now, newChangeId);
+  await insertSegmentChanges(tx, siteId, exits.flatMap((x) => (x.history ? [x.history] : [])));
+  for (const x of exits) {
+    const segment = segments.list.find((s) => s.key === x.key);
+    const into = (await loadLeadFactRows(tx, siteId, [x.into]))[0];
+    changes.push({ leadId: x.leadId, segment: x.key, kind: 'exited' });
+    // the merged lead was anonymous (identified leads never merge): no email, so that a sync keyed by email keeps
+    // the person, who may well still be in the segment under the lead it merged into
+    if (segment && into) await notifyChange(hooks, segment, { ...into, lead_id: x.leadId, email: null }, 'exited', now, funnel.halfLifeMs, { mergedInto: x.into });
   }
   await addMemberCounts(tx, siteId, deltas, Math.floor(Math.random() * COUNT_SHARDS));
   deps.metrics.observe('funnelbeam_segment_update_seconds', (performance.now() - started) / 1000);
@@ -148,6 +161,7 @@ async function updateChunk(
   changes: MembershipChange[],
   deltas: Map<string, number>,
   written: ReadonlyMap<string, WrittenLead>,
+  vanished: VanishedMemberships[],
 ) {
   // rows the caller just wrote are not read back; leads it created need no reads at all (see WrittenLead)
   const leads = new Map<string, LeadFactsRow>();
@@ -182,10 +196,12 @@ async function updateChunk(
     const current = members.get(leadId) ?? new Set<string>();
     let dueAt = NEVER;
     if (!row) {
-      // merged into another lead or erased: its memberships go quietly, the surviving lead is evaluated on its own
+      // merged into another lead or erased: its memberships go now; a merged lead's exits are told once the leads it
+      // merged into are evaluated (close-merged.ts); an erased lead's go quietly
       const held = (await listLeadMemberships(tx, siteId, leadId)).map((key): MemberKey => ({ key, leadId }));
       const gone = await deleteMembers(tx, siteId, held);
       for (const m of held) if (gone.has(memberKeyId(m))) bump(m.key, -1);
+      vanished.push({ leadId, keys: held.filter((m) => gone.has(memberKeyId(m))).map((m) => m.key) });
     } else {
       const all = written.get(leadId)?.allEvents;
       const facts = all
@@ -238,6 +254,7 @@ const newChangeId = (now: number) => now.toString(36).padStart(9, '0') + '-' + r
  */
 async function notifyChange(
   hooks: WebhookQueue, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number, halfLifeMs: number | null,
+  extra: Record<string, unknown> = {},
 ) {
   await hooks.enqueue(kind === 'entered' ? 'segment.entered' : 'segment.exited', {
     segment: segment.key,
@@ -247,5 +264,6 @@ async function notifyChange(
     stage: lead.stage,
     score: roundScore(decayedScore({ score: Number(lead.score), scoreAt: Number(lead.score_at), halfLifeMs }, now)),
     at: new Date(now).toISOString(),
+    ...extra,
   }, now);
 }

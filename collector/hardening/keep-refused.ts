@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Deps } from '../context.js';
 import { insertRejected } from '../storage/rejected.js';
 import { truncateRaw } from '../ingest/pipeline.js';
+import { presentedKey } from '../auth/require-scope.js';
 
 const decoded = (s: string) => {
   try {
@@ -36,7 +37,12 @@ export function keepRefused(deps: Deps): MiddlewareHandler<AppEnv> {
     // a body refused for its size is not read again
     if (status !== 413 && c.req.method !== 'GET' && c.req.method !== 'HEAD') raw += '\n' + (await c.req.text().catch(() => ''));
     deps.metrics.inc('funnelbeam_api_refused_total', { reason });
-    const siteId = (c.get('siteId') as string | undefined) ?? null;
+    let siteId = (c.get('siteId') as string | undefined) ?? null;
+    // the body ceiling answers before any route checks the key: a live key's oversized request is its site's refusal
+    if (!siteId && status === 413 && c.req.header('authorization')) {
+      const presented = await presentedKey(c).catch(() => null);
+      if (presented?.ok) siteId = presented.key.siteId;
+    }
     // the route's pattern (/api/leads/:ref), never the path itself, which may hold personal data
     const route = c.req.matchedRoutes.filter((r) => r.method !== 'ALL').at(-1)?.path ?? '/api/*';
     await insertRejected(deps.db, [{ siteId, reason, message, route: `${c.req.method} ${route}`, raw: truncateRaw(raw), receivedAt: deps.now() }]).catch((err) =>

@@ -227,6 +227,8 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
         os: ua.os,
         device: ua.device,
         isBot: ua.isBot,
+        // what a flush on PostgreSQL checks a session opened here against (store.ts joinConcurrentSessions)
+        basedOn: previous ? { sessionId: previous.sessionId, started: previous.started } : null,
       },
     });
     let result: Awaited<typeof write>;
@@ -237,6 +239,9 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       // stored (or refused): storage alone knows these sessions now, unless a later request remembered more since
       if (placed && placedSessions.get(key) === placed) placedSessions.delete(key);
     }
+    // the flush moved this request into the session another collector opened for the same visit at the same moment:
+    // the next request continues that one (unless a later request of this visitor remembered more since)
+    if (result.session && sessions.get(key) === enriched.session) sessions.set(key, result.session);
     // a retry that stored nothing new (an outbox resent) was explained when its first copy was stored
     if (result.stored > 0) await keepRepairs(parsed.repairs, site, receivedAt);
     return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected, repaired };

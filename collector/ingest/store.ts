@@ -5,6 +5,7 @@ import type { Service } from '../app.js';
 import type { EnrichedEvent, StoredEvent } from './types.js';
 import type { SessionState } from './sessions.js';
 import { insertEvents, upsertVisitors, type VisitorUpdate } from '../storage/events.js';
+import { createSessionJoiner } from './concurrent-sessions.js';
 import { attribute, presetLeads, unmarkAttributed } from './attribute.js';
 import { findErasedEvents, lockTombstones } from '../storage/erasure-tombstones.js';
 
@@ -22,6 +23,11 @@ export interface WriteResult {
   duplicates: number;
   /** events an erasure covers (erasure-tombstones.ts): accepted, never stored */
   erased?: number;
+  /**
+   * the visitor's session after this write, when the flush changed it from the request's (another collector opened the
+   * same visit at the same moment, and this request's events joined its session: joinConcurrentSessions)
+   */
+  session?: SessionState;
 }
 
 export interface EventWriter extends Service {
@@ -116,11 +122,12 @@ export function createEventWriter(deps: Deps): EventWriter {
   const syncing = new Set<Promise<void>>();
   let closed = false;
   let inFlush = 0;
-
+  const sessionJoiner = createSessionJoiner();
   async function runFlush(batch: Pending[], committed: () => void) {
     const started = performance.now();
     const all = batch.flatMap((p) => p.req.events);
     let erased: Set<EnrichedEvent> = new Set();
+    let moved = new Map<string, SessionState>();
     try {
       const stored = await db.transaction(async (tx) => {
         // Events of an erased lead's devices or email, from before its erasure (an outbox resent after it): checked
@@ -129,6 +136,10 @@ export function createEventWriter(deps: Deps): EventWriter {
         const hit = await findErasedEvents(tx, all);
         erased = new Set([...hit.erased].map((i) => all[i]));
         const reqs = erased.size ? withoutErased(batch.map((p) => p.req), erased) : batch.map((p) => p.req);
+        if (tx.dialect === 'pg') {
+          // the moves change the requests in place (a retried transaction finds them moved already)
+          moved = await sessionJoiner.join(tx, reqs);
+        }
         const kept = erased.size ? reqs.flatMap((r) => r.events) : all;
         presetLeads(kept);
         const stored = await insertEvents(tx, kept);
@@ -164,7 +175,10 @@ export function createEventWriter(deps: Deps): EventWriter {
           if (erased.has(e)) gone++;
           else if (storedIds.delete(e.siteId + '\u0000' + e.eventId)) n++;
         }
-        p.resolve(gone ? { stored: n, duplicates: p.req.events.length - n - gone, erased: gone } : { stored: n, duplicates: p.req.events.length - n });
+        const result: WriteResult = gone ? { stored: n, duplicates: p.req.events.length - n - gone, erased: gone } : { stored: n, duplicates: p.req.events.length - n };
+        const session = moved.size && p.req.visitor ? moved.get(p.req.visitor.siteId + '\u0000' + p.req.visitor.visitorId) : undefined;
+        if (session) result.session = session;
+        p.resolve(result);
       }
     } catch (err) {
       // by SQLite code (SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR…): the signal that storage, not input, is failing
@@ -227,7 +241,11 @@ export function createEventWriter(deps: Deps): EventWriter {
     write(req) {
       if (closed) return Promise.reject(new Error('writer closed'));
       if (req.events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
-      return new Promise<WriteResult>((resolve, reject) => {
+      return new Promise<WriteResult>((resolve0, reject0) => {
+        // PostgreSQL: a session this request opens is known as in flight until it is answered
+        const answered = db.dialect === 'pg' ? sessionJoiner.track(req) : null;
+        const resolve = answered ? (r: WriteResult) => (answered(), resolve0(r)) : resolve0;
+        const reject = answered ? (err: unknown) => (answered(), reject0(err)) : reject0;
         pending.push({ req, resolve, reject });
         pendingRows += req.events.length;
         if (pendingRows >= config.FLUSH_ROWS && holding < maxHolding) doFlush();

@@ -92,6 +92,11 @@ export interface VisitorUpdate {
   os: string | null;
   device: string | null;
   isBot: boolean;
+  /**
+   * the session enrichment continued from (null: none stored or remembered), when known: a flush on PostgreSQL checks
+   * a session this update opened against what another collector stored meanwhile (claimVisitorSessions)
+   */
+  basedOn?: { sessionId: string; started: number } | null;
 }
 
 const VISITOR_COLUMNS = [
@@ -155,6 +160,31 @@ async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<void>
     await tx.run(sql, toColumnArrays(round, (u) => keyOf(u.siteId, u.visitorId), visitorRow, VISITOR_COLUMNS.length));
     rest = later;
   }
+}
+
+/**
+ * PostgreSQL, inside a flush: locks the visitors' rows until the commit (inserting a row without counts for a visitor
+ * not stored yet) and reads each one's session as committed by then, waiting for any other collector's flush of the
+ * same visitor to commit first. Per `site_id \0 visitor_id`: that session, or null when the row is new (this flush is
+ * the visitor's first). One statement for all of them; the flush's own upsert then adds the counts.
+ */
+export async function claimVisitorSessions(tx: Db, updates: VisitorUpdate[]): Promise<Map<string, SessionState | null>> {
+  const out = new Map<string, SessionState | null>();
+  if (updates.length === 0) return out;
+  const seen = new Set<string>();
+  const unique = updates.filter((u) => {
+    const k = keyOf(u.siteId, u.visitorId);
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+  const rows = await tx.all<SessionRow & { site_id: string; fresh: boolean }>(
+    `INSERT INTO visitors (${VISITOR_COLUMNS.join(', ')})
+      SELECT * FROM UNNEST(${VISITOR_COLUMNS.map((c) => `?::${VISITOR_PG_TYPES[c] ?? 'text'}[]`).join(', ')})
+      ON CONFLICT (site_id, visitor_id) DO UPDATE SET session_id = visitors.session_id
+      RETURNING site_id, (xmax = 0) AS fresh, ${SESSION_COLS}`,
+    toColumnArrays(unique, (u) => keyOf(u.siteId, u.visitorId), (u) => visitorRow({ ...u, newSessions: 0, newEvents: 0 }), VISITOR_COLUMNS.length),
+  );
+  for (const r of rows) out.set(keyOf(r.site_id, r.visitor_id), r.fresh ? null : toSession(r));
+  return out;
 }
 
 /** A visitor's current session as stored, for enrichment (session-loader.ts says when it is read). */

@@ -70,6 +70,11 @@ export function openPostgres(url: string, max = 10): PgDb {
     const client = await pool.connect();
     let open = true;
     let broken: Error | undefined;
+    // The pool listens for errors of idle connections only: a connection the server drops (pg_terminate_backend, a
+    // restart) while it is checked out here would otherwise emit an unhandled 'error' and end the process. Kept as the
+    // reason to discard it; the statement under way, or the next one, fails and the transaction with it.
+    const onError = (err: Error) => void (broken ??= err);
+    client.on('error', onError);
     const tx: Db = {
       dialect: 'pg',
       ...on(client, () => open),
@@ -89,6 +94,7 @@ export function openPostgres(url: string, max = 10): PgDb {
       throw err;
     } finally {
       open = false;
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -215,8 +215,9 @@ export async function eraseLeadRows(
   c.segmentChanges = await tx.run('DELETE FROM segment_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   c.segmentRechecks = await tx.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
 
-  // Free-text rows: anything mentioning the lead id, the email, an erased visitor, or their SHA-256 hashes.
-  const needles = [leadId, ...own, ...(email ? [email] : [])];
+  // Free-text rows: anything mentioning the lead id, an id merged into it (its deliveries name the anonymous lead they
+  // were about), the email, an erased visitor, or their SHA-256 hashes.
+  const needles = [leadId, ...aliases.map((a) => a.merged_lead_id), ...own, ...(email ? [email] : [])];
   const patterns = [...needles, ...needles.map(sha256)].map(likeOf);
   c.webhookDeliveries = await sumChunks(patterns, (p) =>
     tx.run(`DELETE FROM webhook_deliveries WHERE site_id = ? AND (${p.map(() => "payload LIKE ? ESCAPE '\\'").join(' OR ')})`, [siteId, ...p]),

@@ -867,11 +867,8 @@ describe('a server event\'s visitor id, copied from the timeline after a merge',
 });
 
 describe('erasure of a lead with a merged-away anonymous lead', () => {
-  // bug reported: collector/storage/erasure.ts builds the free-text needles for webhook_deliveries (and rejected
-  // input) from the lead's own id, its devices and its email only, not from the ids merged into it (lead_aliases), so
-  // the stage.changed and segment.entered deliveries queued for the phone's anonymous lead (its id, its event id)
-  // stay after the person is erased
-  test.skip('no webhook delivery names the anonymous lead that merged into the erased one', async () => {
+  // the stage.changed and segment.entered deliveries queued for the phone's anonymous lead name its id: erased too
+  test('no webhook delivery names the anonymous lead that merged into the erased one', async () => {
     const j = await open();
     const hook = await j.app.request('/api/webhooks/all-changes', { method: 'PUT', body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['segment.entered', 'segment.exited', 'stage.changed'] }), headers: j.auth });
     expect(hook.status).toBe(201);

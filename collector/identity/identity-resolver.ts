@@ -6,7 +6,7 @@ import {
   getCurrentLink, getCurrentLinks, getLatestLinkTime, getLinkAt, insertFirstLinks, mergeLeadInto, setVisitorLead, setVisitorLeads, startLink,
   type LinkReason, type NewLink,
 } from '../storage/identity.js';
-import { claimLeadEmail, getLeadEmail, getLeadIdByEmail, insertLead } from '../storage/leads.js';
+import { claimLeadEmail, getLeadEmail, getLeadIdByEmail, insertLead, lowerIdentifiedAt } from '../storage/leads.js';
 import { anonymousLeadId, newLeadId } from './anonymous-lead-id.js';
 import { decideIdentity } from './decide-identity.js';
 
@@ -131,6 +131,12 @@ export function createIdentityResolver(
     return winner;
   }
 
+  /** The email's lead, identified by `e`: its identification time is the earliest of its devices' (any arrival order). */
+  async function identifiedAs(leadId: string, e: IdentityEvent): Promise<string> {
+    await lowerIdentifiedAt(tx, siteId, leadId, e.at);
+    return leadId;
+  }
+
   /** Claims the email for an anonymous lead; false when another lead got it first (pg: a concurrent commit). */
   async function tryClaim(leadId: string, email: string, e: IdentityEvent): Promise<boolean> {
     await tx.run('SAVEPOINT fb_claim');
@@ -197,7 +203,7 @@ export function createIdentityResolver(
         const then = (await getLinkAt(tx, siteId, visitorId, e.at))?.lead_id ?? l.leadId;
         const thenEmail = await emailOf(then);
         if (thenEmail === email) return then;
-        if (thenEmail !== null) return leadForEmail(email, e);
+        if (thenEmail !== null) return identifiedAs(await leadForEmail(email, e), e);
         if (then !== l.leadId) return then;
         // a visitor never identified, named for a time before its first sight (a CRM deal dated before the first
         // page): it is identified from its first sight on, by the rules below
@@ -226,12 +232,12 @@ export function createIdentityResolver(
         for (const [v, x] of links) if (x.leadId === current) links.set(v, { ...x, leadId: action.into });
         // mergeLeadInto moved the visitors rows already
         await link(visitorId, action.into, e, email, 'merged');
-        return action.into;
+        return identifiedAs(action.into, e);
       }
       if (action.kind === 'switch') {
         const to = action.to ?? (await leadForEmail(email, e));
         await link(visitorId, to, e, email, 'switched');
-        return to;
+        return identifiedAs(to, e);
       }
       return current;
     },

@@ -90,6 +90,16 @@ export async function claimLeadEmail(db: Db, siteId: string, leadId: string, ema
   return n > 0;
 }
 
+/**
+ * Moves a lead's identification time back to `at` when it was identified later (or not yet): its devices' identifications
+ * arrive in any order (an outbox resent, another collector), and identifiedAt is the earliest of them.
+ */
+export async function lowerIdentifiedAt(db: Db, siteId: string, leadId: string, at: number): Promise<void> {
+  await db.run('UPDATE leads SET identified_at = ? WHERE site_id = ? AND lead_id = ? AND email IS NOT NULL AND (identified_at IS NULL OR identified_at > ?)', [
+    at, siteId, leadId, at,
+  ]);
+}
+
 export interface LeadFoldUpdate {
   stage: string;
   stageRank: number;

@@ -971,3 +971,17 @@ describe('a merge made by the CRM ends the anonymous lead\'s segments too', () =
     expect(exits).toEqual([expect.objectContaining({ segment: 'pricing_no_demo', leadId: phoneLead, email: null, mergedInto: ria.leadId })]);
   });
 });
+
+describe('identifiedAt is the earliest identification, whatever order the devices arrive in', () => {
+  test.each([
+    { order: 'the later identification first', first: 1, second: 0 },
+    { order: 'the earlier identification first', first: 0, second: 1 },
+  ])('$order', async ({ first, second }) => {
+    const j = await open();
+    // device 0 identifies at T0, device 1 five seconds later; both anonymous before
+    const ats = [T0, T0 + 5_000];
+    const devices = ['v_idat_dev0_' + first, 'v_idat_dev1_' + first];
+    for (const d of [first, second]) await j.visit(devices[d], [{ path: '/', n: 'identify', em: `ida${first}@order.test` }], ats[d]);
+    expect((await profile(j, `ida${first}@order.test`)).identifiedAt).toBe(iso(T0));
+  });
+});

@@ -19,26 +19,15 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../collector/storage/db.js';
-import type { PgDb } from '../../collector/storage/pg-db.js';
-import { createApp, type CreatedApp } from '../../collector/app.js';
-import { defaultConfig } from '../../collector/config.js';
-import { createLog } from '../../collector/ops/log.js';
-import { openTestDb } from '../helpers/test-db.js';
+import type { CreatedApp } from '../../collector/app.js';
 import { expectSameAttribution, readStateSnapshot } from './state-snapshot.js';
 import { startCollector, type Collector } from './start-collector.js';
+import { A, B, C, expect202, sessionsOf, startThreeAndOne, stopThreeAndOne } from './three-collectors.js';
 import { collectorsTarget, eventsOf, singleTarget, type Target } from './journey-targets.js';
 
 const MIN = 60_000;
-const A = 0;
-const B = 1;
-const C = 2;
 
-const expect202 = (a: { status: number; body: unknown }) => expect(a.status, JSON.stringify(a.body)).toBe(202);
 
-const sessionsOf = async (t: Target, visitorId: string) =>
-  (await t.db.all<{ session_id: string }>('SELECT DISTINCT session_id FROM events WHERE site_id = ? AND visitor_id = ? ORDER BY session_id', [t.site.siteId, visitorId])).map(
-    (r) => r.session_id,
-  );
 
 /** What the funnel engine decided per visitor, without session ids (which of two simultaneous requests opened it is arrival order). */
 async function decided(t: Target) {
@@ -55,19 +44,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
   let url: string;
 
   beforeAll(async () => {
-    [shared, lone] = await Promise.all([openTestDb('pg'), openTestDb('sqlite')]);
-    url = (shared as PgDb).pool.options.connectionString!;
-    // the first start migrates; the others find the schema ready
-    collectors = [await startCollector({ DATABASE_URL: url, SEGMENT_SWEEP_MS: '0', FLUSH_MS: '2' })];
-    collectors.push(...(await Promise.all([1, 2].map(() => startCollector({ DATABASE_URL: url, SEGMENT_SWEEP_MS: '0', FLUSH_MS: '2' })))));
-    single = createApp({ db: lone, config: defaultConfig({ SEGMENT_SWEEP_MS: 0, DEMO: '0', FLUSH_MS: 2 }), log: createLog('error') });
+    ({ shared, lone, single, collectors, url } = await startThreeAndOne());
   }, 180_000);
 
-  afterAll(async () => {
-    await Promise.all(collectors.map((c) => c.stop()));
-    await single?.close();
-    await Promise.all([shared?.close(), lone?.close()]);
-  });
+  afterAll(() => stopThreeAndOne({ shared, lone, single, collectors }));
 
   test('beacons of one visitor in flight at once on two or three collectors open one session, as on one collector', async () => {
     // Sessions are visits (README, Ingest): 30 minutes without activity or a new campaign start one. Beacons sent a

@@ -7,19 +7,13 @@
 // Real collector processes over real HTTP on one PostgreSQL database (test/scale-out/start-collector.ts).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../collector/storage/db.js';
-import type { PgDb } from '../../collector/storage/pg-db.js';
-import { createApp, type CreatedApp } from '../../collector/app.js';
-import { defaultConfig } from '../../collector/config.js';
-import { createLog } from '../../collector/ops/log.js';
-import { openTestDb } from '../helpers/test-db.js';
+import type { CreatedApp } from '../../collector/app.js';
 import { expectSameAttribution, readStateSnapshot } from './state-snapshot.js';
-import { startCollector, type Collector } from './start-collector.js';
+import type { Collector } from './start-collector.js';
+import { A, B, C, expect202, sessionsOf, startThreeAndOne, stopThreeAndOne } from './three-collectors.js';
 import { collectorsTarget, eventsOf, singleTarget, type Target } from './journey-targets.js';
 
 const MIN = 60_000;
-const A = 0;
-const B = 1;
-const C = 2;
 
 /** The parts of a snapshot a journey compares (events and visitors carry the session ids). */
 async function stateOf(t: Target) {
@@ -29,10 +23,7 @@ async function stateOf(t: Target) {
   return { events, visitors: s.visitors, leads: s.leads, stagesEntered: s.stagesEntered, scorePointsByRule: s.scorePointsByRule, segmentMembers: s.segmentMembers };
 }
 
-const sessionsOf = async (t: Target, visitorId: string) =>
-  (await t.db.all<{ session_id: string }>('SELECT DISTINCT session_id FROM events WHERE site_id = ? AND visitor_id = ? ORDER BY session_id', [t.site.siteId, visitorId])).map((r) => r.session_id);
 
-const expect202 = (a: { status: number; body: unknown }) => expect(a.status, JSON.stringify(a.body)).toBe(202);
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one PostgreSQL database, journeys compared with one collector', () => {
   let shared: Db;
@@ -41,19 +32,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
   let collectors: Collector[] = [];
 
   beforeAll(async () => {
-    [shared, lone] = await Promise.all([openTestDb('pg'), openTestDb('sqlite')]);
-    const url = (shared as PgDb).pool.options.connectionString!;
-    // the first start migrates; the others find the schema ready
-    collectors = [await startCollector({ DATABASE_URL: url, SEGMENT_SWEEP_MS: '0', FLUSH_MS: '2' })];
-    collectors.push(...(await Promise.all([1, 2].map(() => startCollector({ DATABASE_URL: url, SEGMENT_SWEEP_MS: '0', FLUSH_MS: '2' })))));
-    single = createApp({ db: lone, config: defaultConfig({ SEGMENT_SWEEP_MS: 0, DEMO: '0', FLUSH_MS: 2 }), log: createLog('error') });
+    ({ shared, lone, single, collectors } = await startThreeAndOne());
   }, 180_000);
 
-  afterAll(async () => {
-    await Promise.all(collectors.map((c) => c.stop()));
-    await single?.close();
-    await Promise.all([shared?.close(), lone?.close()]);
-  });
+  afterAll(() => stopThreeAndOne({ shared, lone, single, collectors }));
 
   /** Plays a journey on the collectors and on the lone collector, one after the other. */
   async function both(journey: (t: Target) => Promise<void>) {

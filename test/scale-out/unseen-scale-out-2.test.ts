@@ -49,6 +49,16 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
 
   afterAll(() => stopThreeAndOne({ shared, lone, single, collectors }));
 
+  /** Plays a journey on the three collectors and on the lone one: the targets, and what each decided. */
+  async function playOnBoth(journey: (t: Target) => Promise<void>) {
+    const multi = await collectorsTarget(shared, collectors);
+    const one = await singleTarget(single);
+    await journey(multi);
+    await journey(one);
+    await single.deps.writer.flush();
+    return { multi, one, got: await decided(multi), want: await decided(one) };
+  }
+
   test('beacons of one visitor in flight at once on two or three collectors open one session, as on one collector', async () => {
     // Sessions are visits (README, Ingest): 30 minutes without activity or a new campaign start one. Beacons sent a
     // second apart by a new visitor, and by a visitor back after two hours, are one visit, whichever collector takes
@@ -158,12 +168,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
       );
       for (const a of answers) expect202(a);
     };
-    const multi = await collectorsTarget(shared, collectors);
-    const one = await singleTarget(single);
-    await journey(multi);
-    await journey(one);
-    await single.deps.writer.flush();
-    const [got, want] = [await decided(multi), await decided(one)];
+    const { multi, got, want } = await playOnBoth(journey);
     expect(want.leads).toHaveLength(1);
     expect(got.leads).toEqual(want.leads);
     expect(got.stagesEntered).toEqual(want.stagesEntered);
@@ -198,12 +203,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
       ]);
       for (const a of answers) expect202(a);
     };
-    const multi = await collectorsTarget(shared, collectors);
-    const one = await singleTarget(single);
-    await journey(multi);
-    await journey(one);
-    await single.deps.writer.flush();
-    const [got, want] = [await decided(multi), await decided(one)];
+    const { multi, one, got, want } = await playOnBoth(journey);
     expect(want.leads.filter((l) => String((l as { lead_id: string }).lead_id).startsWith('email:'))).toHaveLength(1);
     expect(got).toEqual(want);
     const profile = await multi.api(B, 'GET', '/api/leads/history@example.com');

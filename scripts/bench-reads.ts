@@ -120,6 +120,8 @@ type Timed = ReturnType<typeof stats> & { cpuP50: number | null };
 export interface FunnelFigures {
   report: Timed;
   byChannelFirst: Timed;
+  bySourceFirst: Timed;
+  byChannelLast: Timed;
   byCampaignLast: Timed;
   byChannelLinear: Timed;
   stages: Array<{ stage: string; count: number; entered: number }>;
@@ -138,12 +140,15 @@ export async function benchFunnelReport(b: ReadsBenchDb, runs = 7): Promise<Funn
       return { ...stats(samples), cpuP50: cpuP50(url) };
     };
     const report = await measure('/api/funnel', runs);
-    const byChannelFirst = await measure('/api/funnel?breakdown=channel', 2);
-    const byCampaignLast = await measure('/api/funnel?breakdown=campaign&attribution=last', 2);
+    // first/last touch read day counts on SQLite (migration 0011): as many runs as the plain report
+    const byChannelFirst = await measure('/api/funnel?breakdown=channel', runs);
+    const bySourceFirst = await measure('/api/funnel?breakdown=source', runs);
+    const byChannelLast = await measure('/api/funnel?breakdown=channel&attribution=last', runs);
+    const byCampaignLast = await measure('/api/funnel?breakdown=campaign&attribution=last', runs);
     const byChannelLinear = await measure('/api/funnel?breakdown=channel&attribution=linear', 1);
     const body = await app.get('/api/funnel');
     const stages = body.stages.map((s: { stage: string; count: number; entered: number }) => ({ stage: s.stage, count: s.count, entered: s.entered }));
-    return { report, byChannelFirst, byCampaignLast, byChannelLinear, stages };
+    return { report, byChannelFirst, bySourceFirst, byChannelLast, byCampaignLast, byChannelLinear, stages };
   } finally {
     await app.close();
   }
@@ -160,6 +165,8 @@ export function printReads(b: ReadsBenchDb, t: TimelineFigures, f: FunnelFigures
   console.log('funnel report, last 30 days (ms):');
   console.log(`  plain                     p50 ${f.report.p50}  max ${f.report.max}  (cpu p50 ${f.report.cpuP50})   target ≤ 300`);
   console.log(`  breakdown channel, first  p50 ${f.byChannelFirst.p50}  max ${f.byChannelFirst.max}  (cpu p50 ${f.byChannelFirst.cpuP50})`);
+  console.log(`  breakdown source, first   p50 ${f.bySourceFirst.p50}  max ${f.bySourceFirst.max}  (cpu p50 ${f.bySourceFirst.cpuP50})`);
+  console.log(`  breakdown channel, last   p50 ${f.byChannelLast.p50}  max ${f.byChannelLast.max}  (cpu p50 ${f.byChannelLast.cpuP50})`);
   console.log(`  breakdown campaign, last  p50 ${f.byCampaignLast.p50}  max ${f.byCampaignLast.max}  (cpu p50 ${f.byCampaignLast.cpuP50})`);
   console.log(`  breakdown channel, linear ${f.byChannelLinear.p50}  (cpu ${f.byChannelLinear.cpuP50})`);
   console.log(`  load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);

@@ -4,10 +4,11 @@ import type { Deps } from '../context.js';
 import { loadFunnel } from '../leads/load-funnel.js';
 import { parseTime } from '../leads/parse-time.js';
 import {
-  countLeadsByStage, countSessionTouches, countStageEntries, listBotLeadIds, listLeadFacts, listLeadsByTouch, listStageDurationLeads,
-  listStageDurations, listStageEntryLeads, type StageCount, type TouchField, type TouchKeyColumn,
+  countLeadsByStage, countSessionTouches, countStageEntries, listBotLeadIds, listLeadFacts, listLeadsByTouch, listLeadTouchKeys,
+  listLegacyStageDurations, listStageDurationLeads, listStageDurations, listStageEntryLeads, type StageCount, type TouchField,
+  type TouchKeyColumn,
 } from '../storage/funnel-report.js';
-import { dayCountLeadsByStage, dayCountStageEntries } from '../storage/stage-day-counts.js';
+import { dayCountLeadsByStage, dayCountStageEntries, dayCountTouchGroups } from '../storage/stage-day-counts.js';
 import { buildStageMetrics, emptyFacts, type StageFacts, type StageMetrics } from './stage-metrics.js';
 
 export const BREAKDOWNS = ['channel', 'source', 'medium', 'campaign'] as const;
@@ -89,11 +90,12 @@ async function creditPeriod(
 /**
  * First- or last-touch groups: leads now and the cohort grouped by the lead's key column in SQL, which also lists each
  * group's lead ids; the period's stage changes are credited to the lead's key in memory (no per-row join to the wide
- * leads rows).
+ * leads rows). That is PostgreSQL's way; SQLite reads the touch day counts instead (readTouchDayGroups).
  */
 async function readTouchGroups(
   deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown, attribution: 'first' | 'last',
 ): Promise<Map<string, StageFacts>> {
+  if (deps.db.dialect === 'sqlite') return readTouchDayGroups(deps, siteId, stages, from, to, breakdown, attribution);
   const groups = new Map<string, StageFacts>();
   const sharesOf = new Map<string, Shares>();
   for (const r of await listLeadsByTouch(deps.db, siteId, keyColumn(breakdown, attribution), from, to)) {
@@ -105,6 +107,41 @@ async function readTouchGroups(
   }
   await creditPeriod(deps, siteId, stages, from, to, (id) => sharesOf.get(id));
   return groups;
+}
+
+/**
+ * First- or last-touch groups on SQLite from the touch day counts (migration 0011, kept by triggers): the same figures
+ * as readTouchGroups' pass over every lead, from day rows, the period's times in stage with their key, and the leads
+ * and entries of the period's partial first and last day. Times in stage of rows written before from_at existed
+ * (legacy) are credited by their lead's key, read for those leads alone.
+ */
+async function readTouchDayGroups(
+  deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown, attribution: 'first' | 'last',
+): Promise<Map<string, StageFacts>> {
+  const byKey = await dayCountTouchGroups(deps.db, siteId, stages, from, to, attribution, breakdown);
+  const groups = new Map<string, StageFacts>();
+  for (const [k, facts] of byKey) {
+    const key = k || NO_KEY;
+    const g = groups.get(key);
+    if (!g) groups.set(key, facts);
+    else mergeFacts(g, facts); // '' and a stored '(none)' meet under one key, as the pass over leads does
+  }
+  const legacy = await listLegacyStageDurations(deps.db, siteId, stages.slice(0, -1), from, to);
+  if (legacy.length > 0) {
+    const keys = await listLeadTouchKeys(deps.db, siteId, keyColumn(breakdown, attribution), legacy.map((r) => r.leadId));
+    for (const r of legacy) {
+      const k = keys.get(r.leadId);
+      if (k === undefined) continue; // a bot
+      const g = groupOf(groups, k || NO_KEY);
+      (g.durations.get(r.stage) ?? g.durations.set(r.stage, []).get(r.stage)!).push(r.d);
+    }
+  }
+  return groups;
+}
+
+function mergeFacts(into: StageFacts, f: StageFacts): void {
+  for (const m of ['count', 'cohort', 'entered'] as const) for (const [stage, n] of f[m]) add(into[m], stage, n);
+  for (const [stage, ds] of f.durations) (into.durations.get(stage) ?? into.durations.set(stage, []).get(stage)!).push(...ds);
 }
 
 /**

@@ -2,10 +2,11 @@
 // stage_changes_dwell) read in index order: no table rows, no sorter. Breakdowns read the period's stage changes with
 // their lead ids from those indexes alone and credit each to its lead's key in memory: first/last touch take the key
 // from the leads' ft_/lt_ columns (one pass, grouped in SQL), linear from the lead's web sessions (their opening events,
-// events_session_open). Bots are left out.
+// events_session_open). Bots are left out. On SQLite, first/last-touch breakdowns read the touch day counts instead
+// (stage-day-counts.ts, migration 0011).
 import type { Db } from './db.js';
 import type { TOUCH_KEY_COLUMNS } from './leads.js';
-import { listSql } from './multi-row.js';
+import { chunkRows, listSql } from './multi-row.js';
 
 export type TouchField = 'channel' | 'utm_source' | 'utm_medium' | 'utm_campaign';
 /** A touch key column of leads (ft_channel … lt_campaign): the touch field's text, '' when absent. */
@@ -205,13 +206,37 @@ export async function listStageDurationLeads(
     );
     out.push({ stage, leadIds: splitIds(r?.ids ?? null), d: parseValues(r?.ds ?? null) });
   }
-  const legacy = await db.all<{ lead_id: string; stage: string; d: number }>(
+  for (const r of await listLegacyStageDurations(db, siteId, left, from, to)) out.push({ stage: r.stage, leadIds: [r.leadId], d: [r.d] });
+  return out;
+}
+
+/**
+ * Times in stage of rows written before stage_changes.from_at existed (from_at null), bots included: each matched to
+ * the change that entered its stage, entered in [from, to). `left`: the stages that can be left (all but the last).
+ */
+export async function listLegacyStageDurations(
+  db: Db, siteId: string, left: readonly string[], from: number, to: number,
+): Promise<Array<{ leadId: string; stage: string; d: number }>> {
+  if (left.length === 0) return [];
+  const rows = await db.all<{ lead_id: string; stage: string; d: number }>(
     `SELECT nx.lead_id, nx.from_stage AS stage, nx.at - en.at AS d
      FROM stage_changes nx JOIN stage_changes en ON en.site_id = nx.site_id AND en.lead_id = nx.lead_id AND en.to_stage = nx.from_stage
      WHERE nx.site_id = ? AND nx.from_stage IN (${listSql(left.length)}) AND nx.from_at IS NULL AND en.at >= ? AND en.at < ?`,
     [siteId, ...left, from, to],
   );
-  for (const r of legacy) out.push({ stage: r.stage, leadIds: [r.lead_id], d: [Number(r.d)] });
+  return rows.map((r) => ({ leadId: r.lead_id, stage: r.stage, d: Number(r.d) }));
+}
+
+/** The key column of the given leads that are not bots (bots and unknown ids are left out). */
+export async function listLeadTouchKeys(db: Db, siteId: string, column: TouchKeyColumn, leadIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const chunk of chunkRows([...new Set(leadIds)], db.dialect)) {
+    const rows = await db.all<{ lead_id: string; k: string }>(
+      `SELECT lead_id, ${column} AS k FROM leads WHERE site_id = ? AND is_bot = 0 AND lead_id IN (${listSql(chunk.length)})`,
+      [siteId, ...chunk],
+    );
+    for (const r of rows) out.set(r.lead_id, String(r.k));
+  }
   return out;
 }
 

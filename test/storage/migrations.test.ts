@@ -6,7 +6,7 @@ import type { PgDb } from '../../collector/storage/pg-db.js';
 import type { SqliteDb } from '../../collector/storage/sqlite-db.js';
 import { ENGINES, openTestDb } from '../helpers/test-db.js';
 import { readPgSchema, readSqliteSchema } from './schema-shape.js';
-import { DAY_COUNT_TABLES } from '../../collector/storage/stage-day-counts.js';
+import { DAY_COUNT_TABLES, TOUCH_DAY_COUNT_TABLES } from '../../collector/storage/stage-day-counts.js';
 
 /** Where an open test database lives, to open it again the way a second collector would. */
 const reopen = (db: Db) =>
@@ -58,8 +58,14 @@ describe.each(ENGINES)('migrations on %s', (engine) => {
     const db = track(await openTestDb(engine));
     const schema = engine === 'pg' ? readPgSchema() : readSqliteSchema();
     const declared = Object.fromEntries(Object.values(schema).map((t) => [t.name, t.columns.map((c) => c.name).sort()]));
-    // SQLite also has the funnel report's day counts, made by migration 0007's own SQL (with their triggers)
-    if (engine === 'sqlite') for (const t of DAY_COUNT_TABLES) declared[t] = ['day', 'n', 'site_id', 'stage'];
+    // SQLite also has the funnel report's day counts, made by migrations 0007 and 0011's own SQL (with their triggers)
+    if (engine === 'sqlite') {
+      for (const t of DAY_COUNT_TABLES) declared[t] = ['day', 'n', 'site_id', 'stage'];
+      const keys = ['campaign', 'channel', 'medium', 'source'];
+      declared.lead_touch_days = declared.stage_entry_touch_days = [...keys, 'day', 'n', 'site_id', 'stage', 'touch'].sort();
+      declared.stage_dwell_touches = [...keys, 'd', 'from_at', 'lead_id', 'site_id', 'stage', 'to_stage', 'touch'].sort();
+      expect(Object.keys(declared).filter((t) => t.includes('touch')).sort()).toEqual([...TOUCH_DAY_COUNT_TABLES].sort());
+    }
     expect(await readLiveColumns(db)).toEqual(declared);
   });
 

@@ -36,9 +36,11 @@ export const load = () => {
 export const save = (s = state) => {
   state = s;
   try {
-    // the stale copy goes first: when storage is full and the new one cannot be written, load() keeps the one in memory
-    // (the truth for this page); when storage is blocked, the first line throws
-    delete (localStorage as { _fb?: string })._fb;
     (localStorage as { _fb?: string })._fb = JSON.stringify(s);
-  } catch {}
+  } catch {
+    // full storage: drop the stale copy, so load() keeps the one in memory (the truth for this page)
+    try {
+      delete (localStorage as { _fb?: string })._fb;
+    } catch {}
+  }
 };

@@ -4,10 +4,12 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,599 with terser after esbuild: 2,602 before the sixth unseen-pages round (-3: with data-hash, a hash router's boot
+ * 2,604 with terser after esbuild: 2,602 before the sixth unseen-pages round (+2: with data-hash, a hash router's boot
  * from no hash to "#/" or "#!/" (Vue Router's hash history, AngularJS) is no second landing view, the hash read without
- * its leading "#/" +5; the stored copy deleted before it is written again instead of after a failed write -4, Do Not
- * Track compared with 1 -1, the loopback pattern written 127\.[\d.]+ -1 (with gzip's rounding, -8 together);
+ * its leading "#/" +5; Do Not Track compared with 1 -1, the loopback pattern written 127\.[\d.]+ -1 (gzip's rounding
+ * makes the three +2); deleting the stored copy before writing it again, instead of after a failed write, saved 4
+ * more and was taken back: another tab loading between the two steps read no state and lost the campaign (seen once
+ * in CI, unseen-pages-4's three-tab test);
  * visible aria-required="true" fields left empty read as invalid (Contact Form 7, Marketo), +27 (+17 without the
  * visibility check, which hidden conditional fields need), campaign parameters read from the hash's query too +12, the
  * hash's query read as the query +15, and a form in a shadow root without a submit button sent by Enter with no click
@@ -60,7 +62,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2599;
+export const GZIP_BUDGET = 2604;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -17,6 +17,7 @@ import { makeJourneyApp, type JourneyEvent } from '../helpers/journey-app.js';
 import { ENGINES, freshPgUrl, migrationsUpTo, tempDir } from '../helpers/test-db.js';
 import { DAY, HOUR, MIN } from '../helpers/funnel-factories.js';
 import { jsonKeySql, jsonLinearGroups, jsonTouchGroups } from './funnel-reference.js';
+import { createRng } from '../../scripts/seed/random.js';
 
 let closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -138,14 +139,8 @@ describe.each(ENGINES)('touch key columns on %s', (engine) => {
     closers.push(j.close);
     const t0 = j.clock.now;
     // a deterministic mix: campaigns, organic and direct sessions, repeat visits, forms, identifications across devices
-    let seed = 7;
-    const rnd = (n: number) => {
-      // mulberry32
-      seed = (seed + 0x6d2b79f5) | 0;
-      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-      return ((x ^ (x >>> 14)) >>> 0) % n;
-    };
+    const random = createRng(7);
+    const rnd = (n: number) => random.int(0, n - 1);
     const sources = [
       { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand' },
       { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'generic' },

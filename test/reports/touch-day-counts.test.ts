@@ -17,6 +17,7 @@ import { makeJourneyApp, type JourneyEvent } from '../helpers/journey-app.js';
 import { ENGINES, migrationsUpTo, tempDir } from '../helpers/test-db.js';
 import { HOUR, MIN } from '../helpers/funnel-factories.js';
 import { FIELD_OF, referenceBreakdown } from './funnel-reference.js';
+import { createRng } from '../../scripts/seed/random.js';
 
 let closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -79,13 +80,8 @@ type Journey = Awaited<ReturnType<typeof makeJourneyApp>>;
  * moves), repeat visits, forms, the same email on several devices (merges), late events (rebuilds) and CRM events.
  */
 async function journeys(j: Journey, start: number, visitors = 36) {
-  let seed = 11;
-  const rnd = (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
+  const random = createRng(11);
+  const rnd = (n: number) => random.int(0, n - 1);
   const sources = [
     { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand' },
     { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'generic' },

@@ -8,7 +8,7 @@ import {
   listLegacyStageDurations, listStageDurationLeads, listStageDurations, listStageEntryLeads, type StageCount, type TouchField,
   type TouchKeyColumn,
 } from '../storage/funnel-report.js';
-import { dayCountLeadsByStage, dayCountStageEntries, dayCountTouchGroups } from '../storage/stage-day-counts.js';
+import { dayCountLeadsByStage, dayCountStageEntries, dayCountTouchRows } from '../storage/stage-day-counts.js';
 import { buildStageMetrics, emptyFacts, type StageFacts, type StageMetrics } from './stage-metrics.js';
 
 export const BREAKDOWNS = ['channel', 'source', 'medium', 'campaign'] as const;
@@ -69,6 +69,8 @@ const NO_SHARES: Shares = [];
 
 const groupOf = (groups: Map<string, StageFacts>, key: string) => groups.get(key) ?? groups.set(key, emptyFacts()).get(key)!;
 const add = (m: Map<string, number>, stage: string, n: number) => m.set(stage, (m.get(stage) ?? 0) + n);
+/** A group's times in a stage, to add to. */
+const durationsOf = (f: StageFacts, stage: string) => f.durations.get(stage) ?? f.durations.set(stage, []).get(stage)!;
 
 /**
  * Credits the period's stage entries (by share) and times in stage (each whole) to the groups of their lead. The id
@@ -82,7 +84,7 @@ async function creditPeriod(
   }
   for (const r of await listStageDurationLeads(deps.db, siteId, stages, from, to)) {
     for (let i = 0; i < r.leadIds.length; i++) {
-      for (const [g] of sharesOf(r.leadIds[i]) ?? NO_SHARES) (g.durations.get(r.stage) ?? g.durations.set(r.stage, []).get(r.stage)!).push(r.d[i]);
+      for (const [g] of sharesOf(r.leadIds[i]) ?? NO_SHARES) durationsOf(g, r.stage).push(r.d[i]);
     }
   }
 }
@@ -118,13 +120,13 @@ async function readTouchGroups(
 async function readTouchDayGroups(
   deps: Deps, siteId: string, stages: readonly string[], from: number, to: number, breakdown: Breakdown, attribution: 'first' | 'last',
 ): Promise<Map<string, StageFacts>> {
-  const byKey = await dayCountTouchGroups(deps.db, siteId, stages, from, to, attribution, breakdown);
+  const { counts, durations } = await dayCountTouchRows(deps.db, siteId, stages, from, to, attribution, breakdown);
   const groups = new Map<string, StageFacts>();
-  for (const [k, facts] of byKey) {
-    const key = k || NO_KEY;
-    const g = groups.get(key);
-    if (!g) groups.set(key, facts);
-    else mergeFacts(g, facts); // '' and a stored '(none)' meet under one key, as the pass over leads does
+  // '' and a stored '(none)' meet under one key, as the pass over leads does
+  for (const r of counts) add(groupOf(groups, r.k || NO_KEY)[r.kind], r.stage, r.n);
+  for (const r of durations) {
+    const list = durationsOf(groupOf(groups, r.k || NO_KEY), r.stage);
+    for (const d of r.d) list.push(d);
   }
   const legacy = await listLegacyStageDurations(deps.db, siteId, stages.slice(0, -1), from, to);
   if (legacy.length > 0) {
@@ -132,16 +134,10 @@ async function readTouchDayGroups(
     for (const r of legacy) {
       const k = keys.get(r.leadId);
       if (k === undefined) continue; // a bot
-      const g = groupOf(groups, k || NO_KEY);
-      (g.durations.get(r.stage) ?? g.durations.set(r.stage, []).get(r.stage)!).push(r.d);
+      durationsOf(groupOf(groups, k || NO_KEY), r.stage).push(r.d);
     }
   }
   return groups;
-}
-
-function mergeFacts(into: StageFacts, f: StageFacts): void {
-  for (const m of ['count', 'cohort', 'entered'] as const) for (const [stage, n] of f[m]) add(into[m], stage, n);
-  for (const [stage, ds] of f.durations) (into.durations.get(stage) ?? into.durations.set(stage, []).get(stage)!).push(...ds);
 }
 
 /**

@@ -85,68 +85,63 @@ export const TOUCH_DAY_COUNT_TABLES = ['lead_touch_days', 'stage_entry_touch_day
 export type TouchKeyField = 'channel' | 'source' | 'medium' | 'campaign';
 const LEAD_KEY_PREFIX = { first: 'ft', last: 'lt' } as const;
 
-/** One key's figures of a breakdown, as the report's groups hold them (StageFacts without the import cycle). */
-export interface TouchKeyFacts {
-  count: Map<string, number>;
-  cohort: Map<string, number>;
-  entered: Map<string, number>;
-  durations: Map<string, number[]>;
+/** A figure of one touch key ('' for none) and stage: leads now (count), created in the period (cohort), entries (entered). */
+export interface TouchKeyCount {
+  k: string;
+  stage: string;
+  kind: 'count' | 'cohort' | 'entered';
+  n: number;
 }
 
-const newFacts = (): TouchKeyFacts => ({ count: new Map(), cohort: new Map(), entered: new Map(), durations: new Map() });
-const bump = (m: Map<string, number>, stage: string, n: number) => m.set(stage, (m.get(stage) ?? 0) + n);
-
 /**
- * The first- or last-touch breakdown's figures per key ('' for none): non-bot leads per stage now and created in
- * [from, to), entries per stage in [from, to), times in stage of the stages entered in [from, to). The same figures
- * as grouping every lead by its ft_/lt_ column and crediting the period's stage changes to it, bots left out.
+ * The first- or last-touch breakdown's rows: non-bot leads per key and stage now and created in [from, to), entries per
+ * stage in [from, to), and the times in stage of the stages entered in [from, to) with their key. Summed per key, the
+ * same figures as grouping every lead by its ft_/lt_ column and crediting the period's stage changes to it, bots left
+ * out. Every key that holds a lead, in any stage, has a `count` row (the plain pass makes a group of it).
  */
-export async function dayCountTouchGroups(
+export async function dayCountTouchRows(
   db: Db, siteId: string, stages: readonly string[], from: number, to: number, touch: 'first' | 'last', field: TouchKeyField,
-): Promise<Map<string, TouchKeyFacts>> {
-  const groups = new Map<string, TouchKeyFacts>();
+): Promise<{ counts: TouchKeyCount[]; durations: Array<{ k: string; stage: string; d: number[] }> }> {
+  const counts: TouchKeyCount[] = [];
+  const durations: Array<{ k: string; stage: string; d: number[] }> = [];
   const column = `${LEAD_KEY_PREFIX[touch]}_${field}`;
   const p = periodDays(from, to);
-  // leads now and the cohort's whole days; a key is a group when it holds a lead (in any stage, as the plain pass)
+  const push = (kind: TouchKeyCount['kind'], rows: Array<{ k: string; stage: string; n: number }>) => {
+    for (const r of rows) counts.push({ k: r.k, stage: r.stage, kind, n: Number(r.n) });
+  };
+  // leads now and the cohort's whole days
   const leads = await db.all<{ k: string; stage: string; n: number; c: number }>(
     `SELECT ${field} AS k, stage, SUM(n) AS n, SUM(CASE WHEN day >= ? AND day < ? THEN n ELSE 0 END) AS c
      FROM lead_touch_days WHERE site_id = ? AND touch = ? GROUP BY 1, 2 HAVING SUM(n) <> 0`,
     [p.firstDay, p.endDay, siteId, touch],
   );
-  for (const r of leads) {
-    const g = groups.get(r.k) ?? groups.set(r.k, newFacts()).get(r.k)!;
-    bump(g.count, r.stage, Number(r.n));
-    if (Number(r.c) !== 0) bump(g.cohort, r.stage, Number(r.c));
-  }
-  const groupOf = (k: string) => groups.get(k) ?? groups.set(k, newFacts()).get(k)!;
-  if (stages.length === 0) return groups;
+  push('count', leads);
+  push('cohort', leads.filter((r) => Number(r.c) !== 0).map((r) => ({ k: r.k, stage: r.stage, n: r.c })));
+  if (stages.length === 0) return { counts, durations };
   const list = listSql(stages.length);
   // the cohort's partial days: leads_funnel ranges per stage, the key from the lead row
   for (const e of p.edges) {
-    const rows = await db.all<{ k: string; stage: string; n: number }>(
+    push('cohort', await db.all<{ k: string; stage: string; n: number }>(
       `SELECT ${column} AS k, stage, COUNT(*) AS n FROM leads INDEXED BY leads_funnel
        WHERE site_id = ? AND is_bot = 0 AND stage IN (${list}) AND created_at >= ? AND created_at < ? GROUP BY 1, 2`,
       [siteId, ...stages, e.from, e.to],
-    );
-    for (const r of rows) bump(groupOf(r.k).cohort, r.stage, Number(r.n));
+    ));
   }
   // entries: whole days from the counts, partial days from stage_changes_entered with the lead's key
   if (p.endDay > p.firstDay) {
-    const rows = await db.all<{ k: string; stage: string; n: number }>(
+    push('entered', await db.all<{ k: string; stage: string; n: number }>(
       `SELECT ${field} AS k, stage, SUM(n) AS n FROM stage_entry_touch_days
        WHERE site_id = ? AND touch = ? AND day >= ? AND day < ? AND stage IN (${list}) GROUP BY 1, 2 HAVING SUM(n) <> 0`,
       [siteId, touch, p.firstDay, p.endDay, ...stages],
-    );
-    for (const r of rows) bump(groupOf(r.k).entered, r.stage, Number(r.n));
+    ));
   }
   for (const e of p.edges) {
-    const rows = await db.all<{ k: string; stage: string; n: number }>(
+    push('entered', await db.all<{ k: string; stage: string; n: number }>(
       `SELECT l.${column} AS k, sc.to_stage AS stage, COUNT(*) AS n FROM stage_changes sc INDEXED BY stage_changes_entered
        JOIN leads l ON l.site_id = sc.site_id AND l.lead_id = sc.lead_id
        WHERE sc.site_id = ? AND sc.to_stage IN (${list}) AND sc.at >= ? AND sc.at < ? AND l.is_bot = 0 GROUP BY 1, 2`,
       [siteId, ...stages, e.from, e.to],
-    );
-    for (const r of rows) bump(groupOf(r.k).entered, r.stage, Number(r.n));
+    ));
   }
   // times in stage, with their key, one range per stage
   for (const stage of stages.slice(0, -1)) {
@@ -155,12 +150,7 @@ export async function dayCountTouchGroups(
        WHERE site_id = ? AND touch = ? AND stage = ? AND from_at >= ? AND from_at < ? GROUP BY 1`,
       [siteId, touch, stage, from, to],
     );
-    for (const r of rows) {
-      if (!r.ds) continue;
-      const g = groupOf(r.k);
-      const list = g.durations.get(stage) ?? g.durations.set(stage, []).get(stage)!;
-      for (const d of r.ds.split(',')) list.push(+d);
-    }
+    for (const r of rows) if (r.ds) durations.push({ k: r.k, stage, d: r.ds.split(',').map(Number) });
   }
-  return groups;
+  return { counts, durations };
 }

@@ -202,7 +202,7 @@ export const segmentMembers = pgTable('segment_members', {
   leadId: text('lead_id').notNull(),
   enteredAt: bigint('entered_at', { mode: 'number' }).notNull(),
   recheckAt: bigint('recheck_at', { mode: 'number' }),
-}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey, t.leadId] }), index('segment_members_lead').on(t.siteId, t.leadId)]);
+}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey, t.leadId] }), index('segment_members_lead').on(t.siteId, t.leadId, t.segmentKey)]);
 
 export const segmentChanges = pgTable('segment_changes', {
   siteId: text('site_id').notNull(),

@@ -202,7 +202,7 @@ export const segmentMembers = sqliteTable('segment_members', {
   leadId: text('lead_id').notNull(),
   enteredAt: integer('entered_at').notNull(),
   recheckAt: integer('recheck_at'),
-}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey, t.leadId] }), index('segment_members_lead').on(t.siteId, t.leadId)]);
+}, (t) => [primaryKey({ columns: [t.siteId, t.segmentKey, t.leadId] }), index('segment_members_lead').on(t.siteId, t.leadId, t.segmentKey)]);
 
 export const segmentChanges = sqliteTable('segment_changes', {
   siteId: text('site_id').notNull(),

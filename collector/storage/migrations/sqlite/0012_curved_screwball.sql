@@ -1,0 +1,2 @@
+DROP INDEX `segment_members_lead`;--> statement-breakpoint
+CREATE INDEX `segment_members_lead` ON `segment_members` (`site_id`,`lead_id`,`segment_key`);

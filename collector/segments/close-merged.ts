@@ -1,7 +1,7 @@
 // Memberships of a lead merged into another one: they end with the merge, and whoever heard them begin hears it.
 import type { Db } from '../storage/db.js';
 import { getAliasedLeadId } from '../storage/identity.js';
-import { listLeadMemberships, loadLeadFactRows, type SegmentChangeRow } from '../storage/segments.js';
+import { listLeadMemberships, loadLeadFactRows, type LeadFactsRow, type SegmentChangeRow } from '../storage/segments.js';
 
 /** Memberships a vanished lead held when this flush removed them. */
 export interface VanishedMemberships {
@@ -12,8 +12,8 @@ export interface VanishedMemberships {
 export interface MergedExit {
   /** the merged-away lead that left (the id the `segment.entered` it caused named) */
   leadId: string;
-  /** the lead it merged into */
-  into: string;
+  /** the lead it merged into, as it stands now */
+  into: LeadFactsRow;
   key: string;
   /** the exit is kept in the surviving lead's history (see below) */
   history: SegmentChangeRow | null;
@@ -32,11 +32,12 @@ export async function mergedExits(
   const exits: MergedExit[] = [];
   for (const v of vanished) {
     if (v.keys.length === 0) continue;
-    const into = await getAliasedLeadId(tx, siteId, v.leadId);
-    if (!into || (await loadLeadFactRows(tx, siteId, [into])).length === 0) continue;
-    const still = new Set(await listLeadMemberships(tx, siteId, into));
+    const intoId = await getAliasedLeadId(tx, siteId, v.leadId);
+    const into = intoId ? (await loadLeadFactRows(tx, siteId, [intoId]))[0] : undefined;
+    if (!into) continue;
+    const still = new Set(await listLeadMemberships(tx, siteId, into.lead_id));
     for (const key of v.keys) {
-      const history = still.has(key) ? null : { changeId: newChangeId(now), key, leadId: into, kind: 'exited' as const, at: now };
+      const history = still.has(key) ? null : { changeId: newChangeId(now), key, leadId: into.lead_id, kind: 'exited' as const, at: now };
       exits.push({ leadId: v.leadId, into, key, history });
     }
   }

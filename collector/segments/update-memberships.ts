@@ -91,11 +91,10 @@ export async function updateMembershipsFor(
   await insertSegmentChanges(tx, siteId, exits.flatMap((x) => (x.history ? [x.history] : [])));
   for (const x of exits) {
     const segment = segments.list.find((s) => s.key === x.key);
-    const into = (await loadLeadFactRows(tx, siteId, [x.into]))[0];
     changes.push({ leadId: x.leadId, segment: x.key, kind: 'exited' });
     // the merged lead was anonymous (identified leads never merge): no email, so that a sync keyed by email keeps
     // the person, who may well still be in the segment under the lead it merged into
-    if (segment && into) await notifyChange(hooks, segment, { ...into, lead_id: x.leadId, email: null }, 'exited', now, funnel.halfLifeMs, { mergedInto: x.into });
+    if (segment) await notifyChange(hooks, segment, { ...x.into, lead_id: x.leadId, email: null }, 'exited', now, funnel.halfLifeMs, { mergedInto: x.into.lead_id });
   }
   await addMemberCounts(tx, siteId, deltas, Math.floor(Math.random() * COUNT_SHARDS));
   deps.metrics.observe('funnelbeam_segment_update_seconds', (performance.now() - started) / 1000);

@@ -1,6 +1,6 @@
 // The demo site of `npm start`: created on first start, admitting every host the collector is reached at.
 import type { Db } from '../storage/db.js';
-import { createSite } from '../admin.js';
+import { createSite, normalizeDomain } from '../admin.js';
 import { getSiteByName, updateSiteSettings, type Site } from '../storage/sites.js';
 import { isOwnHost, siteDomains } from '../ingest/origin.js';
 import { DEMO_SITE_NAME } from './pages.js';
@@ -16,7 +16,15 @@ export async function ensureDemoSite(db: Db, host: string, publicUrl?: string): 
   const hosts = ['localhost', '127.0.0.1'];
   if (bare !== '0.0.0.0' && bare !== '::' && !bare.includes(':')) hosts.push(bare);
   if (publicUrl) hosts.push(new URL(publicUrl).hostname);
-  const wanted = [...new Set(hosts.map((h) => h.toLowerCase().replace(/\.$/, '')).filter((h) => /^[a-z0-9.-]+$/.test(h)))];
+  // as a site's domains are stored; a host that is no host name (an IPv6 literal) is left out
+  const hostName = (h: string) => {
+    try {
+      return [normalizeDomain(h)];
+    } catch {
+      return [];
+    }
+  };
+  const wanted = [...new Set(hosts.flatMap(hostName))];
   const existing = await getSiteByName(db, DEMO_SITE_NAME);
   if (existing) {
     const have = siteDomains(existing);

@@ -37,14 +37,17 @@ export function keepRefused(deps: Deps): MiddlewareHandler<AppEnv> {
     // a body refused for its size is not read again
     if (status !== 413 && c.req.method !== 'GET' && c.req.method !== 'HEAD') raw += '\n' + (await c.req.text().catch(() => ''));
     deps.metrics.inc('funnelbeam_api_refused_total', { reason });
+    const matched = c.req.matchedRoutes.filter((r) => r.method !== 'ALL').at(-1);
     let siteId = (c.get('siteId') as string | undefined) ?? null;
-    // the body ceiling answers before any route checks the key: a live key's oversized request is its site's refusal
-    if (!siteId && status === 413 && c.req.header('authorization')) {
+    // A refusal made with a live key of the site is the site's own (GET /api/rejected shows it to its admins), also when
+    // no route read the key: a body over the ceiling (413), a method the path is not served with (405). An unknown
+    // path stays site-less, and a 401 had no live key.
+    if (!siteId && status !== 401 && c.req.header('authorization') && !(status === 404 && !matched)) {
       const presented = await presentedKey(c).catch(() => null);
       if (presented?.ok) siteId = presented.key.siteId;
     }
     // the route's pattern (/api/leads/:ref), never the path itself, which may hold personal data
-    const route = c.req.matchedRoutes.filter((r) => r.method !== 'ALL').at(-1)?.path ?? '/api/*';
+    const route = matched?.path ?? '/api/*';
     await insertRejected(deps.db, [{ siteId, reason, message, route: `${c.req.method} ${route}`, raw: truncateRaw(raw), receivedAt: deps.now() }]).catch((err) =>
       deps.log.error('could not store rejected input', { error: (err as Error).message }),
     );

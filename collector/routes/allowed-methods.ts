@@ -5,7 +5,6 @@
 import type { Context } from 'hono';
 import { errorBody } from '../errors.js';
 import type { AppEnv } from '../context.js';
-import { presentedKey } from '../auth/require-scope.js';
 
 interface RouteLike {
   method: string;
@@ -47,17 +46,11 @@ export function allowedMethods(routes: readonly RouteLike[], path: string, cache
 /** The app's notFound: a 204 to OPTIONS or a 405 when the path is served with other methods, else a 404. */
 export function notFoundOrNotAllowed(routes: () => readonly RouteLike[]) {
   const cache = new Map<string, RegExp>();
-  return async (c: Context<AppEnv>) => {
+  return (c: Context<AppEnv>) => {
     const allowed = allowedMethods(routes(), c.req.path, cache);
     if (allowed.length > 0 && c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allowed.join(', ') });
     if (allowed.length > 0) {
       const allow = allowed.join(', ');
-      // a wrong method on a real /api route with a live key is kept as that site's refusal (GET /api/rejected shows it
-      // to the site's admins); an unknown path stays site-less, as keep-refused.ts keeps it
-      if (c.req.path.startsWith('/api/') && c.req.header('authorization')) {
-        const presented = await presentedKey(c);
-        if (presented.ok) c.set('siteId', presented.key.siteId);
-      }
       return c.json(errorBody('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow}`), 405, { Allow: allow });
     }
     return c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404);

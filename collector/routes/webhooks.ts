@@ -43,6 +43,15 @@ const DeliverySchema = z.object({
   nextAttemptAt: z.string().nullable(),
   deliveredAt: z.string().nullable(),
 });
+/** Whether a URL carries a user name or password (false for what is no URL: .url() refuses that). */
+function hasCredentials(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
 const BodySchema = z.object({
   url: z
     .string()
@@ -50,7 +59,7 @@ const BodySchema = z.object({
     .url()
     .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
     // fetch refuses a URL with credentials, so such a webhook could never be delivered: send them as a secret instead
-    .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), 'must not contain a user name or password')
+    .refine((u) => !hasCredentials(u), 'must not contain a user name or password')
     .openapi({ description: 'http(s), at most 2048 characters, without credentials (verify deliveries with the signature)' }),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1),
   secret: z.string().min(16).max(256).optional().openapi({ description: 'omit to keep the current secret, or to have one generated for a new webhook' }),

@@ -18,7 +18,11 @@ const USAGE = `usage: npm run admin -- <command>
   key revoke --key <keyId>
   replay --site <siteId>     rebuild stages, scores and segments from stored events`;
 
-type Command = (db: Db, opts: Record<string, string | undefined>) => Promise<unknown>;
+/** A command: the options it reads (any other is a wrong command line, not something to ignore) and what it does. */
+interface Command {
+  options: string[];
+  run: (db: Db, opts: Record<string, string | undefined>) => Promise<unknown>;
+}
 
 const need = (opts: Record<string, string | undefined>, name: string) => {
   const v = opts[name];
@@ -27,33 +31,31 @@ const need = (opts: Record<string, string | undefined>, name: string) => {
 };
 
 export const COMMANDS: Record<string, Command> = {
-  'site create': async (db, o) => {
-    const origins = o.origins?.split(',').map((h) => h.trim()).filter(Boolean);
-    const s = await createSite(db, { domain: need(o, 'domain'), name: o.name, ...(origins?.length ? { extraOrigins: origins } : {}) });
-    return { siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, name: s.name, origins: s.settings.extraOrigins ?? [] };
+  'site create': {
+    options: ['domain', 'name', 'origins'],
+    run: async (db, o) => {
+      const origins = o.origins?.split(',').map((h) => h.trim()).filter(Boolean);
+      const s = await createSite(db, { domain: need(o, 'domain'), name: o.name, ...(origins?.length ? { extraOrigins: origins } : {}) });
+      return { siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, name: s.name, origins: s.settings.extraOrigins ?? [] };
+    },
   },
-  'site list': (db) => listSitesPublic(db),
-  'key create': (db, o) => createKey(db, need(o, 'site'), parseScopes(need(o, 'scopes'))),
-  'key list': (db, o) => listKeysPublic(db, need(o, 'site')),
-  'key revoke': (db, o) => revokeKey(db, need(o, 'key')),
-  replay: async (db, o) => {
-    const siteId = need(o, 'site');
-    if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
-    return replaySite(db, siteId);
+  'site list': { options: [], run: (db) => listSitesPublic(db) },
+  'key create': { options: ['site', 'scopes'], run: (db, o) => createKey(db, need(o, 'site'), parseScopes(need(o, 'scopes'))) },
+  'key list': { options: ['site'], run: (db, o) => listKeysPublic(db, need(o, 'site')) },
+  'key revoke': { options: ['key'], run: (db, o) => revokeKey(db, need(o, 'key')) },
+  replay: {
+    options: ['site'],
+    run: async (db, o) => {
+      const siteId = need(o, 'site');
+      if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
+      return replaySite(db, siteId);
+    },
   },
 };
 
 const COMMAND_LIST = [...Object.keys(COMMANDS), 'help'].join(', ');
-
-/** The options each command reads: any other is a wrong command line, not something to ignore. */
-const COMMAND_OPTIONS: Record<string, string[]> = {
-  'site create': ['domain', 'name', 'origins'],
-  'site list': [],
-  'key create': ['site', 'scopes'],
-  'key list': ['site'],
-  'key revoke': ['key'],
-  replay: ['site'],
-};
+/** Every option some command reads, as parseArgs takes them (each command then refuses the ones it does not read). */
+const ALL_OPTIONS = Object.fromEntries(Object.values(COMMANDS).flatMap((c) => c.options).map((o) => [o, { type: 'string' as const }]));
 
 export async function runAdmin(argv: string[], env = process.env): Promise<{ code: number; out: string }> {
   let parsed;
@@ -61,7 +63,7 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { domain: { type: 'string' }, origins: { type: 'string' }, name: { type: 'string' }, site: { type: 'string' }, scopes: { type: 'string' }, key: { type: 'string' } },
+      options: ALL_OPTIONS,
     });
   } catch (err) {
     // node's message for an unknown option runs on with advice about '--'; its first sentence is the problem
@@ -79,7 +81,7 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
   if (extra.length) {
     return { code: 2, out: `funnelbeam admin: unexpected argument "${extra[0]}" after "${commandName}"; quote a value with spaces, and write a list without spaces (a,b) (npm run admin -- help)` };
   }
-  const allowed = COMMAND_OPTIONS[commandName] ?? [];
+  const allowed = command.options;
   const stray = Object.keys(parsed.values).find((o) => !allowed.includes(o));
   if (stray) {
     const takes = allowed.length ? `it takes ${allowed.map((o) => '--' + o).join(', ')}` : 'it takes no options';
@@ -88,7 +90,7 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
   const config = parseConfig(env);
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
   try {
-    return { code: 0, out: JSON.stringify(await command(db, parsed.values), null, 2) };
+    return { code: 0, out: JSON.stringify(await command.run(db, parsed.values as Record<string, string | undefined>), null, 2) };
   } catch (err) {
     if (err instanceof AdminError) return { code: 1, out: `funnelbeam admin: ${err.message}` };
     throw err;

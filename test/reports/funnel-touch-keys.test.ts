@@ -13,11 +13,11 @@ import type { Db } from '../../collector/storage/db.js';
 import { TOUCH_KEY_COLUMNS } from '../../collector/storage/leads.js';
 import { replaySite } from '../../collector/funnel/replay.js';
 import { buildStageMetrics } from '../../collector/reports/stage-metrics.js';
-import { makeJourneyApp, type JourneyEvent } from '../helpers/journey-app.js';
+import { makeJourneyApp } from '../helpers/journey-app.js';
 import { ENGINES, freshPgUrl, migrationsUpTo, tempDir } from '../helpers/test-db.js';
 import { DAY, HOUR, MIN } from '../helpers/funnel-factories.js';
 import { jsonKeySql, jsonLinearGroups, jsonTouchGroups } from './funnel-reference.js';
-import { createRng } from '../../scripts/seed/random.js';
+import { playVisitMix } from './visit-mix.js';
 
 let closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -139,29 +139,7 @@ describe.each(ENGINES)('touch key columns on %s', (engine) => {
     closers.push(j.close);
     const t0 = j.clock.now;
     // a deterministic mix: campaigns, organic and direct sessions, repeat visits, forms, identifications across devices
-    const random = createRng(7);
-    const rnd = (n: number) => random.int(0, n - 1);
-    const sources = [
-      { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand' },
-      { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'generic' },
-      { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring' },
-      { utm_source: 'linkedin', utm_medium: 'social' },
-      null,
-    ];
-    const paths = ['/', '/blog/a', '/pricing', '/case-studies/x', '/compare/y', '/contact'];
-    for (let v = 0; v < 40; v++) {
-      const visitor = `v_gen${String(v).padStart(7, '0')}`;
-      const sessions = 1 + rnd(3);
-      for (let s = 0; s < sessions; s++) {
-        const at = t0 + v * HOUR + s * DAY + rnd(50) * MIN;
-        const src = sources[rnd(sources.length)];
-        const st = src ? { ...src, url: `http://127.0.0.1/?utm_source=${src.utm_source}`, at } : undefined;
-        const events: JourneyEvent[] = [{ path: paths[rnd(paths.length)], ...(st ? { st } : {}) }, { path: paths[rnd(paths.length)] }];
-        if (rnd(8) === 0) events.push({ n: 'demo_request', f: 'demo', path: '/demo', em: `p${rnd(16)}@gen.test` });
-        else if (rnd(6) === 0) events.push({ n: 'newsletter_signup', f: 'newsletter', path: '/blog', em: `p${rnd(16)}@gen.test` });
-        await j.visit(visitor, events, at);
-      }
-    }
+    await playVisitMix(j, { seed: 7, start: t0, visitors: 40, prefix: 'gen', emails: 16, visitorGap: HOUR, sessionGap: DAY, demoOdds: 8, newsletterOdds: 6 });
     j.clock.now = t0 + 30 * DAY;
     await j.serverEvents([{ email: 'p1@gen.test', name: 'closed_won', at: t0 + 10 * DAY }, { email: 'p2@gen.test', name: 'demo_completed', at: t0 + 9 * DAY }]);
     const bot = await j.db.get<{ lead_id: string }>('SELECT lead_id FROM leads WHERE site_id = ? ORDER BY lead_id LIMIT 1', [j.site.siteId]);

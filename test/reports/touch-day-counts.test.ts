@@ -13,11 +13,11 @@ import type { Db } from '../../collector/storage/db.js';
 import { DAY_MS, TOUCH_DAY_COUNT_TABLES } from '../../collector/storage/stage-day-counts.js';
 import { replaySite } from '../../collector/funnel/replay.js';
 import { DEFAULT_STAGES } from '../../shared/stages.js';
-import { makeJourneyApp, type JourneyEvent } from '../helpers/journey-app.js';
+import { makeJourneyApp } from '../helpers/journey-app.js';
 import { ENGINES, migrationsUpTo, tempDir } from '../helpers/test-db.js';
 import { HOUR, MIN } from '../helpers/funnel-factories.js';
 import { FIELD_OF, referenceBreakdown } from './funnel-reference.js';
-import { createRng } from '../../scripts/seed/random.js';
+import { playVisitMix } from './visit-mix.js';
 
 let closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -80,29 +80,7 @@ type Journey = Awaited<ReturnType<typeof makeJourneyApp>>;
  * moves), repeat visits, forms, the same email on several devices (merges), late events (rebuilds) and CRM events.
  */
 async function journeys(j: Journey, start: number, visitors = 36) {
-  const random = createRng(11);
-  const rnd = (n: number) => random.int(0, n - 1);
-  const sources = [
-    { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand' },
-    { utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'generic' },
-    { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring' },
-    { utm_source: 'linkedin', utm_medium: 'social' },
-    null,
-  ];
-  const paths = ['/', '/blog/a', '/pricing', '/case-studies/x', '/compare/y', '/contact'];
-  for (let v = 0; v < visitors; v++) {
-    const visitor = `v_tdc${String(v).padStart(7, '0')}`;
-    const sessions = 1 + rnd(3);
-    for (let s = 0; s < sessions; s++) {
-      const at = start + v * 3 * HOUR + s * 31 * HOUR + rnd(50) * MIN;
-      const src = sources[rnd(sources.length)];
-      const st = src ? { ...src, url: `http://127.0.0.1/?utm_source=${src.utm_source}`, at } : undefined;
-      const events: JourneyEvent[] = [{ path: paths[rnd(paths.length)], ...(st ? { st } : {}) }, { path: paths[rnd(paths.length)] }];
-      if (rnd(7) === 0) events.push({ n: 'demo_request', f: 'demo', path: '/demo', em: `p${rnd(12)}@tdc.test` });
-      else if (rnd(5) === 0) events.push({ n: 'newsletter_signup', f: 'newsletter', path: '/blog', em: `p${rnd(12)}@tdc.test` });
-      await j.visit(visitor, events, at);
-    }
-  }
+  await playVisitMix(j, { seed: 11, start, visitors, prefix: 'tdc', emails: 12, visitorGap: 3 * HOUR, sessionGap: 31 * HOUR, demoOdds: 7, newsletterOdds: 5 });
   // late events: earlier than what the leads hold (rebuilds that move stage changes)
   await j.visit('v_tdc0000003', [{ path: '/pricing' }], start - 2 * HOUR);
   await j.visit('v_tdc0000007', [{ path: '/case-studies/x' }], start + HOUR);

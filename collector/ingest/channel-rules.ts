@@ -6,13 +6,16 @@ export type Channel = (typeof CHANNELS)[number];
 
 /**
  * Search engines by host suffix (matched against the referrer host and a utm_source written as a host). An entry
- * without a dot is a label anywhere in the host: `google` is google.com, google.co.uk, www.google.de…
+ * ending in `.*` is that name under any country or generic top-level domain: `google.*` is google.com, google.co.uk,
+ * images.google.de…, never google.blogspot.com or google.com.example.io.
  */
 export const SEARCH_HOSTS = [
-  'google', 'bing.com', 'yahoo.com', 'yahoo.co.jp', 'duckduckgo.com', 'baidu.com', 'yandex.ru', 'yandex.com', 'yandex.com.tr',
+  'google.*', 'bing.com', 'yahoo.com', 'yahoo.co.jp', 'duckduckgo.com', 'baidu.com', 'yandex.ru', 'yandex.com', 'yandex.com.tr',
   'yandex.kz', 'yandex.by', 'yandex.uz', 'ya.ru', 'ecosia.org', 'search.brave.com', 'qwant.com', 'startpage.com', 'naver.com',
-  'seznam.cz', 'ask.com', 'aol.com', 'kagi.com', 'perplexity.ai', 'so.com', 'sogou.com', 'daum.net',
+  'seznam.cz', 'ask.com', 'aol.com', 'kagi.com', 'so.com', 'sogou.com', 'daum.net',
 ];
+// AI assistants (chatgpt.com, perplexity.ai, claude.ai, copilot.microsoft.com, gemini.google.com) are on no list: all
+// of them are referrals, as GA4 counted them until 2026 (and still counts Perplexity), so none is split from the others.
 
 /**
  * Hosts of a search engine's owner that are no search: a link in a shared document, an invite, a store page, and the
@@ -21,6 +24,8 @@ export const SEARCH_HOSTS = [
 export const NOT_SEARCH_HOSTS = [
   'gemini.google.com', 'docs.google.com', 'drive.google.com', 'calendar.google.com', 'meet.google.com', 'chat.google.com', 'sites.google.com',
   'groups.google.com', 'classroom.google.com', 'keep.google.com', 'accounts.google.com', 'play.google.com', 'photos.google.com',
+  'cloud.google.com', 'developers.google.com', 'support.google.com', 'workspace.google.com', 'ads.google.com', 'analytics.google.com',
+  'marketingplatform.google.com', 'business.google.com', 'firebase.google.com', 'lookerstudio.google.com', 'datastudio.google.com',
 ];
 
 /** Social networks by host suffix. */
@@ -30,7 +35,7 @@ export const SOCIAL_HOSTS = [
   'news.ycombinator.com', 'quora.com', 'xing.com', 'vk.com', 'weibo.com', 'snapchat.com', 'discord.com', 'medium.com',
 ];
 
-/** Webmail hosts: a referrer from them is email traffic. `mail.` is a prefix; `webmail` a label anywhere. */
+/** Webmail hosts: a referrer from them is email traffic. `mail.` is a prefix; `webmail` (no dot) a label anywhere. */
 export const EMAIL_HOSTS = [
   'mail.google.com', 'outlook.live.com', 'outlook.office.com', 'outlook.office365.com', 'outlook.cloud.microsoft', 'mail.yahoo.com',
   'mail.proton.me', 'app.fastmail.com', 'deref-gmx.net', 'deref-web.de', 'safelinks.protection.outlook.com', 'webmail', 'mail.',
@@ -59,6 +64,12 @@ export const APP_REFERRER_HOSTS: Record<string, string> = {
   'com.zhiliaoapp.musically': 'tiktok.com',
   'com.pinterest': 'pinterest.com',
 };
+
+/**
+ * A utm_source naming an ad platform of a network (`facebook_ads`, `linkedin-ads`, `Google Ads`): the network before
+ * it decides search or social, and the visit is paid even without a medium.
+ */
+export const AD_SOURCE_SUFFIX = /[ _-]ads?$/;
 
 /** utm_source values that name a social network or search engine without a domain. */
 export const SOCIAL_SOURCES = ['facebook', 'fb', 'meta', 'instagram', 'ig', 'linkedin', 'twitter', 'x', 'reddit', 'youtube', 'tiktok', 'pinterest', 'threads', 'bluesky'];

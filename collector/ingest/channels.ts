@@ -1,18 +1,31 @@
 // Decides a touch's channel from its UTM fields, click ids and referrer host (rules in channel-rules.ts).
 import {
-  AD_CLICK_IDS, APP_REFERRER_HOSTS, EMAIL_HOSTS, MEDIUM_RULES, NOT_SEARCH_HOSTS, PAID_DISPLAY_MEDIUM, SEARCH_HOSTS, SEARCH_SOURCES,
-  SOCIAL_CLICK_IDS, SOCIAL_HOSTS, SOCIAL_SOURCES, type Channel,
+  AD_CLICK_IDS, AD_SOURCE_SUFFIX, APP_REFERRER_HOSTS, EMAIL_HOSTS, MEDIUM_RULES, NOT_SEARCH_HOSTS, PAID_DISPLAY_MEDIUM, SEARCH_HOSTS,
+  SEARCH_SOURCES, SOCIAL_CLICK_IDS, SOCIAL_HOSTS, SOCIAL_SOURCES, type Channel,
 } from './channel-rules.js';
 import { isOwnHost } from './origin.js';
 import type { WireTouch } from '../../shared/wire.js';
 
 export type { Channel } from './channel-rules.js';
 
-/** A host on a list of hosts: itself or a subdomain of an entry, a `mail.` prefix, or a label without dots anywhere. */
+/** `name.*` entries as patterns: the name, then a top-level domain (`com`, `de`) or a country's second level (`co.uk`). */
+const anyTld = new Map<string, RegExp>();
+const anyTldPattern = (entry: string) => {
+  let re = anyTld.get(entry);
+  if (!re) anyTld.set(entry, (re = new RegExp(`(^|\\.)${entry.slice(0, -2).replace(/\./g, '\\.')}\\.[a-z]{2,3}(\\.[a-z]{2})?$`)));
+  return re;
+};
+
+/**
+ * A host on a list of hosts: itself or a subdomain of an entry, a `mail.` prefix, a `name.*` under any top-level
+ * domain, or a label without dots anywhere.
+ */
 function hostMatches(host: string, list: readonly string[]): boolean {
   let labels: string[] | undefined;
   for (const h of list) {
-    if (!h.includes('.')) {
+    if (h.endsWith('.*')) {
+      if (anyTldPattern(h).test(host)) return true;
+    } else if (!h.includes('.')) {
       if ((labels ??= host.split('.')).includes(h)) return true;
     } else if (h.endsWith('.') ? host.startsWith(h) : host === h || (host.endsWith(h) && host[host.length - h.length - 1] === '.')) return true;
   }
@@ -50,15 +63,29 @@ function ruleText(value: string | undefined): string {
   return v.replace(/\s+/g, ' ').trim();
 }
 
-const isSearchHost = (host: string) => !!host && hostMatches(host, SEARCH_HOSTS) && !hostMatches(host, NOT_SEARCH_HOSTS);
+// a webmail host of a search engine's owner (mail.google.com, mail.yahoo.com) is email, never search
+const isSearchHost = (host: string) => !!host && hostMatches(host, SEARCH_HOSTS) && !hostMatches(host, NOT_SEARCH_HOSTS) && !hostMatches(host, EMAIL_HOSTS);
 const isSocialHost = (host: string) => !!host && hostMatches(host, SOCIAL_HOSTS);
 
-/** Whether the referrer host, or the utm_source as a name or a host, is a search engine. */
-const isSearch = (refHost: string, source: string, sourceHost: string) =>
-  isSearchHost(refHost) || (!!source && (SEARCH_SOURCES.includes(source) || isSearchHost(sourceHost)));
-/** Whether the referrer host, the utm_source or a social click id names a social network. */
-const isSocial = (refHost: string, source: string, sourceHost: string, socialClick: boolean) =>
-  socialClick || isSocialHost(refHost) || (!!source && (SOCIAL_SOURCES.includes(source) || isSocialHost(sourceHost)));
+type Network = 'search' | 'social' | '';
+
+/** The network a utm_source names, as a name (`linkedin`, `google_ads`) or a host (`bing.com`); '' when it names none. */
+function networkOfSource(name: string, sourceHost: string): Network {
+  if (!name) return '';
+  if (SEARCH_SOURCES.includes(name) || isSearchHost(sourceHost)) return 'search';
+  if (SOCIAL_SOURCES.includes(name) || isSocialHost(sourceHost)) return 'social';
+  return '';
+}
+
+/**
+ * The network a visit came through: the utm_source's when it names one (campaign tags override the referrer, as in
+ * GA4), else a social click id's, else the referrer's.
+ */
+function networkOf(sourceNetwork: Network, refHost: string, socialClick: boolean): Network {
+  if (sourceNetwork) return sourceNetwork;
+  if (socialClick) return 'social';
+  return isSearchHost(refHost) ? 'search' : isSocialHost(refHost) ? 'social' : '';
+}
 
 const AD_IDS = Object.keys(AD_CLICK_IDS);
 
@@ -81,7 +108,8 @@ function findClickId(touch: WireTouch, ids: readonly string[]): string | undefin
  * The channel of a touch. `siteHosts` (the site's domains: its own and the extra origins it admits, siteDomains)
  * keep internal navigation from counting as a referral.
  * Order: ad click ids, then utm_medium rules, then a social click id, then utm_source, then the referrer host (or the
- * utm_source written as a host when no referrer came), then direct.
+ * utm_source written as a host when no referrer came), then direct. A utm_source that names a network outranks the
+ * referrer (an email's link tagged `utm_source=newsletter`, clicked in Gmail, is email, not Google's search).
  */
 export function classifyChannel(touch: WireTouch | null | undefined, siteHosts: readonly string[] = []): Channel {
   if (!touch) return 'direct';
@@ -94,22 +122,24 @@ export function classifyChannel(touch: WireTouch | null | undefined, siteHosts: 
   // an app's package is never read as a host: a listed app stands for its web host, another is a referral
   const refHost = app ? APP_REFERRER_HOSTS[app] ?? '' : hostOf(touch.ref);
   const socialClick = !!findClickId(touch, SOCIAL_CLICK_IDS);
+  // `facebook_ads`, `Google Ads`: the network named, and a paid visit
+  const adSource = AD_SOURCE_SUFFIX.test(source);
+  const sourceNetwork = networkOfSource(adSource ? source.replace(AD_SOURCE_SUFFIX, '') : source, sourceHost);
+  const network = networkOf(sourceNetwork, refHost, socialClick);
   if (medium) {
     for (const rule of MEDIUM_RULES) {
       if (!rule.pattern.test(medium)) continue;
-      if (rule.channel === '$organic') return isSocial(refHost, source, sourceHost, socialClick) ? 'organic_social' : 'organic_search';
+      if (rule.channel === '$organic') return network === 'social' ? 'organic_social' : 'organic_search';
       if (rule.channel !== '$paid') return rule.channel;
-      if (isSearch(refHost, source, sourceHost)) return 'paid_search';
-      if (isSocial(refHost, source, sourceHost, socialClick) || medium.includes('social')) return 'paid_social';
+      if (network === 'search') return 'paid_search';
+      if (network === 'social' || medium.includes('social')) return 'paid_social';
       return PAID_DISPLAY_MEDIUM.test(medium) ? 'display' : 'paid_search';
     }
   }
-  if (socialClick) return 'organic_social';
-  if (source) {
-    if (isSearch(refHost, source, sourceHost)) return 'organic_search';
-    if (isSocial(refHost, source, sourceHost, socialClick)) return 'organic_social';
-    if (/mail|newsletter/.test(source)) return 'email';
-  }
+  if (adSource && sourceNetwork) return sourceNetwork === 'search' ? 'paid_search' : 'paid_social';
+  if (socialClick || sourceNetwork === 'social') return 'organic_social';
+  if (sourceNetwork === 'search') return 'organic_search';
+  if (/mail|newsletter/.test(source)) return 'email';
   // without a referrer (an app's link, a stripped header), a utm_source written as a host says where the visit came from
   const fromHost = refHost || (medium ? '' : sourceHost);
   if (fromHost && !isOwnHost(fromHost, siteHosts)) {

@@ -1,10 +1,14 @@
 // What names a session and what identifies a campaign: shared by the session rules and the late-event rules.
+import { CLICK_IDS } from '../../shared/events.js';
 import type { WireTouch } from '../../shared/wire.js';
 
-/** What identifies a campaign: source, medium, campaign and any click id. Empty for a touch without one. */
+/**
+ * What identifies a campaign: source, medium, campaign and any click id, in CLICK_IDS order (late-events.ts
+ * campaignAsStored reads the click ids at the key's end by that list). Empty for a touch without one.
+ */
 export function campaignKey(touch: WireTouch | null | undefined): string {
   if (!touch) return '';
-  const parts = [touch.utm_source, touch.utm_medium, touch.utm_campaign, touch.gclid, touch.fbclid, touch.msclkid, touch.li_fat_id, touch.ttclid];
+  const parts = [touch.utm_source, touch.utm_medium, touch.utm_campaign, ...CLICK_IDS.map((id) => touch[id])];
   return parts.some(Boolean) ? parts.map((p) => p ?? '').join('|') : '';
 }
 

@@ -2,7 +2,7 @@
 // belong to among the visitor's known ones. Pure rules + a per-process cache.
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 import type { Touch } from './types.js';
-import { placeLateEvents } from './late-events.js';
+import { campaignAsStored, placeLateEvents } from './late-events.js';
 import { sessionIdFor } from './session-key.js';
 
 export { campaignKey, sessionIdFor } from './session-key.js';
@@ -54,7 +54,9 @@ export function nextSession(
     }
     const idle =
       activeSince - prev.lastSeen > SESSION_TIMEOUT_MS || (device !== undefined && prev.deviceSeen !== undefined && device.since - prev.deviceSeen > SESSION_TIMEOUT_MS);
-    const newCampaign = campaign !== '' && campaign !== prev.campaign;
+    // campaigns compare as late events compare them (campaignAsStored): which click id, not its value, since every click
+    // on an ad has its own and the same ad clicked again within a visit is no new campaign
+    const newCampaign = campaign !== '' && campaignAsStored(campaign) !== campaignAsStored(prev.campaign);
     if (!idle && !newCampaign) {
       // an engagement event (activity that began before `at`) reports time on its view: it belongs to the session but
       // does not extend it, so the visitor's next event after 30 quiet minutes on a visible page opens a session

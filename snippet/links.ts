@@ -6,19 +6,25 @@ import { track } from './track.js';
 import { flush } from './send.js';
 import { onSubmit, watchSubmits } from './forms.js';
 
-/** `t` is a local (a parameter only to save bytes): the innermost target, inside an open shadow root too. */
-export const onClick = (e: MouseEvent, t = e.composedPath()[0] as HTMLInputElement) => {
+/**
+ * `p` and `t` are locals (parameters only to save bytes): the event's path through open shadow roots, and its innermost
+ * target.
+ */
+export const onClick = (e: MouseEvent, p = e.composedPath() as Element[], t = p[0]) => {
   // the root of what was clicked is watched from now on: in a web component's open shadow root, the submit of its form
   // (which follows the click, also for Enter in a field) stays there (the document's own is watched already: no change)
   watchSubmits(t.getRootNode() as ShadowRoot);
   // a form sent by script from a type=button control (Ninja Forms), by a left click or the keyboard, also on the icon or
   // label inside the button: see onSubmit (no such control, or one outside a form, throws there, caught)
   if (!e.button) onSubmit(t.closest('[type=button]') as unknown as Event, 1);
-  // a link inside a web component's (open) shadow root counts too, and an SVG link written with xlink:href (design tools'
-  // exports), which [href] does not match (a selector without a namespace); an <a> without either (a placeholder a
+  // the link is the first <a> or <area> on the path, which crosses open shadow roots where closest() stops: a link inside
+  // a web component, a design system's link button (<a href><slot></slot></a> in its shadow root) clicked on a slotted
+  // label or icon, a link clicked on an icon component whose SVG is in its own shadow root (ion-icon) all count (the
+  // window and the document on the path have no matches()); so does an SVG link written with xlink:href (design tools'
+  // exports), which [href] would not match (a selector without a namespace); an <a> without either (a placeholder a
   // script handles) reads as the page's own URL: neither a download nor outbound, unless it has a download attribute
   // (leaving that one out costs 4 B gzip)
-  const a = t.closest('a,area') as Element & { href: string | SVGAnimatedString };
+  const a = p.find((n) => n.matches?.('a,area')) as Element & { href: string | SVGAnimatedString };
   // an SVG link's href property is an SVGAnimatedString (no host or pathname) whose baseVal is its href or xlink:href
   // as written, resolved as the browser does
   const u = new URL((a.href as SVGAnimatedString).baseVal ?? a.href, a.baseURI);

@@ -18,7 +18,11 @@ export const captureTouch = (url = (performance.getEntriesByType('navigation')[0
   here = { url, at: Date.now() };
   // UTM_KEYS and CLICK_IDS (other utm_ keys go too; the collector drops them)
   new URL(url).searchParams.forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
-  if (doc.referrer && new URL(doc.referrer).host != loc.host) (here.ref = doc.referrer), (landing = here);
+  // a reload, or a return through history to a page not kept in the back/forward cache, keeps the outside referrer the
+  // page first had, now perhaps at a client-side route's address: no new arrival while a visit is under way (a
+  // consent manager's reload before anything was tracked still lands). performance.navigation (type 1 or 2) is
+  // deprecated but everywhere, and shorter than the navigation entry's type
+  if (doc.referrer && new URL(doc.referrer).host != loc.host) (here.ref = doc.referrer), (performance.navigation?.type && state.a) || (landing = here);
 };
 
 /**

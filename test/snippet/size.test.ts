@@ -4,7 +4,14 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,604 with terser after esbuild: 2,602 before the sixth unseen-pages round (+2: with data-hash, a hash router's boot
+ * 2,630 with terser after esbuild: 2,604 before the seventh unseen-pages round (+26: a reload, or a return through
+ * history to a page not kept in the back/forward cache, which keeps the outside referrer the page first had (after a
+ * client-side route, at another address), no longer starts a new session touch without the visit's campaign while a
+ * visit is under way +14; the link of a click found on its composed path, so that a design system's link button
+ * (<a href><slot></slot></a> in a shadow root) clicked on a slotted label or icon, and a link clicked on an icon
+ * component drawn in its own shadow root, count +12; skipping the submit of a dialog's Cancel (a button with
+ * formmethod="dialog") +20, and a return from a subdomain of the site (blog. to www.) read as no new arrival +26, were
+ * measured and left out); 2,602 before the sixth unseen-pages round (+2: with data-hash, a hash router's boot
  * from no hash to "#/" or "#!/" (Vue Router's hash history, AngularJS) is no second landing view, the hash read without
  * its leading "#/" +5; Do Not Track compared with 1 -1, the loopback pattern written 127\.[\d.]+ -1 (gzip's rounding
  * makes the three +2); deleting the stored copy before writing it again, instead of after a failed write, saved 4
@@ -62,7 +69,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2604;
+export const GZIP_BUDGET = 2630;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -25,7 +25,9 @@ export const FORM_KINDS = ['newsletter', 'demo', 'other'] as const;
 export type FormKind = (typeof FORM_KINDS)[number];
 
 /** Click ids kept with a touch, next to the UTM parameters. */
-export const CLICK_IDS = ['gclid', 'fbclid', 'msclkid', 'li_fat_id', 'ttclid'] as const;
+// gbraid and wbraid are Google Ads' click ids on iOS (app and web), where gclid is not set. Session campaign keys list the
+// click ids in this order (campaignAsStored counts them from the key's end).
+export const CLICK_IDS = ['gclid', 'fbclid', 'msclkid', 'li_fat_id', 'ttclid', 'gbraid', 'wbraid'] as const;
 export const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'] as const;
 
 /** Trait keys that feed audience exports. */

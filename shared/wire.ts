@@ -13,6 +13,8 @@ export interface WireTouch {
   msclkid?: string;
   li_fat_id?: string;
   ttclid?: string;
+  gbraid?: string;
+  wbraid?: string;
   /** referrer of the landing page */
   ref?: string;
   /** landing page URL */

@@ -16,8 +16,9 @@ let landing: WireTouch | 0;
  */
 export const captureTouch = (url = (performance.getEntriesByType('navigation')[0]?.name || loc.href) as string) => {
   here = { url, at: Date.now() };
-  // UTM_KEYS and CLICK_IDS (other utm_ keys go too; the collector drops them)
-  new URL(url).searchParams.forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
+  // UTM_KEYS and CLICK_IDS (other utm_ keys, and any key ending in braid for gbraid and wbraid, go too; the collector
+  // drops them)
+  new URL(url).searchParams.forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)|braid$/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
   // a reload, or a return through history to a page not kept in the back/forward cache, keeps the outside referrer the
   // page first had, now perhaps at a client-side route's address: no new arrival while a visit is under way (a
   // consent manager's reload before anything was tracked still lands). performance.navigation (type 1 or 2) is

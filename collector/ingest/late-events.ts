@@ -93,7 +93,7 @@ const CAMPAIGN_TESTS: Record<CampaignTest, (event: string, session: string) => b
 export function campaignAsStored(key: string): string {
   if (key === '') return '';
   const parts = key.split('|');
-  // the click ids end the key, in CLICK_IDS order
+  // the click ids end the key, in CLICK_IDS order (counted from the end: a campaign's name may hold a '|')
   const clicks = parts.splice(parts.length - CLICK_IDS.length);
   const i = clicks.findIndex(Boolean);
   return `${parts.join('|')}|${i < 0 ? '' : CLICK_IDS[i]}`;

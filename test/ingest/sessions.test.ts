@@ -21,10 +21,11 @@ describe('nextSession', () => {
     expect(nextSession(a, 'v1', 30 * MIN + 1, '').isNew).toBe(true);
   });
   test('a new campaign opens a new session at once; the same campaign does not', () => {
-    const a = nextSession(null, 'v1', 0, 'google|cpc|x').state;
-    expect(nextSession(a, 'v1', MIN, 'google|cpc|x').isNew).toBe(false);
+    const google = campaignKey({ utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'x' });
+    const a = nextSession(null, 'v1', 0, google).state;
+    expect(nextSession(a, 'v1', MIN, google).isNew).toBe(false);
     expect(nextSession(a, 'v1', MIN, '').isNew).toBe(false);
-    expect(nextSession(a, 'v1', MIN, 'bing|cpc|y').isNew).toBe(true);
+    expect(nextSession(a, 'v1', MIN, campaignKey({ utm_source: 'bing', utm_medium: 'cpc', utm_campaign: 'y' })).isNew).toBe(true);
   });
   test('a late event inside the session joins it; a much older one opens a past session without moving the current', () => {
     const a = nextSession(null, 'v1', 100 * MIN, '').state;
@@ -42,7 +43,7 @@ describe('nextSession', () => {
   });
   test('campaignKey ignores touches without a campaign', () => {
     expect(campaignKey({ ref: 'https://google.com' })).toBe('');
-    expect(campaignKey({ utm_source: 'a', gclid: 'g' })).toBe('a|||g||||');
+    expect(campaignKey({ utm_source: 'a', gclid: 'g' })).toBe('a|||g||||||');
   });
 });
 

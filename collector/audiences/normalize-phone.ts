@@ -7,7 +7,8 @@ import { toHalfWidth } from './normalize-text.js';
  * 0. Full-width digits and signs (a Japanese or Chinese IME types "０９０－１２３４") become ASCII (NFKC).
  * 1. An extension ("x12", "ext. 12", ";ext=12", "#12") at the end is dropped, and so is a "(0)" written
  *    after the country code ("+44 (0)20…"); letters and symbols are ignored.
- * 2. A leading "+" means the country code is already there.
+ * 2. A "+" before the first digit (after a label such as "Tel:" or a `tel:` URI scheme too) means the country code
+ *    is already there.
  * 3. Otherwise a leading "00" (or "011" in NANP countries) is the international prefix and is dropped.
  * 4. Otherwise the number is national: the lead's `country` trait (alpha-2) gives the calling code and the
  *    trunk prefix (usually 0) is dropped. Without a known country the number is ambiguous and becomes "".
@@ -20,7 +21,8 @@ export function toE164(raw: string, defaultCountry = ''): string {
     .trim()
     .replace(/\s*(?:;\s*ext=|ext\.?|extension|x|#)\s*\d{1,6}\s*$/i, '')
     .replace(/\(0\)/g, '');
-  const hasPlus = /^\+/.test(withoutExt.replace(/^[\s(]+/, ''));
+  // a "+" before the first digit, whatever precedes it: "(+44) …", "Tel: +44 …", "tel:+1-…" (RFC 3966)
+  const hasPlus = /^[^\d+]*\+/.test(withoutExt);
   let digits = withoutExt.replace(/\D/g, '');
   if (!digits) return '';
   const country = defaultCountry.toUpperCase();

@@ -61,9 +61,9 @@ const BodySchema = z.object({
     // fetch refuses a URL with credentials, so such a webhook could never be delivered: send them as a secret instead
     .refine((u) => !hasCredentials(u), 'must not contain a user name or password')
     .openapi({ description: 'http(s), at most 2048 characters, without credentials (verify deliveries with the signature)' }),
-  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).openapi({ description: 'queued deliveries of a type left out are not sent' }),
   secret: z.string().min(16).max(256).optional().openapi({ description: 'omit to keep the current secret, or to have one generated for a new webhook' }),
-  active: z.boolean().optional(),
+  active: z.boolean().optional().openapi({ description: 'false pauses it (deliveries wait as held); omit to keep the current value (true for a new webhook)' }),
 });
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());

@@ -1,6 +1,6 @@
 // Segment administration as domain calls for the routes: list with counts, create or replace, delete, visitor lookup.
 import type { Deps } from '../context.js';
-import { deleteSegment, getSegment, insertSegment, listSegments, listVisitorSegmentKeys, updateSegment, type SegmentRow } from '../storage/segments.js';
+import { deleteSegment, getSegment, insertSegment, listSegments, listVisitorSegmentKeys, lockSegmentDefinitions, updateSegment, type SegmentRow } from '../storage/segments.js';
 import { parseDefinition, type SegmentDefinition } from './definition.js';
 import { loadFunnelSettings } from './funnel-settings.js';
 import { recomputeSegment } from './recompute-segments.js';
@@ -51,6 +51,7 @@ export async function putSegment(deps: Deps, siteId: string, key: string, body: 
   const definition = JSON.stringify(parsed.definition);
   const at = deps.now();
   const created = await deps.db.transaction(async (tx) => {
+    await lockSegmentDefinitions(tx);
     const existing = await getSegment(tx, siteId, key);
     const name = body.name?.trim() || existing?.name || key;
     if (existing) {
@@ -65,7 +66,10 @@ export async function putSegment(deps: Deps, siteId: string, key: string, body: 
 }
 
 export async function removeSegment(deps: Deps, siteId: string, key: string): Promise<boolean> {
-  return deps.db.transaction((tx) => deleteSegment(tx, siteId, key));
+  return deps.db.transaction(async (tx) => {
+    await lockSegmentDefinitions(tx);
+    return deleteSegment(tx, siteId, key);
+  });
 }
 
 export const visitorSegments = (deps: Deps, siteId: string, visitorId: string) => listVisitorSegmentKeys(deps.db, siteId, visitorId);

@@ -76,6 +76,16 @@ export async function updateSegment(db: Db, s: { siteId: string; key: string; na
   return n > 0;
 }
 
+/**
+ * Before a definition is written or deleted: on PostgreSQL, waits until every transaction that has read the site's
+ * definitions (an ingest flush, a sweep, another PUT's page of re-evaluation) has ended, and holds new readers until
+ * this one commits. Without it a flush that read the old definition could commit its memberships after the
+ * re-evaluation had passed its leads, leaving members of a definition that is no longer stored. SQLite has one writer.
+ */
+export async function lockSegmentDefinitions(tx: Db): Promise<void> {
+  if (tx.dialect === 'pg') await tx.run('LOCK TABLE segments IN ACCESS EXCLUSIVE MODE');
+}
+
 /** Removes the segment and its members (its enter/exit history stays with the leads' timelines). */
 export async function deleteSegment(db: Db, siteId: string, key: string): Promise<boolean> {
   await db.run('DELETE FROM segment_members WHERE site_id = ? AND segment_key = ?', [siteId, key]);

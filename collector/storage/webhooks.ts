@@ -146,14 +146,35 @@ export async function holdDeliveries(db: Db, siteId: string, webhookId: string, 
   );
 }
 
+/** Deletes the webhook's queued (pending or held) deliveries whose type is not in `events`; resolves to how many. */
+export async function dropQueuedDeliveriesNotOf(db: Db, siteId: string, webhookId: string, events: readonly string[]): Promise<number> {
+  return db.run(
+    `DELETE FROM webhook_deliveries WHERE site_id = ? AND webhook_id = ? AND status IN ('pending', 'held')
+       AND event_type NOT IN (${events.map(() => '?').join(', ')})`,
+    [siteId, webhookId, ...events],
+  );
+}
+
 // ---- the delivery worker
 
-/** Deliveries that are due: pending ones whose time has come, and sending ones whose claim expired (crashed worker). */
+/** How many of the oldest due deliveries are shared out in turns (bounds the cost of a fill during a backlog). */
+export const DUE_WINDOW = 1024;
+
+/**
+ * Deliveries that are due: pending ones whose time has come, and sending ones whose claim expired (crashed worker).
+ * Of the oldest DUE_WINDOW of them, taken in turns across webhooks, each webhook's oldest first: every webhook with
+ * something due gets its first before any gets its second, so a backlog for one receiver (one that never answers,
+ * say) cannot hold every slot while others wait behind it. Within a webhook the order is the order they were queued.
+ */
 export async function listDueDeliveries(db: Db, now: number, limit: number): Promise<Array<{ siteId: string; deliveryId: string; status: DeliveryStatus; nextAttemptAt: number }>> {
   const rows = await db.all<{ site_id: string; delivery_id: string; status: string; next_attempt_at: number }>(
-    `SELECT site_id, delivery_id, status, next_attempt_at FROM webhook_deliveries
-     WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY next_attempt_at, delivery_id LIMIT ?`,
-    [now, limit],
+    `SELECT site_id, delivery_id, status, next_attempt_at FROM (
+       SELECT site_id, delivery_id, status, next_attempt_at,
+              ROW_NUMBER() OVER (PARTITION BY site_id, webhook_id ORDER BY next_attempt_at, delivery_id) AS turn
+       FROM (SELECT site_id, delivery_id, webhook_id, status, next_attempt_at FROM webhook_deliveries
+             WHERE status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY next_attempt_at, delivery_id LIMIT ?) oldest
+     ) due WHERE turn <= ? ORDER BY turn, next_attempt_at, delivery_id LIMIT ?`,
+    [now, Math.max(DUE_WINDOW, limit), limit, limit],
   );
   return rows.map((r) => ({ siteId: r.site_id, deliveryId: r.delivery_id, status: r.status as DeliveryStatus, nextAttemptAt: Number(r.next_attempt_at) }));
 }

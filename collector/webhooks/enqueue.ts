@@ -1,7 +1,7 @@
 // Queues webhook deliveries in the same transaction as the change that causes them, so none is lost or invented.
-import { randomUUID } from 'node:crypto';
 import type { Db } from '../storage/db.js';
 import { insertDelivery, listActiveWebhookEvents } from '../storage/webhooks.js';
+import { newDeliveryId } from './delivery-id.js';
 
 export const WEBHOOK_EVENTS = ['stage.changed', 'lead.mql', 'segment.entered', 'segment.exited'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
@@ -28,7 +28,7 @@ export function webhookQueue(tx: Db, siteId: string): WebhookQueue {
       let queued = 0;
       for (const hook of await active()) {
         if (!hook.events.includes(type)) continue;
-        const deliveryId = randomUUID();
+        const deliveryId = newDeliveryId(now);
         const payload: WebhookPayload = { id: deliveryId, type, createdAt: new Date(now).toISOString(), data };
         await insertDelivery(tx, { siteId, deliveryId, webhookId: hook.webhookId, eventType: type, payload: JSON.stringify(payload), now });
         queued++;

@@ -1,7 +1,7 @@
-// Creating and changing a webhook: keeps created_at and the secret unless a new one is given; generates one for a new hook.
-// Pausing it (active: false) holds its queued deliveries until it is resumed.
+// Creating and changing a webhook: keeps created_at, the secret and `active` unless given; generates a secret for a new
+// hook. Pausing it (active: false) holds its queued deliveries until it is resumed; a type it no longer takes is unqueued.
 import type { Db } from '../storage/db.js';
-import { getWebhook, holdDeliveries, insertWebhookIfNew, upsertWebhook, type Webhook } from '../storage/webhooks.js';
+import { dropQueuedDeliveriesNotOf, getWebhook, holdDeliveries, insertWebhookIfNew, upsertWebhook, type Webhook } from '../storage/webhooks.js';
 import type { WebhookEvent } from './enqueue.js';
 import { generateWebhookSecret } from './webhook-secret.js';
 
@@ -21,21 +21,29 @@ export interface SavedWebhook {
 
 export async function saveWebhook(db: Db, siteId: string, webhookId: string, input: WebhookInput, now: number): Promise<SavedWebhook> {
   const events = [...new Set(input.events)];
-  const active = input.active ?? true;
   // create atomically: of several PUTs of a new id at once, one inserts (and shows its generated secret), the rest update
   for (let attempt = 0; attempt < 3; attempt++) {
     const existing = await getWebhook(db, siteId, webhookId);
     if (!existing) {
       const secret = input.secret || generateWebhookSecret();
-      const fresh: Webhook = { siteId, webhookId, url: input.url, secret, events, active, createdAt: now, updatedAt: now };
+      const fresh: Webhook = { siteId, webhookId, url: input.url, secret, events, active: input.active ?? true, createdAt: now, updatedAt: now };
       if (await insertWebhookIfNew(db, fresh)) return { webhook: fresh, created: true, generatedSecret: input.secret ? null : secret };
       continue; // made meanwhile by another request: update it
     }
-    const webhook: Webhook = { ...existing, url: input.url, secret: input.secret || existing.secret, events, active, updatedAt: now };
-    await upsertWebhook(db, webhook);
-    // paused: its queued deliveries wait; resumed: they go out again
-    if (!webhook.active) await holdDeliveries(db, siteId, webhookId, true);
-    else if (!existing.active) await holdDeliveries(db, siteId, webhookId, false);
+    const webhook = await db.transaction(async (tx) => {
+      const current = await getWebhook(tx, siteId, webhookId);
+      if (!current) return null; // deleted meanwhile: make it anew
+      // like the secret, `active` left out keeps what it was: a PUT that only moves the url does not resume a paused hook
+      const next: Webhook = { ...current, url: input.url, secret: input.secret || current.secret, events, active: input.active ?? current.active, updatedAt: now };
+      await upsertWebhook(tx, next);
+      // the queue follows the state written here, not the one read before: of a pause and a resume sent at once, the
+      // one that lands last decides both (paused: queued deliveries wait as held; active: they go out)
+      await holdDeliveries(tx, siteId, webhookId, !next.active);
+      // a type the receiver unsubscribed from is not sent from the queue either (an attempt under way finishes)
+      await dropQueuedDeliveriesNotOf(tx, siteId, webhookId, events);
+      return next;
+    });
+    if (!webhook) continue;
     return { webhook, created: false, generatedSecret: null };
   }
   throw new Error(`webhook ${webhookId} kept appearing and disappearing while it was saved`);

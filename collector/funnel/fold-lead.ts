@@ -32,6 +32,8 @@ export function foldLead(funnel: CompiledFunnel, start: LeadFold, events: readon
   const scoreChanges: ScoreChange[] = [];
   let stage = { rank: f.rank, stageAt: f.stageAt, progress: f.stageProgress };
   let score = { score: f.score, scoreAt: f.scoreAt, mqlAt: f.mqlAt, progress: f.scoreProgress };
+  /** the session whose touch stands in for a first touch this fold has not seen yet (see below) */
+  let standIn: string | null = null;
   for (const e of sorted) {
     if (e.traits) {
       const t = normalizeTraits(e.traits);
@@ -44,7 +46,15 @@ export function foldLead(funnel: CompiledFunnel, start: LeadFold, events: readon
       if (!f.lastTouch || (e.firstTouch && f.lastTouch.sessionId !== e.sessionId)) f.lastTouch = sessionTouchOf(e);
       // the visitor's first touch rides on session openers; a lead whose first web event opened no session (its
       // visitor switched to it mid-session) starts from that session's touch
-      if (!f.firstTouch) f.firstTouch = e.firstTouch ? { ...e.firstTouch, at: e.firstTouch.at ?? e.at } : withoutSession(f.lastTouch);
+      if (!f.firstTouch) {
+        f.firstTouch = e.firstTouch ? { ...e.firstTouch, at: e.firstTouch.at ?? e.at } : withoutSession(f.lastTouch);
+        standIn = e.firstTouch ? null : e.sessionId;
+      } else if (standIn === e.sessionId && e.firstTouch) {
+        // the visit's opener arrived before an earlier page of it (an outbox resent late): its first touch (the landing
+        // URL with it) is the lead's, from the earlier page's time
+        f.firstTouch = { ...e.firstTouch, at: Math.min(f.firstTouch.at, e.firstTouch.at ?? e.at) };
+        standIn = null;
+      }
     }
     const s = nextStage(funnel, stage, e);
     stage = s.state;

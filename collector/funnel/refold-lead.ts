@@ -62,7 +62,11 @@ export async function refoldLead(
   throw new Error(`lead ${leadId} kept changing under attribution; its events stay unattributed for replay`);
 }
 
-/** stage.changed for each stage entered, lead.mql when the fold crossed the threshold; same transaction. */
+/**
+ * stage.changed for each stage entered, lead.mql when the fold crossed the threshold; same transaction. The lead.mql
+ * score is the one the crossing award made, at its `at`: later events of the same fold may have moved the score since
+ * (a careers page right after a demo request puts it back under the threshold).
+ */
 export async function queueLeadWebhooks(
   hooks: WebhookQueue, funnel: CompiledFunnel, leadId: string, email: string | null, entered: readonly StageChangeRow[],
   mqlBefore: number | null, result: FoldResult, now: number,
@@ -73,7 +77,7 @@ export async function queueLeadWebhooks(
   if (mqlBefore === null && result.fold.mqlAt !== null) {
     const cause = result.scoreChanges.find((c) => c.mql);
     await hooks.enqueue('lead.mql', {
-      leadId, email, score: result.fold.score, threshold: funnel.mqlThreshold, at: iso(result.fold.mqlAt), eventId: cause?.eventId ?? null,
+      leadId, email, score: cause?.scoreAfter ?? result.fold.score, threshold: funnel.mqlThreshold, at: iso(result.fold.mqlAt), eventId: cause?.eventId ?? null,
     }, now);
   }
 }

@@ -12,8 +12,13 @@ export interface RuleProgress {
   p?: number;
   /** time of its last award */
   l?: number;
-  /** session of its last award (a rule with window "session") */
+  /** session of its last award (a rule with window "session"); states written before `lv` hold only this */
   ls?: string;
+  /**
+   * per device, the web session of its last award (a rule with window "session"): one device's visits follow one another,
+   * but two devices' visits may overlap, so the lead's last award alone would score a visit again after the other's
+   */
+  lv?: Record<string, string>;
 }
 
 export type ProgressMap = Readonly<Record<string, RuleProgress>>;

@@ -19,6 +19,12 @@ export function normalizeTime(v: unknown): unknown {
   return s.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d{2}:)/, '$1T').replace(/(T[\d:.]+[+-]\d{2})(\d{2})$/, '$1:$2');
 }
 
+/** Trait values a CRM writes as numbers (a zip, a phone) are taken as their digits, as the snippet's fields are text. */
+function numbersAsText(v: unknown): unknown {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'number' && Number.isFinite(x) ? String(x) : x]));
+}
+
 export const serverEventSchema = z
   .strictObject({
     /** client id of the event: a retry with the same id is stored once */
@@ -33,8 +39,8 @@ export const serverEventSchema = z
     /** when it happened: ISO 8601 (with Z or an offset, or a date: midnight UTC) or epoch ms; default now */
     at: z.preprocess(normalizeTime, z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()])).optional(),
     props: z.record(z.string().min(1).max(LIMITS.propKeyChars), z.union([value, z.number().finite(), z.boolean()])).refine(bounded, `at most ${LIMITS.propKeys} props`).optional(),
-    /** phone, firstName, lastName, company, jobTitle, country, city, state, zip */
-    traits: z.record(z.string().min(1).max(LIMITS.propKeyChars), value).refine(bounded, `at most ${LIMITS.propKeys} traits`).optional(),
+    /** phone, firstName, lastName, company, jobTitle, country, city, state, zip; a number is taken as its digits */
+    traits: z.preprocess(numbersAsText, z.record(z.string().min(1).max(LIMITS.propKeyChars), value).refine(bounded, `at most ${LIMITS.propKeys} traits`)).optional(),
   })
   .refine((e) => e.email !== undefined || e.leadId !== undefined || e.visitorId !== undefined, 'name the lead: email, leadId or visitorId')
   .refine((e) => !(e.leadId !== undefined && (e.email !== undefined || e.visitorId !== undefined)), 'leadId goes alone, without email or visitorId');

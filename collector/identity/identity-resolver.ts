@@ -131,9 +131,9 @@ export function createIdentityResolver(
     return winner;
   }
 
-  /** The email's lead, identified by `e`: its identification time is the earliest of its devices' (any arrival order). */
-  async function identifiedAs(leadId: string, e: IdentityEvent): Promise<string> {
-    await lowerIdentifiedAt(tx, siteId, leadId, e.at);
+  /** The email's lead, identified at `at`: its identification time is the earliest of its devices' (any arrival order). */
+  async function identifiedAs(leadId: string, at: number): Promise<string> {
+    await lowerIdentifiedAt(tx, siteId, leadId, at);
     return leadId;
   }
 
@@ -194,6 +194,8 @@ export function createIdentityResolver(
     },
 
     async identify(visitorId, email, e) {
+      /** when the identification happened, even when its link can only start later (at the visitor's first sight) */
+      const namedAt = e.at;
       const l = await currentLink(visitorId, e);
       await materialize(visitorId);
       // an identification dated before the visitor's current link (a CRM naming it for the past, a beacon resent late)
@@ -202,8 +204,9 @@ export function createIdentityResolver(
       if (e.at < l.fromAt) {
         const then = (await getLinkAt(tx, siteId, visitorId, e.at))?.lead_id ?? l.leadId;
         const thenEmail = await emailOf(then);
-        if (thenEmail === email) return then;
-        if (thenEmail !== null) return identifiedAs(await leadForEmail(email, e), e);
+        // the person it named then: an identification earlier than any that arrived before it (an outbox resent late)
+        if (thenEmail === email) return identifiedAs(then, namedAt);
+        if (thenEmail !== null) return identifiedAs(await leadForEmail(email, e), namedAt);
         if (then !== l.leadId) return then;
         // a visitor never identified, named for a time before its first sight (a CRM deal dated before the first
         // page): it is identified from its first sight on, by the rules below
@@ -217,7 +220,8 @@ export function createIdentityResolver(
         if (await tryClaim(current, email, e)) {
           emails.set(current, email);
           await link(visitorId, current, e, email, 'identified');
-          return current;
+          // the claim dated it at the link: earlier only when named for a time before the visitor's first sight
+          return namedAt < e.at ? identifiedAs(current, namedAt) : current;
         }
         owner = (await getLeadIdByEmail(tx, siteId, email)) ?? null;
         action = decideIdentity({ leadId: current, email: null }, email, owner);
@@ -232,12 +236,12 @@ export function createIdentityResolver(
         for (const [v, x] of links) if (x.leadId === current) links.set(v, { ...x, leadId: action.into });
         // mergeLeadInto moved the visitors rows already
         await link(visitorId, action.into, e, email, 'merged');
-        return identifiedAs(action.into, e);
+        return identifiedAs(action.into, namedAt);
       }
       if (action.kind === 'switch') {
         const to = action.to ?? (await leadForEmail(email, e));
         await link(visitorId, to, e, email, 'switched');
-        return identifiedAs(to, e);
+        return identifiedAs(to, namedAt);
       }
       return current;
     },

@@ -36,6 +36,20 @@ export interface ScoreChange {
  */
 export const scoreChangeId = (eventId: string, position: number, ruleId: string) => `${eventId}#${String(position).padStart(3, '0')}:${ruleId}`;
 
+/**
+ * Whether a rule with window "session" already awarded this event's session: a web session is its device's, and one
+ * device's sessions follow one another, so the device's last awarded session tells (another device's visit in between
+ * does not reopen it). A server event opens no visit: its `srv:` session is its own. `ls` is what states stored before
+ * `lv` remember: the one session their last award was in.
+ */
+function isSessionAwarded(p: RuleProgress | undefined, e: FoldEvent): boolean {
+  return p !== undefined && (p.ls === e.sessionId || (e.source === 'web' && p.lv !== undefined && Object.hasOwn(p.lv, e.visitorId) && p.lv[e.visitorId] === e.sessionId));
+}
+
+/** The progress with this web event's session remembered as its device's last awarded one. */
+const withSessionAward = (p: RuleProgress | undefined, e: FoldEvent): RuleProgress =>
+  e.source === 'web' ? { ...p, lv: { ...p?.lv, [e.visitorId]: e.sessionId } } : { ...p };
+
 export const emptyScoreState = (): ScoreState => ({ score: 0, scoreAt: null, mqlAt: null, progress: {} });
 
 /**
@@ -50,7 +64,7 @@ export function scoreEvent(funnel: CompiledFunnel, state: ScoreState, e: FoldEve
     if (!rule.test(e)) continue;
     const adv = advanceRule(rule, progress[rule.key], e);
     let p: RuleProgress | undefined = adv.progress;
-    const inWindow = (rule.windowMs && p?.l !== undefined && e.at - p.l < rule.windowMs) || (rule.perSession && p?.ls === e.sessionId);
+    const inWindow = (rule.windowMs && p?.l !== undefined && e.at - p.l < rule.windowMs) || (rule.perSession && isSessionAwarded(p, e));
     if (adv.hit && !inWindow) {
       const total = p?.p ?? 0;
       let award = rule.points;
@@ -58,7 +72,7 @@ export function scoreEvent(funnel: CompiledFunnel, state: ScoreState, e: FoldEve
       if (award !== 0) {
         score = roundScore(decayScore(score, scoreAt, e.at, funnel.halfLifeMs) + award);
         scoreAt = e.at;
-        p = rule.perSession ? { ...p, p: total + award, l: e.at, ls: e.sessionId } : { ...p, p: total + award, l: e.at };
+        p = rule.perSession ? { ...withSessionAward(p, e), p: total + award, l: e.at } : { ...p, p: total + award, l: e.at };
         const crossed = mqlAt === null && score >= funnel.mqlThreshold;
         if (crossed) mqlAt = e.at;
         changes.push({ changeId: scoreChangeId(e.eventId, i, rule.id), at: e.at, eventId: e.eventId, rule: rule.id, points: award, scoreAfter: score, mql: crossed });

@@ -20,6 +20,14 @@ export const SERVER_EVENTS = [
   'closed_lost',
 ] as const;
 
+/**
+ * What an event name may hold: letters, marks and digits of any script, spaces and `_ . : / $ -`, so names as tracking
+ * plans write them (`Demo Booked`, `webinar/registered`, `Téléchargement`) are kept as given. No comma: the timeline's
+ * `types` lists names separated by commas. Names are trimmed first.
+ */
+export const EVENT_NAME_RE = /^[\p{L}\p{M}\p{N}_.:/$ -]+$/u;
+export const EVENT_NAME_RULE = 'event names hold letters, digits, spaces and _ . : / $ -';
+
 /** Form kinds, from `data-funnelbeam` on the form element. */
 export const FORM_KINDS = ['newsletter', 'demo', 'other'] as const;
 export type FormKind = (typeof FORM_KINDS)[number];

@@ -1,5 +1,6 @@
 // The body of POST /api/events: one server-side event or an array of them, checked against the limits.
 import { z } from '@hono/zod-openapi'; // the openapi-extended zod: these schemas are also documented
+import { EVENT_NAME_RE, EVENT_NAME_RULE } from '../../shared/events.js';
 import { LIMITS } from '../../shared/limits.js';
 import { EMAIL_RE } from '../ingest/validate.js';
 
@@ -35,7 +36,7 @@ export const serverEventSchema = z
     leadId: idText.optional(),
     /** the lead by a visitor id the snippet gave out (`funnelbeam('visitorId', cb)`); with `email` it identifies that visitor */
     visitorId: idText.optional(),
-    name: z.string().min(1).max(LIMITS.nameChars).regex(/^[A-Za-z0-9_.:-]+$/, 'event names hold letters, digits and _ . : -'),
+    name: z.string().trim().min(1).max(LIMITS.nameChars).regex(EVENT_NAME_RE, EVENT_NAME_RULE),
     /** when it happened: ISO 8601 (with Z or an offset, or a date: midnight UTC) or epoch ms; default now */
     at: z.preprocess(normalizeTime, z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()])).optional(),
     props: z.record(z.string().min(1).max(LIMITS.propKeyChars), z.union([value, z.number().finite(), z.boolean()])).refine(bounded, `at most ${LIMITS.propKeys} props`).optional(),

@@ -3,7 +3,7 @@
 // optional parts that break a limit are cut or dropped first (salvage-event.ts), so they never cost the event.
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.js';
-import { CLICK_IDS, FORM_KINDS, TRAIT_KEYS, UTM_KEYS } from '../../shared/events.js';
+import { CLICK_IDS, EVENT_NAME_RE, EVENT_NAME_RULE, FORM_KINDS, TRAIT_KEYS, UTM_KEYS } from '../../shared/events.js';
 import type { WireBatch, WireEvent } from '../../shared/wire.js';
 import type { Rejection } from './types.js';
 import { EMAIL_RE, hasForeignScheme, isScriptUrl, salvageEvent, type SalvageNote } from './salvage-event.js';
@@ -36,7 +36,7 @@ const traits = z
 export const wireEventSchema = z
   .object({
     i: id,
-    n: z.string().min(1).max(LIMITS.nameChars).regex(/^[A-Za-z0-9_.:-]+$/, 'event names hold letters, digits and _ . : -'),
+    n: z.string().trim().min(1).max(LIMITS.nameChars).regex(EVENT_NAME_RE, EVENT_NAME_RULE),
     t: z.number().int().nonnegative(),
     u: pageUrl,
     r: linkUrl.optional(),

@@ -1,5 +1,7 @@
 // The `types` parameter: a comma list of item kinds and/or event names, as a filter the storage queries apply.
 import { TIMELINE_KINDS, type TimelineKind } from './timeline-item.js';
+import { EVENT_NAME_RE } from '../../shared/events.js';
+import { LIMITS } from '../../shared/limits.js';
 
 export interface TimelineFilter {
   kinds: Set<TimelineKind>;
@@ -7,7 +9,6 @@ export interface TimelineFilter {
   eventNames: string[];
 }
 
-const EVENT_NAME = /^[A-Za-z0-9_.:$-]{1,64}$/;
 const MAX_TYPES = 50;
 
 export type FilterProblem = { problem: string };
@@ -21,7 +22,7 @@ export function parseTimelineTypes(raw: string | undefined): TimelineFilter | Fi
   const eventNames: string[] = [];
   for (const p of parts) {
     if ((TIMELINE_KINDS as readonly string[]).includes(p)) kinds.add(p as TimelineKind);
-    else if (EVENT_NAME.test(p)) eventNames.push(p);
+    else if (p.length <= LIMITS.nameChars && EVENT_NAME_RE.test(p)) eventNames.push(p);
     else return { problem: `types: "${p.slice(0, 40)}" is neither a kind (${TIMELINE_KINDS.join(', ')}) nor an event name` };
   }
   return { kinds, eventNames: kinds.has('event') ? [] : eventNames };

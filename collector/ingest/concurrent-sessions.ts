@@ -7,6 +7,7 @@ import type { SessionState } from './sessions.js';
 import type { WriteRequest } from './store.js';
 import { claimVisitorSessions } from '../storage/events.js';
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
+import { campaignAsStored } from './late-events.js';
 
 /** A session this request's events opened (its events carry the first touch of an opener), not the one it continued. */
 function openedSession(req: WriteRequest): SessionState | null {
@@ -24,7 +25,8 @@ function openedSession(req: WriteRequest): SessionState | null {
 function sameVisit(opened: SessionState, stored: SessionState, basedOn: { sessionId: string; started: number } | null): boolean {
   if (stored.sessionId === opened.sessionId || stored.sessionId === basedOn?.sessionId) return false;
   if (basedOn && stored.started <= basedOn.started) return false;
-  if (opened.campaign !== '' && opened.campaign !== stored.campaign) return false;
+  // campaigns compare as sessions.ts compares them: which click id, not its value (the same ad clicked again)
+  if (opened.campaign !== '' && campaignAsStored(opened.campaign) !== campaignAsStored(stored.campaign)) return false;
   return opened.started >= stored.started - SESSION_TIMEOUT_MS && opened.started <= stored.lastSeen + SESSION_TIMEOUT_MS;
 }
 

@@ -1,7 +1,7 @@
 // Conditions compiled to predicates over one event: name, path and URL globs, props, form kind, source.
 import type { Condition } from './funnel-config.js';
 import type { FoldEvent } from './fold-event.js';
-import { partsMatch } from '../segments/glob.js';
+import { partsMatch, pathAsSent } from '../segments/glob.js';
 
 export type EventTest = (e: FoldEvent) => boolean;
 
@@ -73,12 +73,14 @@ export function compileCondition(c: Condition): EventTest {
     const forms = new Set<string>(list(c.form));
     tests.push((e) => e.form !== null && forms.has(e.form));
   }
+  // a path or URL glob written as the address bar shows it ("/über-uns*", "/case studies/*") matches the address as the
+  // browser sent it, percent-encoded (a glob written encoded is unchanged)
   if (c.path !== undefined) {
-    const m = anyGlob(c.path);
+    const m = anyGlob(list(c.path).map(pathAsSent));
     tests.push((e) => m(e.path));
   }
   if (c.url !== undefined) {
-    const m = anyGlob(c.url);
+    const m = anyGlob(list(c.url).map(pathAsSent));
     tests.push((e) => m(e.url));
   }
   if (c.props) {

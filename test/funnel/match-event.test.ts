@@ -10,6 +10,15 @@ describe('conditions', () => {
     expect(t(makeEvent({ path: '/about/pricing' }))).toBe(false);
   });
 
+  test('a path or URL glob written as the address bar shows it matches the percent-encoded address the browser sent', () => {
+    const sent = new URL('https://www.example.de/über-uns/case studies/?q=preis liste');
+    const path = compileCondition({ path: ['/über-uns/case studies/*'] });
+    expect(path(makeEvent({ path: sent.pathname }))).toBe(true);
+    expect(compileCondition({ path: '/%C3%BCber-uns/*' })(makeEvent({ path: sent.pathname }))).toBe(true);
+    expect(path(makeEvent({ path: '/uber-uns/case-studies/' }))).toBe(false);
+    expect(compileCondition({ url: '*?q=preis liste' })(makeEvent({ url: sent.href }))).toBe(true);
+  });
+
   test('glob special characters other than * are literal', () => {
     expect(globTest('/a.b?')('/a.b?')).toBe(true);
     expect(globTest('/a.b?')('/axbc')).toBe(false);

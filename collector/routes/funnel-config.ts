@@ -5,7 +5,7 @@ import type { Deps } from '../context.js';
 import { requireScope } from '../auth/require-scope.js';
 import { ApiError } from '../errors.js';
 import { funnelConfigSchema } from '../funnel/funnel-config.js';
-import { loadFunnelConfig, saveFunnelConfig } from '../funnel/save-funnel-config.js';
+import { loadFunnelConfig, saveFunnelConfig, type StaleSegment } from '../funnel/save-funnel-config.js';
 import { API_BODY_CEILING } from '../hardening/api-body-limit.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -30,6 +30,10 @@ const getRoute = createRoute({
   },
 });
 
+/** The warning header's text: which segments name which stages the funnel no longer has. */
+const staleWarning = (stale: readonly StaleSegment[]) =>
+  'segments naming stages no longer in the funnel match no lead by them: ' + stale.map((x) => `${x.key} (${x.stages.join(', ')})`).join('; ');
+
 export function mountFunnelConfig(app: ApiApp, deps: Deps) {
   app.openapi(getRoute, async (c) => c.json(await loadFunnelConfig(deps.db, c.var.siteId), 200));
 
@@ -42,6 +46,7 @@ export function mountFunnelConfig(app: ApiApp, deps: Deps) {
     }
     const r = await saveFunnelConfig(deps, c.var.siteId, body);
     if (!r.ok) throw new ApiError(400, 'invalid_config', r.message);
+    if (r.staleSegments?.length) c.header('Funnelbeam-Warning', staleWarning(r.staleSegments));
     return c.json(r.config, 200);
   });
   app.openAPIRegistry.registerPath({
@@ -54,7 +59,12 @@ export function mountFunnelConfig(app: ApiApp, deps: Deps) {
     security: [{ bearer: ['admin'] }],
     request: { body: { content: { 'application/json': { schema: configSchema } } } },
     responses: {
-      200: { description: 'the stored config', content: { 'application/json': { schema: configSchema } } },
+      200: {
+        description:
+          'the stored config. Stages renamed in place (same number of stages) are renamed in segment definitions; segments that still name a stage no longer in the funnel are listed in the Funnelbeam-Warning header',
+        headers: { 'Funnelbeam-Warning': { schema: { type: 'string' }, description: 'segments naming stages that are gone, e.g. `stalled_consideration (consideration)`' } },
+        content: { 'application/json': { schema: configSchema } },
+      },
       400: errorResponse('invalid JSON or config, or a rule that could never hold (`sessions` of server events); the message names the bad part, e.g. `scoreRules.2.window: …`'),
       401: errorResponse('missing or unknown key'),
       403: errorResponse('key lacks the admin scope'),

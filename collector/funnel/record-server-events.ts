@@ -17,6 +17,7 @@ import { attributeWithRetry } from './attribute-events.js';
 import { unmarkAttributed } from '../ingest/attribute.js';
 import { rawEvent, truncateRaw } from '../ingest/pipeline.js';
 import { findErasedEvents, lockTombstones } from '../storage/erasure-tombstones.js';
+import { applyOptEvents } from './opt-out.js';
 
 /** An event of the body that was not stored, and why; the others of the array are stored. */
 export interface RefusedServerEvent {
@@ -146,6 +147,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     for (const [i, first] of repeats) result[i] = { index: indexes[i], id: ids[i].slice(4), leadId: result[first].leadId, duplicate: true };
     await resolver.flushAll();
     const inserted = await insertEvents(tx, events);
+    await applyOptEvents(tx, siteId, inserted);
     if (inserted.length) {
       // as for beacons: a failing attribution never un-accepts events; they stay unattributed for replay
       await tx.run('SAVEPOINT server_attribution');

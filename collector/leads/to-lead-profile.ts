@@ -28,6 +28,8 @@ export interface LeadProfile {
   scoreStored: number;
   scoreAt: string;
   isBot: boolean;
+  /** a CRM's opted_out / unsubscribed event was its latest opt event: left out of ad-platform exports */
+  optedOut: boolean;
 }
 
 export const iso = (ms: number) => new Date(Number(ms)).toISOString();
@@ -82,5 +84,6 @@ export function toLeadProfile(row: LeadRow, x: ProfileExtras): LeadProfile {
     scoreStored: score,
     scoreAt: iso(row.score_at),
     isBot: Number(row.is_bot) === 1,
+    optedOut: Number(row.opted_out) === 1,
   };
 }

@@ -64,6 +64,7 @@ const profileSchema = z
     scoreStored: z.number(),
     scoreAt: z.string(),
     isBot: z.boolean(),
+    optedOut: z.boolean().openapi({ description: 'its latest opt event from POST /api/events is `opted_out` or `unsubscribed` (not `opted_in`/`resubscribed`): left out of ad-platform exports' }),
   })
   .openapi('LeadProfile');
 

@@ -105,7 +105,7 @@ describe('POST /e values at and past their edges', () => {
   test('a too-old event after a refused one is answered with its own index in the batch as sent', async () => {
     const h = await app();
     const old = h.clock.t - LIMITS.maxAgeMs - 60_000;
-    const b = batchOf(h, [{ n: 'bad name' }, { t: old }, {}, { t: old - 1 }]);
+    const b = batchOf(h, [{ n: 'bad name!' }, { t: old }, {}, { t: old - 1 }]);
     const body = await (await send(h, b)).json();
     expect(body.accepted).toBe(1);
     expect(body.rejected.map((r: { index: number; id: string }) => [r.index, r.id])).toEqual([[0, b.e[0].i], [1, b.e[1].i], [3, b.e[3].i]]);
@@ -150,14 +150,14 @@ describe('POST /e values at and past their edges', () => {
     expect(kept.raw).toContain('"__proto__":"x"');
   });
 
-  test('event names: upper case is kept as sent, a space or an empty name is refused with the rule', async () => {
+  test('event names: upper case and spaces are kept as sent (trimmed), an empty name or one with other punctuation is refused with the rule', async () => {
     const h = await app();
-    const b = batchOf(h, [{ n: 'PageView' }, { n: 'page view' }, { n: '' }, { n: 'plan:Pro.v2-x_y' }]);
+    const b = batchOf(h, [{ n: 'PageView' }, { n: ' page view ' }, { n: '' }, { n: 'plan:Pro.v2-x_y' }, { n: 'bad name!' }]);
     const body = await (await send(h, b)).json();
-    expect(body.accepted).toBe(2);
-    expect(body.rejected.map((r: { index: number; message: string }) => [r.index, r.message.slice(0, 6)])).toEqual([[1, 'e.1.n:'], [2, 'e.2.n:']]);
+    expect(body.accepted).toBe(3);
+    expect(body.rejected.map((r: { index: number; message: string }) => [r.index, r.message.slice(0, 6)])).toEqual([[2, 'e.2.n:'], [4, 'e.4.n:']]);
     const names = await h.db.all<{ name: string }>('SELECT name FROM events ORDER BY name');
-    expect(names.map((r) => r.name)).toEqual(['PageView', 'plan:Pro.v2-x_y']);
+    expect(names.map((r) => r.name)).toEqual(['PageView', 'page view', 'plan:Pro.v2-x_y']);
   });
 
   test('a page URL with a script or other non-web scheme refuses the event; such a referrer is dropped and explained', async () => {
@@ -266,7 +266,7 @@ describe('POST /e ids', () => {
     const first = batchOf(h, [{ n: 'pageview' }]);
     expect((await send(h, first)).status).toBe(202);
     const before = await h.db.all('SELECT * FROM events');
-    const b = batchOf(h, [{}, { i: 'short' }, { n: 'bad name' }, { u: 42 as never }, { i: first.e[0].i, n: 'download' }, {}], first.v);
+    const b = batchOf(h, [{}, { i: 'short' }, { n: 'bad name!' }, { u: 42 as never }, { i: first.e[0].i, n: 'download' }, {}], first.v);
     const res = await send(h, b);
     expect(res.status).toBe(202);
     const body = await res.json();
@@ -309,7 +309,7 @@ describe('CORS on POST /e', () => {
   test('a refused origin cannot read the site\'s other refusals either (bad batch, bad events)', async () => {
     const h = await app();
     const badBatch = { s: h.site.siteKey, v: 'x', e: [] };
-    const badEvents = batchOf(h, [{ n: 'bad name' }]);
+    const badEvents = batchOf(h, [{ n: 'bad name!' }]);
     for (const body of [badBatch, badEvents]) {
       const evil = await send(h, body, { origin: 'https://evil.com' });
       expect(evil.status).toBeGreaterThanOrEqual(400);

@@ -6,34 +6,16 @@
 // GET/PUT/DELETE calls that say why in the error shape and change nothing.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
-import { makeBatch, randomId } from '../helpers/factories.js';
-import { startWebhookWorker } from '../../collector/webhooks/webhook-worker.js';
+import { T0 } from '../hardening/hardening-app.js';
+import { randomId } from '../helpers/factories.js';
 import { verifySignature } from '../../collector/webhooks/verify-signature.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
-import { startReceiver, type Received, type Receiver } from './receiver.js';
+import type { Received } from './receiver.js';
+import { ORIGIN, useWebhookRigs } from './webhook-rig.js';
 
 const DAY = 86_400_000;
-const ORIGIN = 'http://127.0.0.1';
-const { open, closeLater } = useUnthrottledApps();
+const { setup } = useWebhookRigs();
 
-async function setup() {
-  const h = await open();
-  const rx: Receiver = await startReceiver();
-  closeLater(() => rx.close());
-  const send = async (v: string, events: Array<Record<string, unknown>>) => {
-    const res = await h.postBeacon(makeBatch(h.site.siteKey, { v }, events.map((e) => ({ t: h.clock.t, u: ORIGIN + '/', ...e }))));
-    expect(res.status, await res.clone().text()).toBe(202);
-  };
-  const hook = async (id: string, body: object) => {
-    const res = await h.api(`/api/webhooks/${id}`, { method: 'PUT', body: JSON.stringify(body) });
-    expect(res.status, await res.clone().text()).toBeLessThan(300);
-    return res.json();
-  };
-  const worker = startWebhookWorker(h.deps, { autoStart: false, random: () => 0.5, timeoutMs: 400 });
-  closeLater(() => worker.close());
-  return Object.assign(h, { rx, send, hook, worker });
-}
 
 /** What a receiver does: verify the raw body with the secret, both with the exported helper and by hand, then parse. */
 function receive(req: Received, secret: string, nowSec: number) {

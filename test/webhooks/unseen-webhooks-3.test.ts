@@ -7,34 +7,13 @@
 // does; a payload beyond ASCII verified over the raw bytes.
 import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { useUnthrottledApps } from '../hardening/hardening-app.js';
-import { makeBatch, randomId } from '../helpers/factories.js';
-import { startWebhookWorker } from '../../collector/webhooks/webhook-worker.js';
+import { randomId } from '../helpers/factories.js';
 import { verifySignature } from '../../collector/webhooks/verify-signature.js';
-import { startReceiver, type Received, type Receiver } from './receiver.js';
+import { startReceiver, type Received } from './receiver.js';
+import { ORIGIN, useWebhookRigs } from './webhook-rig.js';
 
-const ORIGIN = 'http://127.0.0.1';
-const { open, closeLater } = useUnthrottledApps();
+const { setup, closeLater } = useWebhookRigs();
 
-async function setup(concurrency = 16) {
-  const h = await open();
-  // the app's own delivery service would race the worker this test drives
-  await h.services.find((s) => s.name === 'webhook-delivery')!.close();
-  const rx: Receiver = await startReceiver();
-  closeLater(() => rx.close());
-  const send = async (v: string, events: Array<Record<string, unknown>>) => {
-    const res = await h.postBeacon(makeBatch(h.site.siteKey, { v }, events.map((e) => ({ t: h.clock.t, u: ORIGIN + '/', ...e }))));
-    expect(res.status, await res.clone().text()).toBe(202);
-  };
-  const hook = async (id: string, body: object) => {
-    const res = await h.api(`/api/webhooks/${id}`, { method: 'PUT', body: JSON.stringify(body) });
-    expect(res.status, await res.clone().text()).toBeLessThan(300);
-    return res.json();
-  };
-  const worker = startWebhookWorker(h.deps, { autoStart: false, random: () => 0.5, timeoutMs: 400, concurrency });
-  closeLater(() => worker.close());
-  return Object.assign(h, { rx, send, hook, worker });
-}
 
 const parse = (r: Received) => JSON.parse(r.body) as { id: string; type: string; createdAt: string; data: Record<string, unknown> };
 

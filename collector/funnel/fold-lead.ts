@@ -34,16 +34,27 @@ export function foldLead(funnel: CompiledFunnel, start: LeadFold, events: readon
   let score = { score: f.score, scoreAt: f.scoreAt, mqlAt: f.mqlAt, progress: f.scoreProgress };
   /** the session whose touch stands in for a first touch this fold has not seen yet (see below) */
   let standIn: string | null = null;
+  /**
+   * the sessions seen here: the time of the first event while its opener is still to come (earlier pages of a visit
+   * resent late: ingest opened the session from the batch that arrived first, so a rebuild folds them), else null
+   */
+  const unopenedSince = new Map<string, number | null>();
   for (const e of sorted) {
     if (e.traits) {
       const t = normalizeTraits(e.traits);
       if (Object.keys(t).length) f.traits = { ...f.traits, ...t };
     }
     if (e.source === 'web') {
-      // the last touch is the visit that began last: an event that opens a session (it carries the visitor's first
-      // touch) moves it; a later page of a visit already begun (another device's, overlapping) does not, nor does its
-      // time. A lead with no opened session (its visitor switched to it mid-session) takes its first web event's.
-      if (!f.lastTouch || (e.firstTouch && f.lastTouch.sessionId !== e.sessionId)) f.lastTouch = sessionTouchOf(e);
+      // the last touch is the visit that began last, dated at its start: an event that opens a session (it carries the
+      // visitor's first touch) moves it; a later page of a visit already begun (another device's, overlapping) does not,
+      // nor does its time. An opener dated after earlier pages of its session stands for the session from the earliest,
+      // and moves it only if that visit began no earlier than the last touch's. A lead with no opened session (its
+      // visitor switched to it mid-session) takes its first web event's.
+      if (!unopenedSince.has(e.sessionId)) unopenedSince.set(e.sessionId, e.firstTouch ? null : e.at);
+      const start = unopenedSince.get(e.sessionId) ?? e.at;
+      if (e.firstTouch) unopenedSince.set(e.sessionId, null);
+      if (!f.lastTouch) f.lastTouch = sessionTouchOf(e);
+      else if (e.firstTouch && f.lastTouch.sessionId !== e.sessionId && start >= f.lastTouch.at) f.lastTouch = { ...sessionTouchOf(e), at: start };
       // the visitor's first touch rides on session openers; a lead whose first web event opened no session (its
       // visitor switched to it mid-session) starts from that session's touch
       if (!f.firstTouch) {

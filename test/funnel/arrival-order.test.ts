@@ -2,8 +2,11 @@
 // devices' batches interleaved at random (a phone offline for a while). Every order must give the lead the rules give
 // its events in time order: the same stages, score items, MQL/SQL moments, touches, creation and identification.
 // Seeded random journeys on the default rules (ORDER_SEEDS=1-200 runs more); real HTTP on a real database.
-// ORDER_LATE=1 also sends a device's own batches out of order: the fold then agrees except for the last touch, whose
-// visit ingest names and opens from the batch that arrived first (a known gap, reported; not asserted by default).
+// A device's own batches out of order (an outbox resent after a later visit's beacon) leave the touches of time order:
+// the last touch is the visit that began last, dated at its start, whichever of its batches came first (asserted).
+// ORDER_LATE=1 checks everything else on such orders too, but for the last touch's session id (a session is named when
+// its first batch arrives, and never renamed); a known gap remains: a late batch that bridges two sessions of a device
+// (each opened by batches that came before it) leaves them two, so the visit rule scores one visit more (seed 21).
 import { describe, expect, test } from 'vitest';
 import { get, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
 import { DAY, MIN, T0 } from '../helpers/funnel-factories.js';
@@ -51,11 +54,13 @@ function journey(rng: Rng, email: string): Batch[][] {
   return devices;
 }
 
-/** All batches in time order, or interleaved at random keeping each device's own order. */
-function arrival(rng: Rng, devices: Batch[][], chronological: boolean): Batch[] {
+const LATE = Boolean(process.env.ORDER_LATE);
+
+/** All batches in time order, or interleaved at random keeping each device's own order unless `late`. */
+function arrival(rng: Rng, devices: Batch[][], chronological: boolean, late = LATE): Batch[] {
   if (chronological) return devices.flat().sort((a, b) => a.at - b.at);
-  // ORDER_LATE=1: a device's own batches may come out of order too (an outbox resent after a later visit's beacon)
-  const queues = devices.map((d) => (process.env.ORDER_LATE ? [...d].sort(() => rng.next() - 0.5) : [...d]));
+  // late: a device's own batches may come out of order too (an outbox resent after a later visit's beacon)
+  const queues = devices.map((d) => (late ? [...d].sort(() => rng.next() - 0.5) : [...d]));
   const out: Batch[] = [];
   while (queues.some((q) => q.length)) {
     const q = rng.pick(queues.filter((x) => x.length));
@@ -73,6 +78,20 @@ async function outcome(j: Journey, email: string) {
   return { profile: rest, items, leads: (await get(j, '/api/leads?limit=500')).items.length };
 }
 
+/** The batches sent in this order to a fresh collector, and what the lead's reads show afterwards. */
+async function play(order: Batch[], email: string) {
+  const j = await open();
+  for (const b of order) await j.visit(b.v, b.events, b.at);
+  return outcome(j, email);
+}
+
+const describeOrder = (order: Batch[]) => order.map((b) => `${b.v}@${(b.at - T0) / MIN}m`).join(' ');
+/** The lead's touches, but for the last touch's session id (named by the batch that arrived first). */
+const touchesOf = ({ profile: { firstTouch, lastTouch } }: Awaited<ReturnType<typeof outcome>>) => {
+  const { sessionId: _, ...last } = lastTouch ?? {};
+  return { firstTouch, lastTouch: last };
+};
+
 describe('a person\'s devices arriving in any order', () => {
   const seeds = (process.env.ORDER_SEEDS ?? '1-6').split('-').map(Number);
   for (let seed = seeds[0]; seed <= (seeds[1] ?? seeds[0]); seed++) {
@@ -80,18 +99,36 @@ describe('a person\'s devices arriving in any order', () => {
       const rng = prng(seed);
       const email = `p${seed}@order.test`;
       const devices = journey(rng, email);
-      const expected = await (async () => {
-        const j = await open();
-        for (const b of arrival(rng, devices, true)) await j.visit(b.v, b.events, b.at);
-        return outcome(j, email);
-      })();
+      const expected = await play(arrival(rng, devices, true), email);
       expect(expected.leads).toBe(1);
       for (let k = 0; k < 3; k++) {
         const order = arrival(rng, devices, false);
-        const j = await open();
-        for (const b of order) await j.visit(b.v, b.events, b.at);
-        expect(await outcome(j, email), order.map((b) => `${b.v}@${(b.at - T0) / MIN}m`).join(' ')).toEqual(expected);
+        const got = await play(order, email);
+        if (LATE) got.profile.lastTouch.sessionId = expected.profile.lastTouch.sessionId;
+        expect(got, describeOrder(order)).toEqual(expected);
+      }
+    }, 60_000);
+
+    test(`seed ${seed}: a device's batches out of order leave the touches of time order`, async () => {
+      const rng = prng(seed);
+      const email = `p${seed}@order.test`;
+      const devices = journey(rng, email);
+      const expected = touchesOf(await play(arrival(rng, devices, true), email));
+      for (let k = 0; k < 3; k++) {
+        const order = arrival(rng, devices, false, true);
+        expect(touchesOf(await play(order, email)), describeOrder(order)).toEqual(expected);
       }
     }, 60_000);
   }
+
+  // Known gap (late-events.ts: stored sessions are never merged): pages at 0, 14 and 32 minutes are one visit, but the
+  // 32nd minute's batch, arriving before the 14th's, opened a second session that the late page then cannot join to the
+  // first; the visit rule counts two visits. Fails until sessions bridged by a late event are merged (reported).
+  test.fails('a late batch bridging two sessions of a device leaves one visit, as in time order', async () => {
+    const email = 'bridge@order.test';
+    const ft = { url: 'http://127.0.0.1/', at: T0 };
+    const [a, b, c] = [0, 14, 32].map((m): Batch => ({ v: 'v_bridge', at: T0 + m * MIN, events: [{ path: '/', ft, st: ft }] }));
+    a.events.push({ n: 'identify', em: email, ft, st: ft });
+    expect(await play([a, c, b], email)).toEqual(await play([a, b, c], email));
+  }, 60_000);
 });

@@ -13,7 +13,13 @@ import { page } from './pageview.js';
  * `extra`: the props (`p`), or the form kind, email and traits (`f`, `em`, `tr`); `since`: when the activity it reports
  * began (an engagement event's engaged time), for the session's idle time
  */
-export const track = (n: string, extra?: Partial<WireEvent>, since?: number, t = Date.now()) => {
+/** the time of the last event made on this page: each event is at least a millisecond after it (see track) */
+let last = 0;
+
+// `t` is a local (a parameter only to save bytes): events made in one millisecond (commands queued before the script
+// loaded, a loop of pushState) keep the order they were made in, since the collector orders events of one time by their
+// ids, which end in random characters
+export const track = (n: string, extra?: Partial<WireEvent>, since?: number, t = (last = Math.max(Date.now(), last + 1))) => {
   // props JSON cannot write (a circular object, a BigInt) throw here, to the command's safe(): in the outbox they would
   // make every later save and send throw, so nothing more would be sent and the stored visitor would be wiped
   JSON.stringify(extra);

@@ -3,8 +3,9 @@ export type LeadRef = { kind: 'email'; email: string } | { kind: 'id'; id: strin
 
 export type RefProblem = { problem: string };
 
-// Control characters, path separators and dot-dot never belong in an id or an email.
-const FORBIDDEN = /[\u0000-\u001f\u007f\u0080-\u009f/\\]|\.\./;
+// Control characters, a backslash and dot-dot never belong in an id or an email. A slash is in no id (ID below), but an
+// email may hold one (`sales/emea@example.com`, valid and accepted at ingest), sent as %2F in the path.
+const FORBIDDEN = /[\u0000-\u001f\u007f\u0080-\u009f\\]|\.\./;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 const ID = /^[A-Za-z0-9._:~+=-]{1,128}$/;
 
@@ -12,7 +13,7 @@ const ID = /^[A-Za-z0-9._:~+=-]{1,128}$/;
 export function parseRef(raw: string): LeadRef | RefProblem {
   if (raw.length === 0) return { problem: 'ref is empty' };
   if (raw.length > 320) return { problem: 'ref is longer than 320 characters' };
-  if (FORBIDDEN.test(raw)) return { problem: 'ref contains control characters, a path separator or ".."' };
+  if (FORBIDDEN.test(raw)) return { problem: 'ref contains control characters, a backslash or ".."' };
   if (raw.includes('@')) {
     const email = raw.trim().toLowerCase();
     return EMAIL.test(email) ? { kind: 'email', email } : { problem: 'ref looks like an email but is not one' };

@@ -16,11 +16,20 @@ describe('parseRef', () => {
     }
   });
 
-  test('never accepts a ref holding a control character or a slash, whatever else it holds', () => {
+  test('never accepts a ref holding a control character, a backslash or "..", whatever else it holds', () => {
     fc.assert(
-      fc.property(fc.string(), fc.constantFrom('/', '\\', '\u0000', '\u001f', '\r', '..'), fc.string(), (a, bad, b) => {
+      fc.property(fc.string(), fc.constantFrom('\\', '\u0000', '\u001f', '\r', '..'), fc.string(), (a, bad, b) => {
         expect(parseRef(a + bad + b)).toHaveProperty('problem');
       }),
     );
+  });
+
+  test('a slash is never in an id, but an email may hold one', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9._-]{0,20}$/), fc.stringMatching(/^[A-Za-z0-9._-]{0,20}$/), (a, b) => {
+        expect(parseRef(a + '/' + b)).toHaveProperty('problem');
+      }),
+    );
+    expect(parseRef('Sales/EMEA@example.com')).toEqual({ kind: 'email', email: 'sales/emea@example.com' });
   });
 });

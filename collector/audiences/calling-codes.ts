@@ -28,9 +28,9 @@ export const COUNTRIES_BY_CALLING_CODE: ReadonlyMap<string, readonly string[]> =
 
 /**
  * The national trunk prefix dropped before the calling code is added ("030 1234" in DE → +49301234).
- * Default "0". Italy, San Marino, the Vatican and Côte d'Ivoire (10-digit numbers since 2021) keep the leading 0
- * inside E.164; Russia and Kazakhstan dial 8.
+ * Default "0". Italy, San Marino, the Vatican, Côte d'Ivoire (10-digit numbers since 2021) and Benin (10 digits
+ * beginning "01" since 30 November 2024) keep the leading 0 inside E.164; Russia and Kazakhstan dial 8; Hungary dials 06 ("06 1 234 5678" → +3612345678).
  * NANP countries (calling code 1) are handled by length: an 11-digit national number starting with 1 drops it.
  */
-export const TRUNK_PREFIXES: Readonly<Record<string, string>> = { IT: '', SM: '', VA: '', CI: '', RU: '8', KZ: '8' };
+export const TRUNK_PREFIXES: Readonly<Record<string, string>> = { IT: '', SM: '', VA: '', CI: '', BJ: '', RU: '8', KZ: '8', HU: '06' };
 export const DEFAULT_TRUNK_PREFIX = '0';

@@ -11,9 +11,10 @@ import { toHalfWidth } from './normalize-text.js';
  *    is already there.
  * 3. Otherwise a leading "00" (or "011" in NANP countries) is the international prefix and is dropped.
  * 4. Otherwise the number is national: the lead's `country` trait (alpha-2) gives the calling code and the
- *    trunk prefix (usually 0) is dropped. Without a known country the number is ambiguous and becomes "".
- *    A trunk 0 written after an international calling code ("+49 030…", "+90 (0532)…") is dropped too,
- *    where no country of that code keeps a leading 0 in E.164.
+ *    trunk prefix (usually 0; 06 in Hungary, 8 in Russia) is dropped. Without a known country the number is
+ *    ambiguous and becomes "".
+ *    A trunk prefix written after an international calling code ("+49 030…", "+90 (0532)…", "+36 06 20…") is
+ *    dropped too, where no country of that code keeps a leading 0 in E.164.
  * 5. The result must have 7 to 15 digits not starting with 0 (NANP: exactly 1 + 10 digits), else "".
  */
 export function toE164(raw: string, defaultCountry = ''): string {
@@ -45,13 +46,20 @@ function nationalNumber(digits: string, country: string, countryCode: string): s
   return trunk && digits.startsWith(trunk) ? digits.slice(trunk.length) : digits;
 }
 
-/** "490301234567" → "49301234567": calling codes are prefix-free, so the first 1-3 digits name exactly one code. */
+/**
+ * "490301234567" → "49301234567", "3606201234567" → "36201234567": calling codes are prefix-free, so the first 1-3
+ * digits name exactly one code. Where every country of the code has a trunk prefix starting with 0, no number there
+ * starts with 0 in E.164: the trunk prefix typed after the code is dropped, or a lone 0.
+ */
 function withoutTrunkAfterCode(digits: string): string {
   for (let length = 1; length <= 3; length++) {
-    const countries = COUNTRIES_BY_CALLING_CODE.get(digits.slice(0, length));
+    const code = digits.slice(0, length);
+    const countries = COUNTRIES_BY_CALLING_CODE.get(code);
     if (!countries) continue;
-    const dropsZero = digits.slice(0, length) !== '1' && countries.every((c) => (TRUNK_PREFIXES[c] ?? DEFAULT_TRUNK_PREFIX) === '0');
-    return dropsZero && digits[length] === '0' ? digits.slice(0, length) + digits.slice(length + 1) : digits;
+    const trunks = new Set(countries.map((c) => TRUNK_PREFIXES[c] ?? DEFAULT_TRUNK_PREFIX));
+    if (code === '1' || ![...trunks].every((t) => t.startsWith('0'))) return digits;
+    const typed = [...trunks, '0'].find((t) => digits.startsWith(t, length));
+    return typed ? code + digits.slice(length + typed.length) : digits;
   }
   return digits;
 }

@@ -1,44 +1,22 @@
 // Audience exports judged from outside, third round, over real HTTP on a real SQLite file: customer suppression that
 // follows the `customers` segment as the admin redefines or deletes it; phones written with a label or a `tel:` URI
 // before the "+"; and the format parameter in the forms clients really send it.
-import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
-import { createKey } from '../../collector/admin.js';
-import { parseCsv } from './rfc4180.js';
+import { sha, useExportRigs } from './export-rig.js';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const PLATFORMS = ['google', 'meta', 'linkedin'] as const;
-const { open } = useUnthrottledApps();
+const rig = useExportRigs();
 
 async function setup() {
-  const h = await open();
-  const reader = (await createKey(h.db, h.site.siteId, ['audiences:read'], T0)).secret;
-  const writer = (await createKey(h.db, h.site.siteId, ['events:write'], T0)).secret;
-  const server = async (body: unknown) => {
-    const res = await h.api('/api/events', { method: 'POST', body: JSON.stringify(body), secret: writer });
-    expect(res.status, await res.clone().text()).toBe(202);
-    expect((await res.clone().json()).rejected).toBeUndefined();
-  };
-  const segment = async (key: string, definition: unknown) => {
-    const res = await h.api(`/api/segments/${key}`, { method: 'PUT', body: JSON.stringify({ definition }) });
-    expect(res.status, await res.clone().text()).toBeLessThan(300);
-  };
-  /** the rows of a platform file, checked against its member-count header */
-  const rowsOf = async (key: string, format: string) => {
-    const res = await h.api(`/api/segments/${key}/members?format=${format}`, { secret: reader });
-    expect(res.status, `${key} ${format}`).toBe(200);
-    const [, ...rows] = parseCsv(await res.text());
-    expect(res.headers.get('funnelbeam-member-count'), `${key} ${format}`).toBe(String(rows.length));
-    return rows;
-  };
+  const h = await rig();
+  const rowsOf = async (key: string, format: string) => (await h.fileOf(key, format)).rows;
   /** the hashed emails in each platform file (LinkedIn and Google and Meta all put the hashed email first) */
   const hashedEmails = async (key: string) => {
     const out: Record<string, string[]> = {};
     for (const f of PLATFORMS) out[f] = (await rowsOf(key, f)).map((r) => r[0]).sort();
     return out;
   };
-  return Object.assign(h, { reader, server, segment, rowsOf, hashedEmails });
+  return Object.assign(h, { rowsOf, hashedEmails });
 }
 
 const everywhere = (emails: string[]) => Object.fromEntries(PLATFORMS.map((f) => [f, emails.map(sha).sort()]));

@@ -5,40 +5,12 @@
 // (Google Customer Match: E.164 with "+", names lower-case without punctuation or spaces, Country alpha-2 and a 5-digit US
 // Zip in clear; Meta: phone digits without "+", fn/ln lower-case without punctuation, zip the first 5 US digits, country
 // lower-case alpha-2, all SHA-256 hex) and hashed here with node:crypto over the literal normalized string.
-import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
-import { createKey } from '../../collector/admin.js';
 import { ALPHA3_TO_ALPHA2 } from '../../collector/audiences/alpha3-codes.js';
 import { CALLING_CODES } from '../../collector/audiences/calling-codes.js';
-import { parseCsv } from './rfc4180.js';
+import { sha, useExportRigs } from './export-rig.js';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-const { open } = useUnthrottledApps();
-
-async function setup() {
-  const h = await open();
-  const reader = (await createKey(h.db, h.site.siteId, ['audiences:read'], T0)).secret;
-  const writer = (await createKey(h.db, h.site.siteId, ['events:write'], T0)).secret;
-  const server = async (body: unknown) => {
-    const res = await h.api('/api/events', { method: 'POST', body: JSON.stringify(body), secret: writer });
-    expect(res.status, await res.clone().text()).toBe(202);
-    expect((await res.clone().json()).rejected).toBeUndefined();
-  };
-  const segment = async (key: string, definition: unknown) => {
-    const res = await h.api(`/api/segments/${key}`, { method: 'PUT', body: JSON.stringify({ definition }) });
-    expect(res.status, await res.clone().text()).toBeLessThan(300);
-  };
-  /** header and rows of a platform file, the rows checked against its member-count header; rows keyed by their first cell */
-  const fileOf = async (key: string, format: string) => {
-    const res = await h.api(`/api/segments/${key}/members?format=${format}`, { secret: reader });
-    expect(res.status, `${key} ${format}`).toBe(200);
-    const [header, ...rows] = parseCsv(await res.text());
-    expect(res.headers.get('funnelbeam-member-count'), `${key} ${format}`).toBe(String(rows.length));
-    return { header, rows, byEmail: (email: string) => rows.find((r) => r[0] === sha(email)) };
-  };
-  return { server, segment, fileOf };
-}
+const setup = useExportRigs();
 
 // [email, traits, Google cells after the email, Meta normalized values after the email]
 const LEADS = [

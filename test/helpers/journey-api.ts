@@ -31,3 +31,10 @@ export const profile = (j: Journey, ref: string) => get(j, '/api/leads/' + encod
 export const timeline = (j: Journey, ref: string, query = '') =>
   get(j, `/api/leads/${encodeURIComponent(ref)}/timeline?${query}`) as Promise<{ items: Array<Record<string, any>>; nextCursor: string | null }>;
 export const iso = (ms: number) => new Date(ms).toISOString();
+/** POST /api/events with the journey's admin key, expecting `status`; the answer's JSON. */
+export const postEvents = async (j: Journey, body: unknown, status = 202) => {
+  const res = await j.serverEvents(body);
+  const json = await res.json();
+  expect(res.status, JSON.stringify(json).slice(0, 300)).toBe(status);
+  return json;
+};

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { createKey, createSite } from '../../collector/admin.js';
 import { T0 } from '../helpers/funnel-factories.js';
-import { get, iso, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
+import { get, iso, postEvents as post, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -11,12 +11,6 @@ const DAY = 24 * HOUR;
 
 const { open } = useJourneys();
 
-const post = async (j: Journey, body: unknown, status = 202) => {
-  const res = await j.serverEvents(body);
-  const json = await res.json();
-  expect(res.status, JSON.stringify(json).slice(0, 300)).toBe(status);
-  return json;
-};
 
 /** Every page of GET /api/leads for a query, calling `between` after each page (events that keep arriving). */
 async function pageLeads(j: Journey, query: string, between: (page: number) => Promise<void> = async () => {}) {

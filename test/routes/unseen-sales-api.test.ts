@@ -5,16 +5,10 @@
 import { describe, expect, test } from 'vitest';
 import { createKey, createSite } from '../../collector/admin.js';
 import { DAY, HOUR, T0 } from '../helpers/funnel-factories.js';
-import { get, iso, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
+import { get, iso, postEvents as post, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
 
 const { open } = useJourneys();
 
-const post = async (j: Journey, body: unknown, status = 202) => {
-  const res = await j.serverEvents(body);
-  const json = await res.json();
-  expect(res.status, JSON.stringify(json).slice(0, 300)).toBe(status);
-  return json;
-};
 const enc = encodeURIComponent;
 const call = async (j: Journey, path: string, init: { method?: string; secret?: string; body?: unknown } = {}) => {
   const headers = init.secret ? { ...j.auth, authorization: `Bearer ${init.secret}` } : j.auth;

@@ -2,8 +2,8 @@
 import type { Deps } from '../context.js';
 import { putFunnelConfigRow } from '../storage/funnel-config.js';
 import { listSegmentDefinitions, lockSegmentDefinitions, updateSegment } from '../storage/segments.js';
-import type { SegmentDefinition } from '../segments/definition.js';
-import { renameStagesIn, stageRenames, unknownStages } from '../segments/rename-stages.js';
+import { unknownStages, type SegmentDefinition } from '../segments/definition.js';
+import { renameStagesIn, stageRenames } from '../segments/rename-stages.js';
 import { funnelSettingsOf, sameFunnelSettings } from '../segments/funnel-settings.js';
 import { reevaluateSiteSegments } from '../segments/recompute-segments.js';
 import { neverHolds, parseFunnelConfig, type ConfigParse } from './funnel-config.js';
@@ -41,7 +41,7 @@ export async function saveFunnelConfig(deps: Deps, siteId: string, input: unknow
       const definition = renameStagesIn(JSON.parse(seg.definition) as SegmentDefinition, renames);
       const renamed = JSON.stringify(definition);
       if (renamed !== seg.definition) await updateSegment(tx, { siteId, key: seg.key, name: seg.name, definition: renamed, at: deps.now() });
-      const gone = unknownStages(definition, stages);
+      const gone = unknownStages(definition, stages).map((u) => u.stage);
       if (gone.length > 0) stale.push({ key: seg.key, stages: [...new Set(gone)] });
     }
     return stale;

@@ -178,7 +178,7 @@ export function parseDefinition(input: unknown, stages?: readonly string[]): Def
   }
   const definition = parsed.data as SegmentDefinition;
   if (stages) {
-    const bad = findUnknownStage(definition, stages, []);
+    const [bad] = unknownStages(definition, stages);
     if (bad) return { ok: false, path: formatPath(bad.path), message: `unknown stage "${bad.stage}" (stages: ${stages.join(', ')})` };
   }
   return { ok: true, definition };
@@ -198,22 +198,19 @@ function expectedKeys(path: ReadonlyArray<PropertyKey>): string {
   return (typeof last === 'string' && byKind[last]) || CONDITION_KINDS.join(', ');
 }
 
-function findUnknownStage(c: Condition, stages: readonly string[], path: PropertyKey[]): { path: PropertyKey[]; stage: string } | null {
+/** Every stage name the condition uses that is not in `stages`, with its path, depth first in the order written. */
+export function unknownStages(c: Condition, stages: readonly string[], path: PropertyKey[] = []): Array<{ path: PropertyKey[]; stage: string }> {
   if ('all' in c || 'any' in c) {
-    const list = 'all' in c ? c.all : c.any;
     const kind = 'all' in c ? 'all' : 'any';
-    for (let i = 0; i < list.length; i++) {
-      const bad = findUnknownStage(list[i], stages, [...path, kind, i]);
-      if (bad) return bad;
-    }
-    return null;
+    return ('all' in c ? c.all : c.any).flatMap((x, i) => unknownStages(x, stages, [...path, kind, i]));
   }
-  if ('not' in c) return findUnknownStage(c.not, stages, [...path, 'not']);
-  if ('stage' in c) {
-    const s = c.stage;
-    for (let i = 0; i < (s.in ?? []).length; i++) if (!stages.includes(s.in![i])) return { path: [...path, 'stage', 'in', i], stage: s.in![i] };
-    if (s.eq !== undefined && !stages.includes(s.eq)) return { path: [...path, 'stage', 'eq'], stage: s.eq };
-    if (s.gte !== undefined && !stages.includes(s.gte)) return { path: [...path, 'stage', 'gte'], stage: s.gte };
-  }
-  return null;
+  if ('not' in c) return unknownStages(c.not, stages, [...path, 'not']);
+  if (!('stage' in c)) return [];
+  const s = c.stage;
+  const named: Array<[PropertyKey[], string | undefined]> = [
+    ...(s.in ?? []).map((x, i): [PropertyKey[], string] => [['in', i], x]),
+    [['eq'], s.eq],
+    [['gte'], s.gte],
+  ];
+  return named.filter(([, x]) => x !== undefined && !stages.includes(x)).map(([at, x]) => ({ path: [...path, 'stage', ...at], stage: x! }));
 }

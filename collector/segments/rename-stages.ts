@@ -13,7 +13,7 @@ export function stageRenames(before: readonly string[], after: readonly string[]
   return renames;
 }
 
-/** The condition with stage names renamed; the same object when nothing in it changed. */
+/** The condition with stage names renamed (the condition itself when there is nothing to rename). */
 export function renameStagesIn(c: Condition, renames: ReadonlyMap<string, string>): Condition {
   if (renames.size === 0) return c;
   const to = (s: string) => renames.get(s) ?? s;
@@ -25,13 +25,4 @@ export function renameStagesIn(c: Condition, renames: ReadonlyMap<string, string
     return { stage: { ...s, ...(s.in && { in: s.in.map(to) }), ...(s.eq !== undefined && { eq: to(s.eq) }), ...(s.gte !== undefined && { gte: to(s.gte) }) } };
   }
   return c;
-}
-
-/** Stage names a condition uses that are not in `stages`. */
-export function unknownStages(c: Condition, stages: readonly string[]): string[] {
-  if ('all' in c) return c.all.flatMap((x) => unknownStages(x, stages));
-  if ('any' in c) return c.any.flatMap((x) => unknownStages(x, stages));
-  if ('not' in c) return unknownStages(c.not, stages);
-  if ('stage' in c) return [...(c.stage.in ?? []), c.stage.eq, c.stage.gte].filter((s): s is string => s !== undefined && !stages.includes(s));
-  return [];
 }

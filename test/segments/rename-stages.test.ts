@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { renameStagesIn, stageRenames, unknownStages } from '../../collector/segments/rename-stages.js';
+import { renameStagesIn, stageRenames } from '../../collector/segments/rename-stages.js';
+import { unknownStages } from '../../collector/segments/definition.js';
 
 const STAGES = ['awareness', 'interest', 'consideration', 'intent'];
 
@@ -20,6 +21,9 @@ test('stage names are renamed through all, any and not; other conditions and unt
 });
 
 test('unknownStages lists the names a definition uses that the funnel does not have', () => {
-  expect(unknownStages({ any: [{ stage: { in: ['intent', 'evaluation'] } }, { not: { stage: { gte: 'purchase' } } }] }, STAGES)).toEqual(['evaluation', 'purchase']);
+  expect(unknownStages({ any: [{ stage: { in: ['intent', 'evaluation'] } }, { not: { stage: { gte: 'purchase' } } }] }, STAGES)).toEqual([
+    { path: ['any', 0, 'stage', 'in', 1], stage: 'evaluation' },
+    { path: ['any', 1, 'not', 'stage', 'gte'], stage: 'purchase' },
+  ]);
   expect(unknownStages({ stage: { eq: 'intent' } }, STAGES)).toEqual([]);
 });

@@ -107,13 +107,12 @@ export async function lowerIdentifiedAt(db: Db, siteId: string, leadId: string, 
 export async function setOptedOutFromEvents(
   db: Db, siteId: string, leadIds: readonly string[], optOut: readonly string[], optIn: readonly string[],
 ): Promise<void> {
-  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
   await db.run(
     `UPDATE leads SET opted_out = COALESCE((
-       SELECT CASE WHEN e.name IN (${marks(optOut.length)}) THEN 1 ELSE 0 END FROM events e
-       WHERE e.site_id = leads.site_id AND e.lead_id = leads.lead_id AND e.name IN (${marks(optOut.length + optIn.length)})
+       SELECT CASE WHEN e.name IN (${listSql(optOut.length)}) THEN 1 ELSE 0 END FROM events e
+       WHERE e.site_id = leads.site_id AND e.lead_id = leads.lead_id AND e.name IN (${listSql(optOut.length + optIn.length)})
        ORDER BY e.at DESC, e.event_id DESC LIMIT 1), opted_out)
-     WHERE site_id = ? AND lead_id IN (${marks(leadIds.length)})`,
+     WHERE site_id = ? AND lead_id IN (${listSql(leadIds.length)})`,
     [...optOut, ...optOut, ...optIn, siteId, ...leadIds],
   );
 }

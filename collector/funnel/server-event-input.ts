@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi'; // the openapi-extended zod: these schema
 import { EVENT_NAME_RE, EVENT_NAME_RULE } from '../../shared/events.js';
 import { LIMITS } from '../../shared/limits.js';
 import { EMAIL_RE } from '../ingest/validate.js';
+import { canonicalEmail } from '../identity/canonical-email.js';
 
 const idText = z.string().min(1).max(LIMITS.idChars).regex(/^[A-Za-z0-9_.:@-]+$/, 'may hold only letters, digits and _ . : @ -');
 const value = z.string().max(LIMITS.valueChars);
@@ -30,8 +31,8 @@ export const serverEventSchema = z
   .strictObject({
     /** client id of the event: a retry with the same id is stored once */
     id: idText.optional(),
-    /** the lead by email; an unknown email makes a lead */
-    email: z.string().trim().toLowerCase().max(254).regex(EMAIL_RE, 'not an email address').optional(),
+    /** the lead by email (one spelling: canonical-email.ts); an unknown email makes a lead */
+    email: z.string().overwrite(canonicalEmail).max(254).regex(EMAIL_RE, 'not an email address').optional(),
     /** the lead by id */
     leadId: idText.optional(),
     /** the lead by a visitor id the snippet gave out (`funnelbeam('visitorId', cb)`); with `email` it identifies that visitor */

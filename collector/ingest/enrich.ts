@@ -11,6 +11,7 @@ import { batchSkew } from './device-clock.js';
 import { redactTouch, redactUrl } from './redact-url.js';
 import { siteDomains } from './origin.js';
 import type { UserAgentInfo } from './user-agent.js';
+import { canonicalEmail } from '../identity/canonical-email.js';
 
 export interface EnrichInput {
   site: Site;
@@ -195,7 +196,7 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
       referrer: referrer ?? '',
       props: propsOf(w.p),
       form: w.f ?? null,
-      email: w.em ? w.em.trim().toLowerCase() : null,
+      email: w.em ? canonicalEmail(w.em) : null,
       traits: w.tr && Object.keys(w.tr).length ? w.tr : null,
       channel: sessionTouch?.channel ?? 'direct',
       utmSource: sessionTouch?.utm_source ?? null,

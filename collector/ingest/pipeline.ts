@@ -13,6 +13,7 @@ import { visitorSpan, type EventWriter } from './store.js';
 import { createSessionLoader, loadKnownSessions } from './session-loader.js';
 import { insertRejected, type RejectedRow } from '../storage/rejected.js';
 import { findErasedEvents } from '../storage/erasure-tombstones.js';
+import { canonicalEmail } from '../identity/canonical-email.js';
 import { LIMITS } from '../../shared/limits.js';
 import type { Site } from '../storage/sites.js';
 
@@ -136,7 +137,7 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       return {
         siteId: site.siteId,
         visitorId,
-        email: typeof raw.em === 'string' ? raw.em.trim().toLowerCase() : null,
+        email: typeof raw.em === 'string' ? canonicalEmail(raw.em) : null,
         at: typeof raw.t === 'number' && Number.isFinite(raw.t) ? raw.t : 0,
       };
     });

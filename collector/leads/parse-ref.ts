@@ -1,4 +1,6 @@
 // Tells what a `{ref}` path segment names: an email (has an @) or an id (lead or visitor, decided by lookup).
+import { canonicalEmail } from '../identity/canonical-email.js';
+
 export type LeadRef = { kind: 'email'; email: string } | { kind: 'id'; id: string };
 
 export type RefProblem = { problem: string };
@@ -15,7 +17,7 @@ export function parseRef(raw: string): LeadRef | RefProblem {
   if (raw.length > 320) return { problem: 'ref is longer than 320 characters' };
   if (FORBIDDEN.test(raw)) return { problem: 'ref contains control characters, a backslash or ".."' };
   if (raw.includes('@')) {
-    const email = raw.trim().toLowerCase();
+    const email = canonicalEmail(raw);
     return EMAIL.test(email) ? { kind: 'email', email } : { problem: 'ref looks like an email but is not one' };
   }
   // spaces around an id pasted from a CRM field are not part of it, as they are not part of an email

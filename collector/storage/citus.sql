@@ -26,3 +26,4 @@ SELECT create_distributed_table('webhooks', 'site_id', colocate_with => 'visitor
 SELECT create_distributed_table('webhook_deliveries', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('rejected_events', 'site_id', colocate_with => 'visitors');
 SELECT create_distributed_table('erasure_tombstones', 'site_id', colocate_with => 'visitors');
+SELECT create_distributed_table('data_steps', 'site_id', colocate_with => 'visitors');

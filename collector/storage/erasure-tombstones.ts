@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { chunkRows, listSql } from './multi-row.js';
+import { emailSpellings } from '../identity/canonical-email.js';
 
 /** What a tombstone covers: events of the subject with `fromAt <= at <= toAt` (both inclusive, epoch ms). */
 export interface Tombstone {
@@ -119,7 +120,8 @@ export async function findErasedEvents(tx: Db, events: readonly ErasableEvent[])
   for (const e of events) {
     const keys: string[] = [];
     if (e.visitorId) keys.push(keyOf('visitor', e.siteId, e.visitorId));
-    if (e.email) keys.push(keyOf('email', e.siteId, e.email));
+    // an erasure before emails had one spelling hashed the email as it was stored: either spelling of its domain
+    if (e.email) for (const spelling of emailSpellings(e.email)) keys.push(keyOf('email', e.siteId, spelling));
     if (e.leadId) keys.push(keyOf('lead', e.siteId, e.leadId));
     eventKeys.push(keys);
   }

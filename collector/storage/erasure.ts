@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { listSql } from './multi-row.js';
 import { insertTombstones, subjectHash, type Tombstone } from './erasure-tombstones.js';
+import { emailSpellings } from '../identity/canonical-email.js';
 
 export interface ErasureCounts {
   events: number;
@@ -216,8 +217,8 @@ export async function eraseLeadRows(
   c.segmentRechecks = await tx.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
 
   // Free-text rows: anything mentioning the lead id, an id merged into it (its deliveries name the anonymous lead they
-  // were about), the email, an erased visitor, or their SHA-256 hashes.
-  const needles = [leadId, ...aliases.map((a) => a.merged_lead_id), ...own, ...(email ? [email] : [])];
+  // were about), the email (either spelling of an international domain), an erased visitor, or their SHA-256 hashes.
+  const needles = [leadId, ...aliases.map((a) => a.merged_lead_id), ...own, ...(email ? emailSpellings(email) : [])];
   const patterns = [...needles, ...needles.map(sha256)].map(likeOf);
   c.webhookDeliveries = await sumChunks(patterns, (p) =>
     tx.run(`DELETE FROM webhook_deliveries WHERE site_id = ? AND (${p.map(() => "payload LIKE ? ESCAPE '\\'").join(' OR ')})`, [siteId, ...p]),

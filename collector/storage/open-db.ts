@@ -1,4 +1,4 @@
-// Opens the configured engine and applies its committed drizzle-kit migrations.
+// Opens the configured engine, applies its committed drizzle-kit migrations, then the one-time data steps.
 import { fileURLToPath } from 'node:url';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
 import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
@@ -7,6 +7,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { Db } from './db.js';
 import { openSqlite } from './sqlite-db.js';
 import { openPostgres } from './pg-db.js';
+import { canonicalizeStoredEmails } from './canonicalize-stored-emails.js';
 
 const migrations = (engine: string) => fileURLToPath(new URL(`./migrations/${engine}`, import.meta.url));
 
@@ -31,9 +32,11 @@ export async function openDb(config: DbConfig): Promise<Db> {
       await client.query('SELECT pg_advisory_unlock(7262001)').catch(() => {});
       client.release();
     }
+    await canonicalizeStoredEmails(db);
     return db;
   }
   const db = openSqlite(config.databasePath ?? './data/funnelbeam.db');
   migrateSqlite(drizzleSqlite(db.raw), { migrationsFolder: migrations('sqlite') });
+  await canonicalizeStoredEmails(db);
   return db;
 }

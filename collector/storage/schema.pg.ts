@@ -274,3 +274,14 @@ export const erasureTombstones = pgTable('erasure_tombstones', {
   toAt: bigint('to_at', { mode: 'number' }).notNull(),
   erasedAt: bigint('erased_at', { mode: 'number' }).notNull(),
 }, (t) => [primaryKey({ columns: [t.siteId, t.subjectHash, t.fromAt] })]);
+
+/**
+ * One-time data steps run after the migrations (storage/canonicalize-stored-emails.ts): a row per step done, so a
+ * restart does not scan again. A step over every site at once is kept under site_id '' (as refused input of an unknown
+ * site is).
+ */
+export const dataSteps = pgTable('data_steps', {
+  siteId: text('site_id').notNull().default(''),
+  name: text('name').notNull(),
+  doneAt: bigint('done_at', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.name] })]);

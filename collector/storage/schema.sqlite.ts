@@ -274,3 +274,14 @@ export const erasureTombstones = sqliteTable('erasure_tombstones', {
   toAt: integer('to_at').notNull(),
   erasedAt: integer('erased_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.siteId, t.subjectHash, t.fromAt] })]);
+
+/**
+ * One-time data steps run after the migrations (storage/canonicalize-stored-emails.ts): a row per step done, so a
+ * restart does not scan again. A step over every site at once is kept under site_id '' (as refused input of an unknown
+ * site is).
+ */
+export const dataSteps = sqliteTable('data_steps', {
+  siteId: text('site_id').notNull().default(''),
+  name: text('name').notNull(),
+  doneAt: integer('done_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.siteId, t.name] })]);

@@ -1,0 +1,57 @@
+// One spelling of an email address, wherever one comes in (a form, a CRM event, a `{ref}`, an export, an erasure):
+// trimmed, lower-cased, and its domain in Unicode. An address at an international domain reaches us two ways, as a
+// CRM writes it (`anna@bücher.example`) and as a browser's email field gives it (`anna@xn--bcher-kva.example`); both
+// are one person. Unicode is the spelling people write and sales read in a timeline, and the one the ad platforms'
+// "trim, lower-case" hashes from an address as written.
+import { domainToASCII, domainToUnicode } from 'node:url';
+
+/**
+ * What may need mapping: a non-ASCII character or a punycode label. Nearly every address has neither: one scan, and
+ * nothing allocated past the lower-casing.
+ */
+const MAY_MAP = /[^\x00-\x7f]|xn--/;
+
+/** Mapped domains, bounded: identifying events of one person repeat their domain. */
+const cache = new Map<string, string>();
+const CACHE_MAX = 1000;
+
+/**
+ * The domain in Unicode (UTS #46 as WHATWG URL maps it: punycode labels decoded, case folded, NFC, full-width dots and
+ * letters made plain). A domain that is no valid host name (Node answers "") stays as written.
+ */
+function unicodeDomain(domain: string): string {
+  let out = cache.get(domain);
+  if (out !== undefined) return out;
+  out = domainToUnicode(domain) || domain;
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(domain, out);
+  return out;
+}
+
+/**
+ * Trimmed, lower-cased, the domain in Unicode; the local part stays as written apart from lower-casing. Never throws:
+ * a value without an "@" or with an invalid domain is only trimmed and lower-cased. Idempotent.
+ */
+export function canonicalEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (!MAY_MAP.test(email)) return email;
+  const at = email.lastIndexOf('@');
+  if (at < 0) return email;
+  const domain = email.slice(at + 1);
+  if (!MAY_MAP.test(domain)) return email;
+  const mapped = unicodeDomain(domain);
+  return mapped === domain ? email : email.slice(0, at + 1) + mapped;
+}
+
+/**
+ * The spellings a canonical email may have been stored under before emails had one: itself, and with its domain in
+ * punycode when that differs. For what cannot be rewritten (erasure tombstones hold a hash, not the address).
+ */
+export function emailSpellings(email: string): string[] {
+  const at = email.lastIndexOf('@');
+  if (at < 0) return [email];
+  const domain = email.slice(at + 1);
+  if (!MAY_MAP.test(domain)) return [email];
+  const ascii = domainToASCII(domain);
+  return ascii && ascii !== domain ? [email, email.slice(0, at + 1) + ascii] : [email];
+}

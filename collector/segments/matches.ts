@@ -5,6 +5,7 @@ import { didKey, type DidCount, type LeadFacts } from './lead-facts.js';
 import { pathMatches } from './glob.js';
 import { classifyChannel, hostOf } from '../ingest/channels.js';
 import type { Touch } from '../ingest/types.js';
+import { roundScore } from '../scoring/decay.js';
 
 const DAY_MS = 86_400_000;
 /** no moment: the result only changes when new facts arrive (an event, a stage or score change) */
@@ -129,24 +130,83 @@ function evaluateInStage(t: InStageTest, f: LeadFacts): Evaluation {
   return { value, changeAt };
 }
 
-/** score × ½^(elapsed / half-life), as the lead reads show it (unrounded). */
+/** score × ½^(elapsed / half-life), unrounded. */
 export function decayedScore(f: Pick<LeadFacts, 'score' | 'scoreAt' | 'halfLifeMs'>, at: number): number {
   if (!f.halfLifeMs) return f.score;
   return f.score * Math.pow(0.5, Math.max(0, at - f.scoreAt) / f.halfLifeMs);
 }
 
-// A decaying score crosses each threshold between it and zero once: at scoreAt + halfLife × log2(score / threshold).
+/**
+ * The score as GET /api/leads/{ref}, the exports and the segment webhooks show it at `at`: decayed, then rounded to 4
+ * decimals. Score conditions compare this number, so a member of `gte 20` is never shown with 19.99995 rounded to 20
+ * after leaving, nor a member of `gt 20` with 20.
+ */
+export const shownScore = (f: Pick<LeadFacts, 'score' | 'scoreAt' | 'halfLifeMs'>, at: number): number => roundScore(decayedScore(f, at));
+
+/** shown scores are whole multiples of this (roundScore's 4 decimals) */
+const SHOWN_UNITS = 10_000;
+type Bound = keyof NumberTest;
+const BOUNDS: readonly Bound[] = ['gte', 'lte', 'gt', 'lt'];
+/** steps the walk to the exact millisecond may take before it bisects instead (float error is a few ms at most) */
+const MAX_WALK = 64;
+
+// A decaying score moves toward zero without turning back, and rounding keeps that order, so each bound flips at most
+// once: when the shown score first passes it. The shown magnitude steps down one unit (0.0001) at a time, from n + 1
+// to n when the raw magnitude falls under (n + ½) units, at scoreAt + halfLife × log2(|score| / that). The step that
+// flips a bound is one of the few around it; its moment is computed, then checked to the millisecond.
 function evaluateScore(t: NumberTest, f: LeadFacts): Evaluation {
-  const value = numberMatches(t, decayedScore(f, f.now));
+  const nowShown = shownScore(f, f.now);
+  const value = numberMatches(t, nowShown);
   if (!f.halfLifeMs || f.score === 0) return fixed(value);
+  const sign = Math.sign(f.score);
+  const magnitude = Math.abs(f.score);
+  const shownUnits = Math.round(Math.abs(nowShown) * SHOWN_UNITS);
   let changeAt = NEVER;
-  for (const v of [t.gte, t.lte, t.gt, t.lt]) {
-    if (v === undefined || v === 0 || Math.sign(v) !== Math.sign(f.score) || Math.abs(v) >= Math.abs(f.score)) continue;
-    // one ms past the crossing, so that the re-evaluation sees the score on the other side
-    const at = Math.floor(f.scoreAt + f.halfLifeMs * Math.log2(f.score / v)) + 1;
-    if (at > f.now) changeAt = Math.min(changeAt, at);
+  for (const bound of BOUNDS) {
+    const v = t[bound];
+    if (v === undefined || shownUnits === 0) continue;
+    const now = boundHolds(bound, v, nowShown);
+    // the largest magnitude below the current one at which the bound reads otherwise, among those around it
+    const k = v * sign * SHOWN_UNITS;
+    const low = Math.max(0, Math.floor(k) - 1);
+    const high = Math.min(shownUnits - 1, Math.max(low, Math.ceil(k) + 1));
+    let flipsAt = -1;
+    for (let n = high; n >= low; n--) {
+      if (boundHolds(bound, v, (sign * n) / SHOWN_UNITS) !== now) {
+        flipsAt = n;
+        break;
+      }
+    }
+    if (flipsAt < 0) continue; // the bound reads the same all the way down to 0
+    const raw = (flipsAt + 0.5) / SHOWN_UNITS;
+    const estimate = raw < magnitude ? Math.round(f.scoreAt + f.halfLifeMs * Math.log2(magnitude / raw)) : f.now + 1;
+    changeAt = Math.min(changeAt, firstFlip(bound, v, f, now, Math.max(f.now + 1, estimate)));
   }
   return { value, changeAt };
+}
+
+const boundHolds = (bound: Bound, v: number, n: number): boolean =>
+  bound === 'gte' ? n >= v : bound === 'lte' ? n <= v : bound === 'gt' ? n > v : n < v;
+
+/** The first millisecond after f.now at which the bound no longer reads `now`, starting the search at `guess`. */
+function firstFlip(bound: Bound, v: number, f: LeadFacts, now: boolean, guess: number): number {
+  const flipped = (at: number) => boundHolds(bound, v, shownScore(f, at)) !== now;
+  let at = guess;
+  for (let step = 0; step < MAX_WALK; step++) {
+    if (!flipped(at)) at++;
+    else if (at - 1 > f.now && flipped(at - 1)) at--;
+    else return at;
+  }
+  // float error far beyond a few ms: bisect between now (not flipped) and a moment it has flipped by
+  let lo = f.now;
+  let hi = Math.max(at, f.now + 1);
+  for (let span = 1; !flipped(hi); span *= 2) hi += span;
+  while (hi - lo > 1) {
+    const mid = Math.floor(lo + (hi - lo) / 2);
+    if (flipped(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 function stageMatches(s: StageTest, f: LeadFacts): boolean {

@@ -13,8 +13,7 @@ import { webhookQueue, type WebhookQueue } from '../webhooks/enqueue.js';
 import { loadActiveSegments, type ActiveSegment, type ActiveSegments } from './active-segments.js';
 import { countTestsAt, filterAt, type EventPlan } from './event-plan.js';
 import { loadFunnelSettings, type FunnelSettings } from './funnel-settings.js';
-import { decayedScore, evaluateCondition, NEVER } from './matches.js';
-import { roundScore } from '../scoring/decay.js';
+import { evaluateCondition, NEVER, shownScore } from './matches.js';
 import type { DidCount, FactEvent, LeadFacts } from './lead-facts.js';
 import type { Touch } from '../ingest/types.js';
 import { mergedExits, type VanishedMemberships } from './close-merged.js';
@@ -249,7 +248,8 @@ const newChangeId = (now: number) => now.toString(36).padStart(9, '0') + '-' + r
 
 /**
  * segment.entered / segment.exited to the site's webhooks that take it. The score is the lead's at `now`, decayed and
- * rounded as GET /api/leads/{ref} shows it: a lead leaving a score segment by decay is not reported above the bound.
+ * rounded as GET /api/leads/{ref} shows it: the number score conditions compare, so a move is always reported with a
+ * score on the side of the bound it says.
  */
 async function notifyChange(
   hooks: WebhookQueue, segment: ActiveSegment, lead: LeadFactsRow, kind: 'entered' | 'exited', now: number, halfLifeMs: number | null,
@@ -261,7 +261,7 @@ async function notifyChange(
     leadId: lead.lead_id,
     email: lead.email,
     stage: lead.stage,
-    score: roundScore(decayedScore({ score: Number(lead.score), scoreAt: Number(lead.score_at), halfLifeMs }, now)),
+    score: shownScore({ score: Number(lead.score), scoreAt: Number(lead.score_at), halfLifeMs }, now),
     at: new Date(now).toISOString(),
     ...extra,
   }, now);

@@ -17,12 +17,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Db } from '../../collector/storage/db.js';
-import type { CreatedApp } from '../../collector/app.js';
+import { describe, expect, test } from 'vitest';
 import { expectSameAttribution, readStateSnapshot } from './state-snapshot.js';
 import { startCollector, type Collector } from './start-collector.js';
-import { A, B, C, expect202, sessionsOf, startThreeAndOne, stopThreeAndOne } from './three-collectors.js';
+import { A, B, C, expect202, sessionsOf } from './three-collectors.js';
+import { useThreeAndOne } from './use-three-and-one.js';
 import { collectorsTarget, eventsOf, singleTarget, type Target } from './journey-targets.js';
 
 const MIN = 60_000;
@@ -37,25 +36,15 @@ async function decided(t: Target) {
 }
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one PostgreSQL database: races, duplicates, deliveries and failures', () => {
-  let shared: Db;
-  let lone: Db;
-  let single: CreatedApp;
-  let collectors: Collector[] = [];
-  let url: string;
-
-  beforeAll(async () => {
-    ({ shared, lone, single, collectors, url } = await startThreeAndOne());
-  }, 180_000);
-
-  afterAll(() => stopThreeAndOne({ shared, lone, single, collectors }));
+  const rig = useThreeAndOne();
 
   /** Plays a journey on the three collectors and on the lone one: the targets, and what each decided. */
   async function playOnBoth(journey: (t: Target) => Promise<void>) {
-    const multi = await collectorsTarget(shared, collectors);
-    const one = await singleTarget(single);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
+    const one = await singleTarget(rig.single);
     await journey(multi);
     await journey(one);
-    await single.deps.writer.flush();
+    await rig.single.deps.writer.flush();
     return { multi, one, got: await decided(multi), want: await decided(one) };
   }
 
@@ -80,15 +69,15 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
       if (k % 3 === 2) plan.push([B, ev(2, '/pricing')]);
       return plan;
     };
-    const multi = await collectorsTarget(shared, collectors);
-    const one = await singleTarget(single);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
+    const one = await singleTarget(rig.single);
     // half the visitors were here two hours ago (their stored session long over)
     for (const t of [multi, one]) for (let k = 0; k < VISITORS; k += 2) expect202(await t.beacon(C, ids[k], eventsOf(`twin${k}old`, [{ n: 'pageview', t: t0, path: '/' }])));
     const answers = await Promise.all(ids.map((v, k) => Promise.all(sends(k).map(([via, events]) => multi.beacon(via, v, events)))));
     for (const a of answers.flat()) expect202(a);
     // one collector takes them one after the other
     for (let k = 0; k < VISITORS; k++) for (const [via, events] of sends(k)) expect202(await one.beacon(via, ids[k], events));
-    await single.deps.writer.flush();
+    await rig.single.deps.writer.flush();
 
     const split: string[] = [];
     for (let k = 0; k < VISITORS; k++) {
@@ -120,7 +109,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
 
   test('the same event retried to two collectors at once is stored once: both answer 202, one of them counts a duplicate', async () => {
     const t0 = Date.now() - 10 * MIN;
-    const multi = await collectorsTarget(shared, collectors);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
     const ROUNDS = 12;
     const answers = await Promise.all(
       Array.from({ length: ROUNDS }, (_, k) => {
@@ -240,7 +229,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     try {
       const t0 = Date.now() - 30 * MIN;
-      const multi = await collectorsTarget(shared, collectors);
+      const multi = await collectorsTarget(rig.shared, rig.collectors);
       const hook = await multi.api(A, 'PUT', '/api/webhooks/crm', {
         url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
         events: ['stage.changed', 'lead.mql', 'segment.entered', 'segment.exited'],
@@ -269,7 +258,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
 
   test('`npm run admin -- replay` on PostgreSQL after concurrent load on three collectors rebuilds what live attribution made', async () => {
     const t0 = Date.now() - 2 * 60 * MIN;
-    const multi = await collectorsTarget(shared, collectors);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
     await Promise.all(
       Array.from({ length: 12 }, async (_, k) => {
         const v = `v_replayed_${String(k).padStart(2, '0')}`;
@@ -310,7 +299,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
     const { execFileSync } = await import('node:child_process');
     const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'replay', '--site', multi.site.siteId], {
       cwd: new URL('../..', import.meta.url).pathname,
-      env: { ...process.env, DATABASE_URL: url },
+      env: { ...process.env, DATABASE_URL: rig.url },
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -322,10 +311,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
   }, 90_000);
 
   test('a collector killed (SIGKILL) under load loses no event it acknowledged; PostgreSQL dropping every connection and refusing new ones for a moment gives 503s, then recovery', async () => {
-    const extra = await startCollector({ DATABASE_URL: url, SEGMENT_SWEEP_MS: '0', FLUSH_MS: '2' });
+    const extra = await startCollector({ DATABASE_URL: rig.url, SEGMENT_SWEEP_MS: '0', FLUSH_MS: '2' });
     const victims: Collector[] = [extra];
     try {
-      const multi = await collectorsTarget(shared, [...collectors, extra]);
+      const multi = await collectorsTarget(rig.shared, [...rig.collectors, extra]);
       const D = 3;
       const t0 = Date.now() - 10 * MIN;
       const acked: string[] = [];
@@ -353,7 +342,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
         // from the server's maintenance database: a database cannot refuse connections while one is using it
         const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL, application_name: 'scale-out-judge' });
         await admin.connect();
-        const dbName = new URL(url).pathname.slice(1);
+        const dbName = new URL(rig.url).pathname.slice(1);
         try {
           // as during a restart: no new connection is admitted for a moment
           await admin.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS false`);
@@ -383,7 +372,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
       // only 202 or a clean 503 (never a 500), or no answer from the killed collector
       expect([...new Set(statuses)].filter((s) => ![202, 503, 0].includes(s))).toEqual([]);
       // the surviving collectors are still up, and recovered
-      for (const c of collectors) expect(c.child.exitCode ?? c.child.signalCode, c.output().slice(-3000)).toBeNull();
+      for (const c of rig.collectors) expect(c.child.exitCode ?? c.child.signalCode, c.output().slice(-3000)).toBeNull();
       for (const via of [A, B, C]) expect202(await multi.beacon(via, 'v_after_drop_0001', eventsOf(`after${via}`, [{ n: 'pageview', t: Date.now() - 1000 + via }])));
       const stored = new Set((await multi.db.all<{ event_id: string }>('SELECT event_id FROM events WHERE site_id = ?', [multi.site.siteId])).map((r) => r.event_id));
       expect(acked.length).toBeGreaterThan(20);

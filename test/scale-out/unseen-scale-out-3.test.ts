@@ -7,12 +7,10 @@
 //   collectors at once: every event stored once, one lead per email, the stages, scores and segments one collector
 //   gives.
 // Real collector processes over real HTTP on one PostgreSQL database (test/scale-out/start-collector.ts).
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Db } from '../../collector/storage/db.js';
-import type { CreatedApp } from '../../collector/app.js';
+import { describe, expect, test } from 'vitest';
 import { readStateSnapshot } from './state-snapshot.js';
-import type { Collector } from './start-collector.js';
-import { A, B, C, expect202, startThreeAndOne, stopThreeAndOne } from './three-collectors.js';
+import { A, B, C, expect202 } from './three-collectors.js';
+import { useThreeAndOne } from './use-three-and-one.js';
 import { collectorsTarget, eventsOf, singleTarget, type Target } from './journey-targets.js';
 
 const MIN = 60_000;
@@ -37,20 +35,11 @@ async function exported(t: Target, via: number, key: string) {
 }
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('three collectors on one PostgreSQL database: segment edits under load, a CRM batch retried everywhere', () => {
-  let shared: Db;
-  let lone: Db;
-  let single: CreatedApp;
-  let collectors: Collector[] = [];
-
-  beforeAll(async () => {
-    ({ shared, lone, single, collectors } = await startThreeAndOne());
-  }, 180_000);
-
-  afterAll(() => stopThreeAndOne({ shared, lone, single, collectors }));
+  const rig = useThreeAndOne();
 
   test('segment PUTs on A (created, then redefined) while B and C ingest events that move leads in and out: members and count as the last definition says, on every collector', async () => {
     const t0 = Date.now() - 30 * MIN;
-    const multi = await collectorsTarget(shared, collectors);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
     const devices = await identifiedLeads(multi, 'put', t0);
     // each round, B and C send every lead a page: even leads view pricing, odd ones the blog; an anonymous visitor
     // views pricing too (not identified: never a member). Two PUTs on A land in the middle of the rounds: the segment
@@ -86,7 +75,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('three collectors on one Postgre
 
   test('a segment DELETE on A while B and C ingest events that would enter it: no member, count or listing comes back', async () => {
     const t0 = Date.now() - 30 * MIN;
-    const multi = await collectorsTarget(shared, collectors);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
     const devices = await identifiedLeads(multi, 'del', t0);
     const made = await multi.api(A, 'PUT', '/api/segments/deleted_pricing', { definition: PRICING_LEADS });
     expect(made.status, JSON.stringify(made.body)).toBeLessThan(300);
@@ -115,15 +104,15 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('three collectors on one Postgre
       { email: `crm${k}@example.com`, name: 'opportunity_created', at: at(k), id: `crm_batch_opp_${k}`, traits: { company: `Acme ${k}` } },
       ...(k % 2 ? [] : [{ email: `crm${k}@example.com`, name: 'closed_won', at: at(k + 10), id: `crm_batch_won_${k}` }]),
     ]).flat();
-    const multi = await collectorsTarget(shared, collectors);
-    const one = await singleTarget(single);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
+    const one = await singleTarget(rig.single);
     const answers = await Promise.all([A, B, C].map((via) => multi.api(via, 'POST', '/api/events', batch)));
     for (const a of answers) expect202(a);
     const sum = (field: string) => answers.reduce((n, a) => n + Number(a.body[field]), 0);
     expect(sum('accepted'), JSON.stringify(answers.map((a) => a.body))).toBe(batch.length);
     expect(sum('duplicates')).toBe(2 * batch.length);
     expect202(await one.api(A, 'POST', '/api/events', batch));
-    await single.deps.writer.flush();
+    await rig.single.deps.writer.flush();
 
     const stored = await multi.db.all<{ event_id: string }>('SELECT event_id FROM events WHERE site_id = ? ORDER BY event_id', [multi.site.siteId]);
     expect(stored).toHaveLength(batch.length);

@@ -5,12 +5,10 @@
 // or ingests its outbox, a CRM's closed_won on one collector while the snippet talks to another, rules saved on one
 // collector, webhooks queued once (not once per collector), and reads answered alike by every collector.
 // Real collector processes over real HTTP on one PostgreSQL database (test/scale-out/start-collector.ts).
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Db } from '../../collector/storage/db.js';
-import type { CreatedApp } from '../../collector/app.js';
+import { describe, expect, test } from 'vitest';
 import { expectSameAttribution, readStateSnapshot } from './state-snapshot.js';
-import type { Collector } from './start-collector.js';
-import { A, B, C, expect202, sessionsOf, startThreeAndOne, stopThreeAndOne } from './three-collectors.js';
+import { A, B, C, expect202, sessionsOf } from './three-collectors.js';
+import { useThreeAndOne } from './use-three-and-one.js';
 import { collectorsTarget, eventsOf, singleTarget, type Target } from './journey-targets.js';
 
 const MIN = 60_000;
@@ -26,24 +24,15 @@ async function stateOf(t: Target) {
 
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one PostgreSQL database, journeys compared with one collector', () => {
-  let shared: Db;
-  let lone: Db;
-  let single: CreatedApp;
-  let collectors: Collector[] = [];
-
-  beforeAll(async () => {
-    ({ shared, lone, single, collectors } = await startThreeAndOne());
-  }, 180_000);
-
-  afterAll(() => stopThreeAndOne({ shared, lone, single, collectors }));
+  const rig = useThreeAndOne();
 
   /** Plays a journey on the collectors and on the lone collector, one after the other. */
   async function both(journey: (t: Target) => Promise<void>) {
-    const multi = await collectorsTarget(shared, collectors);
-    const one = await singleTarget(single);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
+    const one = await singleTarget(rig.single);
     await journey(multi);
     await journey(one);
-    await single.deps.writer.flush();
+    await rig.single.deps.writer.flush();
     return { multi, one };
   }
 
@@ -150,7 +139,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('several collectors on one Postg
 
   test("an erasure on one collector while another ingests the lead's outbox leaves nothing of the lead", async () => {
     const t0 = Date.now() - 20 * MIN;
-    const multi = await collectorsTarget(shared, collectors);
+    const multi = await collectorsTarget(rig.shared, rig.collectors);
     const visitor = 'v_outbox_racing_01';
     expect202(await multi.beacon(A, visitor, eventsOf('race0', [{ n: 'pageview', t: t0 }, { n: 'identify', t: t0 + 1, em: 'race@example.com' }])));
     // the outbox resent in small batches on B and C while A erases: every event is dated before the erasure

@@ -86,8 +86,11 @@ describe('matches: score, identified, touch, inStage', () => {
     const c: Condition = { score: { gte: 20 } };
     const e = evaluateCondition(c, f);
     expect(e.value).toBe(true);
-    expect(e.changeAt).toBe(T0 + 10 * DAY + 1);
-    expect(matches(c, { ...f, now: T0 + 10 * DAY - 1 })).toBe(true);
+    // 40 halves to exactly 20 at 10 days (still gte 20); the shown score (4 decimals) is 19.9999 once the raw one is
+    // under 19.99995: 10 d × log2(40 / 19.99995) ≈ 10 d + 3116.2 ms
+    expect(e.changeAt).toBe(T0 + 10 * DAY + 3117);
+    expect(matches(c, { ...f, now: T0 + 10 * DAY })).toBe(true);
+    expect(matches(c, { ...f, now: e.changeAt - 1 })).toBe(true);
     expect(matches(c, { ...f, now: e.changeAt })).toBe(false);
   });
   test('identified matches leads with (or without) an email', () => {

@@ -29,8 +29,27 @@ export const COUNTRIES_BY_CALLING_CODE: ReadonlyMap<string, readonly string[]> =
 /**
  * The national trunk prefix dropped before the calling code is added ("030 1234" in DE → +49301234).
  * Default "0". Italy, San Marino, the Vatican, Côte d'Ivoire (10-digit numbers since 2021) and Benin (10 digits
- * beginning "01" since 30 November 2024) keep the leading 0 inside E.164; Russia and Kazakhstan dial 8; Hungary dials 06 ("06 1 234 5678" → +3612345678).
+ * beginning "01" since 30 November 2024) keep the leading 0 inside E.164; Hungary dials 06 ("06 1 234 5678" → +3612345678).
  * NANP countries (calling code 1) are handled by length: an 11-digit national number starting with 1 drops it.
+ * Countries whose trunk prefix is 8, and Mexico, are in FIXED_LENGTH_TRUNKS instead.
  */
-export const TRUNK_PREFIXES: Readonly<Record<string, string>> = { IT: '', SM: '', VA: '', CI: '', BJ: '', RU: '8', KZ: '8', HU: '06' };
+export const TRUNK_PREFIXES: Readonly<Record<string, string>> = { IT: '', SM: '', VA: '', CI: '', BJ: '', HU: '06' };
 export const DEFAULT_TRUNK_PREFIX = '0';
+
+/**
+ * Countries whose prefixes look like the start of a number: the trunk prefix 8 (St Petersburg is 8 812 …, +7 812 …;
+ * Lithuanian toll-free 8 800 …, +370 800 …), Mexico's abolished 01, 044, 045 and "+52 1". Every ordinary number there
+ * (mobile and geographic) has one national length: ten digits after +7 (Russia and Kazakhstan share zone 7), nine
+ * after +375, eight after +370, ten after +52. So a prefix is dropped only when exactly that many digits follow it
+ * and they do not begin with 0, and the calling code followed by that many (after a prefix or not) is the
+ * international form written without "+" ("7 912 …", "521 55 …").
+ * Belarus dials "8 0XX …" (the area code written with its 0), also written "0XX …"; Lithuania replaced 8 with 0 in
+ * 2024-2025 (8 switched off 1 March 2025), and CRM data holds both. Mexico dials all ten digits since 3 August 2019.
+ */
+export const FIXED_LENGTH_TRUNKS: Readonly<Record<string, { readonly prefixes: readonly string[]; readonly length: number }>> = {
+  RU: { prefixes: ['8'], length: 10 },
+  KZ: { prefixes: ['8'], length: 10 },
+  BY: { prefixes: ['80', '8', '0'], length: 9 },
+  LT: { prefixes: ['8', '0'], length: 8 },
+  MX: { prefixes: ['044', '045', '01', '02', '1'], length: 10 },
+};

@@ -5,7 +5,9 @@ import { CALLING_CODES } from './calling-codes.js';
  * The languages whose country names are read, from the runtime's CLDR data (Intl.DisplayNames): those of the
  * markets our sites sell in. A name that means two countries in two languages is dropped, never guessed.
  */
-export const COUNTRY_NAME_LANGUAGES = ['en', 'de', 'fr', 'es', 'pt', 'it', 'nl', 'pl', 'tr', 'ja', 'zh', 'ko', 'ru', 'sv', 'da', 'cs'];
+export const COUNTRY_NAME_LANGUAGES = [
+  'en', 'de', 'fr', 'es', 'pt', 'it', 'nl', 'pl', 'tr', 'ja', 'zh', 'ko', 'ru', 'sv', 'da', 'cs', 'hu', 'fi', 'el', 'hr',
+];
 
 /** Spellings CLDR does not list but people write, each meaning exactly one country. */
 export const EXTRA_COUNTRY_NAMES: Readonly<Record<string, string>> = {
@@ -14,11 +16,23 @@ export const EXTRA_COUNTRY_NAMES: Readonly<Record<string, string>> = {
   'The Netherlands': 'NL', 'Republic of Korea': 'KR', 'Russian Federation': 'RU', 'Viet Nam': 'VN', 'Ivory Coast': 'CI',
   UAE: 'AE', 'Hong Kong': 'HK', 'Hong Kong SAR': 'HK', Macau: 'MO', Macao: 'MO', 'Korea, Republic of': 'KR',
   Großbritannien: 'GB', 'Bundesrepublik Deutschland': 'DE', 'Federal Republic of Germany': 'DE', Éire: 'IE',
+  Weißrussland: 'BY', Белоруссия: 'BY',
 };
 
-/** The lookup key of a name: compatibility form, no accents or marks, lower-case, letters and digits only. */
+/** Letters Unicode does not decompose into a base letter and a mark, written without it on a keyboard that lacks them. */
+const STROKED: Readonly<Record<string, string>> = { đ: 'd', ł: 'l', ø: 'o', ħ: 'h' };
+
+/**
+ * The lookup key of a name: compatibility form, no accents or marks, lower-case, letters and digits only; a stroked
+ * letter is its base letter too ("Mađarska" and "Madarska", "Włochy" and "Wlochy", "Østrig" and "Ostrig").
+ */
 export const countryNameKey = (name: string) =>
-  name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+  name
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[đłøħ]/g, (letter) => STROKED[letter]!)
+    .replace(/[^\p{L}\p{N}]/gu, '');
 
 let byKey: Map<string, string> | null = null;
 

@@ -1,7 +1,7 @@
 // Google Ads Customer Match CSV: exact English headers, SHA-256 of email/phone/names, Country and Zip in clear.
 import type { AudienceMember, ExportFormat } from './audience-member.js';
 import { csvLine, csvCell } from './csv-row.js';
-import { hashValue } from './hash-value.js';
+import { clearTrait, hashTrait, hashValue } from './hash-value.js';
 import { normalizeEmail } from './normalize-email.js';
 import { normalizeFirstNameForGoogle, normalizeLastNameForGoogle } from './normalize-name.js';
 import { toE164 } from './normalize-phone.js';
@@ -16,11 +16,11 @@ export function googleCells(member: AudienceMember): string[] | null {
   const country = normalizeCountry(t.country);
   const cells = [
     hashValue(normalizeEmail(member.email ?? '')),
-    hashValue(toE164(t.phone, country)),
-    hashValue(normalizeFirstNameForGoogle(t.firstName)),
-    hashValue(normalizeLastNameForGoogle(t.lastName)),
+    hashTrait(t.phone, toE164(t.phone, country)),
+    hashTrait(t.firstName, normalizeFirstNameForGoogle(t.firstName)),
+    hashTrait(t.lastName, normalizeLastNameForGoogle(t.lastName)),
     country,
-    normalizeZipForGoogle(t.zip, country),
+    clearTrait(t.zip, normalizeZipForGoogle(t.zip, country)),
   ];
   const [email, phone, first, last, , zip] = cells;
   const fullAddress = !!(first && last && country && zip);

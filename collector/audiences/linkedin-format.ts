@@ -1,7 +1,7 @@
 // LinkedIn Matched Audiences contact list: template headers, hashed email, plain-text names/title/company.
 import type { AudienceMember, ExportFormat } from './audience-member.js';
 import { csvLine, csvCell } from './csv-row.js';
-import { hashValue } from './hash-value.js';
+import { clearTrait, hashValue } from './hash-value.js';
 import { normalizeEmail } from './normalize-email.js';
 import { normalizePlainText } from './normalize-name.js';
 import { normalizeCountry } from './normalize-country.js';
@@ -17,10 +17,10 @@ export function linkedinCells(member: AudienceMember): string[] | null {
   const t = member.traits;
   const cells = [
     hashValue(normalizeEmail(member.email ?? '')),
-    normalizePlainText(t.firstName, 35),
-    normalizePlainText(t.lastName, 35),
-    normalizePlainText(t.jobTitle, 50),
-    normalizePlainText(t.company, 50),
+    clearTrait(t.firstName, normalizePlainText(t.firstName, 35)),
+    clearTrait(t.lastName, normalizePlainText(t.lastName, 35)),
+    clearTrait(t.jobTitle, normalizePlainText(t.jobTitle, 50)),
+    clearTrait(t.company, normalizePlainText(t.company, 50)),
     normalizeCountry(t.country),
     '',
   ];

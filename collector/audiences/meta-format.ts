@@ -1,7 +1,7 @@
 // Meta (Facebook) Custom Audience customer file: lower-case headers, every value SHA-256 hex of its normalized form.
 import type { AudienceMember, ExportFormat } from './audience-member.js';
 import { csvLine } from './csv-row.js';
-import { hashValue } from './hash-value.js';
+import { hashTrait, hashValue } from './hash-value.js';
 import { normalizeEmail } from './normalize-email.js';
 import { normalizeNameForMeta } from './normalize-name.js';
 import { toE164 } from './normalize-phone.js';
@@ -26,9 +26,20 @@ export function metaNormalized(member: AudienceMember): string[] {
   ];
 }
 
-/** The eight hashed cells; null when nothing is left to match on. */
+/** The eight hashed cells (a trait a CRM already hashed passed on as it is); null when nothing is left to match on. */
 export function metaCells(member: AudienceMember): string[] | null {
-  const cells = metaNormalized(member).map(hashValue);
+  const t = member.traits;
+  const [email, phone, fn, ln, ct, st, zip, country] = metaNormalized(member);
+  const cells = [
+    hashValue(email!),
+    hashTrait(t.phone, phone!),
+    hashTrait(t.firstName, fn!),
+    hashTrait(t.lastName, ln!),
+    hashTrait(t.city, ct!),
+    hashTrait(t.state, st!),
+    hashTrait(t.zip, zip!),
+    hashValue(country!),
+  ];
   return cells.some(Boolean) ? cells : null;
 }
 

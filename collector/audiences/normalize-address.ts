@@ -15,9 +15,13 @@ export function normalizeState(raw: string, country: string): string {
   return compact;
 }
 
-/** The code as typed, trimmed, in ASCII (full-width IME digits too), without its country's letters ("D-10115" → "10115"). */
+/**
+ * The code as typed, trimmed, in ASCII (full-width IME digits too), any dash as "-" (an en dash or non-breaking hyphen
+ * a word processor put in "94043–1351"), without Japan's postal mark ("〒100-0001") or its country's letters
+ * ("D-10115" → "10115").
+ */
 function postalCode(typed: string, country: string): string {
-  const zip = toHalfWidth(typed).trim();
+  const zip = toHalfWidth(typed).trim().replace(/[\p{Pd}\u2212]/gu, '-').replace(/^[\u3012\u3036]\s*/, '');
   const prefix = /^([A-Za-z]{1,3})\s*-\s*(?=\d)/.exec(zip);
   return prefix && POSTAL_COUNTRY_PREFIXES[country]?.includes(prefix[1].toUpperCase()) ? zip.slice(prefix[0].length) : zip;
 }

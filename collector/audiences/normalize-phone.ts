@@ -1,5 +1,11 @@
 // Phone numbers to E.164 ("+4930123456"); Google takes it as is, Meta without the "+".
-import { CALLING_CODES, COUNTRIES_BY_CALLING_CODE, DEFAULT_TRUNK_PREFIX, TRUNK_PREFIXES } from './calling-codes.js';
+import {
+  CALLING_CODES,
+  COUNTRIES_BY_CALLING_CODE,
+  DEFAULT_TRUNK_PREFIX,
+  FIXED_LENGTH_TRUNKS,
+  TRUNK_PREFIXES,
+} from './calling-codes.js';
 import { toHalfWidth } from './normalize-text.js';
 
 /**
@@ -11,10 +17,13 @@ import { toHalfWidth } from './normalize-text.js';
  *    is already there.
  * 3. Otherwise a leading "00" (or "011" in NANP countries) is the international prefix and is dropped.
  * 4. Otherwise the number is national: the lead's `country` trait (alpha-2) gives the calling code and the
- *    trunk prefix (usually 0; 06 in Hungary, 8 in Russia) is dropped. Without a known country the number is
- *    ambiguous and becomes "".
- *    A trunk prefix written after an international calling code ("+49 030…", "+90 (0532)…", "+36 06 20…") is
- *    dropped too, where no country of that code keeps a leading 0 in E.164.
+ *    trunk prefix (usually 0; 06 in Hungary) is dropped. Without a known country the number is ambiguous and
+ *    becomes "". Where the trunk prefix is 8 (Russia, Kazakhstan, Belarus, Lithuania until 2025), whose numbers
+ *    may begin with 8 too, and in Mexico (01, 044, 045, "1" until 2019), a prefix is dropped only when the national
+ *    number's full length follows it, and the calling code followed by that length is the international form
+ *    without "+" ("7 912 345-67-89" in RU).
+ *    A trunk prefix written after an international calling code ("+49 030…", "+90 (0532)…", "+36 06 20…",
+ *    "+370 8 612…", "+52 1 55…") is dropped too, where no country of that code keeps a leading 0 in E.164.
  * 5. The result must have 7 to 15 digits not starting with 0 (NANP: exactly 1 + 10 digits), else "".
  */
 export function toE164(raw: string, defaultCountry = ''): string {
@@ -42,6 +51,12 @@ export function toE164(raw: string, defaultCountry = ''): string {
 
 function nationalNumber(digits: string, country: string, countryCode: string): string {
   if (countryCode === '1') return digits.length === 11 && digits.startsWith('1') ? digits.slice(1) : digits;
+  const fixed = FIXED_LENGTH_TRUNKS[country];
+  if (fixed) {
+    // "7 912 345-67-89", "521 55 1234 5678": the calling code, then a full national number, is international
+    const international = digits.startsWith(countryCode) ? withoutFixedLengthTrunk(digits.slice(countryCode.length), fixed) : '';
+    return international.length === fixed.length ? international : withoutFixedLengthTrunk(digits, fixed);
+  }
   const trunk = TRUNK_PREFIXES[country] ?? DEFAULT_TRUNK_PREFIX;
   return trunk && digits.startsWith(trunk) ? digits.slice(trunk.length) : digits;
 }
@@ -56,10 +71,21 @@ function withoutTrunkAfterCode(digits: string): string {
     const code = digits.slice(0, length);
     const countries = COUNTRIES_BY_CALLING_CODE.get(code);
     if (!countries) continue;
+    // zone 7's two countries (Russia, Kazakhstan) share their prefix and length
+    const fixed = FIXED_LENGTH_TRUNKS[countries[0]!];
+    if (fixed && countries.every((c) => FIXED_LENGTH_TRUNKS[c])) return code + withoutFixedLengthTrunk(digits.slice(length), fixed);
     const trunks = new Set(countries.map((c) => TRUNK_PREFIXES[c] ?? DEFAULT_TRUNK_PREFIX));
     if (code === '1' || ![...trunks].every((t) => t.startsWith('0'))) return digits;
     const typed = [...trunks, '0'].find((t) => digits.startsWith(t, length));
     return typed ? code + digits.slice(length + typed.length) : digits;
   }
   return digits;
+}
+
+/** "80291234567" → "291234567" in Belarus; "8121234567" (St Petersburg without its trunk 8) stays as it is. */
+function withoutFixedLengthTrunk(digits: string, fixed: (typeof FIXED_LENGTH_TRUNKS)[string]): string {
+  const typed = fixed.prefixes.find(
+    (prefix) => digits.startsWith(prefix) && digits.length === prefix.length + fixed.length && digits[prefix.length] !== '0',
+  );
+  return typed ? digits.slice(typed.length) : digits;
 }

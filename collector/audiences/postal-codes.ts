@@ -2,7 +2,10 @@
 
 /**
  * The spelling a country's post uses, for Google's clear Zip column: [pattern over the code in upper case without
- * spaces or dashes, replacement]. UK and Canadian codes are written with one space ("sw1a1aa" → "SW1A 1AA").
+ * spaces or dashes, replacement]. UK, Canadian and Dutch codes are written with one space ("sw1a1aa" → "SW1A 1AA",
+ * "1234ab" → "1234 AB"), and so are the five digits of Sweden, Czechia, Slovakia and Greece ("11455" → "114 55");
+ * Poland, Portugal, Japan and Brazil write a dash ("00950" → "00-950", "1000001" → "1000-001" in Portugal,
+ * "100-0001" in Japan, "01310100" → "01310-100").
  */
 export const POSTAL_SPELLINGS: Readonly<Record<string, readonly [RegExp, string]>> = {
   GB: [/^([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})$/, '$1 $2'],
@@ -10,6 +13,15 @@ export const POSTAL_SPELLINGS: Readonly<Record<string, readonly [RegExp, string]
   IM: [/^(IM\d\d?)(\d[A-Z]{2})$/, '$1 $2'],
   JE: [/^(JE\d)(\d[A-Z]{2})$/, '$1 $2'],
   CA: [/^([A-Z]\d[A-Z])(\d[A-Z]\d)$/, '$1 $2'],
+  NL: [/^([1-9]\d{3})([A-Z]{2})$/, '$1 $2'],
+  SE: [/^(\d{3})(\d{2})$/, '$1 $2'],
+  CZ: [/^(\d{3})(\d{2})$/, '$1 $2'],
+  SK: [/^(\d{3})(\d{2})$/, '$1 $2'],
+  GR: [/^(\d{3})(\d{2})$/, '$1 $2'],
+  PL: [/^(\d{2})(\d{3})$/, '$1-$2'],
+  PT: [/^(\d{4})(\d{3})$/, '$1-$2'],
+  JP: [/^(\d{3})(\d{4})$/, '$1-$2'],
+  BR: [/^(\d{5})(\d{3})$/, '$1-$2'],
 };
 
 /**

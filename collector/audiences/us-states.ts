@@ -9,8 +9,11 @@ const STATES =
   'wv west virginia|wi wisconsin|wy wyoming|as american samoa|gu guam|mp northern mariana islands|' +
   'pr puerto rico|vi virgin islands';
 
+/** Other ways the capital and the Virgin Islands are written out, as `STATES` entries. */
+const ALIASES = 'dc washington dc|dc washington district of columbia|vi us virgin islands|vi united states virgin islands';
+
 /** lower-case name without spaces ("newyork") → code ("ny") */
 export const US_STATE_CODES: ReadonlyMap<string, string> = new Map(
-  STATES.split('|').map((entry) => [entry.slice(3).replace(/\s/g, ''), entry.slice(0, 2)] as const),
+  `${STATES}|${ALIASES}`.split('|').map((entry) => [entry.slice(3).replace(/\s/g, ''), entry.slice(0, 2)] as const),
 );
 export const US_STATE_CODE_SET: ReadonlySet<string> = new Set(US_STATE_CODES.values());

@@ -64,6 +64,7 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
       args: argv,
       allowPositionals: true,
       options: ALL_OPTIONS,
+      tokens: true,
     });
   } catch (err) {
     // node's message for an unknown option runs on with advice about '--'; its first sentence is the problem
@@ -87,6 +88,10 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
     const takes = allowed.length ? `it takes ${allowed.map((o) => '--' + o).join(', ')}` : 'it takes no options';
     return { code: 2, out: `funnelbeam admin: "${commandName}" has no option --${stray}; ${takes} (npm run admin -- help)` };
   }
+  // an option given twice kept only its last value: `--domain a.com --domain b.com` made a site for b.com alone
+  const given = (parsed.tokens ?? []).flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  const twice = given.find((n, i) => given.indexOf(n) !== i);
+  if (twice) return { code: 2, out: `funnelbeam admin: --${twice} is given twice; give it once (npm run admin -- help)` };
   const config = parseConfig(env);
   const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
   try {

@@ -3,10 +3,18 @@
 // Under app.request() (tests) there is no IncomingMessage and the Request is read instead.
 import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
+import { LIMITS } from '../../shared/limits.js';
 
-export type BodyText = { ok: true; text: string } | { ok: false; reason: 'too_large' };
+/** A body over the cap keeps its first bytes (`head`, at most `headBytes`), for the rejected store and its site key. */
+export type BodyText = { ok: true; text: string } | { ok: false; reason: 'too_large'; head: string };
 
-const TOO_LARGE: BodyText = { ok: false, reason: 'too_large' };
+/** Bytes of an oversized body kept as its head: what the rejected store keeps of a body (LIMITS.rejectedRawBytes). */
+const HEAD_BYTES = LIMITS.rejectedRawBytes;
+
+const tooLarge = (chunks: Buffer[], contentType: string | null | undefined): BodyText => {
+  const bytes = Buffer.concat(chunks);
+  return { ok: false, reason: 'too_large', head: decodeBody(bytes.subarray(0, HEAD_BYTES), contentType) };
+};
 
 const declaredLength = (value: string | null | undefined) => (value ? Number(value) : NaN);
 
@@ -18,8 +26,12 @@ const declaredLength = (value: string | null | undefined) => (value ? Number(val
  */
 export function decodeBody(bytes: Buffer, contentType: string | null | undefined): string {
   let label = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase() ?? 'utf-8';
+  // a byte order mark decides over the label (WHATWG Encoding's decode): a UTF-8 one under `charset=iso-8859-1` was
+  // read as "ï»¿{" and the body refused as not JSON
   if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
     label = bytes[0] === 0xff ? 'utf-16le' : 'utf-16be';
+  } else if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    label = 'utf-8';
   }
   // ASCII is read as UTF-8, its superset: a client that labels its UTF-8 `us-ascii` loses nothing
   if (label !== 'utf-8' && label !== 'utf8' && !/^(us-)?ascii$/.test(label)) {
@@ -33,37 +45,55 @@ export function decodeBody(bytes: Buffer, contentType: string | null | undefined
   return bytes.toString('utf8');
 }
 
+/** How long a body declared over the cap is waited for to read its head; then it is answered with what came. */
+const HEAD_WAIT_MS = 1_000;
+
 export function readBodyText(c: Context, maxBytes: number): Promise<BodyText> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   // tests may hand app.request() a stand-in `incoming` that only carries a socket address
   if (!incoming || typeof incoming.on !== 'function' || !incoming.headers || incoming.readableDidRead) return readRequest(c.req.raw, maxBytes);
-  if (declaredLength(incoming.headers['content-length']) > maxBytes) return Promise.resolve(TOO_LARGE);
+  const contentType = incoming.headers['content-type'];
+  // declared over the cap: only its head is read (the rejected store keeps it, and its site key names the site)
+  const declaredOver = declaredLength(incoming.headers['content-length']) > maxBytes;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) return void chunks.push(chunk);
-      // over the cap (a chunked body says no length up front): stop keeping it, let the rest drain unread
+    let timer: NodeJS.Timeout | undefined;
+    const refuse = () => {
+      // stop keeping the body, let the rest drain unread
       cleanup();
       incoming.resume();
-      resolve(TOO_LARGE);
+      resolve(tooLarge(chunks, contentType));
+    };
+    const onData = (chunk: Buffer) => {
+      const kept = size;
+      size += chunk.length;
+      if (!declaredOver && size <= maxBytes) return void chunks.push(chunk);
+      if (kept < HEAD_BYTES) chunks.push(chunk);
+      // over the cap (a chunked body says no length up front), or the head of one declared over it is in
+      if (!declaredOver || size >= HEAD_BYTES) refuse();
     };
     const onEnd = () => {
+      if (declaredOver) return refuse();
       cleanup();
-      resolve({ ok: true, text: decodeBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), incoming.headers['content-type']) });
+      resolve({ ok: true, text: decodeBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), contentType) });
     };
     const onError = (err: Error) => {
+      // declared over the cap, it is refused as that whatever became of the rest
+      if (declaredOver) return refuse();
       cleanup();
       reject(err);
     };
     const onAborted = () => onError(Object.assign(new Error('the request was aborted'), { code: 'ECONNRESET' }));
     const cleanup = () => {
+      clearTimeout(timer);
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
       incoming.off('aborted', onAborted);
     };
+    // a client that declares more than it sends is answered with the head it sent
+    if (declaredOver) timer = setTimeout(refuse, HEAD_WAIT_MS);
     incoming.on('data', onData);
     incoming.on('end', onEnd);
     incoming.on('error', onError);
@@ -72,20 +102,82 @@ export function readBodyText(c: Context, maxBytes: number): Promise<BodyText> {
 }
 
 async function readRequest(req: Request, maxBytes: number): Promise<BodyText> {
-  if (declaredLength(req.headers.get('content-length')) > maxBytes) return TOO_LARGE;
-  if (!req.body) return { ok: true, text: '' };
+  const contentType = req.headers.get('content-type');
+  const declaredOver = declaredLength(req.headers.get('content-length')) > maxBytes;
+  if (!req.body) return declaredOver ? tooLarge([], contentType) : { ok: true, text: '' };
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    const kept = size;
     size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return TOO_LARGE;
+    if (declaredOver || size > maxBytes) {
+      if (kept < HEAD_BYTES) chunks.push(value);
+      if (!declaredOver || size >= HEAD_BYTES) {
+        await reader.cancel().catch(() => {});
+        return tooLarge(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)), contentType);
+      }
+      continue;
     }
     chunks.push(value);
   }
-  return { ok: true, text: decodeBody(Buffer.concat(chunks, size), req.headers.get('content-type')) };
+  if (declaredOver) return tooLarge(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)), contentType);
+  return { ok: true, text: decodeBody(Buffer.concat(chunks, size), contentType) };
+}
+
+/**
+ * The body's first `maxBytes` bytes as sent (no charset read, nothing decoded), for a refusal that keeps them (a
+ * compressed body's 415); the rest drains unread. A client that sends less than it declares is answered with what came.
+ */
+export function readBodyBytes(c: Context, maxBytes: number): Promise<Buffer> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (!incoming || typeof incoming.on !== 'function' || !incoming.headers || incoming.readableDidRead) return readRequestBytes(c.req.raw, maxBytes);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      cleanup();
+      incoming.resume();
+      resolve(Buffer.concat(chunks).subarray(0, maxBytes));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= maxBytes) done();
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onAborted = () => onError(Object.assign(new Error('the request was aborted'), { code: 'ECONNRESET' }));
+    const timer = setTimeout(done, HEAD_WAIT_MS);
+    const cleanup = () => {
+      clearTimeout(timer);
+      incoming.off('data', onData);
+      incoming.off('end', done);
+      incoming.off('error', onError);
+      incoming.off('aborted', onAborted);
+    };
+    incoming.on('data', onData);
+    incoming.on('end', done);
+    incoming.on('error', onError);
+    incoming.on('aborted', onAborted);
+  });
+}
+
+async function readRequestBytes(req: Request, maxBytes: number): Promise<Buffer> {
+  if (!req.body) return Buffer.alloc(0);
+  const reader = req.body.getReader();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size < maxBytes) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    size += value.byteLength;
+  }
+  if (size >= maxBytes) await reader.cancel().catch(() => {});
+  return Buffer.concat(chunks).subarray(0, maxBytes);
 }

@@ -91,6 +91,14 @@ const describe = (err: z.ZodError) => {
   return `${issue.path.join('.') || 'body'}: ${issue.message}`;
 };
 
+/**
+ * The site key a body that is no JSON (cut short, over the size cap) opens with: `{"s":"…"` as the snippet writes it,
+ * after the batch's other short fields at most. Only for the rejected store, so that the site's admin sees the refusal.
+ */
+export function siteKeyOfHead(text: string): string | undefined {
+  return /^\uFEFF?\s*\{(?:\s*"[vtl]"\s*:\s*(?:"[^"\\]*"|-?\d+)\s*,)*\s*"s"\s*:\s*"([^"\\]{1,64})"/.exec(text)?.[1];
+}
+
 /** Parses a POST /e body. Pure: no clock, no storage. */
 export function parseBatch(text: string): ParsedBatch {
   let json: unknown;
@@ -98,7 +106,7 @@ export function parseBatch(text: string): ParsedBatch {
     // a byte order mark is not JSON, but RFC 8259 lets parsers ignore one, and some HTTP clients write it
     json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
-    return { ok: false, rejection: { status: 400, reason: 'invalid_json', message: 'body is not valid JSON' } };
+    return { ok: false, siteKey: siteKeyOfHead(text), rejection: { status: 400, reason: 'invalid_json', message: 'body is not valid JSON' } };
   }
   const siteKey = typeof (json as WireBatch)?.s === 'string' ? (json as WireBatch).s.slice(0, LIMITS.idChars) : undefined;
   if (Array.isArray((json as WireBatch)?.e) && (json as WireBatch).e.length > LIMITS.batchEvents) {

@@ -5,12 +5,13 @@ import type { ApiApp } from '../app.js';
 import type { AppEnv, Deps } from '../context.js';
 import { errorBody } from '../errors.js';
 import { createBeaconPipeline } from '../ingest/pipeline.js';
-import { readBodyText } from '../ingest/read-body.js';
-import { insertRejected } from '../storage/rejected.js';
+import { decodeBody, readBodyBytes, readBodyText } from '../ingest/read-body.js';
+import { inflateHead } from '../ingest/inflate-head.js';
 import { LIMITS } from '../../shared/limits.js';
 import { createBeaconLimiter } from '../hardening/rate-limit.js';
 import { isOriginAllowed, isWebOrigin } from '../ingest/origin.js';
 import { createKnownOrigin } from '../ingest/known-origin.js';
+import { createUnreadBodyKeeper } from '../ingest/keep-unread-body.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -26,6 +27,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
   const ingestBeacon = createBeaconPipeline(deps, deps.writer);
   const limitBeacon = createBeaconLimiter(deps);
   const isKnownOrigin = createKnownOrigin(deps.db, 5_000, deps.now);
+  const keepUnreadBody = createUnreadBodyKeeper(deps);
 
   // The preflight comes without the body, so without the site: an origin no site admits gets no CORS headers (its
   // browser then sends nothing); for the others the POST still checks the site's own origins.
@@ -49,22 +51,18 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     return known;
   }
 
-  /** A compressed body is refused rather than read as text (it would only fail as "not valid JSON"). */
+  /** A compressed body is refused rather than read as text (it would only fail as "not valid JSON"); its opening is kept. */
   async function encoded(c: Context<AppEnv>, encoding: string) {
     const message = `Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the JSON as it is`;
-    deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'unsupported_encoding' });
-    await insertRejected(deps.db, [
-      { siteId: null, reason: 'unsupported_encoding', message, route: '/e', raw: '', receivedAt: deps.now() },
-    ]).catch(() => {});
+    const bytes = await readBodyBytes(c, LIMITS.bodyBytes).catch(() => Buffer.alloc(0));
+    const head = await inflateHead(bytes, encoding, LIMITS.rejectedRawBytes);
+    await keepUnreadBody({ reason: 'unsupported_encoding', message, head: head ? decodeBody(head.bytes, c.req.header('content-type')) : '', cut: !!head?.cut });
     await corsForKnown(c);
     return c.json(errorBody('unsupported_encoding', message), 415);
   }
 
-  async function tooLarge(c: Context<AppEnv>) {
-    deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'payload_too_large' });
-    await insertRejected(deps.db, [
-      { siteId: null, reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, route: '/e', raw: '', receivedAt: deps.now() },
-    ]).catch(() => {});
+  async function tooLarge(c: Context<AppEnv>, head: string) {
+    await keepUnreadBody({ reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, head, cut: true });
     // readable by the page: the snippet retries a batch smaller on a 413, and settles a single event too large to ever
     // pass, which would otherwise block its outbox (read as a network error, kept for good)
     await corsForKnown(c);
@@ -78,7 +76,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
       const encoding = c.req.header('content-encoding')?.trim();
       if (encoding && encoding.toLowerCase() !== 'identity') return encoded(c, encoding);
       const read = await readBodyText(c, LIMITS.bodyBytes);
-      if (!read.ok) return tooLarge(c);
+      if (!read.ok) return tooLarge(c, read.head);
       const { text } = read;
       const limited = await limitBeacon(c, text);
       if (limited) return limited;

@@ -87,6 +87,16 @@ describe('npm run admin', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr.trim()).toBe('funnelbeam admin: no site "nope"');
   });
+
+  test('an option given twice is refused with exit 2 and creates nothing', async () => {
+    const env = { ...process.env, DATABASE_PATH: join(tempDir(), 'twice.db') };
+    const twice = await runAdmin(['site', 'create', '--domain', 'a.com', '--domain', 'b.com'], env);
+    expect(twice.code).toBe(2);
+    expect(twice.out).toContain('--domain is given twice');
+    const listed = await runAdmin(['site', 'list'], env);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.out)).toEqual([]);
+  });
 });
 
 describe('API keys', () => {

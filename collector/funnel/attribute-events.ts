@@ -18,6 +18,7 @@ import { foldFromRow, foldToUpdate } from './lead-fold-row.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
 import { rememberLead } from './lead-guess.js';
 import { queueLeadWebhooks, refoldLead } from './refold-lead.js';
+import { reapplyOptEvents } from './opt-out.js';
 import { webhookQueue, type WebhookQueue } from '../webhooks/enqueue.js';
 
 export interface AttributeOptions {
@@ -162,6 +163,8 @@ async function attributeSite(
     const outcome = await refoldLead(tx, funnel, siteId, leadId, evs, { now, hooks, rebuild: true });
     if (outcome === 'missing') moved.push(...(await reattribute(tx, deps, funnel, siteId, evs, hooks)));
   }
+  // a merge brought the merged lead's opt events (an opt-out of its anonymous device): the latest of all decides
+  await reapplyOptEvents(tx, siteId, [...rebuild]);
 
   // 4. segments see every lead the flush touched (merged-away leads lose their memberships); the folds written
   // above are handed over as written (no read back), the leads this flush created with all their events

@@ -15,6 +15,7 @@ import { compileFunnel } from './compile-funnel.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
 import { refoldLead } from './refold-lead.js';
 import { webhookQueue } from '../webhooks/enqueue.js';
+import { reapplyOptEvents } from './opt-out.js';
 
 export interface ReplayOptions {
   now?: () => number;
@@ -65,6 +66,8 @@ export async function replaySite(db: Db, siteId: string, opts: ReplayOptions = {
       const now = deps.now();
       const hooks = webhookQueue(tx, siteId);
       for (const leadId of ids) await refoldLead(tx, funnel, siteId, leadId, [], { now, hooks: opts.notify ? hooks : null, rebuild: true });
+      // the opt-out flag is derived from the events too (a merge recorded before merges carried it is repaired here)
+      await reapplyOptEvents(tx, siteId, ids);
       await updateMemberships(tx, deps, siteId, ids, now, hooks);
     });
     leads += ids.length;

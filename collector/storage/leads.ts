@@ -101,7 +101,7 @@ export async function lowerIdentifiedAt(db: Db, siteId: string, leadId: string, 
 }
 
 /**
- * Sets each lead's opted_out from its latest event (by time, then id) among the opt-out and opt-in names; a lead with
+ * Sets each lead's opted_out from its latest server event (POST /api/events; by time, then id) among the opt-out and opt-in names; a lead with
  * none keeps its flag.
  */
 export async function setOptedOutFromEvents(
@@ -110,7 +110,7 @@ export async function setOptedOutFromEvents(
   await db.run(
     `UPDATE leads SET opted_out = COALESCE((
        SELECT CASE WHEN e.name IN (${listSql(optOut.length)}) THEN 1 ELSE 0 END FROM events e
-       WHERE e.site_id = leads.site_id AND e.lead_id = leads.lead_id AND e.name IN (${listSql(optOut.length + optIn.length)})
+       WHERE e.site_id = leads.site_id AND e.lead_id = leads.lead_id AND e.source = 'server' AND e.name IN (${listSql(optOut.length + optIn.length)})
        ORDER BY e.at DESC, e.event_id DESC LIMIT 1), opted_out)
      WHERE site_id = ? AND lead_id IN (${listSql(leadIds.length)})`,
     [...optOut, ...optOut, ...optIn, siteId, ...leadIds],

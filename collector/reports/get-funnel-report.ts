@@ -9,7 +9,7 @@ import {
   type TouchKeyColumn,
 } from '../storage/funnel-report.js';
 import { dayCountLeadsByStage, dayCountStageEntries, dayCountTouchRows } from '../storage/stage-day-counts.js';
-import { buildStageMetrics, emptyFacts, type StageFacts, type StageMetrics } from './stage-metrics.js';
+import { buildBreakdownMetrics, buildStageMetrics, emptyFacts, type StageFacts, type StageMetrics } from './stage-metrics.js';
 
 export const BREAKDOWNS = ['channel', 'source', 'medium', 'campaign'] as const;
 export type Breakdown = (typeof BREAKDOWNS)[number];
@@ -210,8 +210,8 @@ export async function getFunnelReport(deps: Deps, siteId: string, q: FunnelQuery
     report.attribution === 'linear'
       ? await readLinearGroups(deps, siteId, stages, from, to, q.breakdown)
       : await readTouchGroups(deps, siteId, stages, from, to, q.breakdown, report.attribution!);
-  report.breakdown = [...groups]
-    .map(([key, facts]) => ({ key, stages: buildStageMetrics(stages, facts) }))
+  // linear shares are fractions shown to 4 decimals: the groups must still add up to the totals a marketer compares them with
+  report.breakdown = buildBreakdownMetrics(stages, groups)
     .sort((a, b) => b.stages[0].reached - a.stages[0].reached || sum(b.stages) - sum(a.stages) || (a.key < b.key ? -1 : 1));
   return { ok: true, report };
 }

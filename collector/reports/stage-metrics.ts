@@ -28,7 +28,9 @@ export interface StageMetrics {
 
 export const emptyFacts = (): StageFacts => ({ count: new Map(), cohort: new Map(), entered: new Map(), durations: new Map() });
 
-const round = (n: number) => Math.round(n * 10_000) / 10_000;
+/** Figures are shown to 4 decimals: a breakdown's fractional (linear) shares are counted in these units. */
+const UNITS = 10_000;
+const round = (n: number) => Math.round(n * UNITS) / UNITS;
 const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : null);
 
 export function buildStageMetrics(stages: readonly string[], f: StageFacts): StageMetrics[] {
@@ -47,4 +49,55 @@ export function buildStageMetrics(stages: readonly string[], f: StageFacts): Sta
       timeInStage: { p50, p90, n: times.length },
     };
   });
+}
+
+/**
+ * Whole units (1/10,000) for shares that add up to a whole: each share floored, and the units the floors lose go one
+ * each to the largest remainders (ties to the earlier share), so the rounded shares add up to the rounded sum exactly
+ * (three thirds are 0.3334 + 0.3333 + 0.3333 = 1, not 0.9999). Whole shares (first or last touch) stay as they are.
+ */
+export function apportionUnits(shares: readonly number[]): number[] {
+  const scaled = shares.map((v) => v * UNITS);
+  // the 1e-6 guard: a share that is whole but computed a hair under (0.9999999999·10⁴) floors to itself
+  const units = scaled.map((v) => Math.floor(v + 1e-6));
+  let left = Math.round(scaled.reduce((a, b) => a + b, 0)) - units.reduce((a, b) => a + b, 0);
+  // remainders compared to a millionth of a unit: shares added up in another order (⅓ + ⅓ vs ⅔) differ in their last
+  // bits, and a tie must go to the earlier share whichever way the sum was taken
+  const order = scaled.map((v, i) => [Math.round((v - units[i]) * 1e6), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0; left > 0 && k < order.length; k++, left--) units[order[k][1]]++;
+  return units;
+}
+
+/**
+ * Makes a breakdown's groups add up to the report's totals as shown: per stage, `count`, `entered` and the cohort are
+ * apportioned over the groups (apportionUnits), and each group's `reached` is the sum of its apportioned cohort from
+ * that stage down, so it still never grows down the funnel. `groups[g]` are the facts `metrics[g]` was built from;
+ * conversions stay the exact ratios.
+ */
+export function balanceBreakdown(stages: readonly string[], groups: readonly StageFacts[], metrics: StageMetrics[][]): void {
+  const reachedUnits = groups.map(() => 0);
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const stage = stages[i];
+    const count = apportionUnits(groups.map((f) => f.count.get(stage) ?? 0));
+    const entered = apportionUnits(groups.map((f) => f.entered.get(stage) ?? 0));
+    const cohort = apportionUnits(groups.map((f) => f.cohort.get(stage) ?? 0));
+    for (let g = 0; g < groups.length; g++) {
+      reachedUnits[g] += cohort[g];
+      const m = metrics[g][i];
+      m.count = count[g] / UNITS;
+      m.entered = entered[g] / UNITS;
+      m.reached = reachedUnits[g] / UNITS;
+    }
+  }
+}
+
+/**
+ * A breakdown's groups, each with its per-stage figures (buildStageMetrics), balanced so that they add up to the
+ * report's totals as shown (balanceBreakdown); in key order, so leftover units go to the same group on every call.
+ */
+export function buildBreakdownMetrics(stages: readonly string[], groups: Iterable<readonly [key: string, facts: StageFacts]>): Array<{ key: string; stages: StageMetrics[] }> {
+  const keyed = [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const built = keyed.map(([key, facts]) => ({ key, stages: buildStageMetrics(stages, facts) }));
+  balanceBreakdown(stages, keyed.map(([, facts]) => facts), built.map((b) => b.stages));
+  return built;
 }

@@ -84,8 +84,8 @@ export async function insertLead(db: Db, l: NewLead): Promise<boolean> {
 
 /** Gives an anonymous lead its email; false when the lead already has one. Throws on a unique clash (pg race). */
 export async function claimLeadEmail(db: Db, siteId: string, leadId: string, email: string, at: number, now: number): Promise<boolean> {
-  const n = await db.run('UPDATE leads SET email = ?, identified_at = ?, updated_at = ? WHERE site_id = ? AND lead_id = ? AND email IS NULL', [
-    email, at, now, siteId, leadId,
+  const n = await db.run('UPDATE leads SET email = ?, identified_at = ?, updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END WHERE site_id = ? AND lead_id = ? AND email IS NULL', [
+    email, at, now, now, siteId, leadId,
   ]);
   return n > 0;
 }
@@ -175,10 +175,10 @@ export async function updateLeadFold(db: Db, siteId: string, leadId: string, ver
   const n = await db.run(
     `UPDATE leads SET stage = ?, stage_rank = ?, stage_at = ?, score = ?, score_at = ?, mql = ?, mql_at = ?, sql = ?, sql_at = ?,
        traits = ?, first_touch = ?, last_touch = ?, state = ?, ft_channel = ?, ft_source = ?, ft_medium = ?, ft_campaign = ?,
-       lt_channel = ?, lt_source = ?, lt_medium = ?, lt_campaign = ?, updated_at = ?, created_at = COALESCE(?, created_at),
+       lt_channel = ?, lt_source = ?, lt_medium = ?, lt_campaign = ?, updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END, created_at = COALESCE(?, created_at),
        version = version + 1
      WHERE site_id = ? AND lead_id = ? AND version = ?`,
-    [...foldValues(u), u.now, u.createdAt ?? null, siteId, leadId, version],
+    [...foldValues(u), u.now, u.now, u.createdAt ?? null, siteId, leadId, version],
   );
   return n > 0;
 }
@@ -235,7 +235,7 @@ const updateFoldsSql = sqlForRows(
          traits = v.column12, first_touch = v.column13, last_touch = v.column14, state = v.column15,
          ft_channel = v.column16, ft_source = v.column17, ft_medium = v.column18, ft_campaign = v.column19,
          lt_channel = v.column20, lt_source = v.column21, lt_medium = v.column22, lt_campaign = v.column23,
-         updated_at = CAST(v.column24 AS bigint), version = leads.version + 1
+         updated_at = CASE WHEN leads.updated_at > CAST(v.column24 AS bigint) THEN leads.updated_at ELSE CAST(v.column24 AS bigint) END, version = leads.version + 1
        FROM (VALUES ${valuesSql(24, n)}) AS v
        WHERE leads.site_id = ? AND leads.lead_id = v.column1 AND leads.version = CAST(v.column2 AS integer)
        RETURNING leads.lead_id`,

@@ -2,7 +2,7 @@
 // stage_changes: the reference the report is compared with (test/reports/funnel-touch-keys.test.ts,
 // test/reports/touch-day-counts.test.ts), on either engine.
 import type { Db } from '../../collector/storage/db.js';
-import { buildStageMetrics, emptyFacts, type StageFacts } from '../../collector/reports/stage-metrics.js';
+import { buildBreakdownMetrics, emptyFacts, type StageFacts } from '../../collector/reports/stage-metrics.js';
 
 /** The JSON definition the breakdowns used before the columns: the touch field's text, '' when absent. */
 export const jsonKeySql = (db: Db, column: 'first_touch' | 'last_touch', field: string) =>
@@ -19,7 +19,7 @@ export async function referenceBreakdown(
     attribution === 'linear'
       ? await jsonLinearGroups(db, siteId, stages, from, to, field)
       : await jsonTouchGroups(db, siteId, stages, from, to, attribution === 'first' ? 'first_touch' : 'last_touch', field);
-  return Object.fromEntries([...groups].map(([k, f]) => [k, buildStageMetrics(stages, f)]));
+  return Object.fromEntries(buildBreakdownMetrics(stages, groups).map((g) => [g.key, g.stages]));
 }
 
 const keyOf = (k: unknown) => (k === null || k === undefined || k === '' ? '(none)' : String(k));

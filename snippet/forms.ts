@@ -29,14 +29,19 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
    */
   let em: unknown;
   let tr: Record<string, string> | undefined;
-  for (const el of form.elements as unknown as HTMLInputElement[]) {
+  // the form's controls, then every element in it with a type attribute: a design system's text field that is no form
+  // control (Shoelace 2's sl-input, Spectrum's sp-textfield: their own input is in their shadow root, their value
+  // reaches the form by a formdata listener) is read by its type, name and value properties like an input (a control
+  // read twice changes nothing: the first address found stays). Elements without one are left out: a custom checkbox
+  // (sl-checkbox) has no type to tell that it is one, and would be read unchecked
+  for (const el of [...form.elements, ...form.querySelectorAll('[type]')] as HTMLInputElement[]) {
     let { type, value, name } = el;
     let key = el.dataset.funnelbeamField;
     // a form with a submit button of its own sends by it, not by a type=button control ("Next" of a multi-step form)
     if (button && type == 'submit') return;
     // an email field: by type, or a text field whose name, id or autocomplete says so (an address the collector finds
-    // unusable, "a@b.co;", is dropped there and the form still counts)
-    if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= (value = value.trim()) && /^\S+@\S+\.\S\S+$/.test(value) && value;
+    // unusable, "a@b.co;", is dropped there and the form still counts; a component's value that is no string, none)
+    if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= (value = value?.trim()) && /^\S+@\S+\.\S\S+$/.test(value) && value;
     // a marked field, never a password or card field; a radio button or checkbox (the only input types with "io" or
     // "bo" in them) only when checked (the collector cuts a value to 512 characters)
     else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;

@@ -4,8 +4,14 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,647 with terser after esbuild: 2,635 before events made in one millisecond were given increasing times, so they
- * keep the order they were made in (+12); 2,630 before Google's iOS click ids gbraid and wbraid were kept (+5: any key ending
+ * 2,659 with terser after esbuild: 2,647 before the ninth unseen-pages round (+12: a text field drawn by a web component
+ * that is no form control (Shoelace 2's sl-input, Spectrum's sp-textfield) read like an input, every element of the form
+ * with a type attribute walked after its controls, so a signup made with it carries its address +11 (every element +10,
+ * which reads a marked custom checkbox unchecked; only what is marked type="email" +13), and a value that is no string
+ * (such a component without a value property) read as no address instead of throwing away the whole submit +1; seeing a
+ * link clicked by script while not in the document (FileSaver) through the Navigation API's navigate event (a download
+ * request whose source is not in the page, Chromium only), +53, was measured and left out); 2,635 before events made in one millisecond were given increasing times, so they keep the
+ * order they were made in (+12); 2,630 before Google's iOS click ids gbraid and wbraid were kept (+5: any key ending
  * in braid, the collector keeps those two); 2,604 before the seventh unseen-pages round (+26: a reload, or a return through
  * history to a page not kept in the back/forward cache, which keeps the outside referrer the page first had (after a
  * client-side route, at another address), no longer starts a new session touch without the visit's campaign while a
@@ -71,7 +77,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2647;
+export const GZIP_BUDGET = 2659;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

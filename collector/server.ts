@@ -123,7 +123,9 @@ async function main() {
   console.log(`  API docs ${url}/openapi.json`);
   if (demoSite) {
     console.log(`  demo     ${url}/demo/   (site key ${demoSite.siteKey}, site id ${demoSite.siteId})`);
-    console.log(`\nOpen ${url}/demo/ and click around; create an API key with\n  npm run admin -- key create --site ${demoSite.siteId} --scopes admin\n`);
+    // the admin command opens the database itself: a collector on another database must name it there too
+    const dbEnv = process.env.DATABASE_URL ? 'DATABASE_URL=<as for npm start> ' : process.env.DATABASE_PATH ? `DATABASE_PATH=${process.env.DATABASE_PATH} ` : '';
+    console.log(`\nOpen ${url}/demo/ and click around; create an API key with\n  ${dbEnv}npm run -s admin -- key create --site ${demoSite.siteId} --scopes admin\nand read what was stored: curl -H "Authorization: Bearer <secret>" ${url}/api/leads\n`);
   }
 }
 

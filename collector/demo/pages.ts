@@ -12,6 +12,8 @@ const newsletterForm = `
   <button type="submit">Subscribe</button>
 </form>`;
 
+// The demo form's marked fields are lead traits (company, jobTitle, country: the keys a lead profile keeps and the
+// ad-platform exports read): a "Team size" field was stored on the event alone and never showed on the lead.
 export const DEMO_PAGES: DemoPage[] = [
   {
     path: '/demo/',
@@ -68,8 +70,9 @@ ${newsletterForm}`,
 <h1>Request a demo</h1>
 <form data-funnelbeam="demo" class="card">
   <label>Work email <input type="email" name="email" required></label>
-  <label>Company <input name="company" data-funnelbeam-field="company"></label>
-  <label>Team size <select name="size" data-funnelbeam-field="teamSize"><option>1-10</option><option>11-50</option><option>51+</option></select></label>
+  <label>Company <input name="company" autocomplete="organization" data-funnelbeam-field="company"></label>
+  <label>Job title <input name="jobTitle" autocomplete="organization-title" data-funnelbeam-field="jobTitle"></label>
+  <label>Country <select name="country" data-funnelbeam-field="country"><option value="US">United States</option><option value="GB">United Kingdom</option><option value="DE">Germany</option><option value="FR">France</option></select></label>
   <button type="submit">Book my demo</button>
 </form>`,
   },

@@ -124,7 +124,7 @@ const timelineItemSchema = z
   .looseObject({ kind: z.enum(TIMELINE_KINDS), name: z.string(), at: z.string(), id: z.string() })
   .openapi('TimelineItem', {
     description:
-      'event items add visitorId, sessionId, source (web or server), url, path, referrer, form, props, channel, utm, clickId, ' +
+      'event items add visitorId, sessionId, source (web or server), url, path, referrer, form, props, channel, utm, clickId, browser, os, device, ' +
       'email, traits, attributed (false: an event of one of its devices not yet attributed to any lead); stage items from, to, rule, eventId; ' +
       'score items points, rule, scoreAfter, eventId; identity items visitorId, email, reason, eventId; segment items segment, change',
   });

@@ -58,10 +58,15 @@ export interface EventRow {
   utm_term: string | null;
   utm_content: string | null;
   click_id: string | null;
+  /** parsed from the user agent (null for server events) */
+  browser: string | null;
+  os: string | null;
+  device: string | null;
 }
 
 const EVENT_COLS = `event_id, visitor_id, lead_id, session_id, name, at, source, url, path, referrer, props, form, email, traits,
-  channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id`;
+  channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id,
+  browser, os, device`;
 
 const nameFilter = (names: string[] | null) =>
   names && names.length ? { sql: ` AND name IN (${names.map(() => '?').join(', ')})`, params: names as unknown[] } : { sql: '', params: [] };

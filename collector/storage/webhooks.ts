@@ -117,8 +117,11 @@ export async function deleteWebhook(db: Db, siteId: string, webhookId: string): 
 
 /** Active webhooks of a site with their subscribed event types. */
 export async function listActiveWebhookEvents(tx: Db, siteId: string): Promise<Array<{ webhookId: string; events: string[] }>> {
+  // FOR SHARE on PostgreSQL: a PUT that pauses the webhook or drops a type (or a DELETE) waits for this transaction's
+  // deliveries to commit and then holds or drops them too, and this read waits for a PUT under way and reads what it
+  // wrote; without it, another collector's flush queued deliveries for a webhook paused or deleted meanwhile
   const rows = await tx.all<{ webhook_id: string; events: string }>(
-    'SELECT webhook_id, events FROM webhooks WHERE site_id = ? AND active = 1',
+    `SELECT webhook_id, events FROM webhooks WHERE site_id = ? AND active = 1${tx.dialect === 'pg' ? ' FOR SHARE' : ''}`,
     [siteId],
   );
   return rows.map((r) => ({ webhookId: r.webhook_id, events: JSON.parse(r.events) as string[] }));

@@ -46,6 +46,11 @@ const envSchema = z.object({
   /** anonymous visitors unseen this many days are purged with their events and leads; 0 keeps everything */
   RETENTION_DAYS: z.coerce.number().int().min(0).default(395),
   RETENTION_SWEEP_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /**
+   * webhooks may target loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), CGNAT and unspecified addresses (1),
+   * or not (0: for a collector whose admin keys others hold). Link-local and cloud metadata addresses never.
+   */
+  WEBHOOK_PRIVATE_TARGETS: z.enum(['0', '1']).default('1'),
 });
 
 export type Config = z.infer<typeof envSchema>;

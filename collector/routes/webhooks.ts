@@ -60,7 +60,7 @@ const BodySchema = z.object({
     .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
     // fetch refuses a URL with credentials, so such a webhook could never be delivered: send them as a secret instead
     .refine((u) => !hasCredentials(u), 'must not contain a user name or password')
-    .openapi({ description: 'http(s), at most 2048 characters, without credentials (verify deliveries with the signature)' }),
+    .openapi({ description: 'http(s), at most 2048 characters, without credentials (verify deliveries with the signature); never a link-local or cloud metadata address, nor, with WEBHOOK_PRIVATE_TARGETS=0, a loopback, private or reserved one (400 webhook_target_refused)' }),
   events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).openapi({ description: 'queued deliveries of a type left out are not sent' }),
   secret: z.string().min(16).max(256).optional().openapi({ description: 'omit to keep the current secret, or to have one generated for a new webhook' }),
   active: z.boolean().optional().openapi({ description: 'false pauses it (deliveries wait as held); omit to keep the current value (true for a new webhook)' }),
@@ -196,7 +196,9 @@ export function mountWebhooks(app: ApiApp, deps: Deps) {
   app.openAPIRegistry.registerWebhook(webhookDoc('segment.exited', WEBHOOK_DATA['segment.entered'], 'A lead left a segment.'));
   app.openapi(putRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const saved = await saveWebhook(deps.db, c.var.siteId, id, c.req.valid('json'), deps.now());
+    const saved = await saveWebhook(deps.db, c.var.siteId, id, c.req.valid('json'), deps.now(), {
+      privateTargets: deps.config.WEBHOOK_PRIVATE_TARGETS === '1',
+    });
     const body = { ...toJson(saved.webhook), ...(saved.generatedSecret ? { secret: saved.generatedSecret } : {}) };
     return c.json(body, saved.created ? 201 : 200);
   });

@@ -1,9 +1,12 @@
 // Creating and changing a webhook: keeps created_at, the secret and `active` unless given; generates a secret for a new
-// hook. Pausing it (active: false) holds its queued deliveries until it is resumed; a type it no longer takes is unqueued.
+// hook; refuses a url that is no allowed target (webhook-target.ts). Pausing it (active: false) holds its queued
+// deliveries until it is resumed; a type it no longer takes is unqueued.
 import type { Db } from '../storage/db.js';
+import { ApiError } from '../errors.js';
 import { dropQueuedDeliveriesNotOf, getWebhook, holdDeliveries, insertWebhookIfNew, upsertWebhook, type Webhook } from '../storage/webhooks.js';
 import type { WebhookEvent } from './enqueue.js';
 import { generateWebhookSecret } from './webhook-secret.js';
+import { DEFAULT_TARGET_POLICY, refusedUrlReason, type TargetPolicy } from './webhook-target.js';
 
 export interface WebhookInput {
   url: string;
@@ -19,7 +22,17 @@ export interface SavedWebhook {
   generatedSecret: string | null;
 }
 
-export async function saveWebhook(db: Db, siteId: string, webhookId: string, input: WebhookInput, now: number): Promise<SavedWebhook> {
+export async function saveWebhook(
+  db: Db,
+  siteId: string,
+  webhookId: string,
+  input: WebhookInput,
+  now: number,
+  targets: TargetPolicy = DEFAULT_TARGET_POLICY,
+): Promise<SavedWebhook> {
+  // checked before anything is written; every delivery checks again (a name can be pointed elsewhere later)
+  const refused = await refusedUrlReason(input.url, targets);
+  if (refused) throw new ApiError(400, 'webhook_target_refused', refused);
   const events = [...new Set(input.events)];
   // create atomically: of several PUTs of a new id at once, one inserts (and shows its generated secret), the rest update
   for (let attempt = 0; attempt < 3; attempt++) {

@@ -2,9 +2,11 @@
 // All state lives in webhook_deliveries, so a restarted (or crashed) collector picks up exactly where it stopped.
 import type { Deps } from '../context.js';
 import type { Service } from '../app.js';
+import type { Config } from '../config.js';
 import { claimDeliveries, finishDelivery, listDueDeliveries, pruneDeliveries, type DueDelivery } from '../storage/webhooks.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import { sendWebhook } from './send-webhook.js';
+import type { TargetPolicy } from './webhook-target.js';
 
 export interface WebhookWorkerOptions {
   /** how often the queue is checked when idle */
@@ -25,6 +27,8 @@ export interface WebhookWorkerOptions {
   retentionMs?: number;
   /** false: no timer; the owner calls runOnce (tests, scripts) */
   autoStart?: boolean;
+  /** loopback and private targets allowed; default: deps.config.WEBHOOK_PRIVATE_TARGETS, or allowed without a config */
+  privateTargets?: boolean;
 }
 
 export interface WebhookWorker extends Service {
@@ -32,7 +36,10 @@ export interface WebhookWorker extends Service {
   runOnce(now?: number): Promise<number>;
 }
 
-export function startWebhookWorker(deps: Pick<Deps, 'db' | 'log' | 'metrics' | 'now'>, options: WebhookWorkerOptions = {}): WebhookWorker {
+export function startWebhookWorker(
+  deps: Pick<Deps, 'db' | 'log' | 'metrics' | 'now'> & { config?: Pick<Config, 'WEBHOOK_PRIVATE_TARGETS'> },
+  options: WebhookWorkerOptions = {},
+): WebhookWorker {
   const pollMs = options.pollMs ?? 1000;
   const concurrency = options.concurrency ?? 16;
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -40,14 +47,17 @@ export function startWebhookWorker(deps: Pick<Deps, 'db' | 'log' | 'metrics' | '
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
   const random = options.random ?? Math.random;
   const retentionMs = options.retentionMs ?? 30 * 86_400_000;
+  const targets: TargetPolicy = { privateTargets: options.privateTargets ?? deps.config?.WEBHOOK_PRIVATE_TARGETS !== '0' };
   const inFlight = new Set<Promise<void>>();
   let prunedAt = -Infinity;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
 
   async function attempt(delivery: DueDelivery, now: number, leaseUntil: number): Promise<void> {
+    // a refused target is a failed attempt like any other, retried on the normal schedule: the admin may fix the url
+    // (or the name's records) meanwhile, and the queued deliveries then go out instead of being lost
     const outcome = delivery.url
-      ? await sendWebhook(delivery, now, timeoutMs)
+      ? await sendWebhook(delivery, now, timeoutMs, targets)
       : ({ ok: false, status: null, error: 'webhook no longer exists' } as const);
     const delay = outcome.ok ? null : retryDelay(delivery.attempts, policy, random());
     const status = outcome.ok ? 'delivered' : delay === null ? 'failed' : 'pending';

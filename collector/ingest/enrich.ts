@@ -12,6 +12,7 @@ import { redactTouch, redactUrl } from './redact-url.js';
 import { siteDomains } from './origin.js';
 import type { UserAgentInfo } from './user-agent.js';
 import { canonicalEmail } from '../identity/canonical-email.js';
+import { remembered } from './remember.js';
 
 export interface EnrichInput {
   site: Site;
@@ -41,6 +42,10 @@ export interface EnrichOutput {
 
 /** Path of a page URL; `#/route` hash routes count as paths (`/app#/pricing` → `/app/pricing`). */
 export function pathOf(url: string): string {
+  return pathOfRemembered(url);
+}
+
+function readPath(url: string): string {
   try {
     const u = new URL(url);
     const base = u.pathname || '/';
@@ -53,13 +58,21 @@ export function pathOf(url: string): string {
   }
 }
 
+/** The query parameters a landing URL's touch takes. */
+const TOUCH_PARAMS = [...UTM_KEYS, ...CLICK_IDS];
+
+// a site's page addresses repeat: each parsed once while remembered (about 1 µs an event on node 20)
+const pathOfRemembered = remembered(readPath, 1024);
+
 /** A touch read from a landing URL and its referrer, for events that carry none. */
 export function touchFromUrl(url: string, referrer: string | undefined, at: number): WireTouch {
   const touch: WireTouch = { url, at };
   if (referrer) touch.ref = referrer;
+  // only a '?' starts a query: most page URLs hold none and are not parsed (this runs for every event)
+  if (!url.includes('?')) return touch;
   try {
     const params = new URL(url).searchParams;
-    for (const k of [...UTM_KEYS, ...CLICK_IDS]) {
+    for (const k of TOUCH_PARAMS) {
       const v = params.get(k);
       if (v) touch[k] = v.slice(0, LIMITS.valueChars);
     }

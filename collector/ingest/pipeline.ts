@@ -52,6 +52,8 @@ export function rawEvent(value: unknown): string {
   }
 }
 
+const NOTHING_HELD = () => {};
+
 export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
   const sessions = createSessionCache();
@@ -185,7 +187,7 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     const ua = forLocalPage(parseUserAgent(input.userAgent), batch.l !== undefined);
     const enriched = enrichBatch({ site, batch, ua, receivedAt, session: previous, known });
     let placed: KnownSession[] | undefined;
-    let release = () => {};
+    let release = NOTHING_HELD;
     if (enriched.events.length) {
       // at once, before any wait: the next request of this visitor enriches on top of this one
       sessions.set(key, enriched.session);

@@ -56,16 +56,31 @@ export function nextSession(
       activeSince - prev.lastSeen > SESSION_TIMEOUT_MS || (device !== undefined && prev.deviceSeen !== undefined && device.since - prev.deviceSeen > SESSION_TIMEOUT_MS);
     // campaigns compare as late events compare them (campaignAsStored): which click id, not its value, since every click
     // on an ad has its own and the same ad clicked again within a visit is no new campaign
-    const newCampaign = campaign !== '' && campaignAsStored(campaign) !== campaignAsStored(prev.campaign);
+    // (the same key is the same campaign: most events of a campaign's visit carry its key, and need no split)
+    const newCampaign = campaign !== '' && campaign !== prev.campaign && campaignAsStored(campaign) !== campaignAsStored(prev.campaign);
     if (!idle && !newCampaign) {
       // an engagement event (activity that began before `at`) reports time on its view: it belongs to the session but
       // does not extend it, so the visitor's next event after 30 quiet minutes on a visible page opens a session
-      const state = activeSince < at ? prev : { ...prev, lastSeen: at, ...deviceSeen(prev, device) };
+      const state = activeSince < at ? prev : continued(prev, at, device);
       return { sessionId: prev.sessionId, state, isNew: false };
     }
   }
-  const state: SessionState = { sessionId: sessionIdFor(visitorId, at), started: at, lastSeen: at, campaign, ...deviceSeen(null, device) };
+  const state: SessionState = { sessionId: sessionIdFor(visitorId, at), started: at, lastSeen: at, campaign };
+  if (device !== undefined) state.deviceSeen = device.at;
   return { sessionId: state.sessionId, state, isNew: true };
+}
+
+/**
+ * `{ ...prev, lastSeen: at, deviceSeen }` with the fields named (the same own keys): V8 runs a spread of a state whose
+ * keys vary (a touch set after it was made, a device clock or none) as a runtime copy, once per event.
+ */
+function continued(prev: SessionState, at: number, device: DeviceTimes | undefined): SessionState {
+  const state: SessionState = { sessionId: prev.sessionId, started: prev.started, lastSeen: at, campaign: prev.campaign };
+  if ('touch' in prev) state.touch = prev.touch;
+  // the device clock to remember: never moved back by an event made earlier on it
+  if (device !== undefined) state.deviceSeen = Math.max(device.at, prev.deviceSeen ?? -Infinity);
+  else if ('deviceSeen' in prev) state.deviceSeen = prev.deviceSeen;
+  return state;
 }
 
 /**
@@ -78,10 +93,6 @@ export function reconcileSession(remembered: SessionState | null, stored: Sessio
   if (!remembered || !stored) return stored;
   return stored.sessionId === remembered.sessionId && stored.lastSeen <= remembered.lastSeen ? remembered : stored;
 }
-
-/** The device clock to remember: never moved back by an event made earlier on it. */
-const deviceSeen = (prev: SessionState | null, device: DeviceTimes | undefined) =>
-  device === undefined ? {} : { deviceSeen: Math.max(device.at, prev?.deviceSeen ?? -Infinity) };
 
 
 /** Recently seen visitors' sessions, so enrichment needs no read on the hot path. LRU by insertion order. */

@@ -11,14 +11,18 @@ const bounded = (o: object) => Object.keys(o).length <= LIMITS.propKeys;
 
 /**
  * A time as CRMs write it, made ISO 8601 or a number: a date alone is midnight UTC ("2026-11-24"), an offset without
- * a colon gets one ("…+0000", Salesforce), a space may stand for the T, and digits are epoch milliseconds.
+ * a colon gets one ("…+0000", Salesforce), an offset of hours alone gets ":00" ("…+01", PostgreSQL's timestamptz text),
+ * a space may stand for the T, and digits are epoch milliseconds.
  */
 export function normalizeTime(v: unknown): unknown {
   if (typeof v !== 'string') return v;
   const s = v.trim();
   if (/^\d+$/.test(s)) return Number(s);
   if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s + 'T00:00:00Z';
-  return s.replace(/^(\d{4}-\d{2}-\d{2}) (?=\d{2}:)/, '$1T').replace(/(T[\d:.]+[+-]\d{2})(\d{2})$/, '$1:$2');
+  return s
+    .replace(/^(\d{4}-\d{2}-\d{2}) (?=\d{2}:)/, '$1T')
+    .replace(/(T[\d:.]+[+-]\d{2})(\d{2})$/, '$1:$2')
+    .replace(/(T[\d:.]+[+-]\d{2})$/, '$1:00');
 }
 
 /** Trait values a CRM writes as numbers (a zip, a phone) are taken as their digits, as the snippet's fields are text. */

@@ -43,7 +43,7 @@ export const initMode = () => {
 export const setConsent = (granted: unknown, held = (granted && mode > Mode.Silenced && state.q) as State['q']) => {
   if (mode != Mode.Silenced) {
     // (first: load() reads the stored state only once consent is no longer pending)
-    mode = granted ? Mode.On : Mode.Off;
+    mode = +(granted as boolean); // a boolean: 1 (Mode.On) or 0 (Mode.Off)
     granted ? load() : save({});
     // what was held in memory joins the stored outbox (another tab's, or one kept from before consent was required)
     if (held && state.q != held) (state.q ||= []).push(...held);

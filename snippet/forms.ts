@@ -64,11 +64,9 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
  * load event stops at its own document). Nothing for a cross-origin iframe (its contentDocument is null).
  */
 export const watchSubmits = (root?: Document | ShadowRoot | null) => {
-  if (root) {
-    root.addEventListener('submit', onSubmit, true);
-    root.addEventListener('load', watchFrame, true);
-    root.querySelectorAll('iframe').forEach(watchFrame);
-  }
+  root?.addEventListener('submit', onSubmit, true);
+  root?.addEventListener('load', watchFrame, true);
+  root?.querySelectorAll('iframe').forEach(watchFrame);
 };
 
 /**

@@ -36,7 +36,7 @@ if (!window.funnelbeam?.l)
      * and the queue is already empty.
      */
     const api: Api = (...a) =>
-      doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (safe(command)(...a), drain());
+      doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (command(...a), drain());
     let started: unknown;
     /**
      * Starts tracking once, when on or holding for consent (listeners, the landing touch and the first view, so that
@@ -52,7 +52,7 @@ if (!window.funnelbeam?.l)
         (['pushState', 'replaceState'] as const).forEach((m) => {
           const original = history[m];
           history[m] = (...a: Parameters<History['pushState']>) => {
-            original.apply(history, a);
+            original.call(history, ...a);
             safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
           };
         });

@@ -7,16 +7,16 @@ import { flush } from './send.js';
 import { onSubmit, watchSubmits } from './forms.js';
 
 /**
- * `p` and `t` are locals (parameters only to save bytes): the event's path through open shadow roots, and its innermost
- * target.
+ * `p`, `t` and `b` are locals (parameters only to save bytes): the event's path through open shadow roots, its innermost
+ * target, and its button.
  */
-export const onClick = (e: MouseEvent, p = e.composedPath() as Element[], t = p[0]) => {
+export const onClick = (e: MouseEvent, p = e.composedPath() as Element[], t = p[0], b = e.button) => {
   // the root of what was clicked is watched from now on: in a web component's open shadow root, the submit of its form
   // (which follows the click, also for Enter in a field) stays there (the document's own is watched already: no change)
   watchSubmits(t.getRootNode() as ShadowRoot);
   // a form sent by script from a type=button control (Ninja Forms), by a left click or the keyboard, also on the icon or
   // label inside the button: see onSubmit (no such control, or one outside a form, throws there, caught)
-  if (!e.button) onSubmit(t.closest('[type=button]') as unknown as Event, 1);
+  if (!b) onSubmit(t.closest('[type=button]') as unknown as Event, 1);
   // the link is the first <a> or <area> on the path, which crosses open shadow roots where closest() stops: a link inside
   // a web component, a design system's link button (<a href><slot></slot></a> in its shadow root) clicked on a slotted
   // label or icon, a link clicked on an icon component whose SVG is in its own shadow root (ion-icon) all count (the
@@ -32,11 +32,11 @@ export const onClick = (e: MouseEvent, p = e.composedPath() as Element[], t = p[
   // becomes /\.(pdf|zip)$/i; a list that made an invalid pattern would stop downloads and outbound links alike
   const name =
     a.hasAttribute('download') ||
-    RegExp('\\.(' + (data.downloads?.replace(/\W+/g, '|') || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]') + ')$', 'i').test(u.pathname)
+    RegExp(`\\.(${data.downloads?.replace(/\W+/g, '|') || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]'})$`, 'i').test(u.pathname)
       ? 'download'
       : // mailto:, tel:, javascript: and data: links have no host
         u.host && u.host != loc.host && 'outbound';
   // cut (the collector keeps a prop's first 512 characters; 1e3 gzips smaller): an export saved from a data: URL can
   // pass the 64 KiB a request may carry, and a batch refused as too large would block the outbox for good
-  if (name && e.button < 2) track(name, { p: { url: u.href.slice(0, 1e3) } }), flush();
+  if (name && b < 2) track(name, { p: { url: u.href.slice(0, 1e3) } }), flush();
 };

@@ -22,10 +22,10 @@ const later = (ms: number): unknown => (timer = setTimeout(flush, ms));
 export const soon = () => timer || later(300);
 
 /**
- * Remembers a failure: no send for Retry-After seconds when given, else 2 s doubling up to about 8 minutes. `ms` is a
- * local (a parameter only to save bytes): the wait.
+ * Remembers a failure: no send for Retry-After seconds when given, else 2 s doubling up to about 8 minutes. fail(r) is
+ * the task that does it (a timer passes it no argument); `ms` is a local (a parameter only to save bytes): the wait.
  */
-const fail = (retryAfter: unknown, ms?: number) => {
+const fail = (retryAfter: unknown) => (ms?: number) => {
   busy = 0;
   // a page being left (a link followed, a form posted) cancels its fetch, whose request has mostly gone through: no
   // back-off for the next pages, which would otherwise send nothing for seconds, not even when they are left (the
@@ -62,10 +62,10 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
       busy = 1;
       // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
       fetch(api + 'e', { method: 'POST', body, keepalive: body.length < 6e4 })
-        .then((r) => {
-          // thrown to fail(): Retry-After seconds, or null. A 413 is kept and retried smaller while the batch has more
+        .then((r, s = r.status) => {
+          // (`s` is a local: the status) thrown to fail(): Retry-After seconds, or null. A 413 is kept and retried smaller while the batch has more
           // than one event (a batch of long URLs); one event too large alone is a 4xx like any other, and settled
-          if (r.status == 429 || r.status > 499 || (r.status == 413 && e[1])) throw r.headers.get('retry-after');
+          if (s == 429 || s > 499 || (s == 413 && e[1])) throw r.headers.get('retry-after');
           busy = 0;
           load();
           // the sent events are settled: their ids (20 random-tailed characters) are in the body we sent
@@ -75,7 +75,7 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
           save();
           if (state.q[0]) later(300);
         })
-        .catch((r) => setTimeout(() => fail(r)));
+        .catch((r) => setTimeout(fail(r)));
     }
   }
 });

@@ -12,9 +12,9 @@ let landing: WireTouch | 0;
 /**
  * Reads the touch of the page just loaded. `url` is a local (a parameter only to save bytes): the URL the page was
  * loaded with, from its navigation entry, which a router or a cleanup script that already dropped the campaign from the
- * address bar (before a deferred, async or tag-manager-injected snippet ran) leaves as it was.
+ * address bar (before a deferred, async or tag-manager-injected snippet ran) leaves as it was. `r` too: the referrer.
  */
-export const captureTouch = (url = (performance.getEntriesByType('navigation')[0]?.name || loc.href) as string) => {
+export const captureTouch = (url = (performance.getEntriesByType('navigation')[0]?.name || loc.href) as string, r = doc.referrer) => {
   here = { url, at: Date.now() };
   // UTM_KEYS and CLICK_IDS (other utm_ keys, and any key ending in braid for gbraid and wbraid, go too; the collector
   // drops them)
@@ -23,7 +23,7 @@ export const captureTouch = (url = (performance.getEntriesByType('navigation')[0
   // page first had, now perhaps at a client-side route's address: no new arrival while a visit is under way (a
   // consent manager's reload before anything was tracked still lands). performance.navigation (type 1 or 2) is
   // deprecated but everywhere, and shorter than the navigation entry's type
-  if (doc.referrer && new URL(doc.referrer).host != loc.host) (here.ref = doc.referrer), (performance.navigation?.type && state.a) || (landing = here);
+  if (r && new URL(r).host != loc.host) (here.ref = r), (performance.navigation?.type && state.a) || (landing = here);
 };
 
 /**

@@ -4,7 +4,10 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,659 with terser after esbuild: 2,647 before the ninth unseen-pages round (+12: a text field drawn by a web component
+ * 2,644 with terser after esbuild: 2,659 before the thirteenth session's golf, same payloads (-15: locals for the fetch
+ * status, the referrer and the click's button, a template for the download pattern, optional chaining in watchSubmits,
+ * the command function made safe where it is defined with history's call(), fail curried, the mode set from +granted,
+ * the command tests reordered); 2,647 before the ninth unseen-pages round (+12: a text field drawn by a web component
  * that is no form control (Shoelace 2's sl-input, Spectrum's sp-textfield) read like an input, every element of the form
  * with a type attribute walked after its controls, so a signup made with it carries its address +11 (every element +10,
  * which reads a marked custom checkbox unchecked; only what is marked type="email" +13), and a value that is no string
@@ -77,7 +80,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2659;
+export const GZIP_BUDGET = 2644;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

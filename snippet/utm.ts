@@ -30,10 +30,11 @@ export const captureTouch = (url = (performance.getEntriesByType('navigation')[0
  * The touches of activity at `t` (state just loaded): the first one ever and the session's. A new session starts
  * after 30 idle minutes (or with none yet: NaN compares false) or on a new landing; a reload of the same one is not new.
  * `since`: when the activity began, earlier than `t` for an engagement event (the visitor was on the page all along:
- * a long read is no idle time).
+ * a long read is no idle time). A session begun with no first touch stored (a new visitor, or one a refusal wiped
+ * before a grant on the same page) takes the page's own touch: a refuse-then-accept keeps the landing campaign.
  */
 export const touches = (t: number, since: number) => {
-  if (!(since - state.a! < 18e5) || (landing && state.s!.url != landing.url)) state.s = landing || { url: loc.href, at: t };
+  if (!(since - state.a! < 18e5) || (landing && state.s!.url != landing.url)) state.s = landing || (state.f ? { url: loc.href, at: t } : here);
   landing = 0;
   state.a = t;
   return { ft: (state.f ||= here), st: state.s };

@@ -12,10 +12,10 @@ export interface LeadProfile {
   score: number;
   mql: boolean;
   sql: boolean;
-  /** where the lead first came from; `at` in ISO 8601 */
-  firstTouch: Record<string, unknown> | null;
-  /** its latest web session's touch; `at` in ISO 8601 */
-  lastTouch: Record<string, unknown> | null;
+  /** where the lead first came from; `at` in ISO 8601; `{}` for a lead never seen on the web (contract §5: an object) */
+  firstTouch: Record<string, unknown>;
+  /** its latest web session's touch; `at` in ISO 8601; `{}` for a lead never seen on the web */
+  lastTouch: Record<string, unknown>;
   traits: Record<string, unknown>;
   segments: string[];
   stageEnteredAt: string;
@@ -71,8 +71,8 @@ export function toLeadProfile(row: LeadRow, x: ProfileExtras): LeadProfile {
     score: roundScore(decayScore(score, Number(row.score_at), x.now, x.halfLifeMs)),
     mql: Number(row.mql) === 1,
     sql: Number(row.sql) === 1,
-    firstTouch: parseTouch(row.first_touch),
-    lastTouch: parseTouch(row.last_touch),
+    firstTouch: parseTouch(row.first_touch) ?? {},
+    lastTouch: parseTouch(row.last_touch) ?? {},
     traits: parseObject(row.traits) ?? {},
     segments: x.segments,
     stageEnteredAt: iso(row.stage_at),

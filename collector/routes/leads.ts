@@ -40,7 +40,7 @@ const touchSchema = z
     url: text('landing page URL'),
     at: z.string().optional().openapi({ description: 'when the touch happened (ISO 8601)', format: 'date-time', example: '2025-01-06T09:00:00.000Z' }),
   })
-  .nullable();
+  .openapi({ description: 'empty ({}) for a lead never seen on the web (created by POST /api/events)' });
 const profileSchema = z
   .object({
     leadId: z.string(),

@@ -61,10 +61,12 @@ export interface Item {
 }
 
 export function admin(...args: string[]): Record<string, string> {
-  const r = spawnSync('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...process.env, DATABASE_PATH: join(dir, 'fb.db') }, encoding: 'utf8' });
+  // npm_config_loglevel left out: a loglevel given to the npm that started the tests would override the project's .npmrc
+  const { npm_config_loglevel: _, ...env } = process.env;
+  const r = spawnSync('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, DATABASE_PATH: join(dir, 'fb.db') }, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-  // npm prints its "> funnelbeam@… admin" banner on stdout before the command's JSON
-  return JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+  // the project's .npmrc (loglevel=silent) keeps npm's banner off stdout: the command's JSON alone, as contract §1 says
+  return JSON.parse(r.stdout);
 }
 
 export async function api(path: string, secret: string, init: RequestInit = {}) {

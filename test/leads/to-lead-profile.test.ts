@@ -23,7 +23,7 @@ describe('toLeadProfile', () => {
 
   test('turns flags into booleans, times into ISO strings and unreadable JSON into null', () => {
     const p = toLeadProfile(row({ email: 'a@b.co', mql: 1, mql_at: DAY, first_touch: '{bad', traits: '[1]' }), { visitorIds: ['v1'], segments: ['s'], now: 0, halfLifeMs: null });
-    expect(p).toMatchObject({ identified: true, mql: true, sql: false, mqlAt: '1970-01-02T00:00:00.000Z', sqlAt: null, firstTouch: null, traits: {}, visitorIds: ['v1'] });
+    expect(p).toMatchObject({ identified: true, mql: true, sql: false, mqlAt: '1970-01-02T00:00:00.000Z', sqlAt: null, firstTouch: {}, traits: {}, visitorIds: ['v1'] });
   });
 
   test('gives the touches\' times in ISO 8601, as every other time of the profile', () => {

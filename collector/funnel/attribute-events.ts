@@ -82,7 +82,10 @@ async function attributeSite(
   await lockEmails(tx, siteId, sorted.filter((e) => e.email && !named(e)).map((e) => e.email!));
   await ids.prefetch([...new Set(sorted.filter((e) => !named(e)).map((e) => e.visitorId))]);
   const leadOf = new Map<string, string>();
-  for (const e of sorted) {
+  // within one millisecond a visitor's identification comes first: the link it starts begins at that millisecond, so
+  // every event of it is the new lead's, whatever its random id or the batch it came in (a later one goes there too)
+  const identityOrder = [...sorted].sort((a, b) => a.at - b.at || Number(!a.email) - Number(!b.email) || compareEvents(a, b));
+  for (const e of identityOrder) {
     let lead = e.leadId;
     if (!named(e) || !lead) {
       lead = await ids.leadOf(e.visitorId, e);

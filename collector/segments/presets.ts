@@ -46,7 +46,6 @@ export const SEGMENT_PRESETS: readonly SegmentPreset[] = [
     definition: {
       all: [
         { did: { event: 'demo_request' } },
-        { not: { did: { event: 'closed_won' } } },
         { not: { did: { event: 'closed_lost' } } },
         { not: { stage: { gte: 'purchase' } } },
       ],
@@ -65,11 +64,8 @@ export const SEGMENT_PRESETS: readonly SegmentPreset[] = [
   {
     key: 'customers',
     name: 'Customers (for suppression)',
-    definition: {
-      any: [
-        { stage: { eq: 'purchase' } },
-        { did: { event: 'closed_won' } },
-      ],
-    },
+    // purchase is reached only by the CRM's server closed_won (contract §6); a `did` condition counts a page's own event
+    // of that name too, which made a prospect a customer and took it off every platform list
+    definition: { stage: { eq: 'purchase' } },
   },
 ];

@@ -64,7 +64,8 @@ describe.each(ENGINES)('live membership (%s)', (engine) => {
       `INSERT INTO webhooks (site_id, webhook_id, url, secret, events, active, created_at, updated_at) VALUES (?, 'wh1', 'http://127.0.0.1:9/hook', 's', ?, 1, ?, ?)`,
       [s.site.siteId, JSON.stringify(['segment.entered', 'segment.exited']), T0, T0],
     );
-    const { leadId } = await insertLead(s.db, s.site.siteId, { email: 'ann@example.com' });
+    // the CRM's closed_won took the lead to purchase: the customers preset is that stage
+    const { leadId } = await insertLead(s.db, s.site.siteId, { email: 'ann@example.com', stage: 'purchase' });
     await insertEvent(s.db, s.site.siteId, leadId, { name: 'closed_won', at: T0 });
     await s.update([leadId]);
     const rows = await s.db.all<{ event_type: string; payload: string }>('SELECT event_type, payload FROM webhook_deliveries WHERE site_id = ?', [s.site.siteId]);

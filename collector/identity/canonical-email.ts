@@ -4,6 +4,7 @@
 // are one person. Unicode is the spelling people write and sales read in a timeline, and the one the ad platforms'
 // "trim, lower-case" hashes from an address as written.
 import { domainToASCII, domainToUnicode } from 'node:url';
+import { remembered } from '../ingest/remember.js';
 
 /**
  * What may need mapping: a non-ASCII character or a punycode label. Nearly every address has neither: one scan, and
@@ -11,22 +12,12 @@ import { domainToASCII, domainToUnicode } from 'node:url';
  */
 const MAY_MAP = /[^\x00-\x7f]|xn--/;
 
-/** Mapped domains, bounded: identifying events of one person repeat their domain. */
-const cache = new Map<string, string>();
-const CACHE_MAX = 1000;
-
 /**
  * The domain in Unicode (UTS #46 as WHATWG URL maps it: punycode labels decoded, case folded, NFC, full-width dots and
- * letters made plain). A domain that is no valid host name (Node answers "") stays as written.
+ * letters made plain). A domain that is no valid host name (Node answers "") stays as written. Remembered for 1,000
+ * domains: identifying events of one person repeat their domain.
  */
-function unicodeDomain(domain: string): string {
-  let out = cache.get(domain);
-  if (out !== undefined) return out;
-  out = domainToUnicode(domain) || domain;
-  if (cache.size >= CACHE_MAX) cache.clear();
-  cache.set(domain, out);
-  return out;
-}
+const unicodeDomain = remembered((domain: string) => domainToUnicode(domain) || domain, 1000);
 
 /**
  * Trimmed, lower-cased, the domain in Unicode; the local part stays as written apart from lower-casing. Never throws:

@@ -40,12 +40,11 @@ export interface EnrichOutput {
   placed: readonly KnownSession[];
 }
 
-/** Path of a page URL; `#/route` hash routes count as paths (`/app#/pricing` → `/app/pricing`). */
-export function pathOf(url: string): string {
-  return pathOfRemembered(url);
-}
-
-function readPath(url: string): string {
+/**
+ * Path of a page URL; `#/route` hash routes count as paths (`/app#/pricing` → `/app/pricing`). A site's page addresses
+ * repeat: each is parsed once while remembered (about 1 µs an event on node 20).
+ */
+export const pathOf = remembered((url: string): string => {
   try {
     const u = new URL(url);
     const base = u.pathname || '/';
@@ -56,13 +55,10 @@ function readPath(url: string): string {
   } catch {
     return '';
   }
-}
+}, 1024);
 
 /** The query parameters a landing URL's touch takes. */
 const TOUCH_PARAMS = [...UTM_KEYS, ...CLICK_IDS];
-
-// a site's page addresses repeat: each parsed once while remembered (about 1 µs an event on node 20)
-const pathOfRemembered = remembered(readPath, 1024);
 
 /** A touch read from a landing URL and its referrer, for events that carry none. */
 export function touchFromUrl(url: string, referrer: string | undefined, at: number): WireTouch {

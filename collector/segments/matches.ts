@@ -5,7 +5,7 @@ import { didKey, type DidCount, type LeadFacts } from './lead-facts.js';
 import { pathMatches } from './glob.js';
 import { classifyChannel, hostOf } from '../ingest/channels.js';
 import type { Touch } from '../ingest/types.js';
-import { roundScore } from '../scoring/decay.js';
+import { decayScore, roundScore } from '../scoring/decay.js';
 
 const DAY_MS = 86_400_000;
 /** no moment: the result only changes when new facts arrive (an event, a stage or score change) */
@@ -130,18 +130,13 @@ function evaluateInStage(t: InStageTest, f: LeadFacts): Evaluation {
   return { value, changeAt };
 }
 
-/** score × ½^(elapsed / half-life), unrounded. */
-export function decayedScore(f: Pick<LeadFacts, 'score' | 'scoreAt' | 'halfLifeMs'>, at: number): number {
-  if (!f.halfLifeMs) return f.score;
-  return f.score * Math.pow(0.5, Math.max(0, at - f.scoreAt) / f.halfLifeMs);
-}
-
 /**
  * The score as GET /api/leads/{ref}, the exports and the segment webhooks show it at `at`: decayed, then rounded to 4
  * decimals. Score conditions compare this number, so a member of `gte 20` is never shown with 19.99995 rounded to 20
  * after leaving, nor a member of `gt 20` with 20.
  */
-export const shownScore = (f: Pick<LeadFacts, 'score' | 'scoreAt' | 'halfLifeMs'>, at: number): number => roundScore(decayedScore(f, at));
+export const shownScore = (f: Pick<LeadFacts, 'score' | 'scoreAt' | 'halfLifeMs'>, at: number): number =>
+  roundScore(decayScore(f.score, f.scoreAt, at, f.halfLifeMs));
 
 /** shown scores are whole multiples of this (roundScore's 4 decimals) */
 const SHOWN_UNITS = 10_000;

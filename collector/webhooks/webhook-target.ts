@@ -66,15 +66,8 @@ function refusedKind(address: string, policy: TargetPolicy): string | null {
   return null;
 }
 
-/** Why `address` (an IP literal, no brackets) may not be a webhook target under `policy`, or null when it may. */
-export function refusedAddressReason(address: string, policy: TargetPolicy): string | null {
-  if (isIP(address) === 0) return `${address} is not an IP address`;
-  const kind = refusedKind(address, policy);
-  return kind && `${address} is ${kind}`;
-}
-
 /** The host of a parsed URL as an IP literal without brackets, or null for a name. */
-export function literalHost(url: URL): string | null {
+function literalHost(url: URL): string | null {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return isIP(host) ? host : null;
 }
@@ -114,9 +107,9 @@ export async function resolveTarget(url: URL, policy: TargetPolicy): Promise<Res
 }
 
 /**
- * Why a webhook URL may not be saved, or null. A literal address is judged as it is; a name by what it resolves to now.
- * A name that does not resolve (or not within `lookupTimeoutMs`) is accepted: the receiver may not exist yet, and
- * every delivery checks again.
+ * Why a webhook URL may not be saved, or null: what resolveTarget refuses (a literal address as it is, a name by what
+ * it resolves to now). A name that does not resolve (or not within `lookupTimeoutMs`) is accepted: the receiver may not
+ * exist yet, and every delivery checks again.
  */
 export async function refusedUrlReason(rawUrl: string, policy: TargetPolicy, lookupTimeoutMs = 2000): Promise<string | null> {
   let url: URL;
@@ -124,11 +117,6 @@ export async function refusedUrlReason(rawUrl: string, policy: TargetPolicy, loo
     url = new URL(rawUrl);
   } catch {
     return null; // the route's schema refuses what is no URL
-  }
-  const literal = literalHost(url);
-  if (literal) {
-    const why = refusedAddressReason(literal, policy);
-    return why && `url: ${why}`;
   }
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<null>((resolve) => {

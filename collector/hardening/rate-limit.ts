@@ -7,7 +7,7 @@ import { isWebOrigin } from '../ingest/origin.js';
 import { insertRejected } from '../storage/rejected.js';
 import { getApiKey, getSiteByKey } from '../storage/sites.js';
 import { keyIdOf } from '../auth/secrets.js';
-import { LIMITS } from '../../shared/limits.js';
+import { truncateRaw } from '../ingest/pipeline.js';
 import { clientAddress, createClientIdentity } from './client-id.js';
 import { createRateLimiter, type Take } from './token-bucket.js';
 
@@ -31,7 +31,7 @@ function createIdCache(lookup: (key: string) => Promise<string | null>) {
 
 function keepRateLimited(deps: Deps, siteId: string | null, route: string, raw: string, message: string) {
   deps.metrics.inc('funnelbeam_events_rejected_total', { reason: 'rate_limited' });
-  const row = { siteId, reason: 'rate_limited', message, route, raw: raw.slice(0, LIMITS.rejectedRawBytes), receivedAt: deps.now() };
+  const row = { siteId, reason: 'rate_limited', message, route, raw: truncateRaw(raw), receivedAt: deps.now() };
   return insertRejected(deps.db, [row]).catch((err) => deps.log.error('could not store rejected input', { error: (err as Error).message }));
 }
 

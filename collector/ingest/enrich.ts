@@ -13,6 +13,7 @@ import { siteDomains } from './origin.js';
 import type { UserAgentInfo } from './user-agent.js';
 import { canonicalEmail } from '../identity/canonical-email.js';
 import { remembered } from './remember.js';
+import { firstChars } from './salvage-event.js';
 
 export interface EnrichInput {
   site: Site;
@@ -70,7 +71,7 @@ export function touchFromUrl(url: string, referrer: string | undefined, at: numb
     const params = new URL(url).searchParams;
     for (const k of TOUCH_PARAMS) {
       const v = params.get(k);
-      if (v) touch[k] = v.slice(0, LIMITS.valueChars);
+      if (v) touch[k] = firstChars(v, LIMITS.valueChars);
     }
   } catch {
     /* not a URL: no parameters */

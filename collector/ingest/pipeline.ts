@@ -41,7 +41,13 @@ export type BeaconOutcome =
     }
   | { ok: false; rejection: Rejection; site?: Site };
 
-export const truncateRaw = (text: string) => (text.length > LIMITS.rejectedRawBytes ? text.slice(0, LIMITS.rejectedRawBytes) + '…' : text);
+/** A raw body or event as the rejected store keeps it: its first 2,048 UTF-16 units, never half of an emoji, then `…`. */
+export const truncateRaw = (text: string) => {
+  if (text.length <= LIMITS.rejectedRawBytes) return text;
+  // an emoji's first unit alone was stored as U+FFFD, a character the client never sent
+  const split = (text.charCodeAt(LIMITS.rejectedRawBytes - 1) & 0xfc00) === 0xd800;
+  return text.slice(0, LIMITS.rejectedRawBytes - (split ? 1 : 0)) + '…';
+};
 
 /** An event as it was sent, for the rejected store; JSON nested too deep to write back is described instead. */
 export function rawEvent(value: unknown): string {
@@ -250,8 +256,12 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     // the flush moved this request into the session another collector opened for the same visit at the same moment:
     // the next request continues that one (unless a later request of this visitor remembered more since)
     if (result.session && sessions.get(key) === enriched.session) sessions.set(key, result.session);
-    // a retry that stored nothing new (an outbox resent) was explained when its first copy was stored
-    if (result.stored > 0) await keepRepairs(parsed.repairs, site, receivedAt);
+    // a retry that stored nothing new (an outbox resent) was explained when its first copy was stored; so was an event
+    // resent beside new ones (the outbox a beacon sent, with the next page's events), and an erased one never is
+    if (result.stored > 0 && parsed.repairs.length) {
+      const skipped = result.notStored && new Set(result.notStored);
+      await keepRepairs(skipped ? parsed.repairs.filter((r) => !skipped.has(r.eventId)) : parsed.repairs, site, receivedAt);
+    }
     return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected, repaired };
   };
 }

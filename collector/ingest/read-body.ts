@@ -13,18 +13,18 @@ const HEAD_BYTES = LIMITS.rejectedRawBytes;
 
 const tooLarge = (chunks: Buffer[], contentType: string | null | undefined): BodyText => {
   const bytes = Buffer.concat(chunks);
-  return { ok: false, reason: 'too_large', head: decodeBody(bytes.subarray(0, HEAD_BYTES), contentType) };
+  return { ok: false, reason: 'too_large', head: decodeBody(bytes.subarray(0, HEAD_BYTES), contentType, true) };
 };
 
 const declaredLength = (value: string | null | undefined) => (value ? Number(value) : NaN);
 
 /**
- * The body's bytes as text, in the charset its Content-Type declares (`text/plain; charset=utf-16`, `iso-8859-1`, as
- * some server clients write) or that a UTF-16 byte order mark shows; UTF-8 otherwise, and for a charset no decoder
- * knows. Read as UTF-8 whatever was declared, a UTF-16 body was refused as "not valid JSON" and a Latin-1 `é` was
- * stored as U+FFFD.
+ * The body's bytes as text (`cut`: a body's opening the collector cut off), in the charset its Content-Type declares
+ * (`text/plain; charset=utf-16`, `iso-8859-1`, as some server clients write) or that a UTF-16 byte order mark shows;
+ * UTF-8 otherwise, and for a charset no decoder knows. Read as UTF-8 whatever was declared, a UTF-16 body was refused
+ * as "not valid JSON" and a Latin-1 `é` was stored as U+FFFD.
  */
-export function decodeBody(bytes: Buffer, contentType: string | null | undefined): string {
+export function decodeBody(bytes: Buffer, contentType: string | null | undefined, cut = false): string {
   let label = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase() ?? 'utf-8';
   // a byte order mark decides over the label (WHATWG Encoding's decode): a UTF-8 one under `charset=iso-8859-1` was
   // read as "ï»¿{" and the body refused as not JSON
@@ -34,15 +34,18 @@ export function decodeBody(bytes: Buffer, contentType: string | null | undefined
     label = 'utf-8';
   }
   // ASCII is read as UTF-8, its superset: a client that labels its UTF-8 `us-ascii` loses nothing
+  // a head the collector cut (`cut`: a 413's first 2 KB) may end inside a character: a streaming decode leaves that
+  // part out, where a plain one made it U+FFFD, a character the client never sent
+  const options = cut ? { stream: true } : undefined;
   if (label !== 'utf-8' && label !== 'utf8' && !/^(us-)?ascii$/.test(label)) {
     try {
       const decoder = new TextDecoder(label);
-      if (decoder.encoding !== 'utf-8') return decoder.decode(bytes);
+      if (decoder.encoding !== 'utf-8') return decoder.decode(bytes, options);
     } catch {
       // an unknown charset: read as UTF-8, which the snippet always sends
     }
   }
-  return bytes.toString('utf8');
+  return cut ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes, options) : bytes.toString('utf8');
 }
 
 /** How long a body declared over the cap is waited for to read its head; then it is answered with what came. */

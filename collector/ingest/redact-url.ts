@@ -69,18 +69,20 @@ function redactQuery(query: string): string {
 }
 
 /**
- * The URL with its query's (and a hash route's query's, `#/thanks?email=…`) sensitive values replaced by REDACTED.
+ * The URL with its query's (and its fragment's: a hash route's query, `#/thanks?email=…`, or parameters,
+ * `#access_token=…`) sensitive values replaced by REDACTED.
  * Everything else is byte-identical: nothing is decoded and encoded again, so UTM values stay exactly as sent and the
  * path reads the same.
  */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q < 0) return url.includes('@') ? redactPassword(url) : url;
+  const h = url.indexOf('#');
+  if (q < 0 && h < 0) return url.includes('@') ? redactPassword(url) : url;
   // a landing event carries its URL three times (page, session touch, first touch)
   if (url === lastUrl) return lastRedacted;
   lastUrl = url;
   // the query is redacted first: that leaves every byte before the '?', the address's user:password included, in place
-  const out = SUSPECT.test(url.slice(q)) ? redactQueries(url, q) : url;
+  const out = SUSPECT.test(url.slice(q < 0 ? h : h < 0 ? q : Math.min(q, h))) ? redactQueries(url) : url;
   lastRedacted = out.includes('@') ? redactPassword(out) : out;
   return lastRedacted;
 }
@@ -104,17 +106,25 @@ function redactPassword(url: string): string {
 let lastUrl = '';
 let lastRedacted = '';
 
-function redactQueries(url: string, q: number): string {
+function redactQueries(url: string): string {
   const h = url.indexOf('#');
-  // no query before the fragment: the '?' opens a hash route's query, which runs to the end
-  if (h >= 0 && h < q) return url.slice(0, q + 1) + redactQuery(url.slice(q + 1));
   const end = h < 0 ? url.length : h;
-  let out = url.slice(0, q + 1) + redactQuery(url.slice(q + 1, end));
-  if (h >= 0) {
-    const fq = url.indexOf('?', h);
-    out += fq < 0 ? url.slice(h) : url.slice(h, fq + 1) + redactQuery(url.slice(fq + 1));
-  }
-  return out;
+  // a '?' after the '#' opens a hash route's query, not the URL's
+  const q = url.indexOf('?');
+  const out = q < 0 || q > end ? url.slice(0, end) : url.slice(0, q + 1) + redactQuery(url.slice(q + 1, end));
+  return h < 0 ? out : out + '#' + redactFragment(url.slice(h + 1));
+}
+
+/**
+ * A fragment as the page's script reads it: a hash route's query (`#/thanks?email=…`), or parameters written like a
+ * query (`#access_token=…&refresh_token=…`: OAuth's implicit grant, Supabase's and Netlify Identity's links land with
+ * their tokens there), redacted as a query is. An anchor (`#pricing`, `#token`) holds no `=` and stays as it is.
+ */
+function redactFragment(fragment: string): string {
+  const fq = fragment.indexOf('?');
+  const head = fq < 0 ? fragment : fragment.slice(0, fq);
+  const out = head.includes('=') || head.includes('@') ? redactQuery(head) : head;
+  return fq < 0 ? out : out + '?' + redactQuery(fragment.slice(fq + 1));
 }
 
 /** A touch with its landing URL and referrer redacted, and any UTM or click-id value that holds an email replaced. */

@@ -42,10 +42,26 @@ export const isScriptUrl = (url: string) => ['javascript', 'data', 'vbscript'].i
 
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function cutText(value: string, max: number, path: string, notes: SalvageNote[]): string {
+/**
+ * The first `max` characters of a text, counted as validation counts them (in code points: an emoji is one character,
+ * two UTF-16 units); the text itself when it is no longer. A cut by UTF-16 units split an emoji at the limit, storing
+ * half of it (U+FFFD in a column, a lone `\ud83d` in props and traits), and cut a text of 512 emoji that validation
+ * accepts to 256 of them.
+ */
+export function firstChars(value: string, max: number): string {
   if (value.length <= max) return value;
-  notes.push({ path, action: 'cut', why: `longer than ${max} characters` });
-  return value.slice(0, max);
+  let end = 0;
+  for (let n = 0; n < max && end < value.length; n++) {
+    const high = (value.charCodeAt(end) & 0xfc00) === 0xd800;
+    end += high && end + 1 < value.length && (value.charCodeAt(end + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+  }
+  return end >= value.length ? value : value.slice(0, end);
+}
+
+function cutText(value: string, max: number, path: string, notes: SalvageNote[]): string {
+  const cut = firstChars(value, max);
+  if (cut !== value) notes.push({ path, action: 'cut', why: `longer than ${max} characters` });
+  return cut;
 }
 
 /** A touch: URLs cut to the URL limit, other texts to the value limit, values of a wrong type dropped. */
@@ -70,7 +86,7 @@ function salvageRecord(record: Record<string, unknown>, path: string, traits: bo
   for (const [k, raw] of Object.entries(record)) {
     const v = traits && typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
     const usable = typeof v === 'string' || (!traits && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean'));
-    if (k.length === 0 || k.length > LIMITS.propKeyChars) notes.push({ path: `${path}.${k.slice(0, 80)}`, action: 'dropped', why: `key not 1–${LIMITS.propKeyChars} characters` });
+    if (k.length === 0 || firstChars(k, LIMITS.propKeyChars) !== k) notes.push({ path: `${path}.${firstChars(k, 80)}`, action: 'dropped', why: `key not 1–${LIMITS.propKeyChars} characters` });
     else if (k === '__proto__') notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'reserved key' });
     else if (!usable) notes.push({ path: `${path}.${k}`, action: 'dropped', why: traits ? 'not a text' : 'not a text, number or boolean' });
     else if (kept >= LIMITS.propKeys) notes.push({ path: `${path}.${k}`, action: 'dropped', why: `beyond ${LIMITS.propKeys} keys` });

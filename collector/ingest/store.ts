@@ -24,6 +24,11 @@ export interface WriteResult {
   /** events an erasure covers (erasure-tombstones.ts): accepted, never stored */
   erased?: number;
   /**
+   * the ids of the request's events this write did not store (duplicates and erased), when there are any: a resent
+   * event was explained (repaired, kept in the rejected store) when its first copy was stored, and an erased one never is
+   */
+  notStored?: string[];
+  /**
    * the visitor's session after this write, when the flush changed it from the request's (another collector opened the
    * same visit at the same moment, and this request's events joined its session: joinConcurrentSessions)
    */
@@ -184,11 +189,17 @@ export function createEventWriter(deps: Deps): EventWriter {
         // An id repeated inside one flush counts once as stored, the rest as duplicates.
         let n = 0;
         let gone = 0;
+        let notStored: string[] | undefined;
         for (const e of p.req.events) {
           if (erased.has(e)) gone++;
-          else if (storedIds.delete(e.siteId + '\u0000' + e.eventId)) n++;
+          else if (storedIds.delete(e.siteId + '\u0000' + e.eventId)) {
+            n++;
+            continue;
+          }
+          (notStored ??= []).push(e.eventId);
         }
         const result: WriteResult = gone ? { stored: n, duplicates: p.req.events.length - n - gone, erased: gone } : { stored: n, duplicates: p.req.events.length - n };
+        if (notStored) result.notStored = notStored;
         const session = moved.size && p.req.visitor ? moved.get(p.req.visitor.siteId + '\u0000' + p.req.visitor.visitorId) : undefined;
         if (session) result.session = session;
         p.resolve(result);

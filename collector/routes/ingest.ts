@@ -56,7 +56,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     const message = `Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the JSON as it is`;
     const bytes = await readBodyBytes(c, LIMITS.bodyBytes).catch(() => Buffer.alloc(0));
     const head = await inflateHead(bytes, encoding, LIMITS.rejectedRawBytes);
-    await keepUnreadBody({ reason: 'unsupported_encoding', message, head: head ? decodeBody(head.bytes, c.req.header('content-type')) : '', cut: !!head?.cut });
+    await keepUnreadBody({ reason: 'unsupported_encoding', message, head: head ? decodeBody(head.bytes, c.req.header('content-type'), head.cut) : '', cut: !!head?.cut });
     await corsForKnown(c);
     return c.json(errorBody('unsupported_encoding', message), 415);
   }

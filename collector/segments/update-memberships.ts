@@ -16,7 +16,7 @@ import { loadFunnelSettings, type FunnelSettings } from './funnel-settings.js';
 import { evaluateCondition, NEVER, shownScore } from './matches.js';
 import type { DidCount, FactEvent, LeadFacts } from './lead-facts.js';
 import type { Touch } from '../ingest/types.js';
-import { mergedExits, type VanishedMemberships } from './close-merged.js';
+import { foldMergedHistories, mergedExits, type VanishedMemberships } from './close-merged.js';
 
 export interface MembershipChange {
   leadId: string;
@@ -86,8 +86,10 @@ export async function updateMembershipsFor(
     await updateChunk(tx, siteId, unique.slice(i, i + MAX_IN), now, segments, funnel, hooks, changes, deltas, written, vanished);
   }
   // a lead merged away left its segments at the merge: said once the leads it merged into stand as they now are
-  const exits = await mergedExits(tx, siteId, vanished, now, newChangeId);
-  await insertSegmentChanges(tx, siteId, exits.flatMap((x) => (x.history ? [x.history] : [])));
+  const { exits, survivors } = await mergedExits(tx, siteId, vanished, now, newChangeId);
+  await insertSegmentChanges(tx, siteId, exits.map((x) => x.history));
+  // the survivor's history, with the merged lead's moved into it, tells the person's membership once
+  await foldMergedHistories(tx, siteId, survivors);
   for (const x of exits) {
     const segment = segments.list.find((s) => s.key === x.key);
     changes.push({ leadId: x.leadId, segment: x.key, kind: 'exited' });

@@ -418,3 +418,18 @@ export async function listVisitorSegmentKeys(db: Db, siteId: string, visitorId: 
   );
   return rows.map((r) => r.segment_key);
 }
+
+/** A lead's whole segment history (a merged lead's included), unordered. */
+export async function listLeadSegmentChanges(db: Db, siteId: string, leadId: string) {
+  const rows = await db.all<{ change_id: string; segment_key: string; kind: string; at: number }>(
+    'SELECT change_id, segment_key, kind, at FROM segment_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
+  return rows.map((r) => ({ ...r, at: Number(r.at) }));
+}
+
+/** Deletes these rows of a lead's segment history. */
+export async function deleteSegmentChanges(db: Db, siteId: string, leadId: string, changeIds: readonly string[]): Promise<void> {
+  for (let i = 0; i < changeIds.length; i += MAX_IN) {
+    const ids = changeIds.slice(i, i + MAX_IN);
+    await db.run(`DELETE FROM segment_changes WHERE site_id = ? AND lead_id = ? AND change_id IN (${ids.map(() => '?').join(', ')})`, [siteId, leadId, ...ids]);
+  }
+}

@@ -1,11 +1,15 @@
 // The funnel a site starts with (contract §6): the B2B playbook as stage rules, score rules, MQL threshold and SQL triggers.
-import type { FunnelConfig } from './funnel-config.js';
+import { funnelConfigSchema, type FunnelConfig } from './funnel-config.js';
 import { DEFAULT_STAGES } from '../../shared/stages.js';
 
 const PRICING = ['/pricing*', '/plans*'];
 const COMPARISON = ['/compare*', '/comparison*', '/vs/*', '*-vs-*', '/alternative*'];
 const CASE_STUDIES = ['/case-stud*', '/customers*', '/customer-stor*', '/success-stor*'];
-const CONTENT_FILES = ['*ebook*', '*e-book*', '*whitepaper*', '*white-paper*', '*guide*.pdf', '*report*.pdf'];
+// a download's props.url is the link's whole address: a PDF named for what it is may carry a query or a hash. A playbook
+// is content too (the demo's own download, /demo/files/funnel-playbook.pdf)
+const CONTENT_FILES = [
+  '*ebook*', '*e-book*', '*whitepaper*', '*white-paper*', '*playbook*', ...['*guide*.pdf', '*report*.pdf'].flatMap((f) => [f, f + '?*', f + '#*']),
+];
 const CASE_STUDY_FILES = ['*case-stud*', '*case_stud*', '*casestud*', '*customer-stor*'];
 const SALES_FORM_PAGES = ['/contact*', '/quote*', '/get-a-quote*', '/request-a-quote*', '/trial*', '/free-trial*', '/start-trial*', '/talk-to-sales*', '/sales*'];
 /** `data-funnelbeam="contact"` and the like on a form, when the snippet passes the marker on as `props.form` */
@@ -13,7 +17,7 @@ const SALES_FORM_KINDS = ['contact*', 'sales*', 'quote*', 'trial*'];
 const SALES_FORM_EVENTS = ['contact_sales', 'quote_request', 'trial_signup', 'trial_started'];
 const CAREERS = ['/careers*', '/jobs*'];
 
-export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
+const DEFAULTS: FunnelConfig = {
   stages: [...DEFAULT_STAGES],
   stageRules: [
     { id: 'any_visit', stage: 'awareness', when: {} },
@@ -72,3 +76,10 @@ export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = {
   mqlThreshold: 50,
   sqlWhen: [{ event: 'sales_accepted', source: 'server' }, { event: 'demo_request' }],
 };
+
+/**
+ * The defaults as the parser gives them back (its key order): a config is fingerprinted by its JSON text, so a GET of
+ * the defaults PUT back unchanged (an admin screen saved without an edit) is the same version, and no lead is rebuilt
+ * as if the rules had changed.
+ */
+export const DEFAULT_FUNNEL_CONFIG: FunnelConfig = funnelConfigSchema.parse(DEFAULTS);

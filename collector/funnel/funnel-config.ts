@@ -107,6 +107,9 @@ export function parseFunnelConfig(input: unknown): ConfigParse {
   return { ok: false, message: `${issue.path.length ? issue.path.join('.') : 'config'}: ${issue.message}` };
 }
 
+/** Only server events can match: the condition says so, or every one of its alternatives does. */
+const serverOnly = (c: Condition) => c.source === 'server' || (c.any !== undefined && c.any.every((a) => a.source === 'server'));
+
 /**
  * The first condition that could never hold, named as `parseFunnelConfig` names a bad part (`stageRules.8.when.sessions:
  * …`), or null. Checked when a config is saved, not when a stored one is read, so a config stored before this check
@@ -119,7 +122,7 @@ export function neverHolds(config: FunnelConfig): string | null {
     ['sqlWhen', config.sqlWhen],
   ];
   for (const [name, conditions] of lists) {
-    const i = conditions.findIndex((c) => c.sessions !== undefined && c.source === 'server');
+    const i = conditions.findIndex((c) => c.sessions !== undefined && serverOnly(c));
     if (i >= 0) return `${name}.${i}${name === 'sqlWhen' ? '' : '.when'}.sessions: server events are no sessions (visits); count them with "count"`;
   }
   return null;

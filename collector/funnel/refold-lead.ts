@@ -54,8 +54,11 @@ export async function refoldLead(
     if (!ok) continue;
     const entered = rebuild ? await rewriteChanges(tx, siteId, leadId, result) : await appendChanges(tx, siteId, leadId, result);
     // Under new rules the whole history is derived again (every stage may be "entered" under its new name): the CRM
-    // hears once where the lead now stands, from the stage it last heard of.
-    const announced = before.version === funnel.version ? entered : whereItStands(leadId, row.stage, result);
+    // hears once where the lead now stands, from the stage it last heard of. Under the same rules, a rebuild (a late
+    // event, a merge) may add entries to stages below the one the lead stood in: history, not a move (stage.changed
+    // "to consideration" after "to purchase" would move a won deal back in the CRM); only entries above it are news.
+    const announced =
+      before.version === funnel.version ? entered.filter((c) => funnel.stages.indexOf(c.toStage) > before.rank) : whereItStands(leadId, row.stage, result);
     if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, announced, before.mqlAt, result, opts.now);
     return 'written';
   }

@@ -2,7 +2,7 @@
 // the scope matrix of §1/§5, lead refs and the list filters, the timeline's filters and item shapes, the funnel's
 // parameters and figures, the §6 default stages, configurable stages, decay, SQL/MQL and the contract's own segment
 // example, the §7 guarantees (retries stored once, no raw IP, erasure leaves nothing, bad input kept), the admin
-// commands as typed through npm, and every §5 route in /openapi.json. Two `test.fails` mark differences from the contract.
+// commands as typed through npm, and every §5 route in /openapi.json.
 // Every expected value is read off the contract (or the README where the contract is silent), never off the code.
 import { afterEach, describe, expect, test } from 'vitest';
 import { join } from 'node:path';

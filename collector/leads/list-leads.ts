@@ -1,4 +1,5 @@
 // GET /api/leads: a filtered page of lead profiles, newest activity first or in lead-id order, with an opaque keyset cursor.
+import { domainToUnicode } from 'node:url';
 import type { Deps } from '../context.js';
 import { listLeadRows, listSegmentKeysOfLeads, listVisitorIdsOfLeads, type LeadOrder } from '../storage/lead-reads.js';
 import { hasSegment } from '../storage/audience-members.js';
@@ -13,6 +14,8 @@ export interface LeadListQuery {
   segment?: string;
   q?: string;
   identified?: boolean;
+  mql?: boolean;
+  sql?: boolean;
   /** 'activity' (default): newest activity first; 'id': a stable order that pages every lead exactly once */
   order?: LeadOrder;
   limit?: number;
@@ -23,11 +26,22 @@ export type LeadListResult =
   | { ok: true; page: { items: LeadProfile[]; nextCursor: string | null } }
   | { ok: false; code: 'invalid_cursor' | 'invalid_request' | 'not_found'; message: string };
 
+/** A punycode label (`xn--…`) at the start of `q`, after its `@` or after a dot. */
+const PUNYCODE_LABEL = /(^|[@.])xn--/i;
+
 /**
  * The `q` a client meant: a `+` written unencoded in a query string (`q=ada+crm`, a `+` address) arrives as a space,
- * and an email never holds a space, so a space inside it is read as the `+` it was.
+ * and an email never holds a space, so a space inside it is read as the `+` it was. Emails are stored with the domain
+ * in Unicode (canonicalEmail), so a domain written in punycode, as a browser's email field gives it
+ * (`anna@xn--bcher-kva.example`, `xn--bcher-kva.example`), is searched in that spelling (`anna@bücher.example`).
  */
-export const emailPart = (q: string) => q.trim().replace(/ /g, '+');
+export function emailPart(q: string): string {
+  const part = q.trim().replace(/ /g, '+');
+  if (!PUNYCODE_LABEL.test(part)) return part;
+  const at = part.lastIndexOf('@');
+  const unicode = domainToUnicode(part.slice(at + 1).toLowerCase());
+  return unicode ? part.slice(0, at + 1) + unicode : part;
+}
 
 /** A filter sent empty (a cleared search box or select) filters nothing, as an absent one. */
 const given = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v);
@@ -37,13 +51,15 @@ export async function listLeads(deps: Deps, siteId: string, sent: LeadListQuery)
   const limit = Math.min(query.limit ?? LEADS_PAGE.defaultLimit, LEADS_PAGE.maxLimit);
   const order = query.order ?? 'activity';
   const q = query.q === undefined ? undefined : emailPart(query.q);
-  const scope = cursorScope(siteId, order, query.stage, query.segment, q?.toLowerCase(), query.identified);
+  // mql and sql join the scope only when given, so cursors made before they existed stay valid
+  const flags = query.mql === undefined && query.sql === undefined ? [] : [query.mql, query.sql];
+  const scope = cursorScope(siteId, order, query.stage, query.segment, q?.toLowerCase(), query.identified, ...flags);
   let after: { updatedAt?: number; leadId: string } | undefined;
   if (query.cursor) {
     // each order has its own cursor shape, so a cursor of one order is refused by the other
     const parts = order === 'id' ? decodeCursor(query.cursor, ['string', 'string']) : decodeCursor(query.cursor, ['number', 'string', 'string']);
     if (!parts) return { ok: false, code: 'invalid_cursor', message: 'cursor is not one this API returned (for this order)' };
-    if (parts[parts.length - 1] !== scope) return { ok: false, code: 'invalid_cursor', message: 'cursor was made for other filters (stage, segment, q, identified) or another site' };
+    if (parts[parts.length - 1] !== scope) return { ok: false, code: 'invalid_cursor', message: 'cursor was made for other filters (stage, segment, q, identified, mql, sql) or another site' };
     after = order === 'id' ? { leadId: parts[0] as string } : { updatedAt: parts[0] as number, leadId: parts[1] as string };
   }
   // a filter that names nothing is a mistake to point out, not an empty list
@@ -59,6 +75,8 @@ export async function listLeads(deps: Deps, siteId: string, sent: LeadListQuery)
     segment: query.segment,
     q,
     identified: query.identified,
+    mql: query.mql,
+    sql: query.sql,
     order,
     after,
     limit: limit + 1,

@@ -36,9 +36,13 @@ const touchSchema = z
     msclkid: text('click id'),
     li_fat_id: text('click id'),
     ttclid: text('click id'),
+    gbraid: text('click id (Google Ads, iOS app campaigns)'),
+    wbraid: text('click id (Google Ads, iOS web-to-app)'),
     ref: text('referrer of the landing page'),
     url: text('landing page URL'),
     at: z.string().optional().openapi({ description: 'when the touch happened (ISO 8601)', format: 'date-time', example: '2025-01-06T09:00:00.000Z' }),
+    sessionId: text('lastTouch: the session it began, as ingest opened it'),
+    clickId: text('lastTouch: which click id its landing URL carried (gclid, fbclid, msclkid, li_fat_id, ttclid, gbraid or wbraid), not its value'),
   })
   .openapi({ description: 'empty ({}) for a lead never seen on the web (created by POST /api/events)' });
 const profileSchema = z
@@ -79,7 +83,7 @@ const listRoute = createRoute({
   method: 'get',
   path: '/api/leads',
   tags: ['leads'],
-  summary: 'Leads, newest activity first (or by lead id, a stable order), filtered by stage, segment, email part or identified; cursor-paginated.',
+  summary: 'Leads, newest activity first (or by lead id, a stable order), filtered by stage, segment, email part, identified, MQL or SQL; cursor-paginated.',
   security: [{ bearer: ['leads:read'] }],
   middleware: [requireScope('leads:read')] as const,
   request: {
@@ -88,6 +92,8 @@ const listRoute = createRoute({
       segment: z.string().max(64).optional().openapi({ description: 'segment key the lead is a member of; empty: any' }),
       q: z.string().max(320).optional().openapi({ description: 'part of the email, case-insensitive (empty: any lead); % and _ are plain characters, and a space is read as the + an unencoded query string turned into it' }),
       identified: z.enum(['true', 'false', '1', '0']).optional(),
+      mql: z.enum(['true', 'false', '1', '0']).optional().openapi({ description: 'true: MQLs only (the score crossed the MQL threshold once); false: leads not yet MQL' }),
+      sql: z.enum(['true', 'false', '1', '0']).optional().openapi({ description: 'true: SQLs only; false: leads not yet SQL' }),
       order: z.enum(['activity', 'id']).optional().openapi({
         description:
           'activity (default): newest activity first; a lead that becomes active while a client pages moves ahead of the cursor and is not on the later pages. ' +
@@ -207,7 +213,7 @@ const flag = (v: string | undefined) => (v === undefined ? undefined : v === 'tr
 export function mountLeads(app: ApiApp, deps: Deps) {
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
-    const r = await listLeads(deps, c.var.siteId, { ...q, identified: flag(q.identified) });
+    const r = await listLeads(deps, c.var.siteId, { ...q, identified: flag(q.identified), mql: flag(q.mql), sql: flag(q.sql) });
     if (!r.ok) throw failure(r);
     return c.json(r.page, 200);
   });

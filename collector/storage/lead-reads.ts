@@ -75,6 +75,10 @@ export interface LeadListFilter {
   /** part of the email, matched case-insensitively */
   q?: string;
   identified?: boolean;
+  /** MQL (true) or not yet (false) */
+  mql?: boolean;
+  /** SQL (true) or not yet (false) */
+  sql?: boolean;
   /**
    * 'activity': newest activity (updated_at) first, ties by lead id descending; a lead that becomes active while a
    * client pages moves ahead of its cursor. 'id': lead id descending, a key that never changes (primary key order).
@@ -107,6 +111,8 @@ export async function listLeadRows(db: Db, siteId: string, f: LeadListFilter): P
     params.push('%' + escapeLike(f.q.trim().toLowerCase()) + '%');
   }
   if (f.identified !== undefined) where.push(f.identified ? 'l.email IS NOT NULL' : 'l.email IS NULL');
+  if (f.mql !== undefined) where.push(f.mql ? 'l.mql = 1' : 'l.mql = 0');
+  if (f.sql !== undefined) where.push(f.sql ? 'l.sql = 1' : 'l.sql = 0');
   if (f.after && f.order === 'activity') {
     where.push('(l.updated_at < ? OR (l.updated_at = ? AND l.lead_id < ?))');
     params.push(f.after.updatedAt ?? 0, f.after.updatedAt ?? 0, f.after.leadId);

@@ -13,10 +13,16 @@ const MAX_TYPES = 50;
 
 export type FilterProblem = { problem: string };
 
-/** All kinds when the parameter is absent; `event` means every event, a name means events of that name. */
+const everything = (): TimelineFilter => ({ kinds: new Set(TIMELINE_KINDS), eventNames: [] });
+
+/**
+ * All kinds when the parameter is absent or names nothing (empty, or only commas and spaces: a form whose boxes are all
+ * unticked, joined with commas); `event` means every event, a name means events of that name.
+ */
 export function parseTimelineTypes(raw: string | undefined): TimelineFilter | FilterProblem {
-  if (raw === undefined || raw.trim() === '') return { kinds: new Set(TIMELINE_KINDS), eventNames: [] };
+  if (raw === undefined) return everything();
   const parts = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (parts.length === 0) return everything();
   if (parts.length > MAX_TYPES) return { problem: `types lists more than ${MAX_TYPES} entries` };
   const kinds = new Set<TimelineKind>();
   const eventNames: string[] = [];

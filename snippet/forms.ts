@@ -13,8 +13,9 @@ import { safe } from './safe.js';
 export let last: unknown;
 
 /**
- * A submit event, or a formdata event (form.submit() fires no submit event), or (`button`) a form's type=button control
- * clicked (`e` is the control: its form is read), which counts only with an address, once. Safe once and for all
+ * A submit event, or `{ target: form }` for form.submit() (which fires no submit event: index.ts wraps it), or
+ * (`button`) a form's type=button control clicked (`e` is the control: its form is read), which counts only with an
+ * address, once. Safe once and for all
  * (safe.ts): the same function listens on every root watched, so a root watched again (an iframe loaded twice) keeps a
  * single listener.
  */

@@ -48,21 +48,26 @@ if (!window.funnelbeam?.l)
         // (every statement up to the first view may go in any order: nothing here runs a listener or a view; listeners
         // of different events, in whatever order they are added, change nothing)
         captureTouch();
-        // SPA navigations count (errors of the page's own pushState or replaceState still throw)
-        (['pushState', 'replaceState'] as const).forEach((m) => {
-          const original = history[m];
-          history[m] = (...a: Parameters<History['pushState']>) => {
-            original.call(history, ...a);
-            safe(pageview)(m > 'q'); // true (How.Replace) for replaceState
+        // SPA navigations count (errors of the page's own pushState, replaceState or form.submit() still throw); so does
+        // form.submit() (jQuery's .submit(), Marketo's and Pardot's scripts, a web component sending the form of its
+        // shadow root), which fires no submit event, unless that form's submit was just seen (a validation library that
+        // cancels the submit event and calls form.submit() once valid); the browser's submit only plans the navigation,
+        // so the event is made and sent before the page is left. Not through its formdata event: new FormData(form)
+        // fires one too, which htmx (a request from a field inside a form), unsaved-changes guards and form-analytics
+        // tools (reading a submit before the snippet sees it, which then counted twice) make when nothing is sent
+        for (const m of ['pushState', 'replaceState', 'submit'] as const) {
+          const o: any = m > 's' ? HTMLFormElement.prototype : history;
+          const original = o[m];
+          o[m] = function (this: any, ...a: unknown[]) {
+            original.apply(this, a);
+            // true (How.Replace) for replaceState
+            m > 's' ? last != this && onSubmit({ target: this } as unknown as Event) : safe(pageview)(m > 'q');
           };
-        });
+        }
         // a page restored from the back/forward cache is a new view
         on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
         on('popstate', pageview);
         on('click', onClick);
-        // form.submit() (jQuery's .submit(), a script sending the form itself) fires no submit event, only formdata; so
-        // does new FormData(form) in a submit handler: the form whose submit was just seen is skipped
-        on('formdata', (e) => last != e.target && onSubmit(e));
         on('auxclick', onClick);
         // without data-hash a hash change leaves the path as it was: no view
         on('hashchange', pageview);

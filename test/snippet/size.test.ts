@@ -4,9 +4,15 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,650 with terser after esbuild: 2,644 before a session begun with no first touch stored took the page's own touch,
- * so a refusal then a grant on the same landing page keeps its campaign in the session touch (+6; calling captureTouch
- * again on such a grant +17); 2,659 before the thirteenth session's golf, same payloads (-15: locals for the fetch
+ * 2,684 with terser after esbuild: 2,650 before the eleventh unseen-pages round (+34: form.submit() seen by wrapping
+ * HTMLFormElement.prototype.submit in the loop that wraps the history methods, instead of through its formdata event,
+ * which new FormData(form) fires as well: htmx 2's request from a field inside a form, an unsaved-changes guard and a
+ * form-analytics tool reading the values made forms the visitor never sent count and identify the visitor, and a
+ * submit read that way in the capture phase count twice; a form in an open shadow root sent by form.submit() now
+ * counts too; the wrapper on its own, outside the loop, +42; onSubmit taking the form itself, -1, not kept); 2,644
+ * before a session begun with no first touch stored took the page's own touch, so a refusal then a grant on the same
+ * landing page keeps its campaign in the session touch (+6; calling captureTouch again on such a grant +17); 2,659
+ * before the thirteenth session's golf, same payloads (-15: locals for the fetch
  * status, the referrer and the click's button, a template for the download pattern, optional chaining in watchSubmits,
  * the command function made safe where it is defined with history's call(), fail curried, the mode set from +granted,
  * the command tests reordered); 2,647 before the ninth unseen-pages round (+12: a text field drawn by a web component
@@ -82,7 +88,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2650;
+export const GZIP_BUDGET = 2684;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

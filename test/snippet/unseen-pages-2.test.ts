@@ -1,5 +1,5 @@
 // Findings of the second unseen-pages round (see test/e2e/unseen-pages-2.test.ts), at the unit level: image-map links,
-// the landing campaign read from the navigation entry, empty email fields, form.submit() (formdata), and consent
+// the landing campaign read from the navigation entry, empty email fields, form.submit(), and consent
 // given in another tab or on a page whose storage predates data-consent="required".
 import { expect, test } from 'vitest';
 import { pagesOfTest, type TestPage } from './page.js';
@@ -54,20 +54,18 @@ test('a form sent with its email field empty (a site that validates by script) i
   expect(formEvents(page)).toEqual([{ n: 'form_submit', f: 'other', em: 'ana@corp.example' }]);
 });
 
-test('form.submit() (formdata without a submit event) counts; the formdata of a form whose submit event was just seen does not count again', async () => {
+test('form.submit() (no submit event) counts; a formdata event alone (new FormData(form): htmx 2, an unsaved-changes guard, a form-analytics tool reading the values) is no submit', async () => {
+  // (a validation library's cancelled submit followed by form.submit() counting once is judged in Chromium,
+  // test/e2e/unseen-pages-2.test.ts: happy-dom calls a prototype method with its own element, not the proxy the page
+  // holds and events carry, so the two are never the same form here)
   const page = await open({
     html: `<form id="script" data-funnelbeam="demo"><input type="email" name="email" value="m@marketo.example"></form>
-      <form id="lib"><input type="email" name="email" value="v@valid.example"></form>`,
-    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
+      <form id="read"><input type="email" name="email" value="r@read.example"></form>`,
   });
-  fire(page, 'script', 'formdata');
-  fire(page, 'lib', 'submit');
-  fire(page, 'lib', 'formdata');
+  el(page, 'script').submit();
+  fire(page, 'read', 'formdata');
   await page.settle();
-  expect(formEvents(page)).toEqual([
-    { n: 'demo_request', f: 'demo', em: 'm@marketo.example' },
-    { n: 'form_submit', f: 'other', em: 'v@valid.example' },
-  ]);
+  expect(formEvents(page)).toEqual([{ n: 'demo_request', f: 'demo', em: 'm@marketo.example' }]);
 });
 
 // Known gap, left out: a tab does not take a consent given in another open tab until its next page (a `storage`

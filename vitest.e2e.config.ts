@@ -4,6 +4,9 @@ export default defineConfig({
     include: ['test/e2e/**/*.test.ts'],
     testTimeout: 60000,
     hookTimeout: 120000,
-    fileParallelism: false,
+    // two files at a time: a Chromium test mostly waits (batching, timers, polls), so two share two cores without
+    // slowing each other much; every file has its own browser profile, collector, database and ports
+    fileParallelism: true,
+    maxWorkers: 2,
   },
 });

@@ -10,6 +10,7 @@
 import { describe, expect, test } from 'vitest';
 import { DAY, HOUR, MIN, T0 } from '../helpers/funnel-factories.js';
 import { get, iso, postEvents, useJourneys, type Journey } from '../helpers/journey-api.js';
+import { validate } from '../helpers/openapi-schema.js';
 
 const { open } = useJourneys();
 const call = async (j: Journey, path: string, init: { method?: string; body?: unknown } = {}) => {
@@ -390,39 +391,6 @@ describe('GET /api/leads with stage, segment, q and identified together, while l
   });
 });
 
-// A JSON Schema reader for the subset /openapi.json uses (OpenAPI 3.1): type lists, enum, required, properties,
-// additionalProperties, items, anyOf/oneOf/allOf and $ref into components.
-function check(doc: any, schema: any, value: unknown, at = '$'): string[] {
-  if (schema === true || schema === undefined) return [];
-  if (schema === false) return [`${at}: nothing allowed`];
-  if (schema.$ref) {
-    const target = doc.components.schemas[String(schema.$ref).replace('#/components/schemas/', '')];
-    if (!target) return [`${at}: unresolved ${schema.$ref}`];
-    const { $ref: _ref, ...rest } = schema;
-    return [...check(doc, target, value, at), ...check(doc, rest, value, at)];
-  }
-  const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  if (schema.type !== undefined) {
-    const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => t === kind || (t === 'integer' && kind === 'number' && Number.isInteger(value)))) return [`${at}: ${kind} is not ${types.join('|')}`];
-  }
-  const out: string[] = [];
-  if (schema.enum && !schema.enum.some((e: unknown) => JSON.stringify(e) === JSON.stringify(value))) out.push(`${at}: ${JSON.stringify(value)} not in enum`);
-  if (schema.anyOf && !schema.anyOf.some((s: any) => check(doc, s, value, at).length === 0)) out.push(`${at}: none of anyOf`);
-  if (schema.oneOf && schema.oneOf.filter((s: any) => check(doc, s, value, at).length === 0).length !== 1) out.push(`${at}: not one of oneOf`);
-  for (const s of schema.allOf ?? []) out.push(...check(doc, s, value, at));
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => out.push(...check(doc, schema.items, v, `${at}[${i}]`)));
-  if (kind === 'object') {
-    const obj = value as Record<string, unknown>;
-    for (const k of schema.required ?? []) if (!(k in obj)) out.push(`${at}: "${k}" missing`);
-    for (const [k, v] of Object.entries(obj)) {
-      if (schema.properties?.[k] !== undefined) out.push(...check(doc, schema.properties[k], v, `${at}.${k}`));
-      else if (schema.additionalProperties === false) out.push(`${at}: "${k}" not documented`);
-      else if (typeof schema.additionalProperties === 'object') out.push(...check(doc, schema.additionalProperties, v, `${at}.${k}`));
-    }
-  }
-  return out;
-}
 
 describe('answers at the edges validate against the served /openapi.json', () => {
   test('an empty list, a CRM-only profile, an empty or filtered-out timeline, funnels of a period nobody entered, and each refusal', async () => {
@@ -471,14 +439,14 @@ describe('answers at the edges validate against the served /openapi.json', () =>
     ];
     for (const [route, path, body] of answers) {
       const schema = doc.paths[route].get.responses['200'].content['application/json'].schema;
-      expect(check(doc, schema, body), `${path} ${JSON.stringify(body).slice(0, 200)}`).toEqual([]);
+      expect(validate(doc, schema, body), `${path} ${JSON.stringify(body).slice(0, 200)}`).toEqual([]);
     }
     for (const [route, path, status] of refusals) {
       const r = await call(j, path);
       expect(r.status, path).toBe(status);
       const documented = doc.paths[route].get.responses[String(status)];
       expect(documented, `${path}: ${status} documented`).toBeDefined();
-      expect(check(doc, documented.content['application/json'].schema, r.body), path).toEqual([]);
+      expect(validate(doc, documented.content['application/json'].schema, r.body), path).toEqual([]);
     }
     // contract §5: a CRM-only lead's touches are objects; the profile's times are ISO 8601
     const p = (await call(j, '/api/leads/crm%40only.test')).body;

@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { DAY, HOUR, MIN, T0 } from '../helpers/funnel-factories.js';
 import { get, iso, postEvents, useJourneys, type Journey } from '../helpers/journey-api.js';
+import { validate, type Schema } from '../helpers/openapi-schema.js';
 
 const { open } = useJourneys();
 
@@ -135,42 +136,6 @@ describe('a timeline of 600 CRM events in one millisecond', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------------------------------
-// A small JSON Schema reader for the subset /openapi.json uses (OpenAPI 3.1): type (and lists of types), enum,
-// required, properties, additionalProperties, items, anyOf/oneOf/allOf and $ref into components.
-type Schema = Record<string, any> | boolean;
-function check(doc: any, schema: Schema, value: unknown, at = '$'): string[] {
-  if (schema === true || schema === undefined) return [];
-  if (schema === false) return [`${at}: nothing allowed`];
-  if (schema.$ref) {
-    const target = doc.components.schemas[String(schema.$ref).replace('#/components/schemas/', '')];
-    if (!target) return [`${at}: unresolved ${schema.$ref}`];
-    const { $ref: _ref, ...rest } = schema;
-    return [...check(doc, target, value, at), ...check(doc, rest, value, at)];
-  }
-  const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  if (schema.type !== undefined) {
-    const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => t === kind || (t === 'integer' && kind === 'number' && Number.isInteger(value)))) return [`${at}: ${kind} is not ${types.join('|')}`];
-  }
-  if (schema.nullable === true && value === null) return [];
-  const out: string[] = [];
-  if (schema.enum && !schema.enum.some((e: unknown) => JSON.stringify(e) === JSON.stringify(value))) out.push(`${at}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
-  if (schema.anyOf && !schema.anyOf.some((s: Schema) => check(doc, s, value, at).length === 0)) out.push(`${at}: none of anyOf`);
-  if (schema.oneOf && schema.oneOf.filter((s: Schema) => check(doc, s, value, at).length === 0).length !== 1) out.push(`${at}: not one of oneOf`);
-  for (const s of schema.allOf ?? []) out.push(...check(doc, s, value, at));
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => out.push(...check(doc, schema.items, v, `${at}[${i}]`)));
-  if (kind === 'object') {
-    const obj = value as Record<string, unknown>;
-    for (const k of schema.required ?? []) if (!(k in obj)) out.push(`${at}: "${k}" missing`);
-    for (const [k, v] of Object.entries(obj)) {
-      if (schema.properties?.[k] !== undefined) out.push(...check(doc, schema.properties[k], v, `${at}.${k}`));
-      else if (schema.additionalProperties === false) out.push(`${at}: "${k}" not documented`);
-      else if (typeof schema.additionalProperties === 'object') out.push(...check(doc, schema.additionalProperties, v, `${at}.${k}`));
-    }
-  }
-  return out;
-}
 
 describe('the read routes answer what /openapi.json says', () => {
   test('funnel (plain, first, last, linear), lead list, profile by id, visitor and email, and a timeline of every kind validate', async () => {
@@ -195,7 +160,7 @@ describe('the read routes answer what /openapi.json says', () => {
     for (const ref of [profile.leadId, 'v_doc_phone01', 'DOC@doc.test']) answers.push([`profile ${ref}`, await get(j, `/api/leads/${encodeURIComponent(ref)}`), ok('/api/leads/{ref}')]);
     const tl = await get(j, `/api/leads/${profile.leadId}/timeline?limit=500`);
     answers.push(['timeline', tl, ok('/api/leads/{ref}/timeline')]);
-    for (const [what, body, schema] of answers) expect(check(doc, schema, body), what).toEqual([]);
+    for (const [what, body, schema] of answers) expect(validate(doc, schema, body), what).toEqual([]);
 
     // contract §5: every kind is in line, each with an ISO 8601 `at`; an event item has visitorId and url, a form its
     // form kind; a stage item has from and to

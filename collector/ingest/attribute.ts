@@ -19,9 +19,15 @@ export function presetLeads(events: EnrichedEvent[]): void {
   guessLeads(events);
 }
 
-/** Identity, stage, score and segment updates for committed events (collector/funnel/attribute-events.ts). */
-export async function attribute(tx: Db, deps: Deps, events: StoredEvent[], restarted?: ReadonlyMap<string, number>): Promise<AttributionResult> {
-  return { changedLeads: await attributeWithRetry(tx, deps, events, { stored: 'preset', restarted }) };
+/**
+ * Identity, stage, score and segment updates for committed events (collector/funnel/attribute-events.ts); `rebuild`:
+ * leads folded again from all their events (sessions of theirs merged: session-bridge.ts).
+ */
+export async function attribute(
+  tx: Db, deps: Deps, events: StoredEvent[], restarted?: ReadonlyMap<string, number>, rebuild?: ReadonlySet<string>,
+): Promise<AttributionResult> {
+  const identity = rebuild?.size ? { rebuild, merged: new Map<string, string>() } : undefined;
+  return { changedLeads: await attributeWithRetry(tx, deps, events, { stored: 'preset', restarted, identity }) };
 }
 
 /** After a failed attribution (rolled back): the events are unattributed again, for replay. */

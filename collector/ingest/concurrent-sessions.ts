@@ -17,16 +17,24 @@ function openedSession(req: WriteRequest): SessionState | null {
   return opener ? v.session : null;
 }
 
+type BasedOn = { sessionId: string; started: number; lastSeen?: number } | null;
+
 /**
- * Whether a session this request opened at `opened.started` is the same visit as `stored`, one that another collector
- * opened (and committed) after the session this request continued from: the rules of sessions.ts, in either order of
- * the two requests (within 30 minutes of it, and no other campaign).
+ * Whether a session this request opened at `opened.started` is the same visit as `stored`: one that another collector
+ * opened (and committed) after the session this request continued from, or that session itself gone on meanwhile to
+ * within 30 minutes of it (another collector stored a late event that bridges the gap this request opened a session
+ * for: late-events.ts mergeBridgedSessions, which could not see this session yet). The rules of sessions.ts, in either
+ * order of the two requests (within 30 minutes of it, and no other campaign).
  */
-function sameVisit(opened: SessionState, stored: SessionState, basedOn: { sessionId: string; started: number } | null): boolean {
-  if (stored.sessionId === opened.sessionId || stored.sessionId === basedOn?.sessionId) return false;
-  if (basedOn && stored.started <= basedOn.started) return false;
+function sameVisit(opened: SessionState, stored: SessionState, basedOn: BasedOn): boolean {
+  if (stored.sessionId === opened.sessionId) return false;
   // campaigns compare as sessions.ts compares them: which click id, not its value (the same ad clicked again)
   if (opened.campaign !== '' && campaignAsStored(opened.campaign) !== campaignAsStored(stored.campaign)) return false;
+  if (stored.sessionId === basedOn?.sessionId) {
+    // opened for the gap after it (not for a device clock that jumped), which the session's stored events now close
+    return basedOn.lastSeen !== undefined && opened.started - basedOn.lastSeen > SESSION_TIMEOUT_MS && opened.started - stored.lastSeen <= SESSION_TIMEOUT_MS;
+  }
+  if (basedOn && stored.started <= basedOn.started) return false;
   return opened.started >= stored.started - SESSION_TIMEOUT_MS && opened.started <= stored.lastSeen + SESSION_TIMEOUT_MS;
 }
 
@@ -67,7 +75,7 @@ export function createSessionJoiner(): SessionJoiner {
   // PostgreSQL: sessions opened by requests not answered yet (per site and session id), with the session each opener
   // continued from. A later request of the visitor enriched on top of one (in another flush here) is checked like its
   // opener: otherwise its flush, racing the opener's, could store the session the opener's flush moved away from.
-  const openedInFlight = new Map<string, { basedOn: { sessionId: string; started: number } | null; n: number }>();
+  const openedInFlight = new Map<string, { basedOn: BasedOn; n: number }>();
   const inFlightKey = (siteId: string, sessionId: string) => siteId + '\u0000' + sessionId;
   /** The session a request opened, or continues from an opener not answered yet, and what that opener continued from. */
   const checkedSession = (r: WriteRequest) => {

@@ -6,7 +6,7 @@ import type { Site } from '../storage/sites.js';
 import type { EnrichedEvent, Touch } from './types.js';
 import { classifyChannel } from './channels.js';
 import { campaignKey, nextSession, type SessionState } from './sessions.js';
-import { isInCurrentSession, lateEventContext, placeLateEvents, type KnownSession } from './late-events.js';
+import { isInCurrentSession, lateEventContext, placeLateEvents, type KnownSession, type SessionMerge } from './late-events.js';
 import { batchSkew } from './device-clock.js';
 import { redactTouch, redactUrl } from './redact-url.js';
 import { siteDomains } from './origin.js';
@@ -39,6 +39,8 @@ export interface EnrichOutput {
   tooOld: WireEvent[];
   /** sessions this batch's late events were placed in outside the current one (to remember until they are stored) */
   placed: readonly KnownSession[];
+  /** sessions this batch's late events merged, the later into the earlier (late-events.ts): the flush merges them stored */
+  merges: readonly SessionMerge[];
 }
 
 /**
@@ -144,7 +146,7 @@ export function lateEventSpan(batch: WireBatch, receivedAt: number, session: Ses
   return times ? lateEventContext(times) : null;
 }
 
-const NO_LATE_EVENTS = Object.freeze({ placements: [], placed: [] as readonly KnownSession[] });
+const NONE: readonly never[] = Object.freeze([]);
 
 export function enrichBatch(input: EnrichInput): EnrichOutput {
   const { site, batch, ua, receivedAt } = input;
@@ -170,14 +172,16 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
   const ownTouches = lateCount ? read.slice(0, lateCount).map((r) => withChannel(r.candidate, ownHosts)) : [];
   const late = lateCount
     ? placeLateEvents(session!, input.known ?? [], batch.v, read.slice(0, lateCount).map((r, k) => ({ at: r.at, since: r.since, campaign: r.campaign, touch: ownTouches[k] })))
-    : NO_LATE_EVENTS;
+    : null;
+  // a late event that bridged the current session to an earlier one: the visit goes on in the earlier one
+  if (late) session = late.current;
   for (let k = 0; k < read.length; k++) {
     const { w, at, url, referrer, candidate, since, campaign } = read[k];
     let sessionId: string;
     let isNew: boolean;
     let sessionTouch: Touch | null;
     if (k < lateCount) {
-      const placed = late.placements[k];
+      const placed = late!.placements[k];
       ({ sessionId, isNew } = placed);
       // an event without a session touch of its own (or measuring its view) takes its session's
       sessionTouch = (w.st && since === at) || isNew || !placed.touch ? ownTouches[k] : placed.touch;
@@ -224,5 +228,5 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
       isBot: ua.isBot,
     });
   }
-  return { events, session: session as SessionState, newSessions, tooOld, placed: late.placed };
+  return { events, session: session as SessionState, newSessions, tooOld, placed: late?.placed ?? NONE, merges: late?.merges ?? NONE };
 }

@@ -4,7 +4,7 @@ import { CLICK_IDS } from '../../shared/events.js';
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 import type { Touch } from './types.js';
 import type { SessionState } from './sessions.js';
-import { campaignKey, sessionIdFor } from './session-key.js';
+import { campaignKey, sessionIdFor, sessionStartOf } from './session-key.js';
 
 /**
  * A session of the visitor that a late event may join, as far as it is known: the times of its events that late events
@@ -18,6 +18,26 @@ export interface KnownSession {
   touch: Touch | null;
   /** times of its known events, ascending */
   times: number[];
+  /**
+   * later sessions a late event merged into this one (mergeBridgedSessions), whose stored events may still carry their
+   * own id until that batch is stored: read back, they are this session's
+   */
+  absorbed?: string[];
+}
+
+/**
+ * Two sessions of a visitor that a late event showed to be one visit: the later one's events move to the earlier one
+ * (session-bridge.ts), which goes on as the visitor's current session when the later one was.
+ */
+export interface SessionMerge {
+  /** the later session, whose events move */
+  from: string;
+  /** the earlier session they join */
+  into: string;
+  /** when `into` began */
+  intoStarted: number;
+  /** campaignKey() of `into`'s touch ('' when none) */
+  intoCampaign: string;
 }
 
 /** A stored event, as far as sessions go (read back near late events). */
@@ -134,7 +154,9 @@ export function knownSessionsOf(events: readonly StoredSessionEvent[]): KnownSes
 function mergeKnown(a: KnownSession, b: KnownSession): KnownSession {
   const times = [...new Set([...a.times, ...b.times])].sort((x, y) => x - y);
   const fromB = a.campaign === '' && b.campaign !== '';
-  return { sessionId: a.sessionId, campaign: fromB ? b.campaign : a.campaign, touch: (fromB ? b.touch : a.touch) ?? b.touch, times };
+  const out: KnownSession = { sessionId: a.sessionId, campaign: fromB ? b.campaign : a.campaign, touch: (fromB ? b.touch : a.touch) ?? b.touch, times };
+  if (a.absorbed || b.absorbed) out.absorbed = [...new Set([...(a.absorbed ?? []), ...(b.absorbed ?? [])])];
+  return out;
 }
 
 const insertTime = (times: number[], at: number) => {
@@ -190,10 +212,71 @@ function sessionOfRule(
   }
 }
 
+/** The known event nearest after `at` (strictly), with its session. */
+function firstAfter(sessions: Iterable<KnownSession>, at: number) {
+  let after: { at: number; s: KnownSession } | undefined;
+  for (const s of sessions) {
+    for (const t of s.times) {
+      if (t > at && (!after || t < after.at)) after = { at: t, s };
+    }
+  }
+  return after;
+}
+
+/** The latest known activity of a session: its latest time but a late engagement event's (which extends nothing). */
+function lastActive(s: KnownSession, passive: ReadonlySet<number>): number {
+  for (let i = s.times.length - 1; i >= 0; i--) if (!passive.has(s.times[i])) return s.times[i];
+  return -Infinity;
+}
+
+/**
+ * The known sessions a batch's late events bridged to an earlier one, as time order would have: a session the late
+ * events extended (or opened) now ends at most 30 minutes before the visitor's next known session, which no new
+ * campaign started (it has none, or the same): sent in time, that session's events would have continued the earlier
+ * one. Only a gap the late events closed merges (`before`: each session's latest known time before them; sessions
+ * already that close were kept apart for another reason, as a device clock that jumped), and beyond a merged session
+ * only the next one it alone kept apart by having no campaign (a campaign's pages, pages without, the campaign again).
+ * Merges `sessions` in place; returns each merged session's id with the session it joined.
+ */
+function mergeBridgedSessions(
+  sessions: Map<string, KnownSession>, extended: readonly string[], before: ReadonlyMap<string, number>, passive: ReadonlySet<number>,
+): Map<string, KnownSession> {
+  const absorbedBy = new Map<string, KnownSession>();
+  const order = extended.map((id) => sessions.get(id)!).sort((a, b) => a.times[0] - b.times[0]);
+  for (const into of order) {
+    if (absorbedBy.has(into.sessionId)) continue;
+    const gapFrom = before.get(into.sessionId) ?? -Infinity;
+    let last = lastActive(into, passive);
+    let prev = into;
+    for (;;) {
+      const next = firstAfter(sessions.values(), last);
+      // the next known session, begun after this one ended (not one that interleaves with it)
+      if (!next || next.s === into || next.s.times[0] !== next.at || next.at - last > SESSION_TIMEOUT_MS) break;
+      const campaign = next.s.campaign;
+      if (campaign !== '' && campaign !== into.campaign) break;
+      const closed = prev === into ? next.at - gapFrom > SESSION_TIMEOUT_MS : campaign !== '' && campaign !== prev.campaign;
+      if (!closed) break;
+      for (const t of next.s.times) insertTime(into.times, t);
+      sessions.delete(next.s.sessionId);
+      absorbedBy.set(next.s.sessionId, into);
+      for (const [id, s] of absorbedBy) if (s === next.s) absorbedBy.set(id, into);
+      prev = next.s;
+      last = Math.max(last, lastActive(next.s, passive));
+    }
+  }
+  return absorbedBy;
+}
+
+/** When a known session began: as its name says (sessionIdFor), or its earliest known time if that is earlier. */
+const startOf = (visitorId: string, s: KnownSession) => Math.min(sessionStartOf(visitorId, s.sessionId) ?? Infinity, s.times[0]);
+
 /**
  * Places a batch's late events (ascending by time), given the current session and the other sessions known near them
  * (remembered from earlier batches, read back from storage). Pure. Returns each event's placement, and the sessions
  * this batch placed events in outside the current one, with those events' times (to remember until they are stored).
+ * A late event that bridges two sessions (mergeBridgedSessions) merges the later into the earlier: `merges` says which
+ * (for storage), the placements name the earlier one, and `current` is the visitor's session afterwards (the earlier
+ * one, going on, when the current session was the later one; else the current session as given).
  */
 export function placeLateEvents(
   current: SessionState,
@@ -201,15 +284,22 @@ export function placeLateEvents(
   visitorId: string,
   late: readonly LateEvent[],
   rules: readonly LateRule[] = LATE_EVENT_RULES,
-): { placements: LatePlacement[]; placed: KnownSession[] } {
+): { placements: LatePlacement[]; placed: KnownSession[]; merges: SessionMerge[]; current: SessionState } {
   const sessions = new Map<string, KnownSession>();
-  const add = (s: KnownSession) => {
+  // a session merged into another by an earlier batch not stored yet: read back, its events are that one's
+  const alias = new Map<string, string>();
+  for (const s of known) for (const id of s.absorbed ?? []) alias.set(id, s.sessionId);
+  const add = (s0: KnownSession) => {
+    const to = alias.get(s0.sessionId);
+    const s = to === undefined ? s0 : { ...s0, sessionId: to, absorbed: undefined };
     const had = sessions.get(s.sessionId);
     sessions.set(s.sessionId, had ? mergeKnown(had, s) : { ...s, times: [...s.times] });
   };
   // the current session by its first and last activity
   add({ sessionId: current.sessionId, campaign: campaignAsStored(current.campaign), touch: current.touch ?? null, times: [current.started, current.lastSeen] });
   for (const s of known) add(s);
+  const before = new Map<string, number>();
+  for (const s of sessions.values()) before.set(s.sessionId, s.times[s.times.length - 1]);
   const placed = new Map<string, KnownSession>();
   const placements: LatePlacement[] = [];
   for (let i = 0; i < late.length; i++) {
@@ -243,17 +333,63 @@ export function placeLateEvents(
     if (p) insertTime(p.times, at);
     else placed.set(s.sessionId, { sessionId: s.sessionId, campaign: s.campaign, touch: s.touch, times: [at] });
   }
-  return { placements, placed: [...placed.values()] };
+  // late events reporting time on a view (engagement) extend no session, so they bridge none
+  const passive = new Set(late.filter((e) => (e.since ?? e.at) < e.at).map((e) => e.at));
+  const absorbedBy = late.length ? mergeBridgedSessions(sessions, [...placed.keys()], before, passive) : new Map<string, KnownSession>();
+  if (absorbedBy.size === 0) return { placements, placed: [...placed.values()], merges: [], current };
+  const merges: SessionMerge[] = [];
+  for (const [from, into] of absorbedBy) {
+    const intoCampaign = into.sessionId === current.sessionId ? current.campaign : campaignKey(into.touch);
+    merges.push({ from, into: into.sessionId, intoStarted: startOf(visitorId, into), intoCampaign });
+  }
+  // the events placed in a merged session are the earlier one's; one that opened it opens nothing now
+  const merged = placements.map((p) => {
+    const into = absorbedBy.get(p.sessionId);
+    return into ? { ...p, isNew: false, sessionId: into.sessionId, touch: into.touch } : p;
+  });
+  const remembered = new Map<string, KnownSession>();
+  for (const p of placed.values()) {
+    const into = absorbedBy.get(p.sessionId);
+    const target = into ? { sessionId: into.sessionId, campaign: into.campaign, touch: into.touch, times: p.times } : p;
+    const had = remembered.get(target.sessionId);
+    remembered.set(target.sessionId, had ? mergeKnown(had, target) : target);
+  }
+  for (const [from, into] of absorbedBy) {
+    const r = remembered.get(into.sessionId) ?? { sessionId: into.sessionId, campaign: into.campaign, touch: into.touch, times: [] };
+    r.absorbed = [...new Set([...(r.absorbed ?? []), from])];
+    remembered.set(into.sessionId, r);
+  }
+  const into = absorbedBy.get(current.sessionId);
+  let now = current;
+  if (into) {
+    const state: SessionState = {
+      sessionId: into.sessionId,
+      started: startOf(visitorId, into),
+      lastSeen: current.lastSeen,
+      campaign: current.campaign !== '' ? current.campaign : campaignKey(into.touch),
+      touch: into.touch ?? current.touch ?? null,
+    };
+    if (current.deviceSeen !== undefined) state.deviceSeen = current.deviceSeen;
+    now = state;
+  }
+  return { placements: merged, placed: [...remembered.values()], merges, current: now };
 }
 
 /**
  * Sessions to remember for a visitor's next late events until they are stored: the latest placed first, then the ones
- * remembered before, at most `max` sessions of at most `maxTimes` times each (its first and latest ones).
+ * remembered before, at most `max` sessions of at most `maxTimes` times each (its first and latest ones). A session
+ * remembered before that one placed now absorbed (a bridge) is remembered as part of it.
  */
 export function rememberPlaced(remembered: readonly KnownSession[] | undefined, placed: readonly KnownSession[], max = 16, maxTimes = 64): KnownSession[] {
   const out = new Map<string, KnownSession>();
-  for (const s of placed) out.set(s.sessionId, s);
-  for (const s of remembered ?? []) {
+  const alias = new Map<string, string>();
+  for (const s of placed) {
+    out.set(s.sessionId, s);
+    for (const id of s.absorbed ?? []) alias.set(id, s.sessionId);
+  }
+  for (const s0 of remembered ?? []) {
+    const to = alias.get(s0.sessionId);
+    const s = to === undefined ? s0 : { ...s0, sessionId: to, absorbed: undefined };
     const p = out.get(s.sessionId);
     out.set(s.sessionId, p ? mergeKnown(p, s) : s);
   }

@@ -242,8 +242,10 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
         device: ua.device,
         isBot: ua.isBot,
         // what a flush on PostgreSQL checks a session opened here against (store.ts joinConcurrentSessions)
-        basedOn: previous ? { sessionId: previous.sessionId, started: previous.started } : null,
+        basedOn: previous ? { sessionId: previous.sessionId, started: previous.started, lastSeen: previous.lastSeen } : null,
       },
+      // sessions its late events merged: the flush merges them in storage (session-bridge.ts)
+      merges: enriched.merges,
     });
     let result: Awaited<typeof write>;
     try {

@@ -13,3 +13,14 @@ export function campaignKey(touch: WireTouch | null | undefined): string {
 }
 
 export const sessionIdFor = (visitorId: string, started: number) => `${visitorId}.${started.toString(36)}`;
+
+/**
+ * When a session began, as its id names it (sessionIdFor; a session opened by a late event whose name was taken is
+ * named a millisecond or so on), or null for an id not of that form (a server event's `srv:` session).
+ */
+export function sessionStartOf(visitorId: string, sessionId: string): number | null {
+  if (!sessionId.startsWith(visitorId + '.')) return null;
+  const rest = sessionId.slice(visitorId.length + 1);
+  const at = /^-?[0-9a-z]+$/.test(rest) ? parseInt(rest, 36) : NaN;
+  return Number.isSafeInteger(at) ? at : null;
+}

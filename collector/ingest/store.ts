@@ -6,6 +6,8 @@ import type { EnrichedEvent, StoredEvent } from './types.js';
 import type { SessionState } from './sessions.js';
 import { insertEvents, upsertVisitors, type VisitorUpdate } from '../storage/events.js';
 import { createSessionJoiner } from './concurrent-sessions.js';
+import { createSessionBridge } from './session-bridge.js';
+import type { SessionMerge } from './late-events.js';
 import { attribute, presetLeads, unmarkAttributed } from './attribute.js';
 import { findErasedEvents, lockTombstones } from '../storage/erasure-tombstones.js';
 
@@ -14,6 +16,8 @@ export interface WriteRequest {
   events: EnrichedEvent[];
   /** visitor facts; events of other visitors (server events) may come with none */
   visitor?: Omit<VisitorUpdate, 'newEvents'>;
+  /** sessions its late events merged, the later into the earlier (late-events.ts): merged in storage before its insert */
+  merges?: readonly SessionMerge[];
 }
 
 export interface WriteResult {
@@ -72,7 +76,7 @@ export function withoutErased(reqs: WriteRequest[], erased: ReadonlySet<Enriched
     const events = r.events.filter((e) => !erased.has(e));
     if (events.length === r.events.length) return r;
     if (events.length === 0 || !r.visitor) return { events };
-    return { events, visitor: { ...r.visitor, ...visitorSpan(events) } };
+    return { events, visitor: { ...r.visitor, ...visitorSpan(events) }, merges: r.merges };
   });
 }
 
@@ -141,6 +145,7 @@ export function createEventWriter(deps: Deps): EventWriter {
   let closed = false;
   let inFlush = 0;
   const sessionJoiner = createSessionJoiner();
+  const sessionBridge = createSessionBridge();
   async function runFlush(batch: Pending[], committed: () => void) {
     const started = performance.now();
     const all = batch.flatMap((p) => p.req.events);
@@ -158,6 +163,10 @@ export function createEventWriter(deps: Deps): EventWriter {
           // the moves change the requests in place (a retried transaction finds them moved already)
           moved = await sessionJoiner.join(tx, reqs);
         }
+        // sessions late events bridged merge, in these requests and in storage (in place, as above), after the join
+        // waited for other flushes of its visitors: a merge committed meanwhile is followed. The leads whose stored
+        // events moved are folded again.
+        const bridged = await sessionBridge.bridge(tx, reqs);
         const kept = erased.size ? reqs.flatMap((r) => r.events) : all;
         presetLeads(kept);
         const stored = await insertEvents(tx, kept);
@@ -167,7 +176,7 @@ export function createEventWriter(deps: Deps): EventWriter {
           // A failing attribution never un-accepts an event: roll back to here, keep the events unattributed.
           await tx.run('SAVEPOINT attribution');
           try {
-            await attribute(tx, deps, toAttribute, hit.restarted);
+            await attribute(tx, deps, toAttribute, hit.restarted, bridged);
             await tx.run('RELEASE SAVEPOINT attribution');
           } catch (err) {
             await tx.run('ROLLBACK TO SAVEPOINT attribution');

@@ -96,7 +96,7 @@ export interface VisitorUpdate {
    * the session enrichment continued from (null: none stored or remembered), when known: a flush on PostgreSQL checks
    * a session this update opened against what another collector stored meanwhile (claimVisitorSessions)
    */
-  basedOn?: { sessionId: string; started: number } | null;
+  basedOn?: { sessionId: string; started: number; lastSeen?: number } | null;
 }
 
 const VISITOR_COLUMNS = [

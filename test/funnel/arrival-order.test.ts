@@ -5,8 +5,8 @@
 // A device's own batches out of order (an outbox resent after a later visit's beacon) leave the touches of time order:
 // the last touch is the visit that began last, dated at its start, whichever of its batches came first (asserted).
 // ORDER_LATE=1 checks everything else on such orders too, but for the last touch's session id (a session is named when
-// its first batch arrives, and never renamed); a known gap remains: a late batch that bridges two sessions of a device
-// (each opened by batches that came before it) leaves them two, so the visit rule scores one visit more (seed 21).
+// its first batch arrives): a late batch that bridges two sessions of a device (each opened by batches that came before
+// it) merges them, so the visit rules count one visit, as in time order (seed 21; session-bridge.test.ts).
 import { describe, expect, test } from 'vitest';
 import { get, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
 import { DAY, MIN, T0 } from '../helpers/funnel-factories.js';
@@ -121,10 +121,9 @@ describe('a person\'s devices arriving in any order', () => {
     }, 60_000);
   }
 
-  // Known gap (late-events.ts: stored sessions are never merged): pages at 0, 14 and 32 minutes are one visit, but the
-  // 32nd minute's batch, arriving before the 14th's, opened a second session that the late page then cannot join to the
-  // first; the visit rule counts two visits. Fails until sessions bridged by a late event are merged (reported).
-  test.fails('a late batch bridging two sessions of a device leaves one visit, as in time order', async () => {
+  // Pages at 0, 14 and 32 minutes are one visit: the 32nd minute's batch, arriving before the 14th's, opened a second
+  // session, which the late page bridges to the first (late-events.ts mergeBridgedSessions): its events move there.
+  test('a late batch bridging two sessions of a device leaves one visit, as in time order', async () => {
     const email = 'bridge@order.test';
     const ft = { url: 'http://127.0.0.1/', at: T0 };
     const [a, b, c] = [0, 14, 32].map((m): Batch => ({ v: 'v_bridge', at: T0 + m * MIN, events: [{ path: '/', ft, st: ft }] }));

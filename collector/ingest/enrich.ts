@@ -175,6 +175,16 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
     : null;
   // a late event that bridged the current session to an earlier one: the visit goes on in the earlier one
   if (late) session = late.current;
+  // a late event placed in the current session that the device made after every event before it (the device's clock
+  // moved between two batches, so the batch's correction put it before the visit's last activity) is the device's
+  // latest activity: the next event's idle time on the device's clock runs from it. An engagement event extends nothing.
+  if (late && session && session.deviceSeen !== undefined) {
+    let deviceSeen = session.deviceSeen;
+    for (let k = 0; k < lateCount; k++) {
+      if (read[k].since === read[k].at && late.placements[k].sessionId === session.sessionId) deviceSeen = Math.max(deviceSeen, read[k].w.t);
+    }
+    if (deviceSeen !== session.deviceSeen) session = { ...session, deviceSeen };
+  }
   for (let k = 0; k < read.length; k++) {
     const { w, at, url, referrer, candidate, since, campaign } = read[k];
     let sessionId: string;

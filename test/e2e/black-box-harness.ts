@@ -5,7 +5,7 @@
 // events by POST /api/events, and everything read back through the HTTP API. The shapes below are the tester's own
 // copy of contract §5, not the project's types.
 import { afterAll, beforeAll, expect } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -60,13 +60,17 @@ export interface Item {
   rule?: string;
 }
 
-export function admin(...args: string[]): Record<string, string> {
+/** `npm run admin -- …args` as a user types it; resolves with the JSON it prints */
+export function admin(...args: string[]): Promise<Record<string, string>> {
   // npm_config_loglevel left out: a loglevel given to the npm that started the tests would override the project's .npmrc
   const { npm_config_loglevel: _, ...env } = process.env;
-  const r = spawnSync('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, DATABASE_PATH: join(dir, 'fb.db') }, encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  // the project's .npmrc (loglevel=silent) keeps npm's banner off stdout: the command's JSON alone, as contract §1 says
-  return JSON.parse(r.stdout);
+  return new Promise((resolve) => {
+    execFile('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, DATABASE_PATH: join(dir, 'fb.db') }, encoding: 'utf8' }, (err, stdout, stderr) => {
+      expect(err?.code ?? 0, stderr).toBe(0);
+      // the project's .npmrc (loglevel=silent) keeps npm's banner off stdout: the command's JSON alone, as contract §1 says
+      resolve(JSON.parse(stdout));
+    });
+  });
 }
 
 export async function api(path: string, secret: string, init: RequestInit = {}) {
@@ -169,10 +173,12 @@ export function useBlackBox(prefix: string) {
     dir = mkdtempSync(join(tmpdir(), prefix));
     bb.periodFrom = new Date(Date.now() - 1000).toISOString();
     collector = await startChildServer({ PORT: '0', DATABASE_PATH: join(dir, 'fb.db'), DEMO: '0' });
-    const site = admin('site', 'create', '--domain', '127.0.0.1', '--name', 'Tester');
+    const site = await admin('site', 'create', '--domain', '127.0.0.1', '--name', 'Tester');
     bb.siteKey = site.siteKey;
-    const key = (scopes: string) => admin('key', 'create', '--site', site.siteId, '--scopes', scopes).secret;
-    bb.keys = { write: key('events:write'), leads: key('leads:read'), audiences: key('audiences:read'), admin: key('admin') };
+    // the four keys made at once (four processes, as four terminals would): each start of tsx costs a second or two
+    const key = async (scopes: string) => (await admin('key', 'create', '--site', site.siteId, '--scopes', scopes)).secret;
+    const [write, leads, audiences, adminKey] = await Promise.all(['events:write', 'leads:read', 'audiences:read', 'admin'].map(key));
+    bb.keys = { write, leads, audiences, admin: adminKey };
     pagesServer = createServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       if (path.endsWith('.PDF')) {

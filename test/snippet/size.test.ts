@@ -4,7 +4,12 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,684 with terser after esbuild: 2,650 before the eleventh unseen-pages round (+34: form.submit() seen by wrapping
+ * 2,687 with terser after esbuild: 2,684 before the twelfth unseen-pages round (+3: a listener target that is no event
+ * target skipped (target?.addEventListener?.), so a page whose classic script declares a global `var navigation = …`
+ * (null for a menu the template lacks, responsive-nav.js's plain object: it replaces window.navigation) no longer
+ * ends the start-up before the first view, the submit listener and the queued commands, which stored nothing; safe(on)
+ * at that one call +4, the target passed as `navigation || 0` +5; comparing view paths without a trailing slash, so an
+ * Angular router's boot from /pricing/ to /pricing is one view, +5, was measured and left out); 2,650 before the eleventh unseen-pages round (+34: form.submit() seen by wrapping
  * HTMLFormElement.prototype.submit in the loop that wraps the history methods, instead of through its formdata event,
  * which new FormData(form) fires as well: htmx 2's request from a field inside a form, an unsaved-changes guard and a
  * form-analytics tool reading the values made forms the visitor never sent count and identify the visitor, and a
@@ -88,7 +93,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2684;
+export const GZIP_BUDGET = 2687;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

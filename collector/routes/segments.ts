@@ -12,7 +12,7 @@ const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.st
 const definitionDoc = z.any().openapi({
   description:
     'Segment definition (contract §6): one condition; conditions are {all:[…]}, {any:[…]}, {not:…}, ' +
-    '{stage:{in|eq|gte}}, {did:{event, path?, props?, within?, min?}}, {score:{gte|lte|gt|lt}}, {identified:bool}, ' +
+    '{stage:{in|eq|gte}}, {did:{event, path?, props?, within?, min?, source?: "web"|"server"}}, {score:{gte|lte|gt|lt}}, {identified:bool}, ' +
     '{touch:{model?, source?, medium?, campaign?, channel?}}, {inStage:{days:{gte?, lte?}}}',
   example: {
     all: [

@@ -21,7 +21,11 @@ export interface DidTest {
   within?: string;
   /** at least this many matching events (default 1) */
   min?: number;
+  /** only events of this source: 'web' (the snippet's, any page can send them) or 'server' (POST /api/events, the CRM) */
+  source?: EventSource;
 }
+export const EVENT_SOURCES = ['web', 'server'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
 export interface NumberTest {
   gte?: number;
   lte?: number;
@@ -91,6 +95,7 @@ const didSchema = z.strictObject({
   props: z.record(z.string().min(1).max(64), z.union([z.string().max(512), z.number(), z.boolean()])).optional(),
   within: z.string().regex(DURATION_RE, 'expected a duration like "15m", "12h", "30d" or "2w"').optional(),
   min: z.number().int().min(1).max(10_000).optional(),
+  source: z.enum(EVENT_SOURCES).optional(),
 });
 
 const numberSchema = z
@@ -189,7 +194,7 @@ function expectedKeys(path: ReadonlyArray<PropertyKey>): string {
   const last = path[path.length - 1];
   const byKind: Record<string, string> = {
     stage: 'in, eq, gte',
-    did: 'event, path, props, within, min',
+    did: 'event, path, props, within, min, source',
     score: 'gte, lte, gt, lt',
     touch: 'model, source, medium, campaign, channel',
     inStage: 'days',

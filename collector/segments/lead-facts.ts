@@ -7,6 +7,8 @@ export interface FactEvent {
   /** parsed props, or null when the event had none (or no loaded condition looks at props) */
   props: Record<string, string | number | boolean> | null;
   at: number;
+  /** 'web' or 'server' as stored; absent is read as 'web' */
+  source?: string;
 }
 
 export interface LeadFacts {
@@ -43,10 +45,10 @@ export interface DidCount {
   oldest: number | null;
 }
 
-/** Identifies what a `did` test counts: event, path and window (props tests are counted from rows, never keyed). */
-export function didKey(d: { event: string; path?: string; within?: string }): string {
+/** Identifies what a `did` test counts: event, path, window and source (props tests are counted from rows, never keyed). */
+export function didKey(d: { event: string; path?: string; within?: string; source?: string }): string {
   let key = keys.get(d);
-  if (key === undefined) keys.set(d, (key = JSON.stringify([d.event, d.path ?? null, d.within ?? null])));
+  if (key === undefined) keys.set(d, (key = JSON.stringify([d.event, d.path ?? null, d.within ?? null, d.source ?? null])));
   return key;
 }
 // definitions are parsed once per text and reused, so their test objects make a good cache key

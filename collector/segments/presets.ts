@@ -46,7 +46,8 @@ export const SEGMENT_PRESETS: readonly SegmentPreset[] = [
     definition: {
       all: [
         { did: { event: 'demo_request' } },
-        { not: { did: { event: 'closed_lost' } } },
+        // the CRM's closed_lost only: a page's own event of that name (a widget, a script, the console) loses no deal
+        { not: { did: { event: 'closed_lost', source: 'server' } } },
         { not: { stage: { gte: 'purchase' } } },
       ],
     },

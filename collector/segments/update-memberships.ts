@@ -45,11 +45,11 @@ export function writtenLead(leadId: string, u: FoldColumns, email: string | null
 
 /** A lead created by this transaction, with every event it has. */
 export function createdLead(
-  leadId: string, u: FoldColumns, events: ReadonlyArray<{ name: string; path: string; props: FactEvent['props']; at: number }>,
+  leadId: string, u: FoldColumns, events: ReadonlyArray<{ name: string; path: string; props: FactEvent['props']; at: number; source: string }>,
 ): WrittenLead {
   return {
     ...writtenLead(leadId, u, null, 0),
-    allEvents: events.map((e) => ({ name: e.name, path: e.path, props: e.props ?? null, at: e.at })),
+    allEvents: events.map((e) => ({ name: e.name, path: e.path, props: e.props ?? null, at: e.at, source: e.source })),
   };
 }
 
@@ -112,7 +112,7 @@ function groupEvents(rows: LeadEventRow[]): Map<string, FactEvent[]> {
   for (const r of rows) {
     let list = byLead.get(r.lead_id);
     if (!list) byLead.set(r.lead_id, (list = []));
-    list.push({ name: r.name, path: r.path, props: r.props ? safeJson(r.props) : null, at: Number(r.at) });
+    list.push({ name: r.name, path: r.path, props: r.props ? safeJson(r.props) : null, at: Number(r.at), source: r.source });
   }
   return byLead;
 }

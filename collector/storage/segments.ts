@@ -154,7 +154,7 @@ export interface EventFilter {
   withProps: boolean;
 }
 
-export interface LeadEventRow { lead_id: string; name: string; path: string; props: string | null; at: number }
+export interface LeadEventRow { lead_id: string; name: string; path: string; props: string | null; at: number; source: string }
 
 /** `(name IN (…) OR (name IN (…) AND at > ?))`: the rows a filter lets through, or null for every row, '' for none. */
 function filterSql(filter: Omit<EventFilter, 'withProps'>, params: unknown[]): string | null {
@@ -182,7 +182,7 @@ export async function loadLeadEvents(db: Db, siteId: string, leadIds: readonly s
   if (where === '') return [];
   const props = filter.withProps ? 'props' : 'NULL AS props';
   return db.all<LeadEventRow>(
-    `SELECT lead_id, name, path, ${props}, at FROM events WHERE site_id = ? AND lead_id IN (${marks})` + (where ? ` AND ${where}` : ''),
+    `SELECT lead_id, name, path, ${props}, at, source FROM events WHERE site_id = ? AND lead_id IN (${marks})` + (where ? ` AND ${where}` : ''),
     params,
   );
 }
@@ -196,6 +196,8 @@ export interface CountTest {
   since: number | null;
   /** also the oldest matching time (windowed tests only) */
   oldest: boolean;
+  /** count only events of this source ('web' or 'server'; null: any) */
+  source: string | null;
 }
 
 export interface CountResult { count: number; newest: number | null; oldest: number | null }
@@ -212,11 +214,11 @@ export async function countLeadEvents(
   const out = new Map<string, CountResult[]>();
   if (tests.length === 0) return out;
   const like = dialectSql(db.dialect).ilike;
-  // distinct (path pattern, window start) conditions; tests of different names share them
-  const combos: Array<{ pathLike: string | null; since: number | null; oldest: boolean }> = [];
+  // distinct (path pattern, window start, source) conditions; tests of different names share them
+  const combos: Array<{ pathLike: string | null; since: number | null; source: string | null; oldest: boolean }> = [];
   const comboOf = tests.map((t) => {
-    let j = combos.findIndex((c) => c.pathLike === t.pathLike && c.since === t.since);
-    if (j < 0) j = combos.push({ pathLike: t.pathLike, since: t.since, oldest: false }) - 1;
+    let j = combos.findIndex((c) => c.pathLike === t.pathLike && c.since === t.since && c.source === t.source);
+    if (j < 0) j = combos.push({ pathLike: t.pathLike, since: t.since, source: t.source, oldest: false }) - 1;
     combos[j].oldest ||= t.oldest;
     return j;
   });
@@ -227,6 +229,7 @@ export async function countLeadEvents(
     const ps: unknown[] = [];
     if (c.pathLike !== null) (parts.push(`path ${like} ? ESCAPE '\\'`), ps.push(c.pathLike));
     if (c.since !== null) (parts.push('at > ?'), ps.push(c.since));
+    if (c.source !== null) (parts.push('source = ?'), ps.push(c.source));
     const cond = parts.join(' AND ');
     const agg = (fn: string, value: string) => (cond ? `${fn}(CASE WHEN ${cond} THEN ${value} END)` : `${fn}(${value})`);
     const use = () => params.push(...ps);

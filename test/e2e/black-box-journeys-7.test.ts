@@ -6,9 +6,9 @@
 // clicked again splits nothing); an unsubscribe from the CRM, then more web visits, a page's own `resubscribed`, a
 // back-dated resubscribe and a later opt-in; the MQL crossed by the first view past the 30-minute session window (a
 // view at exactly 30:00 crosses nothing); then the funnel report for the period against the leads' own stages. A
-// test.fails marks a bug found: a page's own `closed_lost` ends demo_no_close. A second bug found, a view placed late by
-// the device-clock correction not remembered as the device's latest activity (a visit split at exactly 30:00 on the
-// device's clock), is fixed in collector/ingest/enrich.ts.
+// Two bugs this judge found are fixed: a page's own `closed_lost` ended demo_no_close (segments/presets.ts), and a view
+// placed late by the device-clock correction was not remembered as the device's latest activity, so a visit split at
+// exactly 30:00 on the device's clock (ingest/enrich.ts).
 // Expected values are worked out by hand from the default rules (README "Funnel engine": stage table, "Scores",
 // "Funnel report", "Audience exports"; the default score rules: visit 2 once per session cap 10, return_visit 5 at
 // the second session cap 5, pricing_view 10 once a day, case_study_view 5 once a day, content_download 10,
@@ -157,12 +157,12 @@ describe('black-box journeys 7: devices joined by the CRM and a form, a demo ask
     kaiTab = tab;
   });
 
-  // BUG (fails today): a page's own event named `closed_lost` (a chat widget's or a script's `funnelbeam('track',
-  // 'closed_lost')`, or any visitor from the console) ends "Requested a demo, deal not closed": the lead leaves the
+  // A bug found (fixed): a page's own event named `closed_lost` (a chat widget's or a script's `funnelbeam('track',
+  // 'closed_lost')`, or any visitor from the console) ended "Requested a demo, deal not closed": the lead left the
   // demo_no_close retargeting list and its exports though no deal was lost. A deal's outcome is the CRM's: README
-  // says a page's own `closed_won` makes no customer and a page's own opt event "counts for nothing"; demo_no_close's
-  // `not did closed_lost` (collector/segments/presets.ts) counts any source, because a `did` test cannot name one.
-  test.fails('a page\'s own closed_lost event ends no deal: the lead who asked for a demo stays in demo_no_close', async () => {
+  // says a page's own `closed_won` makes no customer and a page's own opt event "counts for nothing"; demo_no_close is
+  // now `not did closed_lost source server` (collector/segments/presets.ts).
+  test('a page\'s own closed_lost event ends no deal: the lead who asked for a demo stays in demo_no_close', async () => {
     await kaiTab.evaluate(() => (window as any).funnelbeam('track', 'closed_lost', { from: 'page' }));
     // memberships are decided in the transaction that stores the event: once it is on the timeline, they are final
     await expect.poll(async () => names(await timeline('kai@kilo.test')).includes('closed_lost'), { timeout: 10_000 }).toBe(true);

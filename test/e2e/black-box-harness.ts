@@ -14,12 +14,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
+import { freshPgUrl } from '../helpers/test-db.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 export const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 
 let dir: string;
+// with TEST_ENGINE=pg (npm run test:e2e:pg) the collector and the admin CLI share a fresh PostgreSQL database
+let databaseUrl: Record<string, string> = {};
 let collector: ChildServer;
 let pagesServer: Server;
 const contexts: BrowserContext[] = [];
@@ -65,7 +68,7 @@ export function admin(...args: string[]): Promise<Record<string, string>> {
   // npm_config_loglevel left out: a loglevel given to the npm that started the tests would override the project's .npmrc
   const { npm_config_loglevel: _, ...env } = process.env;
   return new Promise((resolve) => {
-    execFile('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, DATABASE_PATH: join(dir, 'fb.db') }, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, DATABASE_PATH: join(dir, 'fb.db'), ...databaseUrl }, encoding: 'utf8' }, (err, stdout, stderr) => {
       expect(err?.code ?? 0, stderr).toBe(0);
       // the project's .npmrc (loglevel=silent) keeps npm's banner off stdout: the command's JSON alone, as contract §1 says
       resolve(JSON.parse(stdout));
@@ -171,8 +174,12 @@ export const visitorIdOf = (tab: Page) => tab.evaluate(() => new Promise<string>
 export function useBlackBox(prefix: string) {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), prefix));
+    databaseUrl = process.env.TEST_ENGINE === 'pg' ? { DATABASE_URL: await freshPgUrl() } : {};
     bb.periodFrom = new Date(Date.now() - 1000).toISOString();
-    collector = await startChildServer({ PORT: '0', DATABASE_PATH: join(dir, 'fb.db'), DEMO: '0' });
+    collector = await startChildServer({ PORT: '0', DATABASE_PATH: join(dir, 'fb.db'), DEMO: '0', ...databaseUrl });
+    // the engine the suite was asked for (npm run test:e2e:pg once ran these files on SQLite without saying so)
+    const health = await (await fetch(collector.url + '/healthz')).json();
+    expect(health.engine).toBe(process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite');
     const site = await admin('site', 'create', '--domain', '127.0.0.1', '--name', 'Tester');
     bb.siteKey = site.siteKey;
     // the four keys made at once (four processes, as four terminals would): each start of tsx costs a second or two

@@ -7,8 +7,8 @@ export interface FactEvent {
   /** parsed props, or null when the event had none (or no loaded condition looks at props) */
   props: Record<string, string | number | boolean> | null;
   at: number;
-  /** 'web' or 'server' as stored; absent is read as 'web' */
-  source?: string;
+  /** 'web' or 'server' as stored (required: a builder that left it out once made every CRM event a page's) */
+  source: string;
 }
 
 export interface LeadFacts {

@@ -106,7 +106,7 @@ function evaluateDid(d: DidTest, f: LeadFacts): Evaluation {
   for (const e of f.events) {
     if (d.event !== '*' && e.name !== d.event) continue;
     if (e.at <= since) continue;
-    if (d.source !== undefined && (e.source ?? 'web') !== d.source) continue;
+    if (d.source !== undefined && e.source !== d.source) continue;
     if (d.path !== undefined && !pathMatches(d.path, e.path)) continue;
     if (d.props !== undefined && !propsMatch(d.props, e.props)) continue;
     times.push(e.at);

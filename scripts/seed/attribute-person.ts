@@ -119,7 +119,7 @@ export function attributePerson(
     ]);
     rows.segmentLeads.set(l.leadId, {
       ...writtenLead(l.leadId, u, l.email, 0),
-      allEvents: l.events.map((e) => ({ name: e.name, path: e.path, props: e.props as Record<string, string | number | boolean> | null, at: e.at })),
+      allEvents: l.events.map((e) => ({ name: e.name, path: e.path, props: e.props as Record<string, string | number | boolean> | null, at: e.at, source: e.source })),
     });
     for (const c of stageChanges) rows.stageChanges.push([siteId, l.leadId, c.to, c.from, c.at, c.eventId, c.rule, c.fromAt]);
     for (const c of scoreChanges) rows.scoreChanges.push([siteId, c.changeId, l.leadId, c.at, c.eventId, c.rule, c.points, c.scoreAfter]);

@@ -26,7 +26,7 @@ export function makeFacts(overrides: Partial<LeadFacts> = {}): LeadFacts {
   };
 }
 
-export const ev = (name: string, at: number, path = '/', props: FactEvent['props'] = null): FactEvent => ({ name, at, path, props });
+export const ev = (name: string, at: number, path = '/', props: FactEvent['props'] = null, source = 'web'): FactEvent => ({ name, at, path, props, source });
 
 export interface LeadFixture {
   leadId?: string;

@@ -43,14 +43,15 @@ const fail = (retryAfter: unknown) => (ms?: number) => {
 };
 
 /**
- * Sends the oldest batch (LIMITS.batchEvents) of the outbox; `hiding` when the page is being hidden or left. After
- * the second failure in a row the batch halves with each further one: a batch of long URLs can pass the collector's
- * 64 KiB, and its 413 would otherwise repeat forever.
+ * Sends the oldest batch (LIMITS.batchEvents) of the outbox; `hiding` when the page is being hidden or left, and then
+ * the whole outbox goes by beacon, a batch at a time from `from` (a broken fetch never clears the outbox, and its
+ * oldest 50 alone would be sent again and again). After the second failure in a row the batch halves with each further
+ * one: a batch of long URLs can pass the collector's 64 KiB, and its 413 would otherwise repeat forever.
  */
-export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
+export const flush: (hiding?: unknown, from?: number) => void = safe((hiding?: unknown, from = 0) => {
   timer = 0;
   load();
-  const e = (state.q || []).slice(0, 50 >> state.n! / 2 || 1); // (n undefined: 50 >> NaN is 50)
+  const e = (state.q || []).slice(from, from + (50 >> state.n! / 2 || 1)); // (n undefined: 50 >> NaN is 50)
   let body: string;
   // backing off: try again when it ends (a page going away leaves it to the next page)
   if (state.b! > Date.now()) {
@@ -58,7 +59,8 @@ export const flush: (hiding?: unknown) => void = safe((hiding?: unknown) => {
   } else if (e[0] && (hiding || !busy) && mode == Mode.On) {
     // t: this device's clock now (the collector corrects the events' times by its skew); l: data-local, present or not
     body = JSON.stringify({ s: data.site, v: visitorId(), e, t: Date.now(), l: data.local });
-    if (!(hiding && navigator.sendBeacon?.(api + 'e', body))) {
+    if (hiding && navigator.sendBeacon?.(api + 'e', body)) flush(1, from + e.length);
+    else {
       busy = 1;
       // keepalive lets the request outlive the page; browsers refuse keepalive bodies over 64 KiB
       fetch(api + 'e', { method: 'POST', body, keepalive: body.length < 6e4 })

@@ -9,28 +9,11 @@
 // Real HTTP (app.request) on a real database (PostgreSQL with TEST_ENGINE=pg); every expected figure is worked out by
 // hand from the rules (README "Funnel engine", contract §6), the arithmetic in comments.
 import { describe, expect, test } from 'vitest';
-import { get, iso, postEvents, profile, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
+import { get, hookStages, iso, postEvents, profile, putConfig, scoreItems, stageItems, timeline, useJourneys, type Journey } from '../helpers/journey-api.js';
 import { DAY, HOUR, MIN, T0 } from '../helpers/funnel-factories.js';
 import { replaySite } from '../../collector/funnel/replay.js';
 
 const { open } = useJourneys();
-
-const putConfig = (j: Journey, config: unknown) =>
-  j.app.request('/api/config/funnel', { method: 'PUT', body: JSON.stringify(config), headers: j.auth });
-/** A webhook for stage moves (to a closed port: deliveries are only queued) and the moves queued so far for one lead. */
-async function hookStages(j: Journey) {
-  const res = await j.app.request('/api/webhooks/stages', { method: 'PUT', body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['stage.changed'] }), headers: j.auth });
-  expect(res.status).toBe(201);
-  return async (leadId: string) =>
-    (await j.db.all<{ payload: string }>("SELECT payload FROM webhook_deliveries WHERE site_id = ? AND event_type = 'stage.changed' ORDER BY created_at, delivery_id", [j.site.siteId]))
-      .map((d) => JSON.parse(d.payload).data ?? JSON.parse(d.payload))
-      .filter((d: any) => d.leadId === leadId)
-      .map((d: any) => [d.from ?? null, d.to, Date.parse(d.at) - T0]);
-}
-const stageItems = async (j: Journey, ref: string) =>
-  (await timeline(j, ref, 'types=stage')).items.map((i) => [i.from ?? null, i.to, Date.parse(i.at) - T0]);
-const scoreItems = async (j: Journey, ref: string) =>
-  (await timeline(j, ref, 'types=score')).items.map((i) => [i.rule, i.points, Date.parse(i.at) - T0]);
 
 /** Three stages: any event, a second visit, the win. 5 points a visit, 3 a day for docs pages; no decay. */
 const RETURNS = {

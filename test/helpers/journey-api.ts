@@ -2,6 +2,7 @@
 // of them: a lead's profile and timeline through the API, as a sales tool would.
 import { afterEach, expect } from 'vitest';
 import { makeJourneyApp } from './journey-app.js';
+import { T0 } from './funnel-factories.js';
 
 export type Journey = Awaited<ReturnType<typeof makeJourneyApp>>;
 export const engine = process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite';
@@ -38,3 +39,21 @@ export const postEvents = async (j: Journey, body: unknown, status = 202) => {
   expect(res.status, JSON.stringify(json).slice(0, 300)).toBe(status);
   return json;
 };
+
+// The funnel judges' reads: rules PUT, stage moves queued for a webhook, a lead's stage and score items (ms after T0).
+export const putConfig = (j: Journey, config: unknown) =>
+  j.app.request('/api/config/funnel', { method: 'PUT', body: JSON.stringify(config), headers: j.auth });
+/** A webhook for stage moves (to a closed port: deliveries are only queued) and the moves queued so far for one lead. */
+export async function hookStages(j: Journey) {
+  const res = await j.app.request('/api/webhooks/stages', { method: 'PUT', body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['stage.changed'] }), headers: j.auth });
+  expect(res.status).toBe(201);
+  return async (leadId: string) =>
+    (await j.db.all<{ payload: string }>("SELECT payload FROM webhook_deliveries WHERE site_id = ? AND event_type = 'stage.changed' ORDER BY created_at, delivery_id", [j.site.siteId]))
+      .map((d) => JSON.parse(d.payload).data ?? JSON.parse(d.payload))
+      .filter((d: any) => d.leadId === leadId)
+      .map((d: any) => [d.from ?? null, d.to, Date.parse(d.at) - T0]);
+}
+export const stageItems = async (j: Journey, ref: string) =>
+  (await timeline(j, ref, 'types=stage')).items.map((i) => [i.from ?? null, i.to, Date.parse(i.at) - T0]);
+export const scoreItems = async (j: Journey, ref: string) =>
+  (await timeline(j, ref, 'types=score')).items.map((i) => [i.rule, i.points, Date.parse(i.at) - T0]);

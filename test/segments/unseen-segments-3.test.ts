@@ -6,7 +6,8 @@
 // segment at once; and a stage renamed or removed by the funnel config under a segment that names it.
 import { describe, expect, test } from 'vitest';
 import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
-import { makeBatch, randomId } from '../helpers/factories.js';
+import { randomId } from '../helpers/factories.js';
+import { judgeCalls } from './judge-calls.js';
 import { createKey } from '../../collector/admin.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
 
@@ -18,20 +19,7 @@ async function setup() {
   const h = await open();
   const reader = (await createKey(h.db, h.site.siteId, ['audiences:read'], T0)).secret;
   const writer = (await createKey(h.db, h.site.siteId, ['events:write'], T0)).secret;
-  const put = async (key: string, definition: unknown, name?: string) => {
-    const res = await h.api(`/api/segments/${key}`, { method: 'PUT', body: JSON.stringify({ name, definition }) });
-    expect(res.status, await res.clone().text()).toBeLessThan(300);
-    return res.json();
-  };
-  const send = async (v: string, events: Array<Record<string, unknown>>) => {
-    const res = await h.postBeacon(makeBatch(h.site.siteKey, { v }, events.map((e) => ({ t: h.clock.t, u: ORIGIN + '/', ...e }))));
-    expect(res.status, await res.clone().text()).toBe(202);
-  };
-  const server = async (body: unknown) => {
-    const res = await h.api('/api/events', { method: 'POST', body: JSON.stringify(body), secret: writer });
-    expect(res.status, await res.clone().text()).toBe(202);
-    expect((await res.clone().json()).rejected).toBeUndefined();
-  };
+  const { put, send, server } = judgeCalls(h, writer, ORIGIN);
   const segmentsOf = async (v: string) => {
     const res = await h.app.request(`/api/visitors/${v}/segments?site=${h.site.siteKey}`, { headers: { origin: ORIGIN } });
     expect(res.status).toBe(200);

@@ -16,7 +16,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
-import { makeBatch, randomId } from '../helpers/factories.js';
+import { randomId } from '../helpers/factories.js';
+import { judgeCalls } from './judge-calls.js';
 import { createKey } from '../../collector/admin.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
 import { redundantChanges } from '../../collector/segments/close-merged.js';
@@ -50,20 +51,7 @@ async function setup() {
   closeLater(() => worker.close());
   const writer = (await createKey(h.db, h.site.siteId, ['events:write'], T0)).secret;
 
-  const put = async (key: string, definition: unknown, name?: string) => {
-    const res = await h.api(`/api/segments/${key}`, { method: 'PUT', body: JSON.stringify({ name, definition }) });
-    expect(res.status, await res.clone().text()).toBeLessThan(300);
-    return res.json();
-  };
-  const send = async (v: string, events: Array<Record<string, unknown>>) => {
-    const res = await h.postBeacon(makeBatch(h.site.siteKey, { v }, events.map((e) => ({ t: h.clock.t, u: ORIGIN + '/', ...e }))));
-    expect(res.status, await res.clone().text()).toBe(202);
-  };
-  const server = async (body: unknown) => {
-    const res = await h.api('/api/events', { method: 'POST', body: JSON.stringify(body), secret: writer });
-    expect(res.status, await res.clone().text()).toBe(202);
-    expect((await res.clone().json()).rejected).toBeUndefined();
-  };
+  const { put, send, server } = judgeCalls(h, writer, ORIGIN);
   const profile = async (ref: string) => {
     const res = await h.api(`/api/leads/${encodeURIComponent(ref)}`);
     expect(res.status, await res.clone().text()).toBe(200);

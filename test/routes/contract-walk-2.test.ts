@@ -11,6 +11,7 @@ import { createKey } from '../../collector/admin.js';
 import { makeBatch } from '../helpers/factories.js';
 import { runAdmin } from '../../scripts/admin.js';
 import { tempDir } from '../helpers/test-db.js';
+import { CONTRACT_SEGMENT_EXAMPLE } from '../segments/fixtures.js';
 import type { Scope } from '../../shared/scopes.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -487,17 +488,7 @@ describe('§5 more lead and segment shapes', () => {
 });
 
 describe('§6 the contract\'s own segment example', () => {
-  const EXAMPLE = {
-    all: [
-      { stage: { in: ['consideration', 'intent'] } },
-      { did: { event: 'pageview', path: '/pricing*', within: '30d', min: 1 } },
-      { not: { did: { event: 'demo_request' } } },
-      { score: { gte: 20 } },
-      { identified: true },
-      { touch: { model: 'first', source: 'google' } },
-      { inStage: { days: { gte: 21 } } },
-    ],
-  };
+  const EXAMPLE = CONTRACT_SEGMENT_EXAMPLE;
 
   test('a lead that meets every condition is a member; one that misses one (first touch, identity, time in stage) is not', async () => {
     const h = await open();

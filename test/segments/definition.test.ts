@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { formatPath, parseDefinition, durationMs } from '../../collector/segments/definition.js';
 import { SEGMENT_PRESETS } from '../../collector/segments/presets.js';
 import { DEFAULT_STAGES } from '../../shared/stages.js';
+import { CONTRACT_SEGMENT_EXAMPLE } from './fixtures.js';
 
 const bad = (input: unknown, stages?: readonly string[]) => {
   const r = parseDefinition(input, stages);
@@ -11,17 +12,7 @@ const bad = (input: unknown, stages?: readonly string[]) => {
 
 describe('parseDefinition', () => {
   test('accepts the contract example', () => {
-    const example = {
-      all: [
-        { stage: { in: ['consideration', 'intent'] } },
-        { did: { event: 'pageview', path: '/pricing*', within: '30d', min: 1 } },
-        { not: { did: { event: 'demo_request' } } },
-        { score: { gte: 20 } },
-        { identified: true },
-        { touch: { model: 'first', source: 'google' } },
-        { inStage: { days: { gte: 21 } } },
-      ],
-    };
+    const example = CONTRACT_SEGMENT_EXAMPLE;
     expect(parseDefinition(example, DEFAULT_STAGES)).toEqual({ ok: true, definition: example });
   });
   test('accepts every preset against the default stages', () => {

@@ -2,12 +2,26 @@
 // before (or beside) the funnel engine.
 import { randomUUID } from 'node:crypto';
 import type { LeadFacts, FactEvent } from '../../collector/segments/lead-facts.js';
+import type { Condition } from '../../collector/segments/definition.js';
 import type { Db } from '../../collector/storage/db.js';
 import { DEFAULT_STAGES } from '../../shared/stages.js';
 
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
 export const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
+
+/** The segment definition contract §6 gives as its example, as written there. */
+export const CONTRACT_SEGMENT_EXAMPLE: Condition = {
+  all: [
+    { stage: { in: ['consideration', 'intent'] } },
+    { did: { event: 'pageview', path: '/pricing*', within: '30d', min: 1 } },
+    { not: { did: { event: 'demo_request' } } },
+    { score: { gte: 20 } },
+    { identified: true },
+    { touch: { model: 'first', source: 'google' } },
+    { inStage: { days: { gte: 21 } } },
+  ],
+};
 
 export function makeFacts(overrides: Partial<LeadFacts> = {}): LeadFacts {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { evaluateCondition, matches, nextChangeAt } from '../../collector/segments/matches.js';
 import type { Condition } from '../../collector/segments/definition.js';
-import { DAY, HOUR, T0, ev, makeFacts } from './fixtures.js';
+import { CONTRACT_SEGMENT_EXAMPLE, DAY, HOUR, T0, ev, makeFacts } from './fixtures.js';
 
 describe('matches: stage', () => {
   test('stage.in matches a lead in one of the listed stages only', () => {
@@ -145,17 +145,7 @@ describe('matches: all, any, not', () => {
     expect(matches({ not: { any: [demo, pricing] } }, f)).toBe(false);
   });
   test('the contract example matches the lead it describes and not one who requested a demo', () => {
-    const example: Condition = {
-      all: [
-        { stage: { in: ['consideration', 'intent'] } },
-        { did: { event: 'pageview', path: '/pricing*', within: '30d', min: 1 } },
-        { not: { did: { event: 'demo_request' } } },
-        { score: { gte: 20 } },
-        { identified: true },
-        { touch: { model: 'first', source: 'google' } },
-        { inStage: { days: { gte: 21 } } },
-      ],
-    };
+    const example = CONTRACT_SEGMENT_EXAMPLE;
     const f = makeFacts({
       stage: 'consideration', stageAt: T0 - 25 * DAY, score: 30, identified: true,
       firstTouch: { utm_source: 'google' }, events: [ev('pageview', T0 - 2 * DAY, '/pricing')],

@@ -8,6 +8,7 @@ import { T0, useUnthrottledApps } from '../hardening/hardening-app.js';
 import { makeBatch, randomId } from '../helpers/factories.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import { sweepSegments } from '../../collector/segments/sweep.js';
+import { CONTRACT_SEGMENT_EXAMPLE } from './fixtures.js';
 
 const DAY = 86_400_000;
 const ORIGIN = 'http://127.0.0.1';
@@ -86,15 +87,7 @@ describe('GET /api/segments gives `count`, the name the members export uses, nex
 describe('membership follows events and time for definitions nesting every condition kind', () => {
   test('the contract §6 example: entered by the sweep once 21 days in stage pass, left when the 30-day pricing window ends', async () => {
     const h = await setup();
-    const example = { all: [
-      { stage: { in: ['consideration', 'intent'] } },
-      { did: { event: 'pageview', path: '/pricing*', within: '30d', min: 1 } },
-      { not: { did: { event: 'demo_request' } } },
-      { score: { gte: 20 } },
-      { identified: true },
-      { touch: { model: 'first', source: 'google' } },
-      { inStage: { days: { gte: 21 } } },
-    ] };
+    const example = CONTRACT_SEGMENT_EXAMPLE;
     expect((await h.put('t_example', { name: 'Stalled Google leads', definition: example })).status).toBe(201);
     const v = 'v_' + randomId();
     const google = { utm_source: 'google', utm_medium: 'cpc', url: ORIGIN + '/pricing' };

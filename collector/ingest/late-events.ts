@@ -159,6 +159,19 @@ function mergeKnown(a: KnownSession, b: KnownSession): KnownSession {
   return out;
 }
 
+/** Each session id another session absorbed (a merge not stored yet), with the id of the session that absorbed it. */
+function absorbedIds(sessions: Iterable<KnownSession>): Map<string, string> {
+  const alias = new Map<string, string>();
+  for (const s of sessions) for (const id of s.absorbed ?? []) alias.set(id, s.sessionId);
+  return alias;
+}
+
+/** A session as part of the one that absorbed it, when one did (its events read back under its own id are that one's). */
+function underAlias(s: KnownSession, alias: ReadonlyMap<string, string>): KnownSession {
+  const to = alias.get(s.sessionId);
+  return to === undefined ? s : { ...s, sessionId: to, absorbed: undefined };
+}
+
 const insertTime = (times: number[], at: number) => {
   let i = times.length;
   while (i > 0 && times[i - 1] > at) i--;
@@ -287,11 +300,9 @@ export function placeLateEvents(
 ): { placements: LatePlacement[]; placed: KnownSession[]; merges: SessionMerge[]; current: SessionState } {
   const sessions = new Map<string, KnownSession>();
   // a session merged into another by an earlier batch not stored yet: read back, its events are that one's
-  const alias = new Map<string, string>();
-  for (const s of known) for (const id of s.absorbed ?? []) alias.set(id, s.sessionId);
+  const alias = absorbedIds(known);
   const add = (s0: KnownSession) => {
-    const to = alias.get(s0.sessionId);
-    const s = to === undefined ? s0 : { ...s0, sessionId: to, absorbed: undefined };
+    const s = underAlias(s0, alias);
     const had = sessions.get(s.sessionId);
     sessions.set(s.sessionId, had ? mergeKnown(had, s) : { ...s, times: [...s.times] });
   };
@@ -382,14 +393,10 @@ export function placeLateEvents(
  */
 export function rememberPlaced(remembered: readonly KnownSession[] | undefined, placed: readonly KnownSession[], max = 16, maxTimes = 64): KnownSession[] {
   const out = new Map<string, KnownSession>();
-  const alias = new Map<string, string>();
-  for (const s of placed) {
-    out.set(s.sessionId, s);
-    for (const id of s.absorbed ?? []) alias.set(id, s.sessionId);
-  }
+  for (const s of placed) out.set(s.sessionId, s);
+  const alias = absorbedIds(placed);
   for (const s0 of remembered ?? []) {
-    const to = alias.get(s0.sessionId);
-    const s = to === undefined ? s0 : { ...s0, sessionId: to, absorbed: undefined };
+    const s = underAlias(s0, alias);
     const p = out.get(s.sessionId);
     out.set(s.sessionId, p ? mergeKnown(p, s) : s);
   }

@@ -17,7 +17,7 @@ const MAY_MAP = /[^\x00-\x7f]|xn--/;
  * letters made plain). A domain that is no valid host name (Node answers "") stays as written. Remembered for 1,000
  * domains: identifying events of one person repeat their domain.
  */
-const unicodeDomain = remembered((domain: string) => domainToUnicode(domain) || domain, 1000);
+export const unicodeDomain = remembered((domain: string) => domainToUnicode(domain) || domain, 1000);
 
 /**
  * Trimmed, lower-cased, the domain in Unicode; the local part stays as written apart from lower-casing. Never throws:

@@ -1,6 +1,6 @@
 // GET /api/leads: a filtered page of lead profiles, newest activity first or in lead-id order, with an opaque keyset cursor.
-import { domainToUnicode } from 'node:url';
 import type { Deps } from '../context.js';
+import { unicodeDomain } from '../identity/canonical-email.js';
 import { listLeadRows, listSegmentKeysOfLeads, listVisitorIdsOfLeads, type LeadOrder } from '../storage/lead-reads.js';
 import { hasSegment } from '../storage/audience-members.js';
 import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
@@ -39,8 +39,7 @@ export function emailPart(q: string): string {
   const part = q.trim().replace(/ /g, '+');
   if (!PUNYCODE_LABEL.test(part)) return part;
   const at = part.lastIndexOf('@');
-  const unicode = domainToUnicode(part.slice(at + 1).toLowerCase());
-  return unicode ? part.slice(0, at + 1) + unicode : part;
+  return part.slice(0, at + 1) + unicodeDomain(part.slice(at + 1).toLowerCase());
 }
 
 /** A filter sent empty (a cleared search box or select) filters nothing, as an absent one. */

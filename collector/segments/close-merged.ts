@@ -2,7 +2,8 @@
 import type { Db } from '../storage/db.js';
 import { getAliasedLeadId } from '../storage/identity.js';
 import {
-  deleteSegmentChanges, listLeadMemberships, listLeadSegmentChanges, loadLeadFactRows, type LeadFactsRow, type SegmentChangeRow,
+  deleteSegmentChanges, listLeadMemberships, listLeadSegmentChanges, loadLeadFactRows, type LeadFactsRow, type LeadSegmentChange,
+  type SegmentChangeRow,
 } from '../storage/segments.js';
 
 /** Memberships a vanished lead held when this flush removed them. */
@@ -51,12 +52,6 @@ export async function mergedExits(
   return { exits, survivors: [...survivors] };
 }
 
-export interface HistoryRow {
-  change_id: string;
-  segment_key: string;
-  kind: string;
-  at: number;
-}
 
 /**
  * The rows of a survivor's segment history that tell no change of the person's membership, now that two leads'
@@ -66,8 +61,8 @@ export interface HistoryRow {
  * a membership the survivor takes over at the merge continues. A segment whose rows do not end where the lead stands
  * (`members`: its memberships now; history written before this rule, or a deleted segment) is left as it is.
  */
-export function redundantChanges(rows: readonly HistoryRow[], members: ReadonlySet<string>): string[] {
-  const byKey = new Map<string, HistoryRow[]>();
+export function redundantChanges(rows: readonly LeadSegmentChange[], members: ReadonlySet<string>): string[] {
+  const byKey = new Map<string, LeadSegmentChange[]>();
   for (const r of rows) {
     const list = byKey.get(r.segment_key);
     if (list) list.push(r);
@@ -88,7 +83,7 @@ export function redundantChanges(rows: readonly HistoryRow[], members: ReadonlyS
   return redundant;
 }
 
-const rank = (r: HistoryRow) => (r.kind === 'entered' ? 0 : 1);
+const rank = (r: LeadSegmentChange) => (r.kind === 'entered' ? 0 : 1);
 
 /** Rewrites the survivors' segment histories to the person's membership (see redundantChanges). */
 export async function foldMergedHistories(tx: Db, siteId: string, survivors: readonly string[]): Promise<void> {

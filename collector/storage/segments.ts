@@ -422,9 +422,17 @@ export async function listVisitorSegmentKeys(db: Db, siteId: string, visitorId: 
   return rows.map((r) => r.segment_key);
 }
 
+/** One row of a lead's segment history. */
+export interface LeadSegmentChange {
+  change_id: string;
+  segment_key: string;
+  kind: string;
+  at: number;
+}
+
 /** A lead's whole segment history (a merged lead's included), unordered. */
-export async function listLeadSegmentChanges(db: Db, siteId: string, leadId: string) {
-  const rows = await db.all<{ change_id: string; segment_key: string; kind: string; at: number }>(
+export async function listLeadSegmentChanges(db: Db, siteId: string, leadId: string): Promise<LeadSegmentChange[]> {
+  const rows = await db.all<LeadSegmentChange>(
     'SELECT change_id, segment_key, kind, at FROM segment_changes WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   return rows.map((r) => ({ ...r, at: Number(r.at) }));
 }

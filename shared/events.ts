@@ -28,6 +28,10 @@ export const SERVER_EVENTS = [
 export const EVENT_NAME_RE = /^[\p{L}\p{M}\p{N}_.:/$ -]+$/u;
 export const EVENT_NAME_RULE = 'event names hold letters, digits, spaces and _ . : / $ -';
 
+/** Where a stored event came from: the snippet (`web`, which any page can send) or `POST /api/events` (`server`, the CRM). */
+export const EVENT_SOURCES = ['web', 'server'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
+
 /** Form kinds, from `data-funnelbeam` on the form element. */
 export const FORM_KINDS = ['newsletter', 'demo', 'other'] as const;
 export type FormKind = (typeof FORM_KINDS)[number];

@@ -1,7 +1,7 @@
 // The funnel config as data: stages, stage rules, score rules, MQL threshold, SQL conditions. Zod-checked; a bad part is named.
 import { z } from '@hono/zod-openapi'; // the openapi-extended zod: these schemas are also documented
 import { createHash } from 'node:crypto';
-import { FORM_KINDS } from '../../shared/events.js';
+import { EVENT_SOURCES, FORM_KINDS } from '../../shared/events.js';
 import { parseDuration } from './duration.js';
 
 const name = z.string().min(1).max(64);
@@ -27,7 +27,7 @@ const eventFields = {
   /** form kind(s) from `data-funnelbeam` */
   form: oneOrMany(z.enum(FORM_KINDS), `a form kind is ${FORM_KINDS.join(', ')}; a form's own marker (data-funnelbeam="contact") is read as props.form`).optional(),
   /** 'web' (the snippet) or 'server' (POST /api/events) */
-  source: z.enum(['web', 'server']).optional(),
+  source: z.enum(EVENT_SOURCES).optional(),
 };
 
 /** What one event must look like for a rule to count it. Every given field must hold; `{}` matches any event. */

@@ -1,5 +1,5 @@
 // The pipeline's states: WireEvent (shared/wire.ts) → EnrichedEvent → StoredEvent, and a Rejection when input is bad.
-import type { FormKind } from '../../shared/events.js';
+import type { EventSource, FormKind } from '../../shared/events.js';
 import type { WireProps, WireTouch } from '../../shared/wire.js';
 import type { Channel } from './channels.js';
 
@@ -16,7 +16,7 @@ export interface EnrichedEvent {
   /** event time, epoch ms (client time clamped to the receive time + skew) */
   at: number;
   receivedAt: number;
-  source: 'web' | 'server';
+  source: EventSource;
   url: string;
   path: string;
   referrer: string;

@@ -1,6 +1,7 @@
 // Segment definitions (contract §6): the JSON grammar, its zod schema, and a parser whose failures name the bad part.
 import { z } from '@hono/zod-openapi'; // the openapi-extended zod: these schemas are also documented
 import { CHANNELS } from '../ingest/channel-rules.js';
+import { EVENT_SOURCES, type EventSource } from '../../shared/events.js';
 
 export type OneOrMany = string | string[];
 
@@ -24,8 +25,6 @@ export interface DidTest {
   /** only events of this source: 'web' (the snippet's, any page can send them) or 'server' (POST /api/events, the CRM) */
   source?: EventSource;
 }
-export const EVENT_SOURCES = ['web', 'server'] as const;
-export type EventSource = (typeof EVENT_SOURCES)[number];
 export interface NumberTest {
   gte?: number;
   lte?: number;

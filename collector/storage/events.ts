@@ -6,6 +6,7 @@ import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row
 import type { EnrichedEvent, StoredEvent, Touch } from '../ingest/types.js';
 import type { SessionState } from '../ingest/sessions.js';
 import type { StoredSessionEvent } from '../ingest/late-events.js';
+import type { EventSource } from '../../shared/events.js';
 
 export const EVENT_COLUMNS = [
   'site_id', 'event_id', 'visitor_id', 'lead_id', 'session_id', 'name', 'at', 'received_at', 'source', 'url', 'path', 'referrer',
@@ -260,7 +261,7 @@ export function rowToEvent(r: Record<string, unknown>): StoredEvent {
   return {
     siteId: String(r.site_id), eventId: String(r.event_id), visitorId: String(r.visitor_id), leadId: (r.lead_id as string) ?? null,
     sessionId: String(r.session_id), name: String(r.name), at: Number(r.at), receivedAt: Number(r.received_at),
-    source: r.source as 'web' | 'server', url: String(r.url), path: String(r.path), referrer: String(r.referrer),
+    source: r.source as EventSource, url: String(r.url), path: String(r.path), referrer: String(r.referrer),
     props: parse(r.props), form: (r.form as StoredEvent['form']) ?? null, email: (r.email as string) ?? null, traits: parse(r.traits),
     channel: r.channel as StoredEvent['channel'], utmSource: (r.utm_source as string) ?? null, utmMedium: (r.utm_medium as string) ?? null,
     utmCampaign: (r.utm_campaign as string) ?? null, utmTerm: (r.utm_term as string) ?? null, utmContent: (r.utm_content as string) ?? null,

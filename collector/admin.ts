@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import type { Db } from './storage/db.js';
-import { insertSite, insertApiKey, listApiKeys, listSites, revokeApiKey, getSiteById, type Site } from './storage/sites.js';
+import { insertSite, insertApiKey, listApiKeys, listSites, revokeApiKey, getSiteById, getSiteByKey, type Site } from './storage/sites.js';
 import { newId, newSecret, hashSecret } from './auth/secrets.js';
 import { SCOPES, type Scope } from '../shared/scopes.js';
 import { seedSiteDefaults } from './site-defaults.js';
@@ -46,8 +46,20 @@ export function parseScopes(list: string): Scope[] {
   return scopes as Scope[];
 }
 
+/**
+ * The site of `siteId`, or an AdminError. Given the public site key instead (the tag holds it, and `npm start` prints
+ * both), the message names the site id to use.
+ */
+export async function siteOf(db: Db, siteId: string): Promise<Site> {
+  const site = await getSiteById(db, siteId);
+  if (site) return site;
+  const byKey = await getSiteByKey(db, siteId);
+  if (byKey) throw new AdminError(`"${siteId}" is the site key (the public one in the tag); --site takes the site id: --site ${byKey.siteId}`);
+  throw new AdminError(`no site "${siteId}"`);
+}
+
 export async function createKey(db: Db, siteId: string, scopes: Scope[], now = Date.now()) {
-  if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
+  await siteOf(db, siteId);
   const keyId = newId('fbk');
   const secret = newSecret(keyId);
   await insertApiKey(db, { siteId, keyId, secretHash: hashSecret(secret), scopes, createdAt: now, revokedAt: null });
@@ -58,7 +70,7 @@ export const listSitesPublic = async (db: Db) =>
   (await listSites(db)).map((s) => ({ siteId: s.siteId, siteKey: s.siteKey, domain: s.domain, origins: s.settings.extraOrigins ?? [], name: s.name, createdAt: new Date(s.createdAt).toISOString() }));
 
 export async function listKeysPublic(db: Db, siteId: string) {
-  if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
+  await siteOf(db, siteId);
   return (await listApiKeys(db, siteId)).map((k) => ({
     keyId: k.keyId,
     scopes: k.scopes,
@@ -68,6 +80,9 @@ export async function listKeysPublic(db: Db, siteId: string) {
 }
 
 export async function revokeKey(db: Db, keyId: string, now = Date.now()) {
+  // the whole secret pasted (`<keyId>.<random>`): name its key id, and never echo the private part to a terminal or log
+  const dot = keyId.indexOf('.');
+  if (dot > 0) throw new AdminError(`that is a key's secret; --key takes its key id, the part before the dot: --key ${keyId.slice(0, dot)}`);
   if (!(await revokeApiKey(db, keyId, now))) throw new AdminError(`no live key "${keyId}"`);
   return { keyId, revoked: true };
 }

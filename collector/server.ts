@@ -90,6 +90,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
 }
 
+/** A value as one word of a POSIX shell: as it is when nothing in it is special, else in single quotes. */
+const shellWord = (value: string) => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+
 async function main() {
   let running: RunningServer;
   try {
@@ -124,7 +127,7 @@ async function main() {
   if (demoSite) {
     console.log(`  demo     ${url}/demo/   (site key ${demoSite.siteKey}, site id ${demoSite.siteId})`);
     // the admin command opens the database itself: a collector on another database must name it there too
-    const dbEnv = process.env.DATABASE_URL ? 'DATABASE_URL=<as for npm start> ' : process.env.DATABASE_PATH ? `DATABASE_PATH=${process.env.DATABASE_PATH} ` : '';
+    const dbEnv = process.env.DATABASE_URL ? 'DATABASE_URL=<as for npm start> ' : process.env.DATABASE_PATH ? `DATABASE_PATH=${shellWord(process.env.DATABASE_PATH)} ` : '';
     console.log(`\nOpen ${url}/demo/ and click around; create an API key with\n  ${dbEnv}npm run -s admin -- key create --site ${demoSite.siteId} --scopes admin\nand read what was stored: curl -H "Authorization: Bearer <secret>" ${url}/api/leads\n`);
   }
 }

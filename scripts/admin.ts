@@ -3,10 +3,9 @@
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../collector/config.js';
 import { openDb } from '../collector/storage/open-db.js';
-import { AdminError, createKey, createSite, listKeysPublic, listSitesPublic, parseScopes, revokeKey } from '../collector/admin.js';
+import { AdminError, createKey, createSite, listKeysPublic, listSitesPublic, parseScopes, revokeKey, siteOf } from '../collector/admin.js';
 import type { Db } from '../collector/storage/db.js';
 import { replaySite } from '../collector/funnel/replay.js';
-import { getSiteById } from '../collector/storage/sites.js';
 
 const USAGE = `usage: npm run admin -- <command>
   site create --domain <host> [--name <text>] [--origins <host,host>]
@@ -47,7 +46,7 @@ export const COMMANDS: Record<string, Command> = {
     options: ['site'],
     run: async (db, o) => {
       const siteId = need(o, 'site');
-      if (!(await getSiteById(db, siteId))) throw new AdminError(`no site "${siteId}"`);
+      await siteOf(db, siteId);
       return replaySite(db, siteId);
     },
   },

@@ -71,8 +71,14 @@ export const APP_REFERRER_HOSTS: Record<string, string> = {
  */
 export const AD_SOURCE_SUFFIX = /[ _-]ads?$/;
 
-/** utm_source values that name a social network or search engine without a domain. */
-export const SOCIAL_SOURCES = ['facebook', 'fb', 'meta', 'instagram', 'ig', 'linkedin', 'twitter', 'x', 'reddit', 'youtube', 'tiktok', 'pinterest', 'threads', 'bluesky'];
+/**
+ * utm_source values that name a social network or search engine without a domain. Every network of SOCIAL_HOSTS is
+ * here by the name marketers tag it with (`utm_source=xing&utm_medium=cpc` is a Xing ad, as `xing.com` would be).
+ */
+export const SOCIAL_SOURCES = [
+  'facebook', 'fb', 'meta', 'instagram', 'ig', 'linkedin', 'twitter', 'x', 'reddit', 'youtube', 'tiktok', 'pinterest', 'threads', 'bluesky',
+  'bsky', 'mastodon', 'hackernews', 'ycombinator', 'quora', 'xing', 'vk', 'weibo', 'snapchat', 'discord', 'medium',
+];
 export const SEARCH_SOURCES = ['google', 'bing', 'yahoo', 'duckduckgo', 'baidu', 'yandex', 'ecosia', 'brave', 'naver', 'seznam', 'qwant', 'startpage', 'kagi'];
 
 /**

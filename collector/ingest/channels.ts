@@ -4,6 +4,7 @@ import {
   SEARCH_SOURCES, SOCIAL_CLICK_IDS, SOCIAL_HOSTS, SOCIAL_SOURCES, type Channel,
 } from './channel-rules.js';
 import { isOwnHost } from './origin.js';
+import { parsePageUrl } from './page-url.js';
 import { remembered } from './remember.js';
 import type { WireTouch } from '../../shared/wire.js';
 
@@ -103,7 +104,7 @@ function findClickId(touch: WireTouch, ids: readonly string[]): string | undefin
   if (!url || (!url.includes('id=') && !url.includes('braid='))) return undefined;
   let params: URLSearchParams;
   try {
-    params = new URL(url).searchParams;
+    params = parsePageUrl(url).searchParams;
   } catch {
     return undefined;
   }

@@ -14,6 +14,7 @@ import type { UserAgentInfo } from './user-agent.js';
 import { canonicalEmail } from '../identity/canonical-email.js';
 import { remembered } from './remember.js';
 import { firstChars } from './salvage-event.js';
+import { parsePageUrl } from './page-url.js';
 
 export interface EnrichInput {
   site: Site;
@@ -49,7 +50,7 @@ export interface EnrichOutput {
  */
 export const pathOf = remembered((url: string): string => {
   try {
-    const u = new URL(url);
+    const u = parsePageUrl(url);
     const base = u.pathname || '/';
     // hash routes: #/path and hash-bang #!/path
     const route = u.hash.replace(/^#!/, '#');
@@ -70,7 +71,7 @@ export function touchFromUrl(url: string, referrer: string | undefined, at: numb
   // only a '?' starts a query: most page URLs hold none and are not parsed (this runs for every event)
   if (!url.includes('?')) return touch;
   try {
-    const params = new URL(url).searchParams;
+    const params = parsePageUrl(url).searchParams;
     for (const k of TOUCH_PARAMS) {
       const v = params.get(k);
       if (v) touch[k] = firstChars(v, LIMITS.valueChars);

@@ -68,10 +68,13 @@ function cutText(value: string, max: number, path: string, notes: SalvageNote[])
 function salvageTouch(touch: Record<string, unknown>, path: string, notes: SalvageNote[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(touch)) {
-    if (typeof v === 'string' && TOUCH_URLS.has(k) && isScriptUrl(v)) notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not an http(s) URL' });
+    // its time (epoch ms) is the one part that is no text: one written as text ("2026-11-24T09:00:00Z") is dropped too
+    if (k === 'at') {
+      if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+      else if (v !== undefined) notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not a number' });
+    } else if (typeof v === 'string' && TOUCH_URLS.has(k) && isScriptUrl(v)) notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not an http(s) URL' });
     else if (typeof v === 'string') out[k] = cutText(v, TOUCH_URLS.has(k) ? LIMITS.urlChars : LIMITS.valueChars, `${path}.${k}`, notes);
-    else if (k === 'at' ? typeof v === 'number' && Number.isFinite(v) : v === undefined) out[k] = v;
-    else notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not a text' });
+    else if (v !== undefined) notes.push({ path: `${path}.${k}`, action: 'dropped', why: 'not a text' });
   }
   return out;
 }

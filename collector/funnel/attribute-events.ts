@@ -17,7 +17,7 @@ import { emptyFold } from './lead-fold.js';
 import { foldFromRow, foldToUpdate } from './lead-fold-row.js';
 import { loadFunnelConfig } from './load-funnel-config.js';
 import { rememberLead } from './lead-guess.js';
-import { queueLeadWebhooks, refoldLead } from './refold-lead.js';
+import { queueLeadWebhooks, refoldLead, shouldAnnounceMql } from './refold-lead.js';
 import { reapplyOptEvents } from './opt-out.js';
 import { webhookQueue, type WebhookQueue } from '../webhooks/enqueue.js';
 
@@ -60,7 +60,8 @@ export async function attributeEvents(tx: Db, deps: Deps, events: readonly Store
 interface Folded {
   leadId: string;
   email: string | null;
-  mqlBefore: number | null;
+  /** lead.mql is told (its mark was written with the fold) */
+  announceMql: boolean;
   result: FoldResult;
 }
 
@@ -122,8 +123,11 @@ async function attributeSite(
     const fresh = ids.fresh.get(leadId);
     if (fresh) {
       const result = foldLead(funnel, emptyFold(funnel.version), evs);
-      inserts.push({ leadId, createdAt: fresh.at, u: foldToUpdate(funnel, result.fold, fresh.at, now) });
-      folded.set(leadId, { leadId, email: null, mqlBefore: null, result });
+      const u = foldToUpdate(funnel, result.fold, fresh.at, now);
+      const announceMql = hooks !== null && shouldAnnounceMql(null, null, result.fold);
+      if (announceMql) u.mqlAnnouncedAt = result.fold.mqlAt;
+      inserts.push({ leadId, createdAt: fresh.at, u });
+      folded.set(leadId, { leadId, email: null, announceMql, result });
       continue;
     }
     const row = rows.get(leadId);
@@ -133,8 +137,11 @@ async function attributeSite(
       continue;
     }
     const result = foldLead(funnel, before, evs);
-    updates.push({ leadId, version: Number(row.version), u: foldToUpdate(funnel, result.fold, Number(row.created_at), now) });
-    folded.set(leadId, { leadId, email: row.email, mqlBefore: before.mqlAt, result });
+    const u = foldToUpdate(funnel, result.fold, Number(row.created_at), now);
+    const announceMql = hooks !== null && shouldAnnounceMql(before.mqlAt, row.mql_announced_at ?? null, result.fold);
+    if (announceMql) u.mqlAnnouncedAt = result.fold.mqlAt;
+    updates.push({ leadId, version: Number(row.version), u });
+    folded.set(leadId, { leadId, email: row.email, announceMql, result });
   }
   const written = new Set([...(await insertFoldedLeads(tx, siteId, inserts)), ...(await updateLeadFolds(tx, siteId, updates))]);
   const stageRows: StageChangeRow[] = [];
@@ -155,7 +162,7 @@ async function attributeSite(
     const enteredBy = new Map<string, StageChangeRow[]>();
     for (const c of entered) enteredBy.set(c.leadId, [...(enteredBy.get(c.leadId) ?? []), c]);
     for (const f of folded.values()) {
-      await queueLeadWebhooks(hooks, funnel, f.leadId, f.email, enteredBy.get(f.leadId) ?? [], f.mqlBefore, f.result, now);
+      await queueLeadWebhooks(hooks, funnel, f.leadId, f.email, enteredBy.get(f.leadId) ?? [], f.announceMql, f.result, now);
     }
   }
 

@@ -1,5 +1,6 @@
 // Folds a lead's new events onto its stored state and writes what changed: the lead row (version-checked), stage and
 // score change rows, and webhooks. A late event, a merge or changed rules rebuild the lead from all its events.
+// lead.mql is told once per lead: the lead row keeps the mark of the one it announced (`mql_announced_at`).
 import type { Db } from '../storage/db.js';
 import type { StoredEvent } from '../ingest/types.js';
 import { getLeadFoldRow, updateLeadFold } from '../storage/leads.js';
@@ -11,7 +12,7 @@ import {
 import type { WebhookQueue } from '../webhooks/enqueue.js';
 import type { CompiledFunnel } from './compile-funnel.js';
 import { foldLead, needsRebuild, type FoldResult } from './fold-lead.js';
-import { emptyFold } from './lead-fold.js';
+import { emptyFold, type LeadFold } from './lead-fold.js';
 import { foldFromRow, foldToUpdate } from './lead-fold-row.js';
 
 export interface RefoldOptions {
@@ -50,6 +51,8 @@ export async function refoldLead(
     const createdAt = folded.reduce((min, e) => Math.min(min, e.at), Number(row.created_at));
     const u = foldToUpdate(funnel, result.fold, createdAt, opts.now);
     if (createdAt < Number(row.created_at)) u.createdAt = createdAt;
+    const announceMql = opts.hooks !== null && shouldAnnounceMql(before.mqlAt, row.mql_announced_at ?? null, result.fold);
+    if (announceMql) u.mqlAnnouncedAt = result.fold.mqlAt;
     const ok = await updateLeadFold(tx, siteId, leadId, Number(row.version), u);
     if (!ok) continue;
     const entered = rebuild ? await rewriteChanges(tx, siteId, leadId, result) : await appendChanges(tx, siteId, leadId, result);
@@ -59,25 +62,37 @@ export async function refoldLead(
     // "to consideration" after "to purchase" would move a won deal back in the CRM); only entries above it are news.
     const announced =
       before.version === funnel.version ? entered.filter((c) => funnel.stages.indexOf(c.toStage) > before.rank) : whereItStands(leadId, row.stage, result);
-    if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, announced, before.mqlAt, result, opts.now);
+    if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, announced, announceMql, result, opts.now);
     return 'written';
   }
   throw new Error(`lead ${leadId} kept changing under attribution; its events stay unattributed for replay`);
 }
 
 /**
- * stage.changed for each stage entered, lead.mql when the fold crossed the threshold; same transaction. The lead.mql
+ * Whether a fold write announces lead.mql: the fold made an MQL of a lead that was none before it, and the lead never
+ * announced one. A rebuild that finds no crossing in time order (a late page merging the two visits that crossed) takes
+ * the MQL off the profile but keeps the mark, so the crossing that comes again later is not told again; nor is one a
+ * lead merged into this one (its device) announced already, nor one under new rules after a replay moved the bar. An MQL
+ * a replay made (which tells none) is not told by the next event either: its fold was an MQL before it.
+ */
+export function shouldAnnounceMql(mqlBefore: number | null, announcedBefore: number | string | null, after: LeadFold): boolean {
+  return mqlBefore === null && announcedBefore === null && after.mqlAt !== null;
+}
+
+/**
+ * stage.changed for each stage entered, lead.mql when the fold crossed the threshold (shouldAnnounceMql, decided by the
+ * caller, which wrote the mark with the fold); same transaction. The lead.mql
  * score is the one the crossing award made, at its `at`: later events of the same fold may have moved the score since
  * (a careers page right after a demo request puts it back under the threshold).
  */
 export async function queueLeadWebhooks(
   hooks: WebhookQueue, funnel: CompiledFunnel, leadId: string, email: string | null, entered: readonly StageChangeRow[],
-  mqlBefore: number | null, result: FoldResult, now: number,
+  announceMql: boolean, result: FoldResult, now: number,
 ): Promise<void> {
   for (const c of entered) {
     await hooks.enqueue('stage.changed', { leadId, email, from: c.fromStage, to: c.toStage, at: iso(c.at), eventId: c.eventId, rule: c.rule }, now);
   }
-  if (mqlBefore === null && result.fold.mqlAt !== null) {
+  if (announceMql && result.fold.mqlAt !== null) {
     const cause = result.scoreChanges.find((c) => c.mql);
     await hooks.enqueue('lead.mql', {
       leadId, email, score: cause?.scoreAfter ?? result.fold.score, threshold: funnel.mqlThreshold, at: iso(result.fold.mqlAt), eventId: cause?.eventId ?? null,

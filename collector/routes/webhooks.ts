@@ -191,7 +191,7 @@ const webhookDoc = (type: (typeof WEBHOOK_EVENTS)[number], data: z.ZodTypeAny, s
 
 export function mountWebhooks(app: ApiApp, deps: Deps) {
   app.openAPIRegistry.registerWebhook(webhookDoc('stage.changed', WEBHOOK_DATA['stage.changed'], 'A lead entered a stage (one per stage entered).'));
-  app.openAPIRegistry.registerWebhook(webhookDoc('lead.mql', WEBHOOK_DATA['lead.mql'], 'A lead\'s score crossed the MQL threshold.'));
+  app.openAPIRegistry.registerWebhook(webhookDoc('lead.mql', WEBHOOK_DATA['lead.mql'], 'A lead\'s score crossed the MQL threshold (told once per lead).'));
   app.openAPIRegistry.registerWebhook(webhookDoc('segment.entered', WEBHOOK_DATA['segment.entered'], 'A lead entered a segment.'));
   app.openAPIRegistry.registerWebhook(webhookDoc('segment.exited', WEBHOOK_DATA['segment.entered'], 'A lead left a segment.'));
   app.openapi(putRoute, async (c) => {

@@ -1,6 +1,7 @@
 // Identity links (which lead a visitor belonged to, and since when), the visitors' current lead, and lead merges.
 import type { Db } from './db.js';
 import { chunkRows, flatRows, listSql, sqlForRows, valuesSql } from './multi-row.js';
+import { carryMqlAnnounced } from './leads.js';
 
 export interface LinkRow {
   lead_id: string;
@@ -171,6 +172,8 @@ export async function mergeLeadInto(db: Db, siteId: string, from: string, into: 
   await db.run('UPDATE segment_changes SET lead_id = ? WHERE site_id = ? AND lead_id = ?', [into, siteId, from]);
   await db.run('DELETE FROM stage_changes WHERE site_id = ? AND lead_id = ?', [siteId, from]);
   await db.run('DELETE FROM score_changes WHERE site_id = ? AND lead_id = ?', [siteId, from]);
+  // the person told its lead.mql once, under either id: the survivor's rebuild tells none again
+  await carryMqlAnnounced(db, siteId, from, into);
   await db.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, from]);
 }
 

@@ -14,6 +14,11 @@ export interface LeadFoldRow {
   mql_at: number | null;
   sql: number;
   sql_at: number | null;
+  /**
+   * the `at` of the lead.mql this lead announced; null: none yet (a string on PostgreSQL, as every bigint). Always read
+   * by getLeadFoldRow(s); optional for the profile's reads (LeadRow), which do not show it
+   */
+  mql_announced_at?: number | string | null;
   traits: string;
   first_touch: string | null;
   last_touch: string | null;
@@ -24,8 +29,8 @@ export interface LeadFoldRow {
   is_bot: number;
 }
 
-const FOLD_COLS = `lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits, first_touch,
-  last_touch, state, version, created_at, is_bot`;
+const FOLD_COLS = `lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, mql_announced_at, traits,
+  first_touch, last_touch, state, version, created_at, is_bot`;
 
 export async function getLeadFoldRow(db: Db, siteId: string, leadId: string): Promise<LeadFoldRow | undefined> {
   return db.get<LeadFoldRow>(`SELECT ${FOLD_COLS} FROM leads WHERE site_id = ? AND lead_id = ?`, [siteId, leadId]);
@@ -132,6 +137,11 @@ export interface LeadFoldUpdate {
   now: number;
   /** a new, earlier creation time: the lead turned out to begin before it was made (a device merged in, a late event) */
   createdAt?: number;
+  /**
+   * the `at` of the lead.mql this write announces: kept as the lead's mark if it has none (a mark, once set, is never
+   * cleared by a fold write); absent or null leaves the mark as it is
+   */
+  mqlAnnouncedAt?: number | null;
 }
 
 /** The touch fields kept as columns beside first_touch (ft_…) and last_touch (lt_…), for the funnel breakdowns. */
@@ -176,9 +186,9 @@ export async function updateLeadFold(db: Db, siteId: string, leadId: string, ver
     `UPDATE leads SET stage = ?, stage_rank = ?, stage_at = ?, score = ?, score_at = ?, mql = ?, mql_at = ?, sql = ?, sql_at = ?,
        traits = ?, first_touch = ?, last_touch = ?, state = ?, ft_channel = ?, ft_source = ?, ft_medium = ?, ft_campaign = ?,
        lt_channel = ?, lt_source = ?, lt_medium = ?, lt_campaign = ?, updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END, created_at = COALESCE(?, created_at),
-       version = version + 1
+       mql_announced_at = COALESCE(mql_announced_at, ?), version = version + 1
      WHERE site_id = ? AND lead_id = ? AND version = ?`,
-    [...foldValues(u), u.now, u.now, u.createdAt ?? null, siteId, leadId, version],
+    [...foldValues(u), u.now, u.now, u.createdAt ?? null, u.mqlAnnouncedAt ?? null, siteId, leadId, version],
   );
   return n > 0;
 }
@@ -191,8 +201,8 @@ export interface FoldedLead {
 
 const insertFoldedSql = sqlForRows(
   (n) => `INSERT INTO leads (site_id, lead_id, email, stage, stage_rank, stage_at, score, score_at, mql, mql_at, sql, sql_at, traits,
-         first_touch, last_touch, state, ${TOUCH_KEY_COLUMNS.join(', ')}, created_at, updated_at, identified_at, version)
-       VALUES ${valuesSql(28, n)} ON CONFLICT DO NOTHING RETURNING lead_id`,
+         first_touch, last_touch, state, ${TOUCH_KEY_COLUMNS.join(', ')}, created_at, updated_at, identified_at, version, mql_announced_at)
+       VALUES ${valuesSql(29, n)} ON CONFLICT DO NOTHING RETURNING lead_id`,
 );
 
 /** Inserts new anonymous leads with their fold already applied; resolves to the ids inserted (others existed). */
@@ -201,7 +211,7 @@ export async function insertFoldedLeads(db: Db, siteId: string, leads: readonly 
   for (const chunk of chunkRows(leads, db.dialect)) {
     const rows = await db.all<{ lead_id: string }>(
       insertFoldedSql(chunk.length),
-      flatRows(chunk, ({ leadId, createdAt, u }) => [siteId, leadId, null, ...foldValues(u), createdAt, u.now, null, 0]),
+      flatRows(chunk, ({ leadId, createdAt, u }) => [siteId, leadId, null, ...foldValues(u), createdAt, u.now, null, 0, u.mqlAnnouncedAt ?? null]),
     );
     for (const r of rows) inserted.add(r.lead_id);
   }
@@ -221,7 +231,7 @@ export async function updateLeadFolds(db: Db, siteId: string, folds: readonly Ve
   for (const chunk of chunkRows(folds, db.dialect)) {
     const rows = await db.all<{ lead_id: string }>(
       updateFoldsSql(chunk.length),
-      flatRows(chunk, ({ leadId, version, u }) => [leadId, version, ...foldValues(u), u.now]).concat(siteId),
+      flatRows(chunk, ({ leadId, version, u }) => [leadId, version, ...foldValues(u), u.now, u.mqlAnnouncedAt ?? null]).concat(siteId),
     );
     for (const r of rows) written.add(r.lead_id);
   }
@@ -235,11 +245,26 @@ const updateFoldsSql = sqlForRows(
          traits = v.column12, first_touch = v.column13, last_touch = v.column14, state = v.column15,
          ft_channel = v.column16, ft_source = v.column17, ft_medium = v.column18, ft_campaign = v.column19,
          lt_channel = v.column20, lt_source = v.column21, lt_medium = v.column22, lt_campaign = v.column23,
-         updated_at = CASE WHEN leads.updated_at > CAST(v.column24 AS bigint) THEN leads.updated_at ELSE CAST(v.column24 AS bigint) END, version = leads.version + 1
-       FROM (VALUES ${valuesSql(24, n)}) AS v
+         updated_at = CASE WHEN leads.updated_at > CAST(v.column24 AS bigint) THEN leads.updated_at ELSE CAST(v.column24 AS bigint) END,
+         mql_announced_at = COALESCE(leads.mql_announced_at, CAST(v.column25 AS bigint)), version = leads.version + 1
+       FROM (VALUES ${valuesSql(25, n)}) AS v
        WHERE leads.site_id = ? AND leads.lead_id = v.column1 AND leads.version = CAST(v.column2 AS integer)
        RETURNING leads.lead_id`,
 );
+
+/**
+ * A merge: lead `into` takes over the lead.mql mark of lead `from` (about to be deleted) when `from` announced one and
+ * `into` did not, or later. The person is one lead from now on and was announced once already, so the rebuild of `into`
+ * announces nothing again (its own mark, or the earlier of the two, is kept).
+ */
+export async function carryMqlAnnounced(db: Db, siteId: string, from: string, into: string): Promise<void> {
+  await db.run(
+    `UPDATE leads SET mql_announced_at = f.mql_announced_at
+     FROM (SELECT mql_announced_at FROM leads WHERE site_id = ? AND lead_id = ? AND mql_announced_at IS NOT NULL) AS f
+     WHERE leads.site_id = ? AND leads.lead_id = ? AND (leads.mql_announced_at IS NULL OR leads.mql_announced_at > f.mql_announced_at)`,
+    [siteId, from, siteId, into],
+  );
+}
 
 export async function deleteLeadRow(db: Db, siteId: string, leadId: string): Promise<void> {
   await db.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);

@@ -97,6 +97,9 @@ export const leads = pgTable('leads', {
   mqlAt: bigint('mql_at', { mode: 'number' }),
   sql: integer('sql').notNull().default(0),
   sqlAt: bigint('sql_at', { mode: 'number' }),
+  // the `at` of the lead.mql this lead announced (live attribution, once per lead): a rebuild that takes the crossing
+  // away keeps it, a merge keeps the earlier of the two leads', so a later crossing announces nothing again
+  mqlAnnouncedAt: bigint('mql_announced_at', { mode: 'number' }),
   firstTouch: text('first_touch'),
   lastTouch: text('last_touch'),
   state: text('state').notNull().default('{}'),

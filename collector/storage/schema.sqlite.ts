@@ -97,6 +97,9 @@ export const leads = sqliteTable('leads', {
   mqlAt: integer('mql_at'),
   sql: integer('sql').notNull().default(0),
   sqlAt: integer('sql_at'),
+  // the `at` of the lead.mql this lead announced (live attribution, once per lead): a rebuild that takes the crossing
+  // away keeps it, a merge keeps the earlier of the two leads', so a later crossing announces nothing again
+  mqlAnnouncedAt: integer('mql_announced_at'),
   firstTouch: text('first_touch'),
   lastTouch: text('last_touch'),
   state: text('state').notNull().default('{}'),

@@ -35,7 +35,7 @@ export const VISITOR_COLUMNS = [
 export const LEAD_COLUMNS = [
   'site_id', 'lead_id', 'email', 'traits', 'stage', 'stage_rank', 'stage_at', 'score', 'score_at', 'mql', 'mql_at', 'sql', 'sql_at',
   'first_touch', 'last_touch', 'state', 'created_at', 'updated_at', 'identified_at', 'version', 'opted_out', 'is_bot',
-  ...TOUCH_KEY_COLUMNS,
+  ...TOUCH_KEY_COLUMNS, 'mql_announced_at',
 ];
 export const LINK_COLUMNS = ['site_id', 'visitor_id', 'from_at', 'to_at', 'lead_id', 'email', 'event_id', 'reason', 'created_at'];
 export const STAGE_COLUMNS = ['site_id', 'lead_id', 'to_stage', 'from_stage', 'at', 'event_id', 'rule', 'from_at'];
@@ -115,7 +115,8 @@ export function attributePerson(
     rows.leads.push([
       siteId, l.leadId, l.email, u.traits, u.stage, u.stageRank, u.stageAt, u.score, u.scoreAt, u.mqlAt === null ? 0 : 1, u.mqlAt,
       u.sqlAt === null ? 0 : 1, u.sqlAt, u.firstTouch, u.lastTouch, u.state, l.createdAt, last, l.identifiedAt, 1, 0, 0,
-      ...touchKeyValues(u.firstTouch, u.lastTouch),
+      // live attribution marks the lead.mql it tells with the crossing (README "Scores"): a seeded MQL is told already
+      ...touchKeyValues(u.firstTouch, u.lastTouch), u.mqlAt,
     ]);
     rows.segmentLeads.set(l.leadId, {
       ...writtenLead(l.leadId, u, l.email, 0),

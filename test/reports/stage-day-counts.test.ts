@@ -163,10 +163,14 @@ describe('day counts on sqlite', () => {
     // before the real migrations run
     const tombstones = readFileSync(fileURLToPath(new URL('../../collector/storage/migrations/sqlite/0010_melted_makkari.sql', import.meta.url)), 'utf8');
     old.raw.exec(tombstones);
+    // so does the lead.mql mark (migration 0014), which every fold write reads: added for the journeys, dropped before
+    // the real migrations run
+    old.raw.exec('ALTER TABLE leads ADD mql_announced_at integer');
     const j = await makeJourneyApp({ db: old, start });
     closers.push(() => j.db.close());
     await journeys(j, start);
     old.raw.exec('DROP TABLE erasure_tombstones');
+    old.raw.exec('ALTER TABLE leads DROP COLUMN mql_announced_at');
     const tables = await old.all(`SELECT name FROM sqlite_master WHERE name IN ('lead_stage_days', 'stage_entry_days')`);
     expect(tables).toEqual([]);
 

@@ -191,11 +191,15 @@ describe('touch day counts on sqlite', () => {
     const path = join(tempDir(), 'old.db');
     const old = openSqlite(path);
     migrateSqlite(drizzleSqlite(old.raw), { migrationsFolder: migrationsUpTo('sqlite', 10) });
+    // today's code reads the lead.mql mark (migration 0014) with every fold: added for the journeys, dropped before the
+    // real migrations run
+    old.raw.exec('ALTER TABLE leads ADD mql_announced_at integer');
     const start = Date.UTC(2026, 2, 1, 21, 30);
     const j = await makeJourneyApp({ db: old, start });
     closers.push(() => j.db.close());
     await journeys(j, start, 20);
     await j.db.run("UPDATE leads SET is_bot = 1 WHERE lead_id = (SELECT MIN(lead_id) FROM leads)");
+    old.raw.exec('ALTER TABLE leads DROP COLUMN mql_announced_at');
     const tables = await old.all(`SELECT name FROM sqlite_master WHERE name IN (${TOUCH_DAY_COUNT_TABLES.map((t) => `'${t}'`).join(', ')})`);
     expect(tables).toEqual([]);
 

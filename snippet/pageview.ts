@@ -12,8 +12,10 @@ import { data } from './config.js';
  */
 export let page: { u: string; r: string } | undefined;
 /**
- * pathname (+ hash in hash mode, without its leading "#/" or "#!/": a hash router's boot from "/" to "/#/", Vue's
- * replaceState or AngularJS's "#!/", is the landing view, not another) and query of the current view
+ * pathname without a trailing slash (a router's boot that only adds or drops it, Angular's from /pricing/ to /pricing
+ * on a static host that serves pages as folders, or a router set the other way, that adds it, is the landing view)
+ * (+ hash in hash mode, without its leading "#/" or "#!/": a hash router's boot from "/" to "/#/", Vue's replaceState
+ * or AngularJS's "#!/", is the landing view, not another) and query of the current view
  */
 let path: string;
 let search: string;
@@ -29,7 +31,7 @@ export const enum How {
 
 /** Counts a view as `how` says; listeners pass their event, which counts as a navigation. */
 export const pageview = (how?: How | Event | boolean) => {
-  const p = loc.pathname + ('hash' in data ? loc.hash.replace(/\W+/, '') : '');
+  const p = loc.pathname.replace(/\/$/, '') + ('hash' in data ? loc.hash.replace(/\W+/, '') : '');
   if (how == How.Force || p != path || (how != How.Replace && loc.search != search)) {
     sendEngagement(1);
     page = { u: loc.href, r: page?.u || doc.referrer };

@@ -33,14 +33,15 @@ export const load = () => {
   } catch {}
 };
 
+/**
+ * Stores `s` (the state by default). The stale copy goes first: with storage full, the write then has its room back, and
+ * when it still fails load() finds nothing and keeps the copy in memory (the truth for this page); blocked storage throws
+ * at once (caught).
+ */
 export const save = (s = state) => {
   state = s;
   try {
+    delete (localStorage as { _fb?: string })._fb;
     (localStorage as { _fb?: string })._fb = JSON.stringify(s);
-  } catch {
-    // full storage: drop the stale copy, so load() keeps the one in memory (the truth for this page)
-    try {
-      delete (localStorage as { _fb?: string })._fb;
-    } catch {}
-  }
+  } catch {}
 };

@@ -57,6 +57,19 @@ describe('pageview', () => {
     expect(names().map((n) => n[1])).toEqual(['https://www.example.com/blog', 'https://www.example.com/blog/post-1']);
   });
 
+  // README: a router's boot that only drops or adds the trailing slash (Angular's Location.normalize on a host that
+  // serves /pricing/, or a router set to add it) is the landing view; a route to another path is a view
+  test('a replaceState or pushState that only drops or adds a trailing slash is no new view; a route elsewhere is', async () => {
+    page = await openPage({ url: 'https://www.example.com/pricing/?plan=pro' });
+    page.w.history.replaceState({}, '', '/pricing?plan=pro');
+    page.w.history.pushState({}, '', '/pricing/?plan=pro');
+    page.w.history.pushState({}, '', '/demo');
+    page.w.history.replaceState({}, '', '/');
+    page.w.history.replaceState({}, '', '');
+    await page.settle();
+    expect(names().map((n) => n[1])).toEqual(['https://www.example.com/pricing/?plan=pro', 'https://www.example.com/demo', 'https://www.example.com/']);
+  });
+
   test('popstate (back) counts a view; a hash-only change without data-hash does not', async () => {
     page = await openPage({ url: 'https://www.example.com/a' });
     page.w.history.pushState({}, '', '/b');

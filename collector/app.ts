@@ -21,6 +21,7 @@ import { mountIngest } from './routes/ingest.js';
 import { mountRejected } from './routes/rejected.js';
 import { mountSnippet } from './routes/snippet.js';
 import { mountDemo } from './routes/demo.js';
+import { mountHome } from './routes/home.js';
 import { createEventWriter } from './ingest/store.js';
 import { createThreadWriter } from './ingest/thread-writer.js';
 import { installHardening } from './hardening/install-hardening.js';
@@ -108,6 +109,7 @@ export function createApp(options: AppOptions): CreatedApp {
   mountRejected(app, deps);
   mountSnippet(app, deps);
   mountDemo(app, deps);
+  mountHome(app, config.DEMO === '1');
   mountServerEvents(app, deps);
   mountFunnelConfig(app, deps);
 

@@ -91,6 +91,7 @@ const big = (n: number) => JSON.stringify({ pad: 'x'.repeat(n) });
 
 const CALLS = (): Call[] => [
   // ops, snippet
+  { method: 'GET', path: '/', status: 200 },
   { method: 'GET', path: '/healthz', status: 200 },
   { method: 'GET', path: '/metrics', status: 200 },
   { method: 'GET', path: '/openapi.json', status: 200 },

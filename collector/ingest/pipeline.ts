@@ -60,6 +60,8 @@ export function rawEvent(value: unknown): string {
 
 const NOTHING_HELD = () => {};
 
+const NO_IDS: ReadonlySet<string> = new Set();
+
 export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
   const sessions = createSessionCache();
@@ -138,6 +140,15 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     if (dropped.length) await keepRejected(dropped);
   }
 
+  /** which of these event ids the site has stored (a few ids: an outbox's too-old events) */
+  async function storedEventIds(siteId: string, ids: string[]): Promise<Set<string>> {
+    const rows = await deps.db.all<{ event_id: string }>(
+      `SELECT event_id FROM events WHERE site_id = ? AND event_id IN (${ids.map(() => '?').join(', ')})`,
+      [siteId, ...ids],
+    );
+    return new Set(rows.map((r) => r.event_id));
+  }
+
   /** Refused events of a device or email an erasure covers, at their time as sent (0 when it is unreadable), left out. */
   async function withoutErasedProblems(site: Site, visitorId: string, problems: EventProblem[]): Promise<EventProblem[]> {
     const erasable = problems.map((p) => {
@@ -202,7 +213,13 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       if (enriched.placed.length) placedSessions.set(key, (placed = rememberPlaced(remembered, enriched.placed)));
     }
     const problems: EventProblem[] = [...parsed.problems];
+    // an outbox resent after a week: a beacon has no answer, so the snippet keeps what it sent when its page was left
+    // until the next visit's first answered send. Those of its events stored when they were fresh are duplicates (a
+    // retried event is stored once), not bad input: neither refused nor kept in the rejected store
+    const storedOld = enriched.tooOld.length ? await storedEventIds(site.siteId, enriched.tooOld.map((w) => w.i)) : NO_IDS;
+    if (storedOld.size) deps.metrics.inc('funnelbeam_events_duplicate_total', undefined, storedOld.size);
     for (const w of enriched.tooOld) {
+      if (storedOld.has(w.i)) continue;
       // its index in the batch as sent (events refused by validation are not in batch.e)
       const index = parsed.indexes[batch.e.indexOf(w)];
       problems.push({ index, eventId: w.i, raw: w, message: `e.${index}.t: event ${w.i} is older than ${LIMITS.maxAgeMs / 86_400_000} days` });
@@ -220,6 +237,8 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
     const repaired: RepairedEvent[] = parsed.repairs.map((r) => ({ index: r.index, id: r.eventId, message: repairMessage(r) }));
     if (enriched.events.length === 0) {
+      // nothing new, nothing refused: an old outbox whose events are all stored
+      if (!problems.length && storedOld.size) return { ok: true, site, accepted: 0, duplicates: storedOld.size, rejected, repaired };
       await keepRepairs(parsed.repairs, site, receivedAt);
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
@@ -264,6 +283,6 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       const skipped = result.notStored && new Set(result.notStored);
       await keepRepairs(skipped ? parsed.repairs.filter((r) => !skipped.has(r.eventId)) : parsed.repairs, site, receivedAt);
     }
-    return { ok: true, site, accepted: result.stored, duplicates: result.duplicates, rejected, repaired };
+    return { ok: true, site, accepted: result.stored, duplicates: result.duplicates + storedOld.size, rejected, repaired };
   };
 }

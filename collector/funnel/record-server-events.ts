@@ -8,7 +8,7 @@ import { insertEvents } from '../storage/events.js';
 import { insertRejected } from '../storage/rejected.js';
 import { findStoredEvents } from '../storage/lead-events.js';
 import { getLeadEmail } from '../storage/leads.js';
-import { getAliasedLeadId, lockEmails } from '../storage/identity.js';
+import { getAliasedLeadId, lockEmails, lockServerEventIds, lockVisitors } from '../storage/identity.js';
 import { createIdentityResolver } from '../identity/identity-resolver.js';
 import { LIMITS } from '../../shared/limits.js';
 import { parseServerEvents, type ServerEventInput } from './server-event-input.js';
@@ -112,7 +112,12 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     // an erased lead's device or email, dated at or before its erasure (a CRM backfill): accepted, never stored
     await lockTombstones(tx, 'shared');
     const { erased, restarted } = await findErasedEvents(tx, inputs.map((e, i) => ({ siteId, visitorId: e.visitorId ?? null, email: e.email ?? null, leadId: e.leadId ?? null, at: times[i] })));
+    // the same id in another request under way (a CRM retrying): wait for it, then read what it stored
+    await lockServerEventIds(tx, siteId, ids);
     const stored = await findStoredEvents(tx, siteId, ids);
+    // the devices named, before any email (as ingest's write of a device comes before its attribution's): a beacon of
+    // the same device under way is applied first, and this request decides on what it committed
+    await lockVisitors(tx, siteId, inputs.filter((e) => e.visitorId).map((e) => e.visitorId!));
     await lockEmails(tx, siteId, inputs.filter((e) => e.email).map((e) => e.email!));
     const resolver = createIdentityResolver(tx, siteId, config.stages[0], now, restarted);
     const events: EnrichedEvent[] = [];

@@ -12,6 +12,10 @@ import { remembered } from '../ingest/remember.js';
  */
 const MAY_MAP = /[^\x00-\x7f]|xn--/;
 
+/** Invisible format characters (Unicode category Cf): zero-width space and joiners, soft hyphen, BOM, bidi marks. */
+const INVISIBLE = /\p{Cf}/u;
+const INVISIBLE_ALL = /\p{Cf}/gu;
+
 /**
  * The domain in Unicode (UTS #46 as WHATWG URL maps it: punycode labels decoded, case folded, NFC, full-width dots and
  * letters made plain). A domain that is no valid host name (Node answers "") stays as written. Remembered for 1,000
@@ -24,10 +28,16 @@ export const unicodeDomain = remembered((domain: string) => domainToUnicode(doma
  * a value without an "@" or with an invalid domain is only trimmed and lower-cased. Idempotent.
  */
 export function canonicalEmail(raw: string): string {
-  const email = raw.trim().toLowerCase();
+  let email = raw.trim().toLowerCase();
   if (!MAY_MAP.test(email)) return email;
-  const at = email.lastIndexOf('@');
+  let at = email.lastIndexOf('@');
   if (at < 0) return email;
+  // invisible format characters pasted into the local part (a zero-width space, a soft hyphen) are no part of it, as
+  // the audience exports already read it (audiences/normalize-email.ts); the domain's mapping below drops its own
+  if (INVISIBLE.test(email.slice(0, at))) {
+    email = email.slice(0, at).replace(INVISIBLE_ALL, '').trim() + email.slice(at);
+    at = email.lastIndexOf('@');
+  }
   const domain = email.slice(at + 1);
   if (!MAY_MAP.test(domain)) return email;
   const mapped = unicodeDomain(domain);

@@ -7,7 +7,9 @@
 import type { Db } from './db.js';
 import { canonicalEmail } from '../identity/canonical-email.js';
 
-export const CANONICAL_EMAILS_STEP = 'canonical_emails';
+// named anew when the spelling changes, so that every database runs it once more: `_2` since invisible format characters
+// of the local part are dropped (`bo\u200b@beta.test` is `bo@beta.test`)
+export const CANONICAL_EMAILS_STEP = 'canonical_emails_2';
 
 /** PostgreSQL advisory lock held by the step's transaction: a second collector starting waits, then finds it done. */
 const STEP_LOCK = 7262004;

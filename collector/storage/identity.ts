@@ -112,6 +112,37 @@ export async function lockEmails(db: Db, siteId: string, emails: readonly string
 }
 
 /**
+ * PostgreSQL: locks the visitors rows of these devices, in id order, until the transaction ends. A server event that
+ * names a device takes them first, as ingest's write of a device's row comes before its attribution: a form's beacon
+ * and a CRM call naming the same device at once (the hidden-field flow) then run one after the other, and the second
+ * decides its identification on what the first committed, instead of both deciding on the same anonymous lead (one
+ * claiming it, the other storing its event under that person's lead) or deadlocking (the beacon holding the device's
+ * row while waiting for the lead's, the CRM's merge the other way round). After the event id locks, before any email
+ * lock, as ingest's order is. A device with no row yet (never seen) is not locked. SQLite has one writer and needs none.
+ */
+export async function lockVisitors(db: Db, siteId: string, visitorIds: readonly string[]): Promise<void> {
+  if (db.dialect !== 'pg' || visitorIds.length === 0) return;
+  await db.all('SELECT visitor_id FROM visitors WHERE site_id = ? AND visitor_id = ANY(?::text[]) ORDER BY visitor_id FOR UPDATE', [siteId, [...new Set(visitorIds)]]);
+}
+
+/** Advisory lock space (the first key of the two-key form) of server event ids: apart from every one-key lock. */
+const SERVER_EVENT_ID_LOCKS = 7262015;
+
+/**
+ * PostgreSQL: takes a transaction lock per event id, in sorted order and in one statement, before the caller reads
+ * which of them are stored. Two requests carrying the same id at once (a CRM retrying before its first request was
+ * answered, on one collector or two) then run one after the other: the second sees the first's event stored and
+ * resolves nothing for it (no lead made, no device identified by an event that is not stored). Taken before any email
+ * lock, always, so the two kinds never wait on each other in opposite orders. SQLite has one writer and needs none.
+ */
+export async function lockServerEventIds(db: Db, siteId: string, eventIds: readonly string[]): Promise<void> {
+  if (db.dialect !== 'pg' || eventIds.length === 0) return;
+  const keys = [...new Set(eventIds)].sort().map((id) => siteId + ' ' + id);
+  // unnest yields the array in order, and the aggregate takes the locks row by row in that order
+  await db.get(`SELECT count(pg_advisory_xact_lock(${SERVER_EVENT_ID_LOCKS}, hashtext(k))) AS locked FROM unnest(?::text[]) AS k`, [keys]);
+}
+
+/**
  * The link in effect at `at`; for a time before the first link, the first link. Links follow each other without a
  * gap, except where the lead a visitor belonged to was erased: a time in such a gap takes the link that follows it
  * (the visitor's new lead), never the one that ended before it.

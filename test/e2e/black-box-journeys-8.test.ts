@@ -24,133 +24,11 @@
 // window 1d, content_download 10 per download cap 30, newsletter_signup 10, demo_request 30, demo_completed 20,
 // proposal_sent 10; MQL at 50; SQL on sales_accepted or a demo request; half-life 90 days; Funnel report: count,
 // entered, reached, conversionNext, conversionCumulative, nearest-rank p50/p90), never read from the code's output.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../collector/server.js';
-import { collectorDatabase } from '../helpers/test-db.js';
-import { runAdmin } from '../../scripts/admin.js';
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { type Item, MIN, DAY, PHONE_UA, STAGES, decayed, evs, stagesOf, awardsOf, segsOf, useClockedDemo } from './clocked-demo.js';
 
-const MIN = 60_000;
-const DAY = 24 * 60 * MIN;
-const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
-const STAGES = ['awareness', 'interest', 'consideration', 'intent', 'evaluation', 'purchase'];
-
-/** the shared clock: the collector reads Date.now() + offset; every device's clock is moved by the same amount */
-let offset = 0;
-let T0 = 0;
-let server: RunningServer;
-let browser: Browser;
-const devices: BrowserContext[] = [];
-const keys = { write: '', leads: '', audiences: '' };
-
-beforeAll(async () => {
-  const database = await collectorDatabase('journeys8.db');
-  server = await startServer({ env: { PORT: '0', ...database, LOG_LEVEL: 'error', RETENTION_SWEEP_MS: '200' }, now: () => Date.now() + offset });
-  T0 = Date.now();
-  const key = async (scopes: string) => {
-    const made = await runAdmin(['key', 'create', '--site', server.demoSite!.siteId, '--scopes', scopes], { ...process.env, ...database });
-    expect(made.code, made.out).toBe(0);
-    return JSON.parse(made.out).secret as string;
-  };
-  keys.write = await key('events:write');
-  keys.leads = await key('leads:read');
-  keys.audiences = await key('audiences:read');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** a new device: its own context (storage, visitor id), its clock set to the shared clock */
-async function device(userAgent?: string): Promise<BrowserContext> {
-  const ctx = await browser.newContext(userAgent ? { userAgent } : {});
-  await ctx.route('https://example.com/**', (r) => r.fulfill({ status: 200, body: 'partner' }));
-  await ctx.clock.install({ time: Date.now() + offset });
-  devices.push(ctx);
-  return ctx;
-}
-/** time passes for everyone: the collector and every device. Tabs stay open (a closed tab's beacon arriving after the
- * jump would be moved by the device-clock correction); every event of the step is read back before this is called. */
-async function advance(minutes: number) {
-  offset += minutes * MIN;
-  for (const d of devices) await d.clock.fastForward(minutes * MIN);
-}
-/** minutes on the shared clock since the start */
-const nowMin = () => offset / MIN;
-
-async function visit(ctx: BrowserContext, path: string): Promise<Page> {
-  const tab = await ctx.newPage();
-  await tab.goto(server.url + path);
-  await tab.waitForLoadState('load');
-  return tab;
-}
-async function go(tab: Page, selector: string, path: string) {
-  await Promise.all([tab.waitForURL(server.url + path), tab.click(selector)]);
-  await tab.waitForLoadState('load');
-}
-async function submit(tab: Page, form: 'newsletter' | 'demo', email: string, fields: Record<string, string> = {}) {
-  await tab.fill(`form[data-funnelbeam="${form}"] input[type=email]`, email);
-  for (const [name, value] of Object.entries(fields)) {
-    const sel = `form[data-funnelbeam="${form}"] [name="${name}"]`;
-    if (name === 'country') await tab.selectOption(sel, value);
-    else await tab.fill(sel, value);
-  }
-  await tab.click(`form[data-funnelbeam="${form}"] button[type=submit]`);
-  await tab.waitForSelector('[role=status]');
-}
-async function download(tab: Page, selector: string) {
-  const [file] = await Promise.all([tab.waitForEvent('download'), tab.click(selector)]);
-  await file.cancel().catch(() => {});
-}
-const visitorIdOf = (tab: Page) => tab.evaluate(() => new Promise<string>((resolve) => (window as any).funnelbeam('visitorId', resolve)));
-
-async function api(path: string, secret: string, init: RequestInit = {}) {
-  const res = await fetch(server.url + path, { ...init, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...init.headers } });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as any };
-}
-interface Item { kind: string; name: string; at: string; visitorId?: string; path?: string; url?: string; form?: string | null; props?: any; from?: string | null; to?: string; rule?: string; points?: number; scoreAfter?: number; segment?: string; change?: string }
-const profile = async (ref: string) => {
-  const r = await api(`/api/leads/${encodeURIComponent(ref)}`, keys.leads);
-  return r.status === 200 ? r.body : null;
-};
-async function timeline(ref: string): Promise<Item[]> {
-  const r = await api(`/api/leads/${encodeURIComponent(ref)}/timeline?limit=500`, keys.leads);
-  expect(r.status).toBe(200);
-  return r.body.items;
-}
-/** polls a lead's timeline until its events (engagement left out), oldest first, are `want` */
-async function eventsUntil(ref: string, want: string[]): Promise<Item[]> {
-  let items: Item[] = [];
-  await expect
-    .poll(async () => {
-      items = (await profile(ref)) ? await timeline(ref) : [];
-      return evs(items).map((i) => `${i.name} ${i.path}`);
-    }, { timeout: 20_000, interval: 100 })
-    .toEqual(want);
-  return items;
-}
-/** event items oldest first, engagement left out (sent when a page is left, after at least a second: timing) */
-const evs = (items: Item[]) => items.filter((i) => i.kind === 'event' && i.name !== 'engagement').slice().reverse();
-const stagesOf = (items: Item[]) => items.filter((i) => i.kind === 'stage').map((i) => `${i.from ?? null}>${i.to}`).reverse();
-const awardsOf = (items: Item[]) => items.filter((i) => i.kind === 'score').map((i) => `${i.rule} ${i.points}`).reverse();
-const segsOf = (items: Item[]) => items.filter((i) => i.kind === 'segment').map((i) => `${i.change} ${i.segment}`).reverse();
-/** minutes on the shared clock of an item */
-const minOf = (i: { at: string }) => (Date.parse(i.at) - T0) / MIN;
-async function postEvents(body: unknown) {
-  const r = await api('/api/events', keys.write, { method: 'POST', body: JSON.stringify(body) });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  return r.body;
-}
-
-/** README "Scores": half-life decay. The score at `atMin` of awards [points, minute] is Σ points · 2^(-(atMin - minute)/(90 days)) */
-const HALF_LIFE_MIN = 90 * 24 * 60;
-const decayed = (awards: Array<[number, number]>, atMin: number) => awards.reduce((s, [p, m]) => s + p * 2 ** (-(atMin - m) / HALF_LIFE_MIN), 0);
+const { h, device, advance, nowMin, visit, go, submit, download, visitorIdOf, api, profile, timeline, eventsUntil, minOf, postEvents } = useClockedDemo('journeys8.db', { RETENTION_SWEEP_MS: '200' });
 
 const who: Record<string, { visitor?: string; phone?: string; leadId?: string }> = { maya: {}, omar: {}, carl: {}, eve: {}, fay: {}, dora: {} };
 const MAYA = 'maya@northwind.example';
@@ -176,7 +54,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
       // Chromium shows the PDF in its viewer (a navigation): the click's download event leaves with the page; back to
       // the post (a pageview: a load, or a back/forward cache restore, both pageviews by contract §3)
       await go(tab, 'p a[href="/demo/files/funnel-playbook.pdf"]', '/demo/files/funnel-playbook.pdf');
-      await Promise.all([tab.waitForURL(server.url + '/demo/blog/first-party-tracking'), tab.goBack()]);
+      await Promise.all([tab.waitForURL(h.server.url + '/demo/blog/first-party-tracking'), tab.goBack()]);
       await tab.waitForLoadState('load');
       await submit(tab, 'newsletter', MAYA);
       return eventsUntil(MAYA, ['pageview /demo/', 'pageview /demo/blog/first-party-tracking', 'download /demo/blog/first-party-tracking', 'pageview /demo/blog/first-party-tracking', 'newsletter_signup /demo/blog/first-party-tracking']);
@@ -196,7 +74,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
       return eventsUntil(who.eve.visitor, ['pageview /demo/']);
     };
     let [maya] = await Promise.all([maya0(), omar0(), eve0()]);
-    expect(evs(maya).find((i) => i.name === 'download')!.props).toEqual({ url: server.url + '/demo/files/funnel-playbook.pdf' });
+    expect(evs(maya).find((i) => i.name === 'download')!.props).toEqual({ url: h.server.url + '/demo/files/funnel-playbook.pdf' });
     expect(stagesOf(maya)).toEqual(['null>awareness', 'awareness>interest']);
 
     // ---- minute 31: a second visit for Maya and Omar (31 minutes without activity, on both clocks) ----
@@ -271,9 +149,9 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
     await submit(tabs.mayaPhone, 'demo', MAYA.toUpperCase(), { company: 'Northwind', jobTitle: 'CMO', country: 'GB' });
     // Carl's phone, 31 minutes later: pricing in a new tab (visit +2, return_visit +5; pricing_view's window: nothing):
     // pricing in two sessions, intent (interest, below consideration, is not entered): 19
-    tabs.carl2 = await visit(devices[4], '/demo/pricing');
+    tabs.carl2 = await visit(h.devices[4], '/demo/pricing');
     // Eve comes back, typing the blog's address: a second session (visit +2, return_visit +5): interest, 9
-    tabs.eve = await visit(devices[2], '/demo/blog/first-party-tracking');
+    tabs.eve = await visit(h.devices[2], '/demo/blog/first-party-tracking');
 
     const maya = await eventsUntil(MAYA, [
       'pageview /demo/', 'pageview /demo/blog/first-party-tracking', 'download /demo/blog/first-party-tracking', 'pageview /demo/blog/first-party-tracking', 'newsletter_signup /demo/blog/first-party-tracking',
@@ -308,11 +186,11 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
     // Maya's laptop, from the newsletter's link: a fourth session (visit +2; 4 visits = 8, under the cap of 10); the
     // pricing view's window (one day from its award at minute 31) has passed: pricing_view +10 (20 of its cap of 30).
     // No stage change (evaluation)
-    tabs.maya2 = await visit(devices[0], '/demo/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=nov');
+    tabs.maya2 = await visit(h.devices[0], '/demo/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=nov');
     // Omar's laptop, direct: pricing, a third session (visit +2, pricing_view +10; pricing in one session only: no intent),
     // then the pricing page's demo link and the demo form: demo_request +30, evaluation (intent skipped), SQL.
     // Score before the request: 12·d + 22·d + 12 ≈ 45.7 (under 50); after it ≈ 75.7: the MQL crossed by the request
-    tabs.omar2 = await visit(devices[1], '/demo/pricing');
+    tabs.omar2 = await visit(h.devices[1], '/demo/pricing');
     // (read back before the demo: segments are decided once per write, and his pricing_no_demo entry is judged below)
     await eventsUntil(OMAR, [
       'pageview /demo/blog/first-party-tracking', 'newsletter_signup /demo/blog/first-party-tracking', 'pageview /demo/case-studies/acme', 'download /demo/case-studies/acme',
@@ -347,7 +225,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
 
   test('minute 1510: the CRM: closed_won by a visitor id, closed_lost by email, demo_completed naming an anonymous phone with an email, sales_accepted by lead id, an unknown email', async () => {
     await advance(8);
-    const dated = new Date(T0 + 100 * MIN).toISOString();
+    const dated = new Date(h.T0 + 100 * MIN).toISOString();
     const r = await postEvents([
       // Maya by her laptop's visitor id: purchase, no points
       { visitorId: who.maya.visitor, name: 'closed_won', props: { amount: 12000 } },
@@ -450,7 +328,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
     expect(evs(dora).map((i) => [i.name, Math.floor(minOf(i))])).toEqual([['proposal_sent', 100], ['closed_won', 1510]]);
     // created at her proposal's own `at`; the CRM's events stand on `srv:<leadId>`, which names her too
     const doraP = await profile(DORA);
-    expect(doraP.createdAt).toBe(new Date(T0 + 100 * MIN).toISOString());
+    expect(doraP.createdAt).toBe(new Date(h.T0 + 100 * MIN).toISOString());
     expect(evs(dora).map((i) => i.visitorId)).toEqual([`srv:${doraP.leadId}`, `srv:${doraP.leadId}`]);
     expect((await profile(`srv:${doraP.leadId}`)).leadId).toBe(doraP.leadId);
     expect(stagesOf(dora)).toEqual(['null>awareness', 'awareness>evaluation', 'evaluation>purchase']);
@@ -462,11 +340,11 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
   // the period as tight as the journeys (partial UTC days only: counted in the indexes) and one of whole UTC days around
   // them (summed from the day counts on SQLite): the same figures
   test.each([
-    ['the journeys\' own minutes', () => [T0 - MIN, T0 + offset + 10 * MIN]],
-    ['whole UTC days around them', () => [T0 - 2 * DAY, T0 + 4 * DAY]],
+    ['the journeys\' own minutes', () => [h.T0 - MIN, h.T0 + h.offset + 10 * MIN]],
+    ['whole UTC days around them', () => [h.T0 - 2 * DAY, h.T0 + 4 * DAY]],
   ])('the funnel report over %s: counts, entries, conversions, times in stage, by channel of the first and the last touch', async (_, period) => {
     const [from, to] = period().map((t) => new Date(t).toISOString());
-    const r = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, keys.audiences);
+    const r = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, h.keys.audiences);
     expect(r.status).toBe(200);
     const col = (rows: any[], k: string) => rows.map((s) => s[k]);
     const stages = r.body.stages;
@@ -508,7 +386,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
 
     // by channel of the first touch: paid_search Maya; organic_social Omar and Fay; direct Carl; organic_search Eve;
     // Dora (no web visit) under "(none)"
-    const byFirst = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&breakdown=channel`, keys.audiences);
+    const byFirst = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&breakdown=channel`, h.keys.audiences);
     expect(byFirst.status).toBe(200);
     const group = (body: any, key: string) => {
       const g = body.breakdown.find((b: any) => b.key === key);
@@ -534,7 +412,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
 
     // by channel of the last touch (the visit that began last): Maya's next-day email campaign; Omar's, Carl's and
     // Eve's typed addresses (direct); Fay organic_social; Dora (none)
-    const byLast = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&breakdown=channel&attribution=last`, keys.audiences);
+    const byLast = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&breakdown=channel&attribution=last`, h.keys.audiences);
     expect(byLast.status).toBe(200);
     expect(byLast.body.breakdown.map((b: any) => b.key).sort()).toEqual(['(none)', 'direct', 'email', 'organic_social']);
     expect(group(byLast.body, 'email')).toEqual({ count: [0, 0, 0, 0, 0, 1], entered: [1, 1, 1, 1, 1, 1] });
@@ -547,7 +425,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
     // organic_social. Dora, no web session: whole to her first touch's key, (none). Shares are floored to 0.0001 and the
     // lost units go to the largest remainders, so each stage's groups add up to its total: direct's 1.66666… (Omar's
     // 2/3 + Carl) takes the unit that organic_social's 0.33333… (Omar's 1/3) loses
-    const linear = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&breakdown=channel&attribution=linear`, keys.audiences);
+    const linear = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&breakdown=channel&attribution=linear`, h.keys.audiences);
     expect(linear.status).toBe(200);
     const shares = (key: string) => {
       const g = linear.body.breakdown.find((b: any) => b.key === key);
@@ -580,9 +458,9 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
     expect(email[5]).toMatchObject({ p50: null, p90: null });
   });
   test('the funnel report from minute 61 to 1600: the cohort is Dora alone; entries and times of that span only', async () => {
-    const from = new Date(T0 + 61 * MIN).toISOString();
-    const to = new Date(T0 + 1600 * MIN).toISOString();
-    const r = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, keys.audiences);
+    const from = new Date(h.T0 + 61 * MIN).toISOString();
+    const to = new Date(h.T0 + 1600 * MIN).toISOString();
+    const r = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, h.keys.audiences);
     expect(r.status).toBe(200);
     const stages = r.body.stages;
     const col = (k: string) => stages.map((s: any) => s[k]);
@@ -614,9 +492,9 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
   test('periods bounded at the CRM\'s own millisecond: [from, to) takes Dora\'s dated entries at `from` and leaves them at `to`', async () => {
     // Dora's proposal is dated exactly minute 100 (the CRM's `at`): her creation, awareness and evaluation entries are
     // at that millisecond; nothing else happened between minute 62 and 1502
-    const at = T0 + 100 * MIN;
+    const at = h.T0 + 100 * MIN;
     const report = async (a: number, b: number) => {
-      const r = await api(`/api/funnel?from=${encodeURIComponent(new Date(a).toISOString())}&to=${encodeURIComponent(new Date(b).toISOString())}`, keys.audiences);
+      const r = await api(`/api/funnel?from=${encodeURIComponent(new Date(a).toISOString())}&to=${encodeURIComponent(new Date(b).toISOString())}`, h.keys.audiences);
       expect(r.status).toBe(200);
       return r.body.stages as any[];
     };
@@ -639,7 +517,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
 
   test('lead lists by stage, MQL, SQL and identification; a timeline filtered by kind and time', async () => {
     const emails = async (q: string) => {
-      const r = await api(`/api/leads?${q}&order=id&limit=500`, keys.leads);
+      const r = await api(`/api/leads?${q}&order=id&limit=500`, h.keys.leads);
       expect(r.status).toBe(200);
       return r.body.items.map((l: any) => l.email ?? l.leadId).sort();
     };
@@ -651,13 +529,13 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
     // anonymous: Eve and Fay (the phone that became Maya's is no lead of its own)
     expect(await emails('identified=false')).toEqual([who.eve.leadId, who.fay.leadId].sort());
     // Maya's stage items from minute 31 (inclusive) to 1502 (exclusive): consideration (31), intent and evaluation (62)
-    const from = new Date(T0 + 31 * MIN).toISOString();
-    const to = new Date(T0 + 1502 * MIN).toISOString();
-    const r = await api(`/api/leads/${encodeURIComponent(MAYA)}/timeline?types=stage&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, keys.leads);
+    const from = new Date(h.T0 + 31 * MIN).toISOString();
+    const to = new Date(h.T0 + 1502 * MIN).toISOString();
+    const r = await api(`/api/leads/${encodeURIComponent(MAYA)}/timeline?types=stage&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, h.keys.leads);
     expect(r.status).toBe(200);
     expect(r.body.items.map((i: Item) => `${i.kind} ${i.to}`)).toEqual(['stage evaluation', 'stage intent', 'stage consideration']);
     // the pricing views of every device of hers, by event name: minute 31 (laptop), 62 (phone), 1502 (laptop)
-    const views = await api(`/api/leads/${encodeURIComponent(MAYA)}/timeline?types=pageview`, keys.leads);
+    const views = await api(`/api/leads/${encodeURIComponent(MAYA)}/timeline?types=pageview`, h.keys.leads);
     const pricing = views.body.items.filter((i: Item) => i.path === '/demo/pricing').reverse();
     expect(pricing.map((i: Item) => [i.visitorId, Math.floor(minOf(i))])).toEqual([[who.maya.visitor, 31], [who.maya.phone, 62], [who.maya.visitor, 1502]]);
   });
@@ -668,7 +546,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
         const paged: string[] = [];
         let cursor: string | null = null;
         do {
-          const r = await api(`/api/leads/${encodeURIComponent(ref)}/timeline?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, keys.leads);
+          const r = await api(`/api/leads/${encodeURIComponent(ref)}/timeline?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, h.keys.leads);
           expect(r.status).toBe(200);
           expect(r.body.items.length).toBeLessThanOrEqual(limit);
           paged.push(...r.body.items.map((i: any) => `${i.kind} ${i.id}`));
@@ -682,14 +560,14 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
   test('the CRM names Maya by her phone\'s merged-away lead id (a proposal dated minute 1505, between her last visit and the deal) and by the phone\'s visitor id', async () => {
     const before = await profile(MAYA);
     await postEvents([
-      { leadId: anonPhoneLead, name: 'proposal_sent', at: new Date(T0 + 1505 * MIN).toISOString() },
+      { leadId: anonPhoneLead, name: 'proposal_sent', at: new Date(h.T0 + 1505 * MIN).toISOString() },
       { visitorId: who.maya.phone, name: 'sales_accepted' },
     ]);
     // both are Maya's: proposal_sent +10 at minute 1505 (evaluation is below purchase: no stage change), sales_accepted
     // nothing (she is an SQL already)
     let items: Item[] = [];
     await expect.poll(async () => evs((items = await timeline(MAYA))).map((i) => i.name).slice(-3), { timeout: 10_000 }).toEqual(['proposal_sent', 'closed_won', 'sales_accepted']);
-    expect(evs(items).find((i) => i.name === 'proposal_sent')!.at).toBe(new Date(T0 + 1505 * MIN).toISOString());
+    expect(evs(items).find((i) => i.name === 'proposal_sent')!.at).toBe(new Date(h.T0 + 1505 * MIN).toISOString());
     const p = await profile(MAYA);
     expect(p).toMatchObject({ leadId: before.leadId, stage: 'purchase', mql: true, sql: true });
     expect(p.score).toBeCloseTo(decayed([[22, 0], [17, 31], [32, 62], [12, 1502], [10, 1505]], nowMin()), 2);
@@ -704,7 +582,7 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
 
   test('396 days later: the retention sweep purges Eve and Fay (anonymous, unseen for 395 days); the report counts the four known leads', async () => {
     // only the collector's clock moves (no page is opened again)
-    offset += 396 * DAY;
+    h.offset += 396 * DAY;
     await expect.poll(async () => [await profile(who.eve.visitor!), await profile(who.fay.visitor!)], { timeout: 10_000, interval: 100 }).toEqual([null, null]);
     expect(await profile(who.eve.leadId!)).toBeNull();
     // identified leads stay, with every device (Carl's phone was anonymous for its first two visits)
@@ -718,8 +596,8 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
     // count Omar and Carl (evaluation), Maya and Dora (purchase). entered: awareness Maya, Omar, Carl, Dora; interest
     // Maya, Omar; consideration Maya, Omar, Carl; intent Maya, Carl; evaluation 4; purchase 2. Cohort: the four, all
     // past intent: reached 4, 4, 4, 4, 4, 2
-    for (const [a, b] of [[T0 - MIN, T0 + 1600 * MIN], [T0 - 2 * DAY, T0 + 4 * DAY]]) {
-      const r = await api(`/api/funnel?from=${encodeURIComponent(new Date(a).toISOString())}&to=${encodeURIComponent(new Date(b).toISOString())}&breakdown=channel`, keys.audiences);
+    for (const [a, b] of [[h.T0 - MIN, h.T0 + 1600 * MIN], [h.T0 - 2 * DAY, h.T0 + 4 * DAY]]) {
+      const r = await api(`/api/funnel?from=${encodeURIComponent(new Date(a).toISOString())}&to=${encodeURIComponent(new Date(b).toISOString())}&breakdown=channel`, h.keys.audiences);
       expect(r.status).toBe(200);
       const stages = r.body.stages as any[];
       expect(stages.map((x) => x.count)).toEqual([0, 0, 0, 0, 2, 2]);
@@ -735,6 +613,6 @@ describe('black-box journeys 8: the demo site over 25 hours on the collector\'s 
       expect(social.map((x: any) => x.count)).toEqual([0, 0, 0, 0, 1, 0]);
       expect(social.map((x: any) => x.entered)).toEqual([1, 1, 1, 0, 1, 0]);
     }
-    expect(await api(`/api/leads?identified=false`, keys.leads).then((r) => r.body.items)).toEqual([]);
+    expect(await api(`/api/leads?identified=false`, h.keys.leads).then((r) => r.body.items)).toEqual([]);
   });
 });

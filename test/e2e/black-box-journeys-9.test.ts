@@ -11,141 +11,11 @@
 // return_visit 5, pricing_view 10 window 1d, case_study_view 5, content_download 10, newsletter_signup 10,
 // demo_request 30; MQL at 50; half-life 90 days; Funnel report) and "Segments" (the presets: pricing_no_demo,
 // newsletter_cold, content_downloaders, demo_no_close, stalled_consideration), never read from the code's output.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../collector/server.js';
-import { collectorDatabase } from '../helpers/test-db.js';
-import { runAdmin } from '../../scripts/admin.js';
+import { describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { MIN, DAY, PHONE_UA, decayed, stagesOf, awardsOf, useClockedDemo } from './clocked-demo.js';
 
-const MIN = 60_000;
-const DAY = 24 * 60 * MIN;
-const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
-const STAGES = ['awareness', 'interest', 'consideration', 'intent', 'evaluation', 'purchase'];
-
-/** the shared clock: the collector reads Date.now() + offset; every device's clock is moved by the same amount */
-let offset = 0;
-let T0 = 0;
-let server: RunningServer;
-let browser: Browser;
-const devices: BrowserContext[] = [];
-const keys = { write: '', leads: '', audiences: '', admin: '' };
-
-beforeAll(async () => {
-  const database = await collectorDatabase('journeys9.db');
-  server = await startServer({ env: { PORT: '0', ...database, LOG_LEVEL: 'error', SEGMENT_SWEEP_MS: '100' }, now: () => Date.now() + offset });
-  T0 = Date.now();
-  const key = async (scopes: string) => {
-    const made = await runAdmin(['key', 'create', '--site', server.demoSite!.siteId, '--scopes', scopes], { ...process.env, ...database });
-    expect(made.code, made.out).toBe(0);
-    return JSON.parse(made.out).secret as string;
-  };
-  keys.write = await key('events:write');
-  keys.leads = await key('leads:read');
-  keys.audiences = await key('audiences:read');
-  keys.admin = await key('admin');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** a new device: its own context (storage, visitor id), its clock set to the shared clock */
-async function device(userAgent?: string): Promise<BrowserContext> {
-  const ctx = await browser.newContext(userAgent ? { userAgent } : {});
-  await ctx.route('https://example.com/**', (r) => r.fulfill({ status: 200, body: 'partner' }));
-  await ctx.clock.install({ time: Date.now() + offset });
-  devices.push(ctx);
-  return ctx;
-}
-/** the same device (its cookies and storage) in a new context whose clock is installed at the shared clock's now */
-async function reopen(ctx: BrowserContext): Promise<BrowserContext> {
-  const again = await browser.newContext({ storageState: await ctx.storageState() });
-  await again.clock.install({ time: Date.now() + offset });
-  devices.push(again);
-  return again;
-}
-/** time passes for everyone: the collector and every device. Tabs stay open (a closed tab's beacon arriving after the
- * jump would be moved by the device-clock correction); every event of the step is read back before this is called. */
-async function advance(minutes: number) {
-  offset += minutes * MIN;
-  for (const d of devices) await d.clock.fastForward(minutes * MIN);
-}
-/** minutes on the shared clock since the start */
-const nowMin = () => offset / MIN;
-
-async function visit(ctx: BrowserContext, path: string): Promise<Page> {
-  const tab = await ctx.newPage();
-  await tab.goto(server.url + path);
-  await tab.waitForLoadState('load');
-  return tab;
-}
-async function go(tab: Page, selector: string, path: string) {
-  await Promise.all([tab.waitForURL(server.url + path), tab.click(selector)]);
-  await tab.waitForLoadState('load');
-}
-async function submit(tab: Page, form: 'newsletter' | 'demo', email: string, fields: Record<string, string> = {}) {
-  await tab.fill(`form[data-funnelbeam="${form}"] input[type=email]`, email);
-  for (const [name, value] of Object.entries(fields)) {
-    const sel = `form[data-funnelbeam="${form}"] [name="${name}"]`;
-    if (name === 'country') await tab.selectOption(sel, value);
-    else await tab.fill(sel, value);
-  }
-  await tab.click(`form[data-funnelbeam="${form}"] button[type=submit]`);
-  await tab.waitForSelector('[role=status]');
-}
-async function download(tab: Page, selector: string) {
-  const [file] = await Promise.all([tab.waitForEvent('download'), tab.click(selector)]);
-  await file.cancel().catch(() => {});
-}
-const visitorIdOf = (tab: Page) => tab.evaluate(() => new Promise<string>((resolve) => (window as any).funnelbeam('visitorId', resolve)));
-
-async function api(path: string, secret: string, init: RequestInit = {}) {
-  const res = await fetch(server.url + path, { ...init, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...init.headers } });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as any };
-}
-interface Item { kind: string; name: string; at: string; visitorId?: string; path?: string; url?: string; form?: string | null; props?: any; from?: string | null; to?: string; rule?: string; points?: number; scoreAfter?: number; segment?: string; change?: string }
-const profile = async (ref: string) => {
-  const r = await api(`/api/leads/${encodeURIComponent(ref)}`, keys.leads);
-  return r.status === 200 ? r.body : null;
-};
-async function timeline(ref: string): Promise<Item[]> {
-  const r = await api(`/api/leads/${encodeURIComponent(ref)}/timeline?limit=500`, keys.leads);
-  expect(r.status).toBe(200);
-  return r.body.items;
-}
-/** polls a lead's timeline until its events (engagement left out), oldest first, are `want` */
-async function eventsUntil(ref: string, want: string[]): Promise<Item[]> {
-  let items: Item[] = [];
-  await expect
-    .poll(async () => {
-      items = (await profile(ref)) ? await timeline(ref) : [];
-      return evs(items).map((i) => `${i.name} ${i.path}`);
-    }, { timeout: 20_000, interval: 100 })
-    .toEqual(want);
-  return items;
-}
-/** event items oldest first, engagement left out (sent when a page is left, after at least a second: timing) */
-const evs = (items: Item[]) => items.filter((i) => i.kind === 'event' && i.name !== 'engagement').slice().reverse();
-const stagesOf = (items: Item[]) => items.filter((i) => i.kind === 'stage').map((i) => `${i.from ?? null}>${i.to}`).reverse();
-const awardsOf = (items: Item[]) => items.filter((i) => i.kind === 'score').map((i) => `${i.rule} ${i.points}`).reverse();
-const segsOf = (items: Item[]) => items.filter((i) => i.kind === 'segment').map((i) => `${i.change} ${i.segment}`).reverse();
-/** minutes on the shared clock of an item */
-const minOf = (i: { at: string }) => (Date.parse(i.at) - T0) / MIN;
-async function postEvents(body: unknown) {
-  const r = await api('/api/events', keys.write, { method: 'POST', body: JSON.stringify(body) });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  return r.body;
-}
-
-/** README "Scores": half-life decay. The score at `atMin` of awards [points, minute] is Σ points · 2^(-(atMin - minute)/(90 days)) */
-const HALF_LIFE_MIN = 90 * 24 * 60;
-const decayed = (awards: Array<[number, number]>, atMin: number) => awards.reduce((s, [p, m]) => s + p * 2 ** (-(atMin - m) / HALF_LIFE_MIN), 0);
+const { h, device, reopen, advance, nowMin, visit, go, submit, download, visitorIdOf, api, profile, timeline, eventsUntil, minOf } = useClockedDemo('journeys9.db', { SEGMENT_SWEEP_MS: '100' });
 
 
 const LENA = 'lena@globex.example';
@@ -159,7 +29,7 @@ async function segmentsUntil(ref: string, want: string[]) {
 }
 /** what the snippet's `segments` call reads for a device (contract §5: the site key, no bearer key) */
 async function visitorSegments(visitorId: string) {
-  const res = await fetch(`${server.url}/api/visitors/${visitorId}/segments?site=${server.demoSite!.siteKey}`);
+  const res = await fetch(`${h.server.url}/api/visitors/${visitorId}/segments?site=${h.server.demoSite!.siteKey}`);
   expect(res.status).toBe(200);
   return ((await res.json()).segments as string[]).slice().sort();
 }
@@ -192,7 +62,7 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
     await tab.waitForTimeout(1100);
     await tab.close();
     const outbox = async () => {
-      const state = await devices[0].storageState();
+      const state = await h.devices[0].storageState();
       const fb = state.origins.flatMap((o) => o.localStorage).find((e) => e.name === '_fb');
       return ((fb ? JSON.parse(fb.value).q : []) as Array<{ i: string; n: string }>) ?? [];
     };
@@ -208,7 +78,7 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
   test('day 22: 21 days in consideration make her stalled_consideration (the sweep, no event); her score has decayed', async () => {
     await advance(22 * DAY / MIN);
     await segmentsUntil(LENA, ['pricing_no_demo', 'stalled_consideration']);
-    const listed = await api('/api/leads?segment=stalled_consideration', keys.leads);
+    const listed = await api('/api/leads?segment=stalled_consideration', h.keys.leads);
     expect(listed.status).toBe(200);
     expect(listed.body.items.map((l: any) => l.email)).toEqual([LENA]);
     // 27 · 2^(-22/90) = 27 · 0.84418… ≈ 22.79
@@ -220,7 +90,7 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
     await advance(9 * DAY / MIN);
     await segmentsUntil(LENA, ['newsletter_cold', 'stalled_consideration']);
     expect(await visitorSegments(who.lena)).toEqual(['newsletter_cold', 'stalled_consideration']);
-    const cold = await api('/api/segments/newsletter_cold/members?format=json', keys.audiences);
+    const cold = await api('/api/segments/newsletter_cold/members?format=json', h.keys.audiences);
     expect(cold.status).toBe(200);
     expect(cold.body.members.map((m: any) => m.email)).toEqual([LENA]);
   });
@@ -231,7 +101,7 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
     // the same browser profile (its storage: visitor id, first touch, outbox) in a context whose clock is installed at
     // day 31: Playwright's fake clock stops firing timers in documents made after a jump of more than 2^31 ms (24.8
     // days) from its install, so the snippet there would never send (the day-0 context stays open, idle)
-    const laptop = await reopen(devices[0]);
+    const laptop = await reopen(h.devices[0]);
     const tab = await visit(laptop, '/demo/?utm_source=newsletter&utm_medium=email&utm_campaign=digest');
     // the playbook (a .pdf link without `download`: Chromium's viewer opens; content_download +10 → 38.26; interest is
     // below her stage), back to the home page (the same visit)
@@ -253,7 +123,7 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
     expect(p.score).toBeLessThan(48.5);
     expect(p.score).toBeGreaterThan(48);
     await segmentsUntil(LENA, ['content_downloaders', 'pricing_no_demo']);
-    expect((await api('/api/leads?mql=true', keys.leads)).body.items).toEqual([]);
+    expect((await api('/api/leads?mql=true', h.keys.leads)).body.items).toEqual([]);
 
     // the pricing page's demo link and the demo form: +30 → 78.26: the MQL crossed by the request; SQL; evaluation
     await go(tab, 'p a[href="/demo/demo"]', '/demo/demo');
@@ -299,7 +169,7 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
   // duplicates.
   test('day 31: her day-0 outbox, resent with the day-31 pages, holds stored events: none is refused or kept in the rejected store', async () => {
     // contract §7: a retried event is stored once; bad input is what goes to the rejected store
-    const rejected = await api('/api/rejected?limit=500', keys.admin);
+    const rejected = await api('/api/rejected?limit=500', h.keys.admin);
     expect(rejected.status).toBe(200);
     expect(rejected.body.items.map((r: any) => r.message)).toEqual([]);
   });
@@ -320,7 +190,7 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
     // the default period: the 30 days before the collector's now (day 31). Its cohort is Ben alone (Lena was created on
     // day 0). count (now): Lena and Ben in evaluation. entered: Ben's awareness, consideration, evaluation; Lena's
     // intent and evaluation of day 31 (her day-0 entries are outside). reached (Ben): 1, 1, 1, 1, 1, 0
-    const r = await api('/api/funnel', keys.audiences);
+    const r = await api('/api/funnel', h.keys.audiences);
     expect(r.status).toBe(200);
     const col = (rows: any[], k: string) => rows.map((s) => s[k]);
     expect(col(r.body.stages, 'count')).toEqual([0, 0, 0, 0, 2, 0]);
@@ -338,8 +208,8 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
     // the two months (from just before day 0): the cohort is Lena and Ben. entered: awareness 2, consideration 2,
     // intent 1 (Lena), evaluation 2. Times in consideration: Ben seconds, Lena 31 days (day 0 → day 31): p50 Ben's,
     // p90 Lena's. Awareness: both seconds
-    const from = new Date(T0 - MIN).toISOString();
-    const all = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(T0 + offset + MIN).toISOString())}&breakdown=channel`, keys.audiences);
+    const from = new Date(h.T0 - MIN).toISOString();
+    const all = await api(`/api/funnel?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(h.T0 + h.offset + MIN).toISOString())}&breakdown=channel`, h.keys.audiences);
     expect(all.status).toBe(200);
     expect(col(all.body.stages, 'count')).toEqual([0, 0, 0, 0, 2, 0]);
     expect(col(all.body.stages, 'entered')).toEqual([2, 0, 2, 1, 2, 0]);

@@ -3,19 +3,11 @@
 // migration marks every lead that was an MQL already.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
-import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { openDb } from '../../collector/storage/open-db.js';
-import { openSqlite } from '../../collector/storage/sqlite-db.js';
-import { openPostgres } from '../../collector/storage/pg-db.js';
 import type { Db } from '../../collector/storage/db.js';
 import {
   carryMqlAnnounced, getLeadFoldRow, getLeadFoldRows, insertFoldedLeads, insertLead, updateLeadFold, updateLeadFolds, type LeadFoldUpdate,
 } from '../../collector/storage/leads.js';
-import { ENGINES, freshPgUrl, migrationsUpTo, openTestDb, tempDir } from '../helpers/test-db.js';
+import { databaseUpTo, ENGINES, openTestDb } from '../helpers/test-db.js';
 
 const T0 = 1_760_000_000_000;
 const fold = (over: Partial<LeadFoldUpdate> = {}): LeadFoldUpdate => ({
@@ -87,20 +79,7 @@ describe.each(ENGINES)('the lead.mql mark on %s', (engine) => {
 
   test('the migration marks every lead already an MQL at its mqlAt, and no other', async () => {
     // a database as it was before the mark (SQLite migrations 0000–0013, PostgreSQL 0000–0011), with an MQL and another lead
-    let url = '';
-    let path = '';
-    let before: Db;
-    if (engine === 'pg') {
-      url = await freshPgUrl();
-      const pg = openPostgres(url, 2);
-      await migratePg(drizzlePg(pg.pool), { migrationsFolder: migrationsUpTo('pg', 11) });
-      before = pg;
-    } else {
-      path = join(tempDir(), 'old.db');
-      const sqlite = openSqlite(path);
-      migrateSqlite(drizzleSqlite(sqlite.raw), { migrationsFolder: migrationsUpTo('sqlite', 13) });
-      before = sqlite;
-    }
+    const { db: before, reopen } = await databaseUpTo(engine, engine === 'pg' ? 11 : 13);
     for (const [leadId, mqlAt] of [['l_mql', T0 + 4], ['l_not', null]] as const) {
       await before.run(
         `INSERT INTO leads (site_id, lead_id, stage, stage_at, score_at, mql, mql_at, created_at, updated_at) VALUES ('s', ?, 'seen', 1, 1, ?, ?, 1, 1)`,
@@ -108,7 +87,7 @@ describe.each(ENGINES)('the lead.mql mark on %s', (engine) => {
       );
     }
     await before.close();
-    const after = engine === 'pg' ? await openDb({ databaseUrl: url, poolSize: 2 }) : await openDb({ databasePath: path });
+    const after = await reopen();
     try {
       const rows = await after.all<{ lead_id: string; m: number | string | null }>('SELECT lead_id, mql_announced_at AS m FROM leads ORDER BY lead_id');
       expect(rows.map((r) => [r.lead_id, r.m === null ? null : Number(r.m)])).toEqual([['l_mql', T0 + 4], ['l_not', null]]);

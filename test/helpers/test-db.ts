@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
+import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { openDb } from '../../collector/storage/open-db.js';
+import { openSqlite } from '../../collector/storage/sqlite-db.js';
+import { openPostgres } from '../../collector/storage/pg-db.js';
 import type { Db } from '../../collector/storage/db.js';
 
 export const tempDir = (prefix = 'funnelbeam-') => mkdtempSync(join(tmpdir(), prefix));
@@ -19,6 +25,24 @@ export function migrationsUpTo(engine: 'sqlite' | 'pg', last: number): string {
   journal.entries = journal.entries.filter((e: { idx: number }) => e.idx <= last);
   writeFileSync(journalPath, JSON.stringify(journal));
   return dir;
+}
+
+/**
+ * A new database of the engine as it was after migration `last` (journal index: each engine numbers its own), to write
+ * rows as an older collector did; `reopen()`, after closing it, opens it as the collector does today (every migration
+ * and data step applied).
+ */
+export async function databaseUpTo(engine: 'sqlite' | 'pg', last: number): Promise<{ db: Db; reopen: () => Promise<Db> }> {
+  if (engine === 'pg') {
+    const url = await freshPgUrl();
+    const db = openPostgres(url, 2);
+    await migratePg(drizzlePg(db.pool), { migrationsFolder: migrationsUpTo('pg', last) });
+    return { db, reopen: () => openDb({ databaseUrl: url, poolSize: 2 }) };
+  }
+  const path = join(tempDir(), 'old.db');
+  const db = openSqlite(path);
+  migrateSqlite(drizzleSqlite(db.raw), { migrationsFolder: migrationsUpTo('sqlite', last) });
+  return { db, reopen: () => openDb({ databasePath: path }) };
 }
 
 export async function openTestSqlite(): Promise<Db> {

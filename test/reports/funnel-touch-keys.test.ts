@@ -1,20 +1,12 @@
 // The touch key columns of leads (ft_… / lt_…): back-filled by their migration from the JSON touches, kept in step
 // with first_touch/last_touch on every write, and the funnel breakdowns read from them give what the JSON gave.
 import { afterEach, describe, expect, test } from 'vitest';
-import { join } from 'node:path';
-import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
-import { migrate as migrateSqlite } from 'drizzle-orm/better-sqlite3/migrator';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { openDb } from '../../collector/storage/open-db.js';
-import { openSqlite } from '../../collector/storage/sqlite-db.js';
-import { openPostgres } from '../../collector/storage/pg-db.js';
 import type { Db } from '../../collector/storage/db.js';
 import { TOUCH_KEY_COLUMNS } from '../../collector/storage/leads.js';
 import { replaySite } from '../../collector/funnel/replay.js';
 import { buildBreakdownMetrics } from '../../collector/reports/stage-metrics.js';
 import { makeJourneyApp } from '../helpers/journey-app.js';
-import { ENGINES, freshPgUrl, migrationsUpTo, tempDir } from '../helpers/test-db.js';
+import { databaseUpTo, ENGINES } from '../helpers/test-db.js';
 import { DAY, HOUR, MIN } from '../helpers/funnel-factories.js';
 import { jsonKeySql, jsonLinearGroups, jsonTouchGroups } from './funnel-reference.js';
 import { playVisitMix } from './visit-mix.js';
@@ -44,20 +36,7 @@ async function outOfStep(db: Db, siteId: string) {
 describe.each(ENGINES)('touch key columns on %s', (engine) => {
   test('the migration back-fills them from the JSON touches already stored', async () => {
     // a database as it was before the columns (migrations 0000–0005), with leads written then
-    let url = '';
-    let path = '';
-    let before: Db;
-    if (engine === 'pg') {
-      url = await freshPgUrl();
-      const pg = openPostgres(url, 2);
-      await migratePg(drizzlePg(pg.pool), { migrationsFolder: migrationsUpTo('pg', 5) });
-      before = pg;
-    } else {
-      path = join(tempDir(), 'old.db');
-      const sqlite = openSqlite(path);
-      migrateSqlite(drizzleSqlite(sqlite.raw), { migrationsFolder: migrationsUpTo('sqlite', 5) });
-      before = sqlite;
-    }
+    const { db: before, reopen } = await databaseUpTo(engine, 5);
     const touches: Array<[string | null, string | null]> = [
       [
         JSON.stringify({ url: 'https://a.test/?utm_source=google', channel: 'paid_search', utm_source: 'google', utm_medium: 'cpc', utm_campaign: 'brand', at: 1 }),
@@ -81,7 +60,7 @@ describe.each(ENGINES)('touch key columns on %s', (engine) => {
       ['{"channel":"direct","utm_source":"a\\u0000b"}'],
     );
     await before.close();
-    const db = engine === 'pg' ? await openDb({ databaseUrl: url, poolSize: 2 }) : await openDb({ databasePath: path });
+    const db = await reopen();
     closers.push(() => db.close());
     expect(await outOfStep(db, 's')).toEqual([]);
     const rows = await db.all<Record<string, string>>(`SELECT lead_id, ${KEYS} FROM leads ORDER BY lead_id`);

@@ -4,57 +4,18 @@
 // cross-document view transitions, web components rendered on the server (declarative shadow DOM) and a legacy tag
 // container that writes the tag with document.write, in headless Chromium with the back/forward cache on, against the
 // real collector. The expected events are worked out by hand from the contract (§2–§4) and the README before each run.
-import { afterAll, beforeAll, test, type ExpectStatic } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startCollector, startSiteServer, type Collector, type Pages, type SiteServer, type StoredRow } from '../helpers/browser.js';
-import { tempDir } from '../helpers/test-db.js';
-import { doc, file, loaded, named, noEngagement, pathOf as path } from '../helpers/snippet-sites.js';
+import { test, type ExpectStatic } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { SiteServer } from '../helpers/browser.js';
+import { doc, file, loaded, named, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
-/**
- * One Chromium profile for the file, as the shared harness launches it (test/helpers/browser.ts) but with the
- * back/forward cache on: Playwright turns it off by default (--disable-back-forward-cache), so a "back" would be a fresh
- * load and never a restore.
- */
-let browser: BrowserContext;
-let collector: Collector;
-const servers: SiteServer[] = [];
-beforeAll(async () => {
-  const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
-  [browser, collector] = await Promise.all([
-    chromium.launchPersistentContext(tempDir('funnelbeam-chromium-'), {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      userAgent: ua,
-      ignoreDefaultArgs: ['--disable-back-forward-cache'],
-      args: [`--user-agent=${ua}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    }),
-    startCollector(),
-  ]);
-});
-afterAll(async () => {
-  await browser?.close();
-  for (const s of servers) await s.close();
-  await collector?.stop();
-});
-
-/** A fresh origin (own port, so own localStorage) serving these pages. */
-async function serve(pages: Pages): Promise<SiteServer> {
-  const server = await startSiteServer(pages);
-  servers.push(server);
-  return server;
-}
-const of = (s: SiteServer) => (rows: StoredRow[]) => rows.filter((r) => r.url.startsWith(s.origin));
-/** The site's stored events, once `check` holds for them. */
-const waitFor = async (s: SiteServer, check: (rows: StoredRow[]) => boolean, timeoutMs?: number) =>
-  of(s)(await collector.waitForEvents((rows) => check(of(s)(rows)), timeoutMs));
-/** Everything stored for the site once the snippet had time to send what it still holds. */
-const settled = async (s: SiteServer, ms = 700) => (await new Promise((r) => setTimeout(r, ms)), of(s)(await collector.events()));
-/** The attributes of a script tag loading the snippet from the collector. */
-const tagOf = (attrs = '') => `src="${collector.url}/s.js" data-site="${collector.site.siteKey}" data-local ${attrs}`;
+// one Chromium profile for the file with the back/forward cache on (Playwright turns it off by default)
+const sites = snippetSites({ backForwardCache: true });
+const { serve, waitFor, settled, tagOf } = sites;
 
 /** A page with its uncaught errors collected. */
 async function watched(url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage();
+  const page = await sites.browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
@@ -181,7 +142,7 @@ const WP_ROCKET = `<script>(() => {
 test.concurrent('a WordPress site whose WP Rocket delays every script until the first interaction (Delay JavaScript execution), the tag delayed and then excluded: a guide downloaded as the first click, a page read without touching it, back to the landing page (restored from the back/forward cache), a call there', async ({ expect }) => {
   // (the two set-ups side by side, each in its own tab)
   const visit = async (delayed: boolean) => {
-    const tag = delayed ? `<script type="rocketlazyloadscript" data-rocket-src="${collector.url}/s.js" data-site="${collector.site.siteKey}" data-local defer></script>` : `<script defer ${tagOf()}></script>`;
+    const tag = delayed ? `<script type="rocketlazyloadscript" data-rocket-src="${sites.collector.url}/s.js" data-site="${sites.collector.site.siteKey}" data-local defer></script>` : `<script defer ${tagOf()}></script>`;
     // (a chat widget stays delayed in both cases: WP Rocket runs, and wraps addEventListener, either way)
     const head = WP_ROCKET + tag + `<script type="rocketlazyloadscript">window.chat = 'ready'</script>`;
     const s = await serve({

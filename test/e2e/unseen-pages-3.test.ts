@@ -3,10 +3,10 @@
 // still in flight when the visitor leaves; the back/forward cache really on), in headless Chromium against the real
 // collector: what the collector stores is what the visitor did.
 import { afterAll, expect, test } from 'vitest';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectorProxy, file, loaded, named, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
-import { tempDir } from '../helpers/test-db.js';
+import { launchChromium } from '../helpers/browser.js';
 
 const sites = snippetSites();
 const { site, waitFor, settled, openLoaded: open } = sites;
@@ -28,16 +28,7 @@ const slowProxy = (ms: number) => collectorProxy(() => sites.collector.url, '/fb
  * (--disable-back-forward-cache), so a "back" there is a fresh load and never a restore.
  */
 let bfcacheBrowser: BrowserContext | undefined;
-async function withBfcache(): Promise<BrowserContext> {
-  const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
-  return (bfcacheBrowser ??= await chromium.launchPersistentContext(tempDir('funnelbeam-bfcache-'), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    userAgent: ua,
-    ignoreDefaultArgs: ['--disable-back-forward-cache'],
-    args: [`--user-agent=${ua}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  }));
-}
+const withBfcache = async (): Promise<BrowserContext> => (bfcacheBrowser ??= await launchChromium({ backForwardCache: true }));
 afterAll(async () => {
   await bfcacheBrowser?.close();
 });

@@ -15,11 +15,16 @@ import { collectorDatabase, tempDir } from './test-db.js';
  */
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
-export async function launchChromium(): Promise<BrowserContext> {
+/**
+ * `backForwardCache`: on, as in a real browser (Playwright turns it off by default with --disable-back-forward-cache,
+ * so a "back" would be a fresh load and never a restore).
+ */
+export async function launchChromium(options: { backForwardCache?: boolean } = {}): Promise<BrowserContext> {
   return chromium.launchPersistentContext(tempDir('funnelbeam-chromium-'), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     userAgent: USER_AGENT,
+    ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
     args: [`--user-agent=${USER_AGENT}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }

@@ -8,13 +8,13 @@ import { htmlPage, launchChromium, startCollector, startSiteServer, type Collect
 /** A page of a site: what goes in its body and head, the script tag's extra attributes, its title. */
 export type SitePage = { body?: string; attrs?: string; head?: string; title?: string };
 
-export function snippetSites() {
+export function snippetSites(options: { backForwardCache?: boolean } = {}) {
   let browser: BrowserContext;
   let collector: Collector;
   const servers: SiteServer[] = [];
 
   beforeAll(async () => {
-    [browser, collector] = await Promise.all([launchChromium(), startCollector()]);
+    [browser, collector] = await Promise.all([launchChromium(options), startCollector()]);
     // middle-clicks and target=_blank open tabs; they are not part of the tests
     browser.on('page', (p) => void p.waitForLoadState().then(async () => { if (p.url().includes('/elsewhere')) await p.close(); }).catch(() => {}));
   });

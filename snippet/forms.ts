@@ -39,13 +39,15 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
     let { type, value, name } = el;
     let key = el.dataset.funnelbeamField;
     // a form with a submit button of its own sends by it, not by a type=button control ("Next" of a multi-step form)
-    if (button && type == 'submit') return;
+    if (type == 'submit' && button) return;
     // an email field: by type, or a text field whose name, id or autocomplete says so (an address the collector finds
     // unusable, "a@b.co;", is dropped there and the form still counts; a component's value that is no string, none)
     if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= (value = value?.trim()) && /^\S+@\S+\.\S\S+$/.test(value) && value;
-    // a marked field, never a password or card field; a radio button or checkbox (the only input types with "io" or
-    // "bo" in them) only when checked (the collector cuts a value to 512 characters)
-    else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/password|cc-|ccn|card|cv[cv]/i.test(type + el.autocomplete + name)) (tr ||= {})[key] = value;
+    // a marked field, never a password or card field: by its type, autocomplete or name, so also a password the visitor
+    // showed (an eye button switches its type to "text") named pwd, pass, passwort or mot_de_passe, and Magento's
+    // payment[cc_number] and payment[cc_cid]; a radio button or checkbox (the only input types with "io" or "bo" in
+    // them) only when checked (the collector cuts a value to 512 characters)
+    else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/pass|pw|cc[-_n]|card|cv[cv]/i.test(name + type + el.autocomplete)) (tr ||= {})[key] = value;
   }
   // a form with an email field (unless empty) or a marker, valid by its own constraints; a form already counted is not
   // counted again without an email (a multi-step form counted at its "Next", whose last step has no email field left)

@@ -132,3 +132,29 @@ test('a form marked with its own kind (even "constructor") is sent with that mar
   await page.settle();
   expect(formEvents()).toEqual([{ n: 'form_submit', f: 'constructor', em: 'k@example.com', tr: undefined, p: undefined }]);
 });
+
+test('a marked password the visitor showed (its type switched to "text") or a marked card field is never sent, whatever the name says of it: pwd, pass1, user_pass, passwort, mot_de_passe, payment[cc_number], payment[cc_cid], cc-exp', async () => {
+  // contract §3: password and card fields never, also when marked (README: "even when marked"); a shown password keeps
+  // its name, and its autocomplete only where the site wrote one
+  page = await openPage({
+    html: `<form id="f">
+      <input type="email" name="email" value="dev@startup.example" data-funnelbeam-field>
+      <input name="company" value="Startup" data-funnelbeam-field>
+      <input type="text" name="pwd" value="secret-1" data-funnelbeam-field>
+      <input type="text" name="pass1" value="secret-2" data-funnelbeam-field>
+      <input type="text" name="user_pass" value="secret-3" data-funnelbeam-field>
+      <input type="text" name="passwort" value="secret-4" data-funnelbeam-field>
+      <input type="text" name="mot_de_passe" value="secret-5" data-funnelbeam-field>
+      <input type="text" name="payment[cc_number]" value="4111111111111111" data-funnelbeam-field>
+      <input type="text" name="payment[cc_cid]" value="737" data-funnelbeam-field="cid">
+      <input type="text" name="exp" autocomplete="cc-exp" value="08/29" data-funnelbeam-field>
+      <input type="text" name="jobTitle" value="CTO" data-funnelbeam-field>
+    </form>`,
+    before: (w) => w.document.addEventListener('submit', (e: any) => e.preventDefault()),
+  });
+  submit('f');
+  await page.settle();
+  expect(formEvents()).toEqual([{ n: 'form_submit', f: 'other', em: 'dev@startup.example', tr: { company: 'Startup', jobTitle: 'CTO' }, p: undefined }]);
+  const wire = JSON.stringify(page.sent.map((s) => s.body));
+  for (const secret of ['secret-', '4111111111111111', '"737"', '08/29']) expect(wire).not.toContain(secret);
+});

@@ -4,7 +4,13 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,700 with terser after esbuild, also before the fourteenth unseen-pages round (+5 −5: view paths compared without a
+ * 2,699 with terser after esbuild; 2,700 before the forms-judge round (+2 −3: a marked field is no password or card field
+ * by its name too when it holds "pass", "pw" or "cc_", so a password the visitor showed (an eye button switches its type
+ * to "text") named pwd, pass, passwort or mot_de_passe, and Magento's payment[cc_number] and payment[cc_cid], are no
+ * longer sent as traits, +2; the name read first in that test, and the submit type before the send button in the
+ * type=button check, -3; watching every shadow root as it is attached (Element.prototype.attachShadow wrapped), so that a
+ * form in a closed shadow root counts, +44, was measured and left out), also before the fourteenth unseen-pages round
+ * (+5 −5: view paths compared without a
  * trailing slash, so a router's boot that only drops or adds it (Angular's from /pricing/ to /pricing on a host that serves
  * pages as folders, or a router set to add it) is one view, not two, +5; paid by save() deleting the stale
  * stored copy before writing instead of in a second try after a failed write, −5, which also gives a write on full
@@ -104,7 +110,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2700;
+export const GZIP_BUDGET = 2699;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -326,8 +326,11 @@ export function placeLateEvents(
       }
     }
     if (found) {
-      insertTime(found.s.times, at);
-      if (found.rule !== 'current') remember(found.s, at);
+      // an engagement event (activity begun before it) extends nothing: later late events are not measured from it
+      if ((late[i].since ?? at) >= at) {
+        insertTime(found.s.times, at);
+        if (found.rule !== 'current') remember(found.s, at);
+      }
       placements.push({ sessionId: found.s.sessionId, isNew: false, rule: found.rule, touch: found.s.touch });
       continue;
     }

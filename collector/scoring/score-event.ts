@@ -37,18 +37,30 @@ export interface ScoreChange {
 export const scoreChangeId = (eventId: string, position: number, ruleId: string) => `${eventId}#${String(position).padStart(3, '0')}:${ruleId}`;
 
 /**
- * Whether a rule with window "session" already awarded this event's session: a web session is its device's, and one
- * device's sessions follow one another, so the device's last awarded session tells (another device's visit in between
- * does not reopen it). A server event opens no visit: its `srv:` session is its own. `ls` is what states stored before
- * `lv` remember: the one session their last award was in.
+ * How many awarded sessions a rule with window "session" remembers per device. One device's sessions mostly follow one
+ * another, but a late event with a campaign opens a past session inside the span of the visit around it (the late-event
+ * rules never move that visit's later pages), so in time order the device goes from that visit to the past session and
+ * back: the last awarded session alone would score the visit again.
+ */
+export const SESSIONS_REMEMBERED = 8;
+
+/**
+ * Whether a rule with window "session" already awarded this event's session: a web session is its device's, and the
+ * device's last awarded sessions tell (another device's visit in between does not reopen it). A server event opens no
+ * visit: its `srv:` session is its own. `ls` is what states stored before `lv` remember: the one session their last
+ * award was in. `lv` holds each device's awarded session ids, latest first, separated by spaces (no id holds one);
+ * states stored before held one id, which reads as a list of one.
  */
 function isSessionAwarded(p: RuleProgress | undefined, e: FoldEvent): boolean {
-  return p !== undefined && (p.ls === e.sessionId || (e.source === 'web' && p.lv !== undefined && Object.hasOwn(p.lv, e.visitorId) && p.lv[e.visitorId] === e.sessionId));
+  return p !== undefined && (p.ls === e.sessionId || (e.source === 'web' && p.lv !== undefined && Object.hasOwn(p.lv, e.visitorId) && p.lv[e.visitorId].split(' ').includes(e.sessionId)));
 }
 
-/** The progress with this web event's session remembered as its device's last awarded one. */
-const withSessionAward = (p: RuleProgress | undefined, e: FoldEvent): RuleProgress =>
-  e.source === 'web' ? { ...p, lv: { ...p?.lv, [e.visitorId]: e.sessionId } } : { ...p };
+/** The progress with this web event's session remembered among its device's awarded ones. */
+const withSessionAward = (p: RuleProgress | undefined, e: FoldEvent): RuleProgress => {
+  if (e.source !== 'web') return { ...p };
+  const had = p?.lv !== undefined && Object.hasOwn(p.lv, e.visitorId) ? p.lv[e.visitorId].split(' ') : [];
+  return { ...p, lv: { ...p?.lv, [e.visitorId]: [e.sessionId, ...had].slice(0, SESSIONS_REMEMBERED).join(' ') } };
+};
 
 export const emptyScoreState = (): ScoreState => ({ score: 0, scoreAt: null, mqlAt: null, progress: {} });
 

@@ -224,7 +224,7 @@ interface SessionEventRow {
   utm_source: string | null; utm_medium: string | null; utm_campaign: string | null; utm_term: string | null; utm_content: string | null;
 }
 const SESSION_EVENTS_SQL = `SELECT session_id, at, channel, click_id, utm_source, utm_medium, utm_campaign, utm_term, utm_content
-  FROM events WHERE site_id = ? AND visitor_id = ? AND at >= ? AND at <= ? AND source = 'web' ORDER BY at`;
+  FROM events WHERE site_id = ? AND visitor_id = ? AND at >= ? AND at <= ? AND source = 'web' AND name <> 'engagement' ORDER BY at`;
 
 /** A stored event's session touch: channel and UTM fields; the click id's value is not stored, its kind stands for it. */
 function storedTouch(r: SessionEventRow): Touch {

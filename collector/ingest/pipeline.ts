@@ -237,8 +237,9 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
     const repaired: RepairedEvent[] = parsed.repairs.map((r) => ({ index: r.index, id: r.eventId, message: repairMessage(r) }));
     if (enriched.events.length === 0) {
-      // nothing new, nothing refused: an old outbox whose events are all stored
-      if (!problems.length && storedOld.size) return { ok: true, site, accepted: 0, duplicates: storedOld.size, rejected, repaired };
+      // nothing new: an old outbox whose events are stored (duplicates, their repairs kept when they were stored),
+      // beside any refused (listed in `rejected`, kept above)
+      if (storedOld.size) return { ok: true, site, accepted: 0, duplicates: storedOld.size, rejected, repaired };
       await keepRepairs(parsed.repairs, site, receivedAt);
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
@@ -281,7 +282,7 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     // resent beside new ones (the outbox a beacon sent, with the next page's events), and an erased one never is
     if (result.stored > 0 && parsed.repairs.length) {
       const skipped = result.notStored && new Set(result.notStored);
-      await keepRepairs(skipped ? parsed.repairs.filter((r) => !skipped.has(r.eventId)) : parsed.repairs, site, receivedAt);
+      await keepRepairs(parsed.repairs.filter((r) => !storedOld.has(r.eventId) && !(skipped && skipped.has(r.eventId))), site, receivedAt);
     }
     return { ok: true, site, accepted: result.stored, duplicates: result.duplicates + storedOld.size, rejected, repaired };
   };

@@ -92,7 +92,7 @@ const listRoute = createRoute({
       segment: z.string().max(64).optional().openapi({ description: 'segment key the lead is a member of; empty: any' }),
       q: z.string().max(320).optional().openapi({ description: 'part of the email, case-insensitive (empty: any lead); % and _ are plain characters, and a space is read as the + an unencoded query string turned into it' }),
       identified: z.enum(['true', 'false', '1', '0']).optional(),
-      mql: z.enum(['true', 'false', '1', '0']).optional().openapi({ description: 'true: MQLs only (the score crossed the MQL threshold once); false: leads not yet MQL' }),
+      mql: z.enum(['true', 'false', '1', '0']).optional().openapi({ description: 'true: MQLs under the current rules, the lead\'s events in time order (a rebuild can take it away); false: leads that are no MQL' }),
       sql: z.enum(['true', 'false', '1', '0']).optional().openapi({ description: 'true: SQLs only; false: leads not yet SQL' }),
       order: z.enum(['activity', 'id']).optional().openapi({
         description:

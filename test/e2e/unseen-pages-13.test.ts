@@ -9,16 +9,8 @@ import type { Page } from 'playwright-core';
 import { doc, file, loaded, named, noEngagement, pathOf as path, setHidden, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
-const { serve, waitFor, settled, tagOf } = sites;
+const { serve, waitFor, settled, tagOf, watched } = sites;
 
-/** A page with its uncaught errors collected. */
-async function watched(url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await sites.browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
-  return { page, errors };
-}
 
 test("a landing page whose own CSP (<meta http-equiv> connect-src 'self') blocks the collector, then a page without it: no error on the blocked page, and its view with the campaign, its download and its engagement are stored from the next page", async () => {
   // README, Transport: a network error keeps the events (a back-off of 2 s, remembered across pages); a beacon gets no

@@ -11,16 +11,8 @@ import { doc, file, loaded, named, noEngagement, pathOf as path, snippetSites } 
 
 // one Chromium profile for the file with the back/forward cache on (Playwright turns it off by default)
 const sites = snippetSites({ backForwardCache: true });
-const { serve, waitFor, settled, tagOf } = sites;
+const { serve, waitFor, settled, tagOf, watched } = sites;
 
-/** A page with its uncaught errors collected. */
-async function watched(url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await sites.browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
-  return { page, errors };
-}
 
 /** Back to the previous page, restored from the back/forward cache (its window state survived: no new load). */
 async function backRestored(expect: ExpectStatic, page: Page, url: string) {

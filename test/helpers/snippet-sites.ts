@@ -53,6 +53,14 @@ export function snippetSites(options: { backForwardCache?: boolean } = {}) {
     await loaded(page);
     return page;
   }
+  /** A new page at `url`, with its uncaught errors collected. */
+  async function watched(url: string): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    return { page, errors };
+  }
   /** The attributes of a script tag loading the snippet from the collector, for pages written by hand. */
   const tagOf = (attrs = '', key = collector.site.siteKey) => `src="${collector.url}/s.js" data-site="${key}" data-local ${attrs}`;
 
@@ -70,6 +78,7 @@ export function snippetSites(options: { backForwardCache?: boolean } = {}) {
     settled,
     open,
     openLoaded,
+    watched,
     tagOf,
   };
 }

@@ -168,10 +168,12 @@ describe('black-box journeys 9: two months of the demo site on the collector\'s 
   // her one engagement here). collector/ingest/pipeline.ts now counts an outbox's too-old events already stored as
   // duplicates.
   test('day 31: her day-0 outbox, resent with the day-31 pages, holds stored events: none is refused or kept in the rejected store', async () => {
-    // contract §7: a retried event is stored once; bad input is what goes to the rejected store
+    // contract §7: a retried event is stored once; bad input is what goes to the rejected store. Only beacons (`/e`)
+    // are judged: the API's own refusals are kept there too, and a poll of a profile that did not exist yet (a 404,
+    // as the PostgreSQL run's timing can give) is one
     const rejected = await api('/api/rejected?limit=500', h.keys.admin);
     expect(rejected.status).toBe(200);
-    expect(rejected.body.items.map((r: any) => r.message)).toEqual([]);
+    expect(rejected.body.items.filter((r: any) => r.route === '/e').map((r: any) => r.message)).toEqual([]);
   });
 
   test('day 31: Ben, new, asks for a demo from a LinkedIn ad; the funnel report of the default period (the last 30 days) and of the two months', async () => {

@@ -1,5 +1,6 @@
 // POST /e as a named list of steps: validate → resolve site → check origin → enrich → store (→ attribute).
 // Each step either passes its result on or stops the chain with a Rejection.
+import { findStoredEvents } from '../storage/lead-events.js';
 import type { Deps } from '../context.js';
 import type { Rejection } from './types.js';
 import { parseBatch, type EventProblem, type EventRepair } from './validate.js';
@@ -60,7 +61,7 @@ export function rawEvent(value: unknown): string {
 
 const NOTHING_HELD = () => {};
 
-const NO_IDS: ReadonlySet<string> = new Set();
+const NO_IDS: ReadonlySet<string> = new Set<string>();
 
 export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
@@ -140,15 +141,6 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     if (dropped.length) await keepRejected(dropped);
   }
 
-  /** which of these event ids the site has stored (a few ids: an outbox's too-old events) */
-  async function storedEventIds(siteId: string, ids: string[]): Promise<Set<string>> {
-    const rows = await deps.db.all<{ event_id: string }>(
-      `SELECT event_id FROM events WHERE site_id = ? AND event_id IN (${ids.map(() => '?').join(', ')})`,
-      [siteId, ...ids],
-    );
-    return new Set(rows.map((r) => r.event_id));
-  }
-
   /** Refused events of a device or email an erasure covers, at their time as sent (0 when it is unreadable), left out. */
   async function withoutErasedProblems(site: Site, visitorId: string, problems: EventProblem[]): Promise<EventProblem[]> {
     const erasable = problems.map((p) => {
@@ -216,7 +208,7 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     // an outbox resent after a week: a beacon has no answer, so the snippet keeps what it sent when its page was left
     // until the next visit's first answered send. Those of its events stored when they were fresh are duplicates (a
     // retried event is stored once), not bad input: neither refused nor kept in the rejected store
-    const storedOld = enriched.tooOld.length ? await storedEventIds(site.siteId, enriched.tooOld.map((w) => w.i)) : NO_IDS;
+    const storedOld = enriched.tooOld.length ? new Set((await findStoredEvents(deps.db, site.siteId, enriched.tooOld.map((w) => w.i))).keys()) : NO_IDS;
     if (storedOld.size) deps.metrics.inc('funnelbeam_events_duplicate_total', undefined, storedOld.size);
     for (const w of enriched.tooOld) {
       if (storedOld.has(w.i)) continue;

@@ -55,38 +55,52 @@ export function buildStageMetrics(stages: readonly string[], f: StageFacts): Sta
  * Whole units (1/10,000) for shares that add up to a whole: each share floored, and the units the floors lose go one
  * each to the largest remainders (ties to the earlier share), so the rounded shares add up to the rounded sum exactly
  * (three thirds are 0.3334 + 0.3333 + 0.3333 = 1, not 0.9999). Whole shares (first or last touch) stay as they are.
+ * `atLeast` (the units each share showed one stage further down the funnel, for `reached`) raises a floored share to
+ * it, which can only be its own floor plus the unit (never further from the exact share); a raised share takes no
+ * other unit. When the bounds ask for more units than there are (rare: remainders ranked otherwise on the stage
+ * below), they are dropped and the shares are apportioned plainly.
  */
-export function apportionUnits(shares: readonly number[]): number[] {
+export function apportionUnits(shares: readonly number[], atLeast?: readonly number[]): number[] {
   const scaled = shares.map((v) => v * UNITS);
   // the 1e-6 guard: a share that is whole but computed a hair under (0.9999999999·10⁴) floors to itself
-  const units = scaled.map((v) => Math.floor(v + 1e-6));
-  let left = Math.round(scaled.reduce((a, b) => a + b, 0)) - units.reduce((a, b) => a + b, 0);
+  const floors = scaled.map((v) => Math.floor(v + 1e-6));
+  const total = Math.round(scaled.reduce((a, b) => a + b, 0));
+  let units = atLeast ? floors.map((u, i) => Math.max(u, Math.min(atLeast[i] ?? 0, u + 1))) : floors.slice();
+  if (units.reduce((a, b) => a + b, 0) > total) units = floors.slice();
+  let left = total - units.reduce((a, b) => a + b, 0);
   // remainders compared to a millionth of a unit: shares added up in another order (⅓ + ⅓ vs ⅔) differ in their last
   // bits, and a tie must go to the earlier share whichever way the sum was taken
-  const order = scaled.map((v, i) => [Math.round((v - units[i]) * 1e6), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const order = scaled
+    .map((v, i) => [Math.round((v - floors[i]) * 1e6), i] as const)
+    .filter(([, i]) => units[i] === floors[i])
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   for (let k = 0; left > 0 && k < order.length; k++, left--) units[order[k][1]]++;
   return units;
 }
 
 /**
- * Makes a breakdown's groups add up to the report's totals as shown: per stage, `count`, `entered` and the cohort are
- * apportioned over the groups (apportionUnits), and each group's `reached` is the sum of its apportioned cohort from
- * that stage down, so it still never grows down the funnel. `groups[g]` are the facts `metrics[g]` was built from;
+ * Makes a breakdown's groups add up to the report's totals as shown: per stage, `count`, `entered` and `reached` are
+ * apportioned over the groups (apportionUnits), so each shown figure is its exact share floored, or that plus the unit
+ * a largest remainder gets; `reached` is apportioned from the last stage up with the next stage's figure as its
+ * least, so a group's `reached` does not grow down the funnel (but for the rare stage whose bounds apportionUnits drops:
+ * there it may by the one unit). `groups[g]` are the facts `metrics[g]` was built from;
  * conversions stay the exact ratios.
  */
 export function balanceBreakdown(stages: readonly string[], groups: readonly StageFacts[], metrics: StageMetrics[][]): void {
-  const reachedUnits = groups.map(() => 0);
+  const exactReached = groups.map(() => 0);
+  let below: number[] | undefined;
   for (let i = stages.length - 1; i >= 0; i--) {
     const stage = stages[i];
     const count = apportionUnits(groups.map((f) => f.count.get(stage) ?? 0));
     const entered = apportionUnits(groups.map((f) => f.entered.get(stage) ?? 0));
-    const cohort = apportionUnits(groups.map((f) => f.cohort.get(stage) ?? 0));
+    for (let g = 0; g < groups.length; g++) exactReached[g] += groups[g].cohort.get(stage) ?? 0;
+    const reached = apportionUnits(exactReached, below);
+    below = reached;
     for (let g = 0; g < groups.length; g++) {
-      reachedUnits[g] += cohort[g];
       const m = metrics[g][i];
       m.count = count[g] / UNITS;
       m.entered = entered[g] / UNITS;
-      m.reached = reachedUnits[g] / UNITS;
+      m.reached = reached[g] / UNITS;
     }
   }
 }

@@ -1,5 +1,6 @@
 // Site and key administration as domain calls; scripts/admin.ts and the demo bootstrap use them.
 import { randomBytes } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
 import type { Db } from './storage/db.js';
 import { insertSite, insertApiKey, listApiKeys, listSites, revokeApiKey, getSiteById, getSiteByKey, type Site } from './storage/sites.js';
@@ -12,15 +13,41 @@ const HOST_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]
 export class AdminError extends Error {}
 
 /**
- * Accepts `example.com`, `https://www.example.com/`, `127.0.0.1`, `EXAMPLE.com.`, `bücher.de`; returns the bare
- * lower-case host as browsers send it in `Origin`: a trailing dot dropped, an international name in punycode
- * (`xn--bcher-kva.de`), or the site would refuse every beacon of its own pages.
+ * Accepts `example.com`, `https://www.example.com/`, `127.0.0.1`, `EXAMPLE.com.`, `bücher.de`, `[::1]`; returns the
+ * bare lower-case host as browsers send it in `Origin`: a trailing dot dropped, an international name in punycode
+ * (`xn--bcher-kva.de`), an IP address in the URL standard's form (`127.1` and `0x7f.0.0.1` are `127.0.0.1`, an IPv6
+ * address bracketed and compressed: `[2001:db8::1]`), or the site would refuse every beacon of its own pages.
  */
 export function normalizeDomain(input: string): string {
-  const typed = input.trim().toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/[/?#].*$/, '').replace(/:\d+$/, '').replace(/\.$/, '');
+  const refuse = () => new AdminError(`"${input}" is not a host name`);
+  const bare = input.trim().toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/[/?#].*$/, '');
+  // an IPv6 address, bracketed (`[::1]:8787`) or not (`::1`, which has no port)
+  const v6 = /^\[([^\]]*)\](?::\d*)?$/.exec(bare)?.[1] ?? (isIPv6(bare) ? bare : null);
+  if (v6 !== null) {
+    // a zone (`fe80::1%eth0`) is no part of an Origin
+    if (!isIPv6(v6) || v6.includes('%')) throw refuse();
+    try {
+      return new URL(`http://[${v6}]/`).hostname;
+    } catch {
+      throw refuse();
+    }
+  }
+  const typed = bare.replace(/:\d+$/, '').replace(/\.$/, '');
   // domainToASCII answers '' for what no browser would take as a host (spaces, '!', empty labels)
   const host = /^[\x21-\x7e]*$/.test(typed) ? typed : domainToASCII(typed);
-  if (!HOST_RE.test(host)) throw new AdminError(`"${input}" is not a host name`);
+  // a name whose last label is a number is an IPv4 address to a browser, written in any of the forms the URL standard
+  // reads (`127.1`, `0x7f.0.0.1`, `2130706433`): stored as the dotted quad it sends, or refused when it is none
+  if (/(?:^|\.)(?:\d+|0x[0-9a-f]*)$/.test(host)) {
+    let address: string;
+    try {
+      address = new URL(`http://${host}/`).hostname;
+    } catch {
+      throw refuse();
+    }
+    if (!isIPv4(address)) throw refuse();
+    return address;
+  }
+  if (!HOST_RE.test(host)) throw refuse();
   return host;
 }
 

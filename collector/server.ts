@@ -46,7 +46,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     });
   }
   const demoIsNew = config.DEMO === '1' && !(await getSiteByName(db, DEMO_SITE_NAME));
-  const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST, config.PUBLIC_URL) : null;
+  // the demo admits the host of the URL printed below: an IPv6 HOST (`::1`) prints `http://[::1]:8787`, whose pages
+  // send that Origin (ensureDemoSite takes only an IPv4 or a named HOST as a host itself)
+  const v6Host = config.HOST.replace(/^\[|\]$/g, '');
+  const printedHost = v6Host.includes(':') && v6Host !== '::' ? `http://[${v6Host}]:${config.PORT}` : undefined;
+  const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST, config.PUBLIC_URL ?? printedHost) : null;
   // the writer thread needs a file both threads open, and keeps the real clock
   const wantThread = config.WRITER_THREAD === '1' || (config.WRITER_THREAD === 'auto' && availableParallelism() >= 4);
   const threaded = db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:' && wantThread && !options.now;

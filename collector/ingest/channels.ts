@@ -38,7 +38,7 @@ function hostMatches(host: string, list: readonly string[]): boolean {
 export function hostOf(url: string | undefined): string {
   if (!url) return '';
   try {
-    return new URL(url).hostname.toLowerCase().replace(/^www\./, '');
+    return new URL(url).hostname.toLowerCase().replace(/\.$/, '').replace(/^www\./, '');
   } catch {
     return '';
   }

@@ -6,7 +6,7 @@ import type { WireTouch } from '../../shared/wire.js';
 export const REDACTED = '[redacted]';
 
 /** A parameter whose name has one of these words (`pin`, `user_pin`, `cardNumber`, `cc-csc`, `user[pass]`)… */
-const SECRET_WORDS = ['pass', 'pw', 'pwd', 'pin', 'otp', 'card', 'cc', 'cvv', 'cvv2', 'cvc', 'cvc2', 'cv2', 'csc'];
+const SECRET_WORDS = ['pass', 'pw', 'pwd', 'pin', 'otp', 'card', 'cc', 'cvv', 'cvv2', 'cvc', 'cvc2', 'cv2', 'csc', 'jwt'];
 /** …or a word holding one of these (`newpassword`, `accesstoken`, `creditcardnumber`, `clientsecret`)… */
 const SECRET_PARTS = [
   'password', 'passwd', 'passwort', 'passphrase', 'passcode', 'secret', 'token', 'creditcard', 'cardnumber', 'cardno', 'apikey',
@@ -18,7 +18,7 @@ const SECRET_PAIRS = ['api key', 'access key', 'private key', 'security code'];
 const secretWords = new Set(SECRET_WORDS);
 const secretPairs = new Set(SECRET_PAIRS);
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const stems = ['@', '%40', ...SECRET_WORDS, ...SECRET_PARTS, ...SECRET_PAIRS.map((p) => p.split(' ')[0])];
+const stems = ['@', '%40', 'eyJ', ...SECRET_WORDS, ...SECRET_PARTS, ...SECRET_PAIRS.map((p) => p.split(' ')[0])];
 /**
  * What a redactable query holds somewhere: `@` (or `%40`, as forms send it), a secret word, part, or the first word of a
  * pair (each only once: `pass` finds `password` too). A URL without any is returned without being split: nearly every
@@ -28,6 +28,12 @@ const SUSPECT = new RegExp(stems.filter((s) => !stems.some((t) => t !== s && s.i
 /** An email address inside a text: something@label.label (labels hold no dot, so the match is linear). */
 const EMAIL_IN = /[^\s@]@[^\s@.]+(?:\.[^\s@.]+)+/;
 const holdsEmail = (raw: string) => (raw.includes('@') || raw.includes('%40')) && EMAIL_IN.test(decodePart(raw));
+/**
+ * A JSON Web Token, whatever its parameter is called (a magic sign-in link's `?t=eyJ…`): a header that is JSON (`eyJ`
+ * is `{"` in base64url) and two or more dot-separated parts after it.
+ */
+const JWT_VALUE = /^eyJ[\w-]+(?:\.[\w-]*){2,4}$/;
+const holdsSecret = (raw: string) => holdsEmail(raw) || JWT_VALUE.test(raw);
 
 function decodePart(s: string): string {
   if (!s.includes('%') && !s.includes('+')) return s;
@@ -59,7 +65,7 @@ function redactQuery(query: string): string {
     const param = params[i];
     const eq = param.indexOf('=');
     // a bare value (`?ann@example.com`) is a value too; an empty value tells nothing
-    const redact = eq < 0 ? holdsEmail(param) : eq < param.length - 1 && (holdsEmail(param.slice(eq + 1)) || isSecretName(decodePart(param.slice(0, eq))));
+    const redact = eq < 0 ? holdsSecret(param) : eq < param.length - 1 && (holdsSecret(param.slice(eq + 1)) || isSecretName(decodePart(param.slice(0, eq))));
     if (redact) {
       params[i] = eq < 0 ? REDACTED : param.slice(0, eq + 1) + REDACTED;
       changed = true;

@@ -1,6 +1,7 @@
 // Step 3 of POST /e: group commit. Concurrent requests share one transaction, flushed every FLUSH_MS or FLUSH_ROWS;
 // each request's promise resolves only after that transaction committed, so a 202 always means durable.
 import type { Deps } from '../context.js';
+import { markLogged } from '../ops/log.js';
 import type { Service } from '../app.js';
 import type { EnrichedEvent, StoredEvent } from './types.js';
 import type { SessionState } from './sessions.js';
@@ -217,6 +218,8 @@ export function createEventWriter(deps: Deps): EventWriter {
       // by SQLite code (SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR…): the signal that storage, not input, is failing
       metrics.inc('funnelbeam_flush_failures_total', { code: String((err as { code?: unknown }).code ?? 'unknown') });
       log.error('flush failed; requests answered 503', { events: all.length, error: (err as Error).message });
+      // logged once here for every request it fails: their handlers do not log it again
+      markLogged(err);
       for (const p of batch) p.reject(err);
     }
   }

@@ -16,7 +16,7 @@ export type ThreadRequest =
 export interface ThreadReply {
   id: number;
   result?: WriteResult;
-  error?: { message: string; code?: string };
+  error?: { message: string; code?: string; logged?: boolean };
 }
 
 export type MetricCall =

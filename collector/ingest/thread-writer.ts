@@ -32,7 +32,8 @@ export function createThreadWriter(deps: Deps, databasePath: string): EventWrite
   let pending = 0;
   let closed = false;
 
-  const toError = (e: { message: string; code?: string }) => Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
+  const toError = (e: { message: string; code?: string; logged?: boolean }) =>
+    Object.assign(new Error(e.message), e.code ? { code: e.code } : {}, e.logged ? { logged: true } : {});
 
   function settle(id: number, outcome: { result?: WriteResult; error?: Error }) {
     const w = waiting.get(id);
@@ -59,7 +60,7 @@ export function createThreadWriter(deps: Deps, databasePath: string): EventWrite
       worker = null;
       if (closed && waiting.size === 0) return;
       deps.log.error('writer thread exited; its requests are answered 503', { code, requests: waiting.size });
-      const lost = Object.assign(new Error('writer thread exited'), { code: 'WRITER_EXITED' });
+      const lost = Object.assign(new Error('writer thread exited'), { code: 'WRITER_EXITED', logged: true });
       for (const id of [...waiting.keys()]) settle(id, { error: lost });
     });
     return w;

@@ -4,7 +4,7 @@
 // database, it reads every rule fresh per flush; its caches only make guesses.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqlite } from '../storage/sqlite-db.js';
-import { createLog } from '../ops/log.js';
+import { createLog, wasLogged } from '../ops/log.js';
 import type { Deps } from '../context.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createEventWriter } from './store.js';
@@ -38,7 +38,7 @@ function sendReplies() {
   calls = [];
 }
 
-const errorOf = (err: unknown) => ({ message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code });
+const errorOf = (err: unknown) => ({ message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code, logged: wasLogged(err) });
 
 port.on('message', (batch: ThreadRequest[]) => {
   for (const m of batch) {

@@ -14,3 +14,10 @@ export function createLog(level: LogLevel = 'info', write: (line: string) => voi
   };
   return { error: at('error'), warn: at('warn'), info: at('info') };
 }
+
+/** Marks an error already logged where it happened (a failed flush fails every request it held: one line, not one per request). */
+export function markLogged(err: unknown): void {
+  if (err && typeof err === 'object' && Object.isExtensible(err)) Object.assign(err, { logged: true });
+}
+
+export const wasLogged = (err: unknown): boolean => !!(err && typeof err === 'object' && (err as { logged?: unknown }).logged === true);

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import type { ApiApp } from '../app.js';
 import type { AppEnv, Deps } from '../context.js';
 import { errorBody } from '../errors.js';
+import { wasLogged } from '../ops/log.js';
 import { createBeaconPipeline } from '../ingest/pipeline.js';
 import { decodeBody, readBodyBytes, readBodyText } from '../ingest/read-body.js';
 import { inflateHead } from '../ingest/inflate-head.js';
@@ -84,7 +85,7 @@ export function mountIngest(app: ApiApp, deps: Deps) {
       try {
         outcome = await ingestBeacon({ text, origin, userAgent: c.req.header('user-agent') ?? '' });
       } catch (err) {
-        deps.log.error('beacon not stored', { error: (err as Error).message });
+        if (!wasLogged(err)) deps.log.error('beacon not stored', { error: (err as Error).message });
         corsHeaders(c, origin);
         c.header('Retry-After', '5');
         return c.json(errorBody('unavailable', 'events could not be stored; retry later'), 503);

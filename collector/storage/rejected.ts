@@ -19,13 +19,22 @@ export function setRejectedAdmission(db: Db, admit: AdmitRejected): void {
   admissions.set(db, admit);
 }
 
+/**
+ * An API key's secret (`fbk_<keyId>.<random>`, auth/secrets.ts) anywhere in a refused request: a key sent in a query
+ * (`?api_key=`), pasted as a lead's reference or carried in a JSON body. The key id stays, so an admin sees which key
+ * was misused; the random part, a part cut short by the 2 KB truncation included, never reaches the database.
+ */
+const SECRET = /(?<![A-Za-z0-9_-])(fbk_[A-Za-z0-9_-]{4,64})\.[A-Za-z0-9_-]+/g;
+export const redactSecrets = (text: string) => (text.includes('fbk_') ? text.replace(SECRET, '$1.[redacted]') : text);
+
 export async function insertRejected(db: Db, rows: RejectedRow[]): Promise<void> {
   const admit = admissions.get(db);
   if (admit) rows = admit(rows);
   for (const r of rows) {
+    // stored only as a hash (CONTRACT §1): a secret is never kept in clear, not even as refused input
     await db.run(
       'INSERT INTO rejected_events (site_id, rejected_id, reason, message, route, raw, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [r.siteId ?? '', randomUUID(), r.reason, r.message, r.route, r.raw, r.receivedAt],
+      [r.siteId ?? '', randomUUID(), r.reason, redactSecrets(r.message), r.route, redactSecrets(r.raw), r.receivedAt],
     );
   }
 }

@@ -172,7 +172,14 @@ export function enrichBatch(input: EnrichInput): EnrichOutput {
   while (session && lateCount < read.length && read[lateCount].at < session.lastSeen) lateCount++;
   const ownTouches = lateCount ? read.slice(0, lateCount).map((r) => withChannel(r.candidate, ownHosts)) : [];
   const late = lateCount
-    ? placeLateEvents(session!, input.known ?? [], batch.v, read.slice(0, lateCount).map((r, k) => ({ at: r.at, since: r.since, campaign: r.campaign, touch: ownTouches[k] })))
+    ? placeLateEvents(session!, input.known ?? [], batch.v, read.slice(0, lateCount).map((r, k) => ({
+        at: r.at,
+        since: r.since,
+        campaign: r.campaign,
+        touch: ownTouches[k],
+        // its times on the device's clock: one made after the visit's last activity there is placed as sent in time
+        device: { at: r.w.t, since: engagedSince(r.w, r.w.t) },
+      })))
     : null;
   // a late event that bridged the current session to an earlier one: the visit goes on in the earlier one
   if (late) session = late.current;

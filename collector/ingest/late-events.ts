@@ -3,7 +3,7 @@
 import { CLICK_IDS } from '../../shared/events.js';
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 import type { Touch } from './types.js';
-import type { SessionState } from './sessions.js';
+import type { DeviceTimes, SessionState } from './sessions.js';
 import { campaignKey, sessionIdFor, sessionStartOf } from './session-key.js';
 
 /**
@@ -57,6 +57,12 @@ export interface LateEvent {
   campaign: string;
   /** its own session touch: the touch of the session it opens, if it opens one */
   touch: Touch | null;
+  /**
+   * its times on the device's clock, as sent (enrich.ts). With the device clock the collector remembers of the visit's
+   * last activity (SessionState.deviceSeen), they tell an event the device made after that activity: late only because
+   * the device's clock moved between two batches and this batch's correction (device-clock.ts) moved it back
+   */
+  device?: DeviceTimes;
 }
 
 export type LateRuleId = 'current' | 'between' | 'continues' | 'precedes';
@@ -65,7 +71,8 @@ export interface LatePlacement {
   sessionId: string;
   /** it opens a past session (and alone of that session's events carries the first touch, which counts the session) */
   isNew: boolean;
-  rule: LateRuleId | 'opens';
+  /** 'device_gap': made on the device after 30 idle minutes by its clock, it opens the visitor's session (placeLateEvents) */
+  rule: LateRuleId | 'opens' | 'device_gap';
   /** the touch of the session it joined or opened */
   touch: Touch | null;
 }
@@ -249,22 +256,27 @@ function lastActive(s: KnownSession, passive: ReadonlySet<number>): number {
  * one. Only a gap the late events closed merges (`before`: each session's latest known time before them; sessions
  * already that close were kept apart for another reason, as a device clock that jumped), and beyond a merged session
  * only the next one it alone kept apart by having no campaign (a campaign's pages, pages without, the campaign again).
+ * A session the device's clock kept apart (`apart`: opened after 30 idle minutes on it) neither takes in nor joins one.
  * Merges `sessions` in place; returns each merged session's id with the session it joined.
  */
 function mergeBridgedSessions(
-  sessions: Map<string, KnownSession>, extended: readonly string[], before: ReadonlyMap<string, number>, passive: ReadonlySet<number>,
+  sessions: Map<string, KnownSession>,
+  extended: readonly string[],
+  before: ReadonlyMap<string, number>,
+  passive: ReadonlySet<number>,
+  apart: ReadonlySet<string>,
 ): Map<string, KnownSession> {
   const absorbedBy = new Map<string, KnownSession>();
   const order = extended.map((id) => sessions.get(id)!).sort((a, b) => a.times[0] - b.times[0]);
   for (const into of order) {
-    if (absorbedBy.has(into.sessionId)) continue;
+    if (absorbedBy.has(into.sessionId) || apart.has(into.sessionId)) continue;
     const gapFrom = before.get(into.sessionId) ?? -Infinity;
     let last = lastActive(into, passive);
     let prev = into;
     for (;;) {
       const next = firstAfter(sessions.values(), last);
       // the next known session, begun after this one ended (not one that interleaves with it)
-      if (!next || next.s === into || next.s.times[0] !== next.at || next.at - last > SESSION_TIMEOUT_MS) break;
+      if (!next || next.s === into || next.s.times[0] !== next.at || next.at - last > SESSION_TIMEOUT_MS || apart.has(next.s.sessionId)) break;
       const campaign = next.s.campaign;
       if (campaign !== '' && campaign !== into.campaign) break;
       const closed = prev === into ? next.at - gapFrom > SESSION_TIMEOUT_MS : campaign !== '' && campaign !== prev.campaign;
@@ -290,6 +302,14 @@ const startOf = (visitorId: string, s: KnownSession) => Math.min(sessionStartOf(
  * A late event that bridges two sessions (mergeBridgedSessions) merges the later into the earlier: `merges` says which
  * (for storage), the placements name the earlier one, and `current` is the visitor's session afterwards (the earlier
  * one, going on, when the current session was the later one; else the current session as given).
+ * An event the device made after the visit's last activity (`device`, with the current session's device clock) that
+ * its batch's correction put among the visit's own events or next to them (no other known session on either side) is
+ * late on the collector's clock only: the correction moved it back across a jump of the device's clock. It is placed
+ * as it would have been sent in time (nextSession): after 30 idle minutes on the device's clock, or with a new
+ * campaign, it opens the visitor's session ('device_gap'), which `current` then is and no late event bridges; else it
+ * continues the visitor's session. An engagement event (measuring its view) extends neither. One the correction put
+ * beside another of the visitor's sessions is placed by the rules, on the collector's clock (a device clock that
+ * differs from the one the visit's last activity was stamped by, as an unstamped batch's, is no idle time of its own).
  */
 export function placeLateEvents(
   current: SessionState,
@@ -313,10 +333,40 @@ export function placeLateEvents(
   for (const s of sessions.values()) before.set(s.sessionId, s.times[s.times.length - 1]);
   const placed = new Map<string, KnownSession>();
   const placements: LatePlacement[] = [];
+  // the visitor's session as the device's clock tells it, and the sessions it opened after 30 idle minutes on that clock
+  let now = current;
+  const apart = new Set<string>();
+  // a known event of the visit itself (as the device's clock tells it), or none: no other session lies on that side
+  const ownVisit = (n: { s: KnownSession } | undefined) => !n || n.s.sessionId === current.sessionId || n.s.sessionId === now.sessionId || apart.has(n.s.sessionId);
   for (let i = 0; i < late.length; i++) {
-    const { at, touch } = late[i];
+    const { at, touch, device } = late[i];
     const campaign = campaignAsStored(late[i].campaign);
+    const active = (late[i].since ?? at) >= at;
     const near = { ...neighbours(sessions.values(), at), current: sessions.get(current.sessionId)! };
+    if (device && now.deviceSeen !== undefined && device.at >= now.deviceSeen && ownVisit(near.before) && ownVisit(near.after)) {
+      const idle = device.since - now.deviceSeen > SESSION_TIMEOUT_MS;
+      if (idle || (campaign !== '' && campaign !== campaignAsStored(now.campaign))) {
+        // a session of its own, as sent in time: it begins no earlier than the activity it came after on the device
+        let start = Math.max(at, now.lastSeen);
+        while (sessions.has(sessionIdFor(visitorId, start))) start++;
+        const opened: KnownSession = { sessionId: sessionIdFor(visitorId, start), campaign, touch, times: [at] };
+        sessions.set(opened.sessionId, opened);
+        apart.add(opened.sessionId);
+        remember(opened, at);
+        now = { sessionId: opened.sessionId, started: start, lastSeen: start, campaign: late[i].campaign, touch, deviceSeen: device.at };
+        placements.push({ sessionId: opened.sessionId, isNew: true, rule: 'device_gap', touch });
+        continue;
+      }
+      // it continues the visitor's session (an engagement event without extending it)
+      const s = sessions.get(now.sessionId)!;
+      if (active) {
+        insertTime(s.times, at);
+        if (s.sessionId !== current.sessionId) remember(s, at);
+        now = { ...now, lastSeen: Math.max(now.lastSeen, at), deviceSeen: Math.max(now.deviceSeen, device.at) };
+      }
+      placements.push({ sessionId: s.sessionId, isNew: false, rule: 'current', touch: s.touch });
+      continue;
+    }
     let found: { s: KnownSession; rule: LateRuleId } | undefined;
     for (const rule of rules) {
       const s = sessionOfRule(rule, current, near, late, i, campaign);
@@ -327,7 +377,7 @@ export function placeLateEvents(
     }
     if (found) {
       // an engagement event (activity begun before it) extends nothing: later late events are not measured from it
-      if ((late[i].since ?? at) >= at) {
+      if (active) {
         insertTime(found.s.times, at);
         if (found.rule !== 'current') remember(found.s, at);
       }
@@ -349,8 +399,8 @@ export function placeLateEvents(
   }
   // late events reporting time on a view (engagement) extend no session, so they bridge none
   const passive = new Set(late.filter((e) => (e.since ?? e.at) < e.at).map((e) => e.at));
-  const absorbedBy = late.length ? mergeBridgedSessions(sessions, [...placed.keys()], before, passive) : new Map<string, KnownSession>();
-  if (absorbedBy.size === 0) return { placements, placed: [...placed.values()], merges: [], current };
+  const absorbedBy = late.length ? mergeBridgedSessions(sessions, [...placed.keys()], before, passive, apart) : new Map<string, KnownSession>();
+  if (absorbedBy.size === 0) return { placements, placed: [...placed.values()], merges: [], current: now };
   const merges: SessionMerge[] = [];
   for (const [from, into] of absorbedBy) {
     const intoCampaign = into.sessionId === current.sessionId ? current.campaign : campaignKey(into.touch);
@@ -373,17 +423,17 @@ export function placeLateEvents(
     r.absorbed = [...new Set([...(r.absorbed ?? []), from])];
     remembered.set(into.sessionId, r);
   }
-  const into = absorbedBy.get(current.sessionId);
-  let now = current;
+  // (a session the device's clock opened goes on as the visitor's, whatever merged before it)
+  const into = now.sessionId === current.sessionId ? absorbedBy.get(current.sessionId) : undefined;
   if (into) {
     const state: SessionState = {
       sessionId: into.sessionId,
       started: startOf(visitorId, into),
-      lastSeen: current.lastSeen,
-      campaign: current.campaign !== '' ? current.campaign : campaignKey(into.touch),
-      touch: into.touch ?? current.touch ?? null,
+      lastSeen: now.lastSeen,
+      campaign: now.campaign !== '' ? now.campaign : campaignKey(into.touch),
+      touch: into.touch ?? now.touch ?? null,
     };
-    if (current.deviceSeen !== undefined) state.deviceSeen = current.deviceSeen;
+    if (now.deviceSeen !== undefined) state.deviceSeen = now.deviceSeen;
     now = state;
   }
   return { placements: merged, placed: [...remembered.values()], merges, current: now };

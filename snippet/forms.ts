@@ -14,12 +14,12 @@ export let last: unknown;
 
 /**
  * A submit event, or `{ target: form }` for form.submit() (which fires no submit event: index.ts wraps it), or
- * (`button`) a form's type=button control clicked (`e` is the control: its form is read), which counts only with an
- * address, once. Safe once and for all
- * (safe.ts): the same function listens on every root watched, so a root watched again (an iframe loaded twice) keeps a
- * single listener.
+ * (`button`) a form's type=button control clicked (1), or its submit control clicked (the click event: counted only if
+ * the page prevents the click) (`e` is the control: its form is read), which counts only with an address, once. Safe
+ * once and for all (safe.ts): the same function listens on every root watched, so a root watched again (an iframe
+ * loaded twice) keeps a single listener.
  */
-export const onSubmit = safe((e: Event, button?: unknown) => {
+export const onSubmit = safe((e: Event, button?: 1 | Event) => {
   const form = ((e as unknown as HTMLInputElement).form || e.target) as HTMLFormElement;
   const kind = form.dataset.funnelbeam!;
   // (the event names are the markers with a suffix: newsletter_signup, demo_request)
@@ -30,6 +30,7 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
    */
   let em: unknown;
   let tr: Record<string, string> | undefined;
+  let invalid: unknown;
   // the form's controls, then every element in it with a type attribute: a design system's text field that is no form
   // control (Shoelace 2's sl-input, Spectrum's sp-textfield: their own input is in their shadow root, their value
   // reaches the form by a formdata listener) is read by its type, name and value properties like an input (a control
@@ -37,9 +38,13 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
   // (sl-checkbox) has no type to tell that it is one, and would be read unchecked
   for (const el of [...form.elements, ...form.querySelectorAll('[type]')] as HTMLInputElement[]) {
     let { type, value, name } = el;
+    // (a control that fails its constraints makes the form invalid; an element with no validity, such as a design
+    // system's field that is no form control, none)
+    invalid ||= el.willValidate && !el.validity.valid;
     let key = el.dataset.funnelbeamField;
     // a form with a submit button of its own sends by it, not by a type=button control ("Next" of a multi-step form)
-    if (type == 'submit' && button) return;
+    // (a submit control whose click was prevented is that button)
+    if (type == 'submit' && (button as number) < 2) return;
     // an email field: by type, or a text field whose name, id or autocomplete says so (an address the collector finds
     // unusable, "a@b.co;", is dropped there and the form still counts; a component's value that is no string, none)
     if (type == 'email' || (type == 'text' && /mail/i.test(name + el.id + el.autocomplete))) em ||= (value = value?.trim()) && /^\S+@\S+\.\S\S+$/.test(value) && value;
@@ -49,14 +54,22 @@ export const onSubmit = safe((e: Event, button?: unknown) => {
     // them) only when checked (the collector cuts a value to 512 characters)
     else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/pass|pw|cc[-_n]|card|cv[cv]/i.test(name + type + el.autocomplete)) (tr ||= {})[key] = value;
   }
-  // a form with an email field (unless empty) or a marker, valid by its own constraints; a form already counted is not
-  // counted again without an email (a multi-step form counted at its "Next", whose last step has no email field left)
-  if ((button ? last != form && em : (em ?? name) !== '' && (em || last != form)) && form.checkValidity()) {
-    last = form;
-    // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
-    track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });
-    flush();
-  }
+  // a form with an email field (unless empty) or a marker, valid by its own constraints (each control's validity, read
+  // in the loop above, which unlike form.checkValidity() fires no invalid event: a page that writes an error message at
+  // each one writes it once); a form already counted is not counted again without an email (a multi-step form counted
+  // at its "Next", whose last step has no email field left)
+  const send = () => {
+    if ((button ? last != form && em : (em ?? name) !== '' && (em || last != form)) && !invalid) {
+      last = form;
+      // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
+      track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });
+      flush();
+    }
+  };
+  // a submit control's click (`button` is the click event): the fields are read now, as the visitor left them, and the
+  // form counts a task later if the page prevented the click (its handlers have run by then, and may have emptied the
+  // fields or swapped the form for a thank-you); a click not prevented submitted the form, and its submit event counted
+  (button as Event)?.type ? setTimeout(() => (button as Event).defaultPrevented && send()) : send();
 });
 
 /**

@@ -15,8 +15,13 @@ export const onClick = (e: MouseEvent, p = e.composedPath() as Element[], t = p[
   // (which follows the click, also for Enter in a field) stays there (the document's own is watched already: no change)
   watchSubmits(t.getRootNode() as ShadowRoot);
   // a form sent by script from a type=button control (Ninja Forms), by a left click or the keyboard, also on the icon or
-  // label inside the button: see onSubmit (no such control, or one outside a form, throws there, caught)
-  if (!b) onSubmit(t.closest('[type=button]') as unknown as Event, 1);
+  // label inside the button: see onSubmit (no such control, or one outside a form, throws there, caught); and a form
+  // sent by the page's own script from its submit button's click, whose default it prevents (jQuery's
+  // `$('#send').click(function (e) { e.preventDefault(); $.post(…) })`, Vue's `@click.prevent`, React's onClick: no
+  // submit event), read now and counted a task later if the click was prevented, once per form with an address, as a
+  // type=button control is (a password's "show" button or an "Apply coupon" button, with no type attribute, is no
+  // [type=submit])
+  if (!b) onSubmit(t.closest('[type=button]') as unknown as Event, 1), onSubmit(t.closest('[type=submit]') as unknown as Event, e);
   // the link is the first <a> or <area> on the path, which crosses open shadow roots where closest() stops: a link inside
   // a web component, a design system's link button (<a href><slot></slot></a> in its shadow root) clicked on a slotted
   // label or icon, a link clicked on an icon component whose SVG is in its own shadow root (ion-icon) all count (the

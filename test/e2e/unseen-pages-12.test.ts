@@ -272,7 +272,7 @@ test('pages whose own script declares a global `var navigation` (a WordPress the
     await page.fill('#email', email);
     await page.click('#join');
     await page.evaluate(() => history.pushState({}, '', '/thanks'));
-    await page.waitForTimeout(600);
+    await page.waitForTimeout(1600);
     await setHidden(page, true);
     // (before the fix nothing at all was stored: the wait ends with what there is)
     const rows = await waitFor(s, (r) => named(r, 'engagement').some((e) => path(e) == '/thanks'), 3000).catch(() => settled(s));

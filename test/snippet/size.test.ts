@@ -4,7 +4,20 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,699 with terser after esbuild; 2,700 before the forms-judge round (+2 −3: a marked field is no password or card field
+ * 2,764 with terser after esbuild; 2,699 before the fifteenth unseen-pages round (+65: a form sent by the page's own
+ * script from its submit button's click, whose default it prevents (jQuery's `$('#send').click(function (e) {
+ * e.preventDefault(); $.post(…) })`, Vue's `<button type="submit" @click.prevent>`, React's onClick: the browser fires no
+ * submit event), which stored nothing, counts once per form with an address: its fields and validity are read at the
+ * click, before the page's handlers run, and it counts a task later if the click was prevented (read a task later
+ * instead, +32, a React form that empties its fields as it sends lost its address and its validity, and a visitor's
+ * typing that lands before that task, as automated input does, counted a form refused empty and then sent again
+ * twice); a form's validity read from each control's `willValidate` and `validity` in the loop over its fields, in
+ * place of `form.checkValidity()`, which fires an `invalid` event at each invalid field, so a page's own `invalid`
+ * listeners no longer run once more for the snippet (a known gap: the check made at every submit button's click would
+ * have doubled them on every form; `form.matches(':valid')` measured 16 less but happy-dom, which the unit tests run
+ * in, never matches it, and `validity.valid == 0` alone 9 less but it refuses a form holding a disabled required
+ * select left empty, which the browser sends));
+ * 2,700 before the forms-judge round (+2 −3: a marked field is no password or card field
  * by its name too when it holds "pass", "pw" or "cc_", so a password the visitor showed (an eye button switches its type
  * to "text") named pwd, pass, passwort or mot_de_passe, and Magento's payment[cc_number] and payment[cc_cid], are no
  * longer sent as traits, +2; the name read first in that test, and the submit type before the send button in the
@@ -110,7 +123,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2699;
+export const GZIP_BUDGET = 2764;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

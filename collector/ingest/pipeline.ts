@@ -204,6 +204,45 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
       release = holdWrite(key);
       if (enriched.placed.length) placedSessions.set(key, (placed = rememberPlaced(remembered, enriched.placed)));
     }
+    // 5. store (attribution runs inside the same commit): handed to the writer at once, before any wait, so the writer
+    // gets a visitor's requests in the order they were enriched. The next request of this visitor is enriched on top of
+    // this one (above): written first, its copy of an event both carry (a landing view the pagehide beacon resends
+    // while the page's fetch is being handled) would be the one stored, enriched as a later page of the visit this
+    // request opens, and that visit would have no opening event (the lead's last touch left on the visit before:
+    // test/ingest/resent-opener-race.test.ts)
+    // the span's fields one by one: a spread inside the literal costs about a microsecond and makes a slower object
+    const seen = enriched.events.length ? visitorSpan(enriched.events) : null;
+    const written = seen
+      ? writer
+          .write({
+            events: enriched.events,
+            visitor: {
+              siteId: site.siteId,
+              visitorId: batch.v,
+              firstSeen: seen.firstSeen,
+              lastSeen: seen.lastSeen,
+              firstTouch: seen.firstTouch,
+              lastTouch: seen.lastTouch,
+              session: enriched.session,
+              newSessions: enriched.newSessions,
+              browser: ua.browser,
+              os: ua.os,
+              device: ua.device,
+              isBot: ua.isBot,
+              // what a flush on PostgreSQL checks a session opened here against (store.ts joinConcurrentSessions)
+              basedOn: previous ? { sessionId: previous.sessionId, started: previous.started, lastSeen: previous.lastSeen } : null,
+            },
+            // sessions its late events merged: the flush merges them in storage (session-bridge.ts)
+            merges: enriched.merges,
+          })
+          .finally(() => {
+            release();
+            // stored (or refused): storage alone knows these sessions now, unless a later request remembered more since
+            if (placed && placedSessions.get(key) === placed) placedSessions.delete(key);
+          })
+      : null;
+    // (awaited below; a lookup below that throws leaves it settling on its own, not an unhandled rejection)
+    written?.catch(() => {});
     const problems: EventProblem[] = [...parsed.problems];
     // an outbox resent after a week: a beacon has no answer, so the snippet keeps what it sent when its page was left
     // until the next visit's first answered send. Those of its events stored when they were fresh are duplicates (a
@@ -228,45 +267,14 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     }
     const rejected = problems.map((p) => ({ index: p.index, id: p.eventId, message: p.message }));
     const repaired: RepairedEvent[] = parsed.repairs.map((r) => ({ index: r.index, id: r.eventId, message: repairMessage(r) }));
-    if (enriched.events.length === 0) {
+    if (!written) {
       // nothing new: an old outbox whose events are stored (duplicates, their repairs kept when they were stored),
       // beside any refused (listed in `rejected`, kept above)
       if (storedOld.size) return { ok: true, site, accepted: 0, duplicates: storedOld.size, rejected, repaired };
       await keepRepairs(parsed.repairs, site, receivedAt);
       return { ok: false, site, rejection: { status: 400, reason: 'invalid_event', message: problems[0]?.message ?? 'no valid events', siteId: site.siteId } };
     }
-    // 5. store (attribution runs inside the same commit)
-    // the span's fields one by one: a spread inside the literal costs about a microsecond and makes a slower object
-    const seen = visitorSpan(enriched.events);
-    const write = writer.write({
-      events: enriched.events,
-      visitor: {
-        siteId: site.siteId,
-        visitorId: batch.v,
-        firstSeen: seen.firstSeen,
-        lastSeen: seen.lastSeen,
-        firstTouch: seen.firstTouch,
-        lastTouch: seen.lastTouch,
-        session: enriched.session,
-        newSessions: enriched.newSessions,
-        browser: ua.browser,
-        os: ua.os,
-        device: ua.device,
-        isBot: ua.isBot,
-        // what a flush on PostgreSQL checks a session opened here against (store.ts joinConcurrentSessions)
-        basedOn: previous ? { sessionId: previous.sessionId, started: previous.started, lastSeen: previous.lastSeen } : null,
-      },
-      // sessions its late events merged: the flush merges them in storage (session-bridge.ts)
-      merges: enriched.merges,
-    });
-    let result: Awaited<typeof write>;
-    try {
-      result = await write;
-    } finally {
-      release();
-      // stored (or refused): storage alone knows these sessions now, unless a later request remembered more since
-      if (placed && placedSessions.get(key) === placed) placedSessions.delete(key);
-    }
+    const result = await written;
     // the flush moved this request into the session another collector opened for the same visit at the same moment:
     // the next request continues that one (unless a later request of this visitor remembered more since)
     if (result.session && sessions.get(key) === enriched.session) sessions.set(key, result.session);

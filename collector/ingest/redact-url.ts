@@ -129,7 +129,7 @@ function redactQueries(url: string): string {
 function redactFragment(fragment: string): string {
   const fq = fragment.indexOf('?');
   const head = fq < 0 ? fragment : fragment.slice(0, fq);
-  const out = head.includes('=') || head.includes('@') ? redactQuery(head) : head;
+  const out = head.includes('=') || head.includes('@') || head.startsWith('eyJ') ? redactQuery(head) : head;
   return fq < 0 ? out : out + '?' + redactQuery(fragment.slice(fq + 1));
 }
 

@@ -1,5 +1,5 @@
 // GET /api/funnel: per-stage figures for a period, optionally broken down by a touch field under first-touch,
-// last-touch or linear attribution (linear splits each lead equally over its distinct web sessions' touches).
+// last-touch or linear attribution (linear splits each lead equally over its web sessions, each session's share to its touch).
 import type { Deps } from '../context.js';
 import { loadFunnel } from '../leads/load-funnel.js';
 import { parseTime } from '../leads/parse-time.js';

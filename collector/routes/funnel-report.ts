@@ -31,10 +31,10 @@ const route = createRoute({
   middleware: [requireScope('audiences:read')] as const,
   request: {
     query: z.object({
-      from: z.string().max(64).optional().openapi({ description: 'inclusive; ISO 8601 or epoch ms; default: 30 days before to' }),
+      from: z.string().max(64).optional().openapi({ description: 'inclusive; ISO 8601 or epoch ms; default: 30 days before to; must be before to (else 400)' }),
       to: z.string().max(64).optional().openapi({ description: 'exclusive; ISO 8601 or epoch ms; default: now' }),
       breakdown: z.enum(BREAKDOWNS).optional(),
-      attribution: z.enum(ATTRIBUTIONS).optional().openapi({ description: 'with breakdown; default first' }),
+      attribution: z.enum(ATTRIBUTIONS).optional().openapi({ description: 'only with breakdown (without one: 400); default first' }),
     }),
   },
   responses: {
@@ -53,7 +53,7 @@ const route = createRoute({
         },
       },
     },
-    400: { description: 'bad parameters', content: { 'application/json': { schema: errorSchema } } },
+    400: { description: 'bad parameters: from or to not a time, from not before to, attribution without breakdown, an unknown breakdown or attribution', content: { 'application/json': { schema: errorSchema } } },
     401: { description: 'missing or unknown key', content: { 'application/json': { schema: errorSchema } } },
     403: { description: 'key lacks audiences:read', content: { 'application/json': { schema: errorSchema } } },
   },

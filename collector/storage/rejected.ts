@@ -24,7 +24,7 @@ export function setRejectedAdmission(db: Db, admit: AdmitRejected): void {
  * (`?api_key=`), pasted as a lead's reference or carried in a JSON body. The key id stays, so an admin sees which key
  * was misused; the random part, a part cut short by the 2 KB truncation included, never reaches the database.
  */
-const SECRET = /(?<![A-Za-z0-9_-])(fbk_[A-Za-z0-9_-]{4,64})\.[A-Za-z0-9_-]+/g;
+const SECRET = /(fbk_[A-Za-z0-9_-]{4,64})\.[A-Za-z0-9_-]+/g;
 export const redactSecrets = (text: string) => (text.includes('fbk_') ? text.replace(SECRET, '$1.[redacted]') : text);
 
 export async function insertRejected(db: Db, rows: RejectedRow[]): Promise<void> {

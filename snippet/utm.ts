@@ -12,18 +12,26 @@ let landing: WireTouch | 0;
 /**
  * Reads the touch of the page just loaded. `url` is a local (a parameter only to save bytes): the URL the page was
  * loaded with, from its navigation entry, which a router or a cleanup script that already dropped the campaign from the
- * address bar (before a deferred, async or tag-manager-injected snippet ran) leaves as it was. `r` too: the referrer.
+ * address bar (before a deferred, async or tag-manager-injected snippet ran) leaves as it was. `r` too: the referrer; `f` reads a URL's campaign into `here`.
  */
-export const captureTouch = (url = (performance.getEntriesByType('navigation')[0]?.name || loc.href) as string, r = doc.referrer) => {
+export const captureTouch = (
+  url = (performance.getEntriesByType('navigation')[0]?.name || loc.href) as string,
+  r = doc.referrer,
+  f = (u: string) =>
+    // UTM_KEYS and CLICK_IDS (other utm_ keys, and any key ending in braid for gbraid and wbraid, go too; the collector
+    // drops them); an empty one (a CMS template's `?utm_source=&utm_medium=` on an internal link) is no campaign
+    new URL(u).searchParams.forEach((v, k) => v && /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)|braid$/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here))),
+) => {
   here = { url, at: Date.now() };
-  // UTM_KEYS and CLICK_IDS (other utm_ keys, and any key ending in braid for gbraid and wbraid, go too; the collector
-  // drops them)
-  new URL(url).searchParams.forEach((v, k) => /^(utm_|((g|fb|tt)cl|msclk|li_fat_)id$)|braid$/.test(k) && (((here as Record<string, string>)[k] = v), (landing = here)));
   // a reload, or a return through history to a page not kept in the back/forward cache, keeps the outside referrer the
   // page first had, now perhaps at a client-side route's address: no new arrival while a visit is under way (a
   // consent manager's reload before anything was tracked still lands). performance.navigation (type 1 or 2) is
-  // deprecated but everywhere, and shorter than the navigation entry's type
-  if (r && new URL(r).host != loc.host) (here.ref = r), (performance.navigation?.type && state.a) || (landing = here);
+  // deprecated but everywhere, and shorter than the navigation entry's type. A referrer of the site's own with no visit
+  // under way is a page the snippet never ran on: a landing page that sent the visitor on at once (a language redirect
+  // in <head>, `location.replace('/en/')`, or a moved page's meta refresh, dropping the query), or one left while consent
+  // was pending (nothing of it stored), whose campaign is read from it; the page's own wins
+  if (r) new URL(r).host != loc.host ? ((here.ref = r), (performance.navigation?.type && state.a) || (landing = here)) : here.at! - state.a! < 18e5 || f(r);
+  f(url);
 };
 
 /**

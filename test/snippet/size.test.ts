@@ -4,7 +4,11 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,764 with terser after esbuild; 2,699 before the fifteenth unseen-pages round (+65: a form sent by the page's own
+ * 2,782 with terser after esbuild; 2,764 before the seventeenth unseen-pages round (+18: a landing page that sends the
+ * visitor on before the tag runs, dropping the query (a language redirect in <head>, `location.replace('/en/')`; a static
+ * site generator's moved-page alias, Hugo's meta refresh or Jekyll's redirect_from), lost the campaign: with no visit
+ * under way, a referrer of the site's own is read for it; an empty UTM field (a CMS template's `?utm_source=&utm_medium=`
+ * on an internal link), which replaced the visit's campaign with none, is skipped, +0); 2,699 before the fifteenth unseen-pages round (+65: a form sent by the page's own
  * script from its submit button's click, whose default it prevents (jQuery's `$('#send').click(function (e) {
  * e.preventDefault(); $.post(…) })`, Vue's `<button type="submit" @click.prevent>`, React's onClick: the browser fires no
  * submit event), which stored nothing, counts once per form with an address: its fields and validity are read at the
@@ -123,7 +127,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2764;
+export const GZIP_BUDGET = 2782;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

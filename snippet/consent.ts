@@ -4,7 +4,7 @@
 // automation, no site key, an opaque origin), whatever consent says. On and Hold are the odd modes: `mode & 1` means "tracking".
 import { loc } from './globals.js';
 import { data } from './config.js';
-import { load, save, state, type State } from './store.js';
+import { load, save, state } from './store.js';
 import { soon } from './send.js';
 
 export const enum Mode {
@@ -38,15 +38,13 @@ export const initMode = () => {
 
 /**
  * funnelbeam('consent', granted): remembers the decision (and sends what was held); refusing also forgets everything.
- * `held` is a local (a parameter only to save bytes): on a grant while pending, the outbox held in memory.
  */
-export const setConsent = (granted: unknown, held = (granted && mode > Mode.Silenced && state.q) as State['q']) => {
+export const setConsent = (granted: unknown) => {
   if (mode != Mode.Silenced) {
-    // (first: load() reads the stored state only once consent is no longer pending)
+    // (first: load() reads the stored state only once consent is no longer pending; what was held in memory joins the
+    // stored outbox there, another tab's or one kept from before consent was required)
     mode = +(granted as boolean); // a boolean: 1 (Mode.On) or 0 (Mode.Off)
     granted ? load() : save({});
-    // what was held in memory joins the stored outbox (another tab's, or one kept from before consent was required)
-    if (held && state.q != held) (state.q ||= []).push(...held);
     state.c = mode;
     save();
     soon();

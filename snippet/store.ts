@@ -25,12 +25,19 @@ export interface State {
 
 export let state: State = {};
 
-/** Reads the stored state, except while consent is pending: then the copy in memory holds what is tracked. */
-export const load = () => {
+/**
+ * Reads the stored state, except while consent is pending: then the copy in memory holds what is tracked. The events of
+ * the copy in memory that the stored outbox lacks join it: each tab's renderer keeps its own copy of localStorage, so a
+ * tab that saved before it saw this one's write left this one's newest events out (tabs opened at once lost their
+ * views). An event another tab settled meanwhile is sent once more, which the collector stores once; after an opt-out
+ * nothing joins. `q` is a local (a parameter only to save bytes): the outbox in memory.
+ */
+export const load = (q = state.q) => {
   try {
     // `null` there (another script's doing) leaves the copy in memory in charge
     if (mode ^ Mode.Hold) state = JSON.parse((localStorage as { _fb?: string })._fb!) || state;
   } catch {}
+  if (state.c != 0) q?.map((e) => (state.q ||= []).some((x) => x.i == e.i) || state.q.push(e));
 };
 
 /**

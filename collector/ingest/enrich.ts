@@ -73,7 +73,8 @@ export function touchFromUrl(url: string, referrer: string | undefined, at: numb
   try {
     const params = parsePageUrl(url).searchParams;
     for (const k of TOUCH_PARAMS) {
-      const v = params.get(k);
+      // a parameter given twice (`utm_source=a&utm_source=b`): its last value that is not empty, as the snippet reads it
+      const v = params.getAll(k).filter(Boolean).at(-1);
       if (v) touch[k] = firstChars(v, LIMITS.valueChars);
     }
   } catch {

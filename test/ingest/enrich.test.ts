@@ -65,6 +65,11 @@ describe('enrichBatch', () => {
     expect(touchFromUrl('https://a.com/?utm_source=s&gclid=g&other=1', 'https://r.com/', 5)).toEqual({ url: 'https://a.com/?utm_source=s&gclid=g&other=1', at: 5, ref: 'https://r.com/', utm_source: 's', gclid: 'g' });
   });
 
+  test('touchFromUrl reads a parameter given twice as the snippet does: its last value that is not empty', () => {
+    const url = 'https://a.com/?utm_source=a&utm_source=b&utm_medium=cpc&utm_medium=&utm_campaign=&utm_campaign=spring';
+    expect(touchFromUrl(url, undefined, 5)).toEqual({ url, at: 5, utm_source: 'b', utm_medium: 'cpc', utm_campaign: 'spring' });
+  });
+
   test('parseUserAgent parses each distinct string once', () => {
     expect(parseUserAgent(CHROME_UA)).toBe(parseUserAgent(CHROME_UA));
   });

@@ -347,14 +347,9 @@ export function placeLateEvents(
       const idle = device.since - now.deviceSeen > SESSION_TIMEOUT_MS;
       if (idle || (campaign !== '' && campaign !== campaignAsStored(now.campaign))) {
         // a session of its own, as sent in time: it begins no earlier than the activity it came after on the device
-        let start = Math.max(at, now.lastSeen);
-        while (sessions.has(sessionIdFor(visitorId, start))) start++;
-        const opened: KnownSession = { sessionId: sessionIdFor(visitorId, start), campaign, touch, times: [at] };
-        sessions.set(opened.sessionId, opened);
+        const opened = open(Math.max(at, now.lastSeen), at, campaign, touch, 'device_gap');
         apart.add(opened.sessionId);
-        remember(opened, at);
-        now = { sessionId: opened.sessionId, started: start, lastSeen: start, campaign: late[i].campaign, touch, deviceSeen: device.at };
-        placements.push({ sessionId: opened.sessionId, isNew: true, rule: 'device_gap', touch });
+        now = { sessionId: opened.sessionId, started: opened.start, lastSeen: opened.start, campaign: late[i].campaign, touch, deviceSeen: device.at };
         continue;
       }
       // it continues the visitor's session (an engagement event without extending it)
@@ -384,13 +379,16 @@ export function placeLateEvents(
       placements.push({ sessionId: found.s.sessionId, isNew: false, rule: found.rule, touch: found.s.touch });
       continue;
     }
-    // a session of its own, named like one opened in time (a millisecond on if a known session has that name)
-    let start = at;
+    open(at, at, campaign, touch, 'opens');
+  }
+  /** A session of its own, named like one opened in time at `start` (a millisecond on if a known session has that name). */
+  function open(start: number, at: number, campaign: string, touch: Touch | null, rule: 'opens' | 'device_gap') {
     while (sessions.has(sessionIdFor(visitorId, start))) start++;
     const opened: KnownSession = { sessionId: sessionIdFor(visitorId, start), campaign, touch, times: [at] };
     sessions.set(opened.sessionId, opened);
     remember(opened, at);
-    placements.push({ sessionId: opened.sessionId, isNew: true, rule: 'opens', touch });
+    placements.push({ sessionId: opened.sessionId, isNew: true, rule, touch });
+    return { sessionId: opened.sessionId, start };
   }
   function remember(s: KnownSession, at: number) {
     const p = placed.get(s.sessionId);

@@ -62,6 +62,14 @@ const withSessionAward = (p: RuleProgress | undefined, e: FoldEvent): RuleProgre
   return { ...p, lv: { ...p?.lv, [e.visitorId]: [e.sessionId, ...had].slice(0, SESSIONS_REMEMBERED).join(' ') } };
 };
 
+/**
+ * A rule's running total and what is left of its cap, to 10 decimals. Points in tenths are no binary fractions: summed
+ * as doubles, 0.3 + 0.3 + 0.3 is 0.8999999999999999, so a cap of 1 would cut the fourth award to 0.10000000000000009,
+ * and ten awards of 0.1 would leave 1.1e-16 of the cap for an eleventh award that moves no score (the score is kept to
+ * 4 decimals, so nothing finer than that can matter). A total stored before this rounding is read the same way.
+ */
+const inTenBillionths = (n: number) => Math.round(n * 1e10) / 1e10;
+
 export const emptyScoreState = (): ScoreState => ({ score: 0, scoreAt: null, mqlAt: null, progress: {} });
 
 /**
@@ -80,11 +88,12 @@ export function scoreEvent(funnel: CompiledFunnel, state: ScoreState, e: FoldEve
     if (adv.hit && !inWindow) {
       const total = p?.p ?? 0;
       let award = rule.points;
-      if (rule.cap !== undefined) award = Math.sign(award) * Math.min(Math.abs(award), Math.max(0, rule.cap - Math.abs(total)));
+      if (rule.cap !== undefined) award = Math.sign(award) * Math.min(Math.abs(award), Math.max(0, inTenBillionths(rule.cap - Math.abs(total))));
       if (award !== 0) {
         score = roundScore(decayScore(score, scoreAt, e.at, funnel.halfLifeMs) + award);
         scoreAt = e.at;
-        p = rule.perSession ? { ...withSessionAward(p, e), p: total + award, l: e.at } : { ...p, p: total + award, l: e.at };
+        const given = inTenBillionths(total + award);
+        p = rule.perSession ? { ...withSessionAward(p, e), p: given, l: e.at } : { ...p, p: given, l: e.at };
         const crossed = mqlAt === null && score >= funnel.mqlThreshold;
         if (crossed) mqlAt = e.at;
         changes.push({ changeId: scoreChangeId(e.eventId, i, rule.id), at: e.at, eventId: e.eventId, rule: rule.id, points: award, scoreAfter: score, mql: crossed });

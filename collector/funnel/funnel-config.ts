@@ -128,7 +128,27 @@ export function neverHolds(config: FunnelConfig): string | null {
   return null;
 }
 
-/** A short fingerprint of a config: a lead folded under another version is rebuilt from its events. */
+/**
+ * A condition with its props in key order. The parser gives every other part of a config in its schema's key order, but
+ * `props` is a record, kept in the order written: the same rules sent back by a client that sorts keys (Python's
+ * `sort_keys`, `jq -S`) would be another version, and every lead's next event would be folded as under new rules (one
+ * stage.changed to where it stands, instead of one per stage entered). Props of one key, and so the defaults, keep
+ * their JSON text, and with it their version.
+ */
+function propsInKeyOrder<C extends Condition | Omit<Condition, 'any' | 'sessions' | 'count'>>(c: C): C {
+  let out = c;
+  if (c.props) out = { ...out, props: Object.fromEntries(Object.entries(c.props).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+  if ('any' in c && c.any) out = { ...out, any: c.any.map(propsInKeyOrder) };
+  return out;
+}
+
+/** A short fingerprint of a config's content: a lead folded under another version is rebuilt from its events. */
 export function configVersion(config: FunnelConfig): string {
-  return createHash('sha1').update(JSON.stringify(config)).digest('base64url').slice(0, 12);
+  const content: FunnelConfig = {
+    ...config,
+    stageRules: config.stageRules.map((r) => ({ ...r, when: propsInKeyOrder(r.when) })),
+    scoreRules: config.scoreRules.map((r) => ({ ...r, when: propsInKeyOrder(r.when) })),
+    sqlWhen: config.sqlWhen.map(propsInKeyOrder),
+  };
+  return createHash('sha1').update(JSON.stringify(content)).digest('base64url').slice(0, 12);
 }

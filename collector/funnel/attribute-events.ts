@@ -71,7 +71,10 @@ async function attributeSite(
   restarted?: AttributeOptions['restarted'],
 ): Promise<string[]> {
   const now = deps.now();
-  const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now, restarted);
+  // this flush's events, as the identity pass asks (only when a switch moved events of its millisecond: rare)
+  let flushIds: Set<string> | undefined;
+  const own = (eventId: string) => (flushIds ??= new Set(list.map((e) => e.eventId))).has(eventId);
+  const ids = createIdentityResolver(tx, siteId, funnel.stages[0], now, restarted, own);
   // the site's webhooks are read once per flush, not once per lead; stage and MQL webhooks only when notifying
   const siteHooks = webhookQueue(tx, siteId);
   const hooks = notify ? siteHooks : null;

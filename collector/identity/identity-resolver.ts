@@ -3,7 +3,7 @@
 // First sights are kept in memory and written together (flushLinks); their leads are inserted with their fold.
 import type { Db } from '../storage/db.js';
 import {
-  getCurrentLink, getCurrentLinks, getLatestLinkTime, getLinkAt, insertFirstLinks, mergeLeadInto, setVisitorLead, setVisitorLeads, startLink,
+  getCurrentLink, getCurrentLinks, getLatestLinkTime, getLinkAt, insertFirstLinks, mergeLeadInto, moveEventsOfSwitch, setVisitorLead, setVisitorLeads, startLink,
   type LinkReason, type NewLink,
 } from '../storage/identity.js';
 import { claimLeadEmail, getLeadEmail, getLeadIdByEmail, insertLead, lowerIdentifiedAt } from '../storage/leads.js';
@@ -41,10 +41,12 @@ export interface IdentityResolver {
 /**
  * `restarted`: devices an erasure covered (`site_id \0 visitor_id` → the end of the span it covered), known to the
  * caller from its tombstone check; met without a link, such a device is a new anonymous lead under an id derived from
- * that erasure, never the erased lead's (which the plain anonymous id would be again).
+ * that erasure, never the erased lead's (which the plain anonymous id would be again). `own`: whether an event is one the
+ * caller stored already and places through this resolver (a flush's beacons): a switch that moves only those rebuilds
+ * nothing.
  */
 export function createIdentityResolver(
-  tx: Db, siteId: string, firstStage: string, now: number, restarted?: ReadonlyMap<string, number>,
+  tx: Db, siteId: string, firstStage: string, now: number, restarted?: ReadonlyMap<string, number>, own?: (eventId: string) => boolean,
 ): IdentityResolver {
   const links = new Map<string, { leadId: string; fromAt: number }>();
   const unlinked = new Set<string>();
@@ -241,6 +243,14 @@ export function createIdentityResolver(
       if (action.kind === 'switch') {
         const to = action.to ?? (await leadForEmail(email, e));
         await link(visitorId, to, e, email, 'switched');
+        // the link begins at this millisecond: the device's events of it that arrived before the identification (a
+        // retried batch, the CRM naming the device at a page's time) were stored under the old lead; they go with the
+        // device, and both leads are rebuilt (the caller's own events are placed by it and folded where they land)
+        const moved = await moveEventsOfSwitch(tx, siteId, visitorId, e.at, current, to);
+        if (moved.some((id) => !own?.(id))) {
+          rebuild.add(current);
+          rebuild.add(to);
+        }
         return identifiedAs(to, namedAt);
       }
       return current;

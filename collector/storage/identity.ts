@@ -177,6 +177,19 @@ export async function startLink(db: Db, l: NewLink): Promise<void> {
   );
 }
 
+/**
+ * A switch's own millisecond: the device's events of that millisecond stored under the lead it had go to the lead it
+ * switched to (README: events of the same millisecond as an identification are the new lead's, whatever order or batch
+ * they arrive in; the old lead's link ends there). Nothing else of the old lead moves. Resolves to the ids moved.
+ */
+export async function moveEventsOfSwitch(db: Db, siteId: string, visitorId: string, at: number, from: string, to: string): Promise<string[]> {
+  const rows = await db.all<{ event_id: string }>(
+    'UPDATE events SET lead_id = ? WHERE site_id = ? AND visitor_id = ? AND at = ? AND lead_id = ? RETURNING event_id',
+    [to, siteId, visitorId, at, from],
+  );
+  return rows.map((r) => r.event_id);
+}
+
 /** Keeps `visitors.lead_id` (the visitor's current lead, for reads and segments) in step with its links. */
 export async function setVisitorLead(db: Db, siteId: string, visitorId: string, leadId: string): Promise<void> {
   await db.run('UPDATE visitors SET lead_id = ? WHERE site_id = ? AND visitor_id = ? AND (lead_id IS NULL OR lead_id <> ?)', [

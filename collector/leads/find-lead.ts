@@ -1,6 +1,6 @@
 // Resolves a `{ref}` to the lead row: email → by email; otherwise a lead id, then the `srv:<leadId>` visitor id server
 // events of a lead carry, then a visitor id (its current lead), then the id of a lead merged into another (the lead it
-// became).
+// became). A ref with an `@` that no lead's email is may still be a visitor id: POST /api/events takes `@` in one.
 import type { Db } from '../storage/db.js';
 import { getLeadIdOfVisitor, getLeadRow, getLeadRowByEmail, type LeadRow } from '../storage/lead-reads.js';
 import { getAliasedLeadId } from '../storage/identity.js';
@@ -11,12 +11,24 @@ export type FindLeadResult =
   | { ok: true; lead: LeadRow }
   | { ok: false; code: 'invalid_ref' | 'not_found'; message: string };
 
+/**
+ * A visitor id as POST /api/events takes one (letters, digits and `_ . : @ -`, up to 64): a CRM keying people by its own
+ * contact id (`contact@4711`) makes a visitor of that id, which reads as an email here.
+ */
+const SERVER_VISITOR_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+
 export async function findLead(db: Db, siteId: string, rawRef: string): Promise<FindLeadResult> {
   const ref = parseRef(rawRef);
-  if (isRefProblem(ref)) return { ok: false, code: 'invalid_ref', message: ref.problem };
+  const trimmed = rawRef.trim();
+  const idWithAt = trimmed.includes('@') && SERVER_VISITOR_ID.test(trimmed) && !trimmed.includes('..') ? trimmed : null;
+  if (isRefProblem(ref) && !idWithAt) return { ok: false, code: 'invalid_ref', message: ref.problem };
   let lead: LeadRow | undefined;
-  if (ref.kind === 'email') lead = await getLeadRowByEmail(db, siteId, ref.email);
-  else {
+  if (!isRefProblem(ref) && ref.kind === 'email') lead = await getLeadRowByEmail(db, siteId, ref.email);
+  if (!lead && idWithAt) {
+    // the email names nobody (or the ref is no email at all): the visitor id POST /api/events was given
+    const leadId = await getLeadIdOfVisitor(db, siteId, idWithAt);
+    if (leadId) lead = await getLeadRow(db, siteId, leadId);
+  } else if (!isRefProblem(ref) && ref.kind === 'id') {
     lead = await getLeadRow(db, siteId, ref.id);
     // the `srv:<leadId>` visitor id of server events names that lead before any device: a beacon may carry such an id
     // too, and POST /api/events reads it as the lead, so the reads must name the same one

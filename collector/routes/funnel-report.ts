@@ -43,8 +43,8 @@ const route = createRoute({
       content: {
         'application/json': {
           schema: z.object({
-            from: z.string(),
-            to: z.string(),
+            from: z.string().openapi({ format: 'date-time', description: 'the period read, inclusive (ISO 8601)' }),
+            to: z.string().openapi({ format: 'date-time', description: 'exclusive (ISO 8601)' }),
             stages: z.array(stageSchema),
             breakdownBy: z.enum(BREAKDOWNS).nullable(),
             attribution: z.enum(ATTRIBUTIONS).nullable(),

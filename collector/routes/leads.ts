@@ -11,18 +11,28 @@ import { getLeadTimeline } from '../timeline/get-lead-timeline.js';
 import { TIMELINE_KINDS } from '../timeline/timeline-item.js';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
-const errors = (...statuses: Array<400 | 401 | 403 | 404>) =>
+type ErrorStatus = 400 | 401 | 403 | 404 | 413;
+const errors = <S extends ErrorStatus>(...statuses: S[]) =>
   Object.fromEntries(
     statuses.map((s) => [
       s,
       {
-        description: { 400: 'bad ref, query or cursor', 401: 'missing or unknown key', 403: 'key lacks the scope', 404: 'no such lead in this site' }[s],
+        description: {
+          400: 'bad ref, query or cursor',
+          401: 'missing or unknown key',
+          403: 'key lacks the scope',
+          404: 'no such lead in this site',
+          // every /api body is capped (hardening/api-body-limit.ts), a DELETE's too
+          413: 'request body over the 2 MiB ceiling of /api requests',
+        }[s],
         content: { 'application/json': { schema: errorSchema } },
       },
     ]),
-  ) as Record<400 | 401 | 403 | 404, { description: string; content: { 'application/json': { schema: typeof errorSchema } } }>;
+  ) as Record<S, { description: string; content: { 'application/json': { schema: typeof errorSchema } } }>;
 
 const text = (description: string) => z.string().optional().openapi({ description });
+/** A time as every read shows it: ISO 8601 in UTC (`Date.prototype.toISOString`). */
+const time = () => z.string().openapi({ format: 'date-time', example: '2025-01-06T09:00:00.000Z' });
 const touchSchema = z
   .looseObject({
     channel: text('direct, organic_search, paid_search, organic_social, paid_social, email, referral, display, affiliate or other'),
@@ -59,14 +69,14 @@ const profileSchema = z
     lastTouch: touchSchema.openapi({ description: "the touch of the lead's latest web session" }),
     traits: z.record(z.string(), z.unknown()),
     segments: z.array(z.string()),
-    stageEnteredAt: z.string(),
-    mqlAt: z.string().nullable(),
-    sqlAt: z.string().nullable(),
-    identifiedAt: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    stageEnteredAt: time(),
+    mqlAt: time().nullable(),
+    sqlAt: time().nullable(),
+    identifiedAt: time().nullable(),
+    createdAt: time(),
+    updatedAt: time(),
     scoreStored: z.number(),
-    scoreAt: z.string(),
+    scoreAt: time(),
     isBot: z.boolean(),
     optedOut: z.boolean().openapi({ description: 'its latest opt event from POST /api/events is `opted_out` or `unsubscribed` (not `opted_in`/`resubscribed`): left out of ad-platform exports' }),
   })
@@ -74,7 +84,7 @@ const profileSchema = z
 
 const refParam = z.object({
   ref: z.string().openapi({
-    description: 'a lead id (a merged-away one names the lead it became), a visitor id (its current lead; `srv:<leadId>` of server events too) or an email (case-insensitive); surrounding spaces are ignored; URL-encoded',
+    description: 'a lead id (a merged-away one names the lead it became), a visitor id (its current lead; `srv:<leadId>` of server events too; one holding an `@`, as POST /api/events takes, when no lead has it as email) or an email (case-insensitive); surrounding spaces are ignored; URL-encoded',
     example: 'ada@example.com',
   }),
 });
@@ -127,7 +137,7 @@ const profileRoute = createRoute({
 });
 
 const timelineItemSchema = z
-  .looseObject({ kind: z.enum(TIMELINE_KINDS), name: z.string(), at: z.string(), id: z.string() })
+  .looseObject({ kind: z.enum(TIMELINE_KINDS), name: z.string(), at: time(), id: z.string() })
   .openapi('TimelineItem', {
     description:
       'event items add visitorId, sessionId, source (web or server), url, path, referrer, form, props, channel, utm, clickId, browser, os, device, ' +
@@ -201,7 +211,7 @@ const eraseRoute = createRoute({
         },
       },
     },
-    ...errors(400, 401, 403, 404),
+    ...errors(400, 401, 403, 404, 413),
   },
 });
 

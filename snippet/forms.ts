@@ -7,10 +7,10 @@ import { flush } from './send.js';
 import { safe } from './safe.js';
 
 /**
- * the form last counted: a validation library's form.submit() after the event is that same submit, and a send button
- * clicked again (onClick) sends that same form again
+ * the form last counted: a validation library's form.submit() or requestSubmit() after the event is that same submit,
+ * and a send button clicked again (onClick) sends that same form again
  */
-export let last: unknown;
+let last: unknown;
 
 /**
  * A submit event, or `{ target: form }` for form.submit() (which fires no submit event: index.ts wraps it), or
@@ -57,9 +57,14 @@ export const onSubmit = safe((e: Event, button?: 1 | Event) => {
   // a form with an email field (unless empty) or a marker, valid by its own constraints (each control's validity, read
   // in the loop above, which unlike form.checkValidity() fires no invalid event: a page that writes an error message at
   // each one writes it once); a form already counted is not counted again without an email (a multi-step form counted
-  // at its "Next", whose last step has no email field left)
+  // at its "Next", whose last step has no email field left), nor by a send of the page's script: form.submit() (index.ts
+  // wraps it: `{ target }`, no submitter) and requestSubmit() with no submitter, which reCAPTCHA's and Turnstile's users
+  // call once the token came, after cancelling the submit button's click (counted at that click) or the form's first
+  // submit event (counted there); a send by a submit button (a double click, each step of a multi-step form) counts
+  // again with an email (Enter sends by the form's first submit button; in a form with none, and in Safari before 15.4,
+  // which gives no submitter, a send corrected after the page's script refused `sam@corp` keeps the first event)
   const send = () => {
-    if ((button ? last != form && em : (em ?? name) !== '' && (em || last != form)) && !invalid) {
+    if ((button ? last != form && em : (em ?? name) !== '' && ((em && (e as SubmitEvent).submitter) || last != form)) && !invalid) {
       last = form;
       // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
       track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });

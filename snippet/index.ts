@@ -7,7 +7,7 @@ import { on, safe } from './safe.js';
 import { Mode, initMode, mode } from './consent.js';
 import { How, pageview } from './pageview.js';
 import { captureTouch } from './utm.js';
-import { last, onSubmit, watchSubmits } from './forms.js';
+import { onSubmit, watchSubmits } from './forms.js';
 import { measureScroll, sendEngagement } from './engagement.js';
 import { doc } from './globals.js';
 import { readTag } from './config.js';
@@ -50,8 +50,8 @@ if (!window.funnelbeam?.l)
         captureTouch();
         // SPA navigations count (errors of the page's own pushState, replaceState or form.submit() still throw); so does
         // form.submit() (jQuery's .submit(), Marketo's and Pardot's scripts, a web component sending the form of its
-        // shadow root), which fires no submit event, unless that form's submit was just seen (a validation library that
-        // cancels the submit event and calls form.submit() once valid); the browser's submit only plans the navigation,
+        // shadow root), which fires no submit event, unless that form was counted already (onSubmit checks: a validation
+        // library that cancels the submit event and calls form.submit() once valid); the browser's submit only plans the navigation,
         // so the event is made and sent before the page is left. Not through its formdata event: new FormData(form)
         // fires one too, which htmx (a request from a field inside a form), unsaved-changes guards and form-analytics
         // tools (reading a submit before the snippet sees it, which then counted twice) make when nothing is sent
@@ -61,7 +61,7 @@ if (!window.funnelbeam?.l)
           o[m] = function (this: any, ...a: unknown[]) {
             original.apply(this, a);
             // true (How.Replace) for replaceState
-            m > 's' ? last != this && onSubmit({ target: this } as unknown as Event) : safe(pageview)(m > 'q');
+            m > 's' ? onSubmit({ target: this } as unknown as Event) : safe(pageview)(m > 'q');
           };
         }
         // a page restored from the back/forward cache is a new view

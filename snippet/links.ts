@@ -20,8 +20,9 @@ export const onClick = (e: MouseEvent, p = e.composedPath() as Element[], t = p[
   // `$('#send').click(function (e) { e.preventDefault(); $.post(…) })`, Vue's `@click.prevent`, React's onClick: no
   // submit event), read now and counted a task later if the click was prevented, once per form with an address, as a
   // type=button control is (a password's "show" button or an "Apply coupon" button, with no type attribute, is no
-  // [type=submit])
-  if (!b) onSubmit(t.closest('[type=button]') as unknown as Event, 1), onSubmit(t.closest('[type=submit]') as unknown as Event, e);
+  // [type=submit]); an old theme's image submit button (<input type="image">, a submit button by the HTML standard) the
+  // same
+  if (!b) onSubmit(t.closest('[type=button]') as unknown as Event, 1), onSubmit(t.closest('[type=image],[type=submit]') as unknown as Event, e);
   // the link is the first <a> or <area> on the path, which crosses open shadow roots where closest() stops: a link inside
   // a web component, a design system's link button (<a href><slot></slot></a> in its shadow root) clicked on a slotted
   // label or icon, a link clicked on an icon component whose SVG is in its own shadow root (ion-icon) all count (the
@@ -34,10 +35,12 @@ export const onClick = (e: MouseEvent, p = e.composedPath() as Element[], t = p[
   // as written, resolved as the browser does
   const u = new URL((a.href as SVGAnimatedString).baseVal ?? a.href, a.baseURI);
   // data-downloads="pdf, .zip" (or "*.pdf *.zip", "pdf|zip": any other character than letters, digits and _ separates)
-  // becomes /\.(pdf|zip)$/i; a list that made an invalid pattern would stop downloads and outbound links alike
+  // becomes /\.(pdf|zip)(;|$)/i; a list that made an invalid pattern would stop downloads and outbound links alike; a
+  // path parameter after the extension is ignored like the query: a Java servlet site writes the new session's id into
+  // every link of a visitor's first page (`/docs/datasheet.pdf;jsessionid=8F3A`)
   const name =
     a.hasAttribute('download') ||
-    RegExp(`\\.(${data.downloads?.replace(/\W+/g, '|') || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]'})$`, 'i').test(u.pathname)
+    RegExp(`\\.(${data.downloads?.replace(/\W+/g, '|') || 'pdf|(doc|xls|ppt)x?|csv|txt|zip|rar|7z|gz|dmg|exe|msi|epub|mp[34]'})(;|$)`, 'i').test(u.pathname)
       ? 'download'
       : // mailto:, tel:, javascript: and data: links have no host
         u.host && u.host != loc.host && 'outbound';

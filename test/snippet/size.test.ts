@@ -4,7 +4,15 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,793 with terser after esbuild; 2,782 before the transport judge (+11: tabs opened at once (a list of articles
+ * 2,806 with terser after esbuild; 2,793 before the nineteenth unseen-pages round (+13: a form sent by the page's
+ * requestSubmit() once a CAPTCHA token came (reCAPTCHA v3's documented click handler, cancelled, then requestSubmit();
+ * Turnstile bound to the submit event, cancelled, then requestSubmit()) counted twice: a submit event without a
+ * submitter, a script's send, does not count a form already counted, as form.submit() already did not, whose wrapper
+ * then needs no check of its own (+2 net); a download link a Java servlet site writes with its session id as a path
+ * parameter (`/docs/datasheet.pdf;jsessionid=8F3A`, every link of a visitor's first page) was no download: the
+ * extension may be followed by `;` (+3); an image submit button (`<input type="image">`) whose click a jQuery handler
+ * cancels to send the form by AJAX counted nothing: it is read as a submit button at the click (+6); each measured by
+ * leaving it alone out of the result, so the three sum to 2 less than they cost together); 2,782 before the transport judge (+11: tabs opened at once (a list of articles
  * middle-clicked) lost views, as each tab's renderer keeps its own copy of localStorage and a tab that saved the shared
  * outbox before seeing another's write dropped that tab's unsent events: events held in memory that the stored outbox
  * lacks join it at each read, which also replaces the consent grant's own joining of held events); 2,764 before the seventeenth unseen-pages round (+18: a landing page that sends the
@@ -130,7 +138,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2793;
+export const GZIP_BUDGET = 2806;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

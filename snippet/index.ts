@@ -75,11 +75,16 @@ if (!window.funnelbeam?.l)
         // original pushState or intercepts navigations; the view it counts first, the wrapper finds already counted
         // (without it, the listener waits on the window for an event that never comes)
         on('currententrychange', (e) => pageview(e.navigationType == 'replace'), (window as { navigation?: EventTarget }).navigation);
-        // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts
-        on('visibilitychange', () => {
-          sendEngagement();
-          if (doc.hidden) flush(1);
-        });
+        // the last event a page reliably gets, also when it is closed or left; shown again, the clock restarts. Heard in
+        // the bubble phase on the window, after the page's own listeners on the document: what they track as the page
+        // turns hidden (an end-of-visit report, as the Page Lifecycle guidance has pages send it) leaves with the page
+        addEventListener(
+          'visibilitychange',
+          safe(() => {
+            sendEngagement();
+            if (doc.hidden) flush(1);
+          }),
+        );
         // the document's submits and its iframes', in the capture phase (the root of each click is watched as well: onClick)
         watchSubmits(doc);
         on('scroll', measureScroll);

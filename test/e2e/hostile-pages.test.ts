@@ -187,7 +187,7 @@ test('Trusted Types enforced (require-trusted-types-for \'script\') with a stric
 });
 
 test('globals broken by other scripts: fetch that throws (an extension), Promise and URL replaced after the tag, a JSON polyfill, history.pushState replaced by a router after the tag: no error reaches the page, views arrive (by beacon when fetch is broken)', async () => {
-  const hide = `Object.defineProperty(document, 'hidden', { value: true, configurable: true }); document.dispatchEvent(new Event('visibilitychange'));`;
+  const hide = `Object.defineProperty(document, 'hidden', { value: true, configurable: true }); document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));`;
   const s = await serve({
     '/fetch': doc(`<script>const f = fetch; window.fetch = () => { throw new TypeError('blocked by an extension') };</script><script defer ${tagOf()}></script>`),
     '/late': doc(
@@ -269,7 +269,7 @@ test('a sandboxed iframe (sandbox="allow-scripts": an opaque origin, whose beaco
   expect(await page.evaluate(() => (window as { msgs?: unknown[] }).msgs)).toEqual([{ errs: [], id: 'undefined', loaded: true }]);
   await page.evaluate(() => {
     Object.defineProperty(document, 'hidden', { value: true, configurable: true });
-    document.dispatchEvent(new Event('visibilitychange'));
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
   });
   await page.waitForTimeout(300);
   expect(sent).toEqual([]);

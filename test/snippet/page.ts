@@ -90,7 +90,7 @@ export async function openPage(options: PageOptions = {}): Promise<TestPage> {
   w.document.head.appendChild(script);
   const setHidden = (h: boolean) => {
     hidden = h;
-    w.document.dispatchEvent(new w.Event('visibilitychange'));
+    w.document.dispatchEvent(new w.Event('visibilitychange', { bubbles: true }));
   };
   return {
     w,

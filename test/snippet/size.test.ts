@@ -4,7 +4,11 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,806 with terser after esbuild; 2,793 before the nineteenth unseen-pages round (+13: a form sent by the page's
+ * 2,812 with terser after esbuild; 2,806 before the twentieth unseen-pages round (+6: what a page's own
+ * visibilitychange listener on the document tracked as the page was left or closed (an end-of-visit report, as the Page
+ * Lifecycle guidance has pages send it) was never sent: the hide's beacon left before the page's listener ran, and a
+ * page being left runs no timer; the snippet now hears visibilitychange in the bubble phase on the window, after the
+ * document's listeners); 2,793 before the nineteenth unseen-pages round (+13: a form sent by the page's
  * requestSubmit() once a CAPTCHA token came (reCAPTCHA v3's documented click handler, cancelled, then requestSubmit();
  * Turnstile bound to the submit event, cancelled, then requestSubmit()) counted twice: a submit event without a
  * submitter, a script's send, does not count a form already counted, as form.submit() already did not, whose wrapper
@@ -138,7 +142,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2806;
+export const GZIP_BUDGET = 2812;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -4,7 +4,7 @@
 // known"). Both were kept with neither, where no site's key could read them.
 import type { Deps } from '../context.js';
 import { insertRejected } from '../storage/rejected.js';
-import { createSiteCache } from './site-cache.js';
+import { createSiteCache, createSiteIdFinder } from './site-cache.js';
 import { siteKeyOfHead } from './validate.js';
 
 export interface UnreadBody {
@@ -14,14 +14,18 @@ export interface UnreadBody {
   head: string;
   /** the body goes on past `head`: the copy is marked as cut (`…`) */
   cut: boolean;
+  /** the request's Origin: a body naming its site by the site id is kept as that site's only from the site's pages */
+  origin?: string;
 }
 
 export function createUnreadBodyKeeper(deps: Deps) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
+  const siteNamedById = createSiteIdFinder(deps.db, deps.now);
   return async function keepUnreadBody(body: UnreadBody): Promise<void> {
     deps.metrics.inc('funnelbeam_events_rejected_total', { reason: body.reason });
     const siteKey = siteKeyOfHead(body.head);
-    const site = siteKey ? await findSite(siteKey).catch(() => null) : null;
+    // a site id where the key goes is the site's too, from its own pages (site-cache.ts createSiteIdFinder)
+    const site = siteKey ? (await findSite(siteKey).catch(() => null)) ?? (await siteNamedById(siteKey, body.origin)) : null;
     const raw = body.cut ? body.head + '…' : body.head;
     await insertRejected(deps.db, [{ siteId: site?.siteId ?? null, reason: body.reason, message: body.message, route: '/e', raw, receivedAt: deps.now() }]).catch(() => {});
   };

@@ -9,7 +9,7 @@ import { isOriginAllowed } from './origin.js';
 import { forLocalPage, parseUserAgent } from './user-agent.js';
 import { createSessionCache, reconcileSession, type SessionState } from './sessions.js';
 import { rememberPlaced, type KnownSession } from './late-events.js';
-import { createSiteCache } from './site-cache.js';
+import { createSiteCache, createSiteIdFinder } from './site-cache.js';
 import { visitorSpan, type EventWriter } from './store.js';
 import { createSessionLoader, loadKnownSessions } from './session-loader.js';
 import { insertRejected, type RejectedRow } from '../storage/rejected.js';
@@ -65,6 +65,7 @@ const NO_IDS: ReadonlySet<string> = new Set<string>();
 
 export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
   const findSite = createSiteCache(deps.db, 10_000, deps.now);
+  const siteNamedById = createSiteIdFinder(deps.db, deps.now);
   const sessions = createSessionCache();
   // sessions late events were placed in, per visitor, until stored (a batch of the same visit may come before then;
   // afterwards storage knows them)
@@ -162,13 +163,21 @@ export function createBeaconPipeline(deps: Deps, writer: EventWriter) {
     // 1. validate
     const parsed = parseBatch(input.text);
     if (!parsed.ok) {
-      const site = parsed.siteKey ? (await findSite(parsed.siteKey)) ?? undefined : undefined;
+      const site = parsed.siteKey ? ((await findSite(parsed.siteKey)) ?? (await siteNamedById(parsed.siteKey, input.origin))) ?? undefined : undefined;
       return reject(parsed.rejection, input.text, site);
     }
     const { batch } = parsed;
     // 2. resolve site
     const site = await findSite(batch.s);
-    if (!site) return reject({ status: 404, reason: 'unknown_site', message: `no site with key "${batch.s}"` }, input.text);
+    if (!site) {
+      // the site id where the tag wants the key: refused all the same, but kept where the site's admin looks
+      const named = await siteNamedById(batch.s, input.origin);
+      if (named) {
+        const message = `"${batch.s}" is a site id; data-site takes the site key (siteKey in npm run admin -- site list)`;
+        return reject({ status: 404, reason: 'unknown_site', message }, input.text, named);
+      }
+      return reject({ status: 404, reason: 'unknown_site', message: `no site with key "${batch.s}"` }, input.text);
+    }
     // 3. check origin
     if (!isOriginAllowed(input.origin, site)) {
       deps.metrics.inc('funnelbeam_cors_refused_total');

@@ -57,13 +57,14 @@ export function mountIngest(app: ApiApp, deps: Deps) {
     const message = `Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the JSON as it is`;
     const bytes = await readBodyBytes(c, LIMITS.bodyBytes).catch(() => Buffer.alloc(0));
     const head = await inflateHead(bytes, encoding, LIMITS.rejectedRawBytes);
-    await keepUnreadBody({ reason: 'unsupported_encoding', message, head: head ? decodeBody(head.bytes, c.req.header('content-type'), head.cut) : '', cut: !!head?.cut });
+    const text = head ? decodeBody(head.bytes, c.req.header('content-type'), head.cut) : '';
+    await keepUnreadBody({ reason: 'unsupported_encoding', message, head: text, cut: !!head?.cut, origin: c.req.header('origin') });
     await corsForKnown(c);
     return c.json(errorBody('unsupported_encoding', message), 415);
   }
 
   async function tooLarge(c: Context<AppEnv>, head: string) {
-    await keepUnreadBody({ reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, head, cut: true });
+    await keepUnreadBody({ reason: 'payload_too_large', message: `body over ${LIMITS.bodyBytes} bytes`, head, cut: true, origin: c.req.header('origin') });
     // readable by the page: the snippet retries a batch smaller on a 413, and settles a single event too large to ever
     // pass, which would otherwise block its outbox (read as a network error, kept for good)
     await corsForKnown(c);

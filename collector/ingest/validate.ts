@@ -164,6 +164,30 @@ export function siteKeyOfHead(text: string): string | undefined {
   return /^\uFEFF?\s*\{(?:\s*"[vtl]"\s*:\s*(?:"[^"\\]*"|-?\d+)\s*,)*\s*"s"\s*:\s*"([^"\\]{1,64})"/.exec(text)?.[1];
 }
 
+/**
+ * A batch wrapped one level too deep: encoded twice (a JSON string holding it, as Python's
+ * `requests.post(url, json=json.dumps(batch))` sends it) or inside an array. Refused like any other body that is no
+ * object, but with a message that says what to send, and with the site key it names, so that the site's admin finds the
+ * refusal; null for anything else.
+ */
+function wrappedBatch(json: unknown): { siteKey: string; message: string } | null {
+  let inner: unknown;
+  let what: string;
+  if (typeof json === 'string') {
+    try {
+      inner = JSON.parse(json);
+    } catch {
+      return null;
+    }
+    what = 'a JSON string that holds a batch (encoded twice); send the batch object itself';
+  } else if (Array.isArray(json)) {
+    inner = json[0];
+    what = 'an array; a batch is one object: send each batch alone';
+  } else return null;
+  const s = isPlainRecord(inner) ? inner.s : undefined;
+  return typeof s === 'string' && s ? { siteKey: s.slice(0, LIMITS.idChars), message: `body: expected object, received ${what}` } : null;
+}
+
 /** A parsed event that needs no salvage: valid, with an email (if any) that reads as one. */
 const usable = (r: z.ZodSafeParseResult<unknown>) => r.success && ((r.data as WireEvent).em === undefined || EMAIL_RE.test((r.data as WireEvent).em!.trim()));
 
@@ -176,6 +200,8 @@ export function parseBatch(text: string): ParsedBatch {
   } catch {
     return { ok: false, siteKey: siteKeyOfHead(text), rejection: { status: 400, reason: 'invalid_json', message: 'body is not valid JSON' } };
   }
+  const wrapped = wrappedBatch(json);
+  if (wrapped) return { ok: false, siteKey: wrapped.siteKey, rejection: { status: 400, reason: 'invalid_batch', message: wrapped.message } };
   const siteKey = typeof (json as WireBatch)?.s === 'string' ? (json as WireBatch).s.slice(0, LIMITS.idChars) : undefined;
   if (Array.isArray((json as WireBatch)?.e) && (json as WireBatch).e.length > LIMITS.batchEvents) {
     return { ok: false, siteKey, rejection: { status: 400, reason: 'too_many_events', message: `at most ${LIMITS.batchEvents} events per batch` } };
@@ -199,6 +225,8 @@ export function parseBatch(text: string): ParsedBatch {
     if (ev.em !== undefined && !EMAIL_RE.test(ev.em.trim())) {
       return problems.push({ index, eventId, raw, message: `e.${index}.em: not an email address` });
     }
+    // an identify names the lead by its address: without one (a tag manager's unset variable) it says nothing
+    if (ev.em === undefined && ev.n === 'identify') return problems.push({ index, eventId, raw, message: `e.${index}.em: an identify needs an email address` });
     events.push(ev);
     indexes.push(index);
     if (salvaged?.notes.length) repairs.push({ index, eventId: ev.i, notes: salvaged.notes, raw });

@@ -57,6 +57,8 @@ const COMMAND_LIST = [...Object.keys(COMMANDS), 'help'].join(', ');
 const ALL_OPTIONS = Object.fromEntries(Object.values(COMMANDS).flatMap((c) => c.options).map((o) => [o, { type: 'string' as const }]));
 
 export async function runAdmin(argv: string[], env = process.env): Promise<{ code: number; out: string }> {
+  // the usual ways of asking a command line for help, anywhere on it (`npm run admin -- --help`, `site create -h`)
+  if (argv.some((a) => a === '--help' || a === '-h')) return { code: 0, out: USAGE };
   let parsed;
   try {
     parsed = parseArgs({
@@ -92,7 +94,15 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
   const twice = given.find((n, i) => given.indexOf(n) !== i);
   if (twice) return { code: 2, out: `funnelbeam admin: --${twice} is given twice; give it once (npm run admin -- help)` };
   const config = parseConfig(env);
-  const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
+  let db: Db;
+  try {
+    db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
+  } catch (err) {
+    // name what could not be opened, as the collector does (never the URL itself: it may hold a password); SQLite's own
+    // "unable to open database file" named no file
+    const where = config.DATABASE_URL ? 'the PostgreSQL database of DATABASE_URL' : `the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}`;
+    return { code: 1, out: `funnelbeam admin: cannot open ${where}: ${String((err as Error).message).replace(/\s+/g, ' ')}` };
+  }
   try {
     return { code: 0, out: JSON.stringify(await command.run(db, parsed.values as Record<string, string | undefined>), null, 2) };
   } catch (err) {

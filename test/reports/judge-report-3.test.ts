@@ -730,6 +730,14 @@ describe('the lead routes answer only what /openapi.json documents for them', ()
     expect((await profile(j, 'big-body@j3.test')).email).toBe('big-body@j3.test');
   });
 
+  test('the other DELETEs with a body over 2 MiB (a segment, a webhook): 413, documented', async () => {
+    const j = await open();
+    for (const [path, doc] of [['/api/segments/nobody_j3', '/api/segments/{key}'], ['/api/webhooks/wh_nobody', '/api/webhooks/{id}']]) {
+      const r = await answer(j, 'DELETE', path, { body: { pad: 'x'.repeat(2 * 1024 * 1024 + 1) }, doc });
+      expect([path, r.status, r.body.error.code]).toEqual([path, 413, 'payload_too_large']);
+    }
+  });
+
   test('refusals of the read routes, each documented with the error shape', async () => {
     const j = await open();
     await postEvents(j, { email: 'refusals@j3.test', name: 'crm_sync' });

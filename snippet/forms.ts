@@ -5,17 +5,24 @@ import type { FormKind } from '../shared/events.js';
 import { track } from './track.js';
 import { flush } from './send.js';
 import { safe } from './safe.js';
+import { loc } from './globals.js';
 
 /**
- * the form last counted: a validation library's form.submit() or requestSubmit() after the event is that same submit,
- * and a send button clicked again (onClick) sends that same form again
+ * the form last counted: a send of it without an address (a validation library's form.submit() after the event, the
+ * last step of a multi-step form counted at its "Next") is that same submit
  */
 let last: unknown;
+/**
+ * the address last counted, with the page's path and the form's marker: a send of that address again on this page (a
+ * double click, each step of a multi-step form, Gravity Forms' next page posted and its form replaced, a send corrected
+ * after a site's own refusal, a CAPTCHA's requestSubmit() after the counted click) is that same sign-up
+ */
+let sent: unknown;
 
 /**
  * A submit event, or `{ target: form }` for form.submit() (which fires no submit event: index.ts wraps it), or
  * (`button`) a form's type=button control clicked (1), or its submit control clicked (the click event: counted only if
- * the page prevents the click) (`e` is the control: its form is read), which counts only with an address, once. Safe
+ * the page prevents the click) (`e` is the control: its form is read), which counts only with an address (once). Safe
  * once and for all (safe.ts): the same function listens on every root watched, so a root watched again (an iframe
  * loaded twice) keeps a single listener.
  */
@@ -56,15 +63,15 @@ export const onSubmit = safe((e: Event, button?: 1 | Event) => {
   }
   // a form with an email field (unless empty) or a marker, valid by its own constraints (each control's validity, read
   // in the loop above, which unlike form.checkValidity() fires no invalid event: a page that writes an error message at
-  // each one writes it once); a form already counted is not counted again without an email (a multi-step form counted
-  // at its "Next", whose last step has no email field left), nor by a send of the page's script: form.submit() (index.ts
-  // wraps it: `{ target }`, no submitter) and requestSubmit() with no submitter, which reCAPTCHA's and Turnstile's users
-  // call once the token came, after cancelling the submit button's click (counted at that click) or the form's first
-  // submit event (counted there); a send by a submit button (a double click, each step of a multi-step form) counts
-  // again with an email (Enter sends by the form's first submit button; in a form with none, and in Safari before 15.4,
-  // which gives no submitter, a send corrected after the page's script refused `sam@corp` keeps the first event)
+  // each one writes it once); with an address, once per address, path and marker on a page (`sent`, set only by a
+  // valid send: a newsletter and a demo form sent with one address both count, and so does a registration on another
+  // route of a single-page app), however it is sent (a submit button, Enter, form.submit(), requestSubmit(), a
+  // type=button control or a cancelled submit click), so a corrected address counts again; without one (none typed, or
+  // no address, `sam@corp`), a form counts once (`last`), never by a type=button control or a
+  // cancelled click, and not after it counted with an address (a multi-step form counted at its "Next", whose last step
+  // has no email field left)
   const send = () => {
-    if ((button ? last != form && em : (em ?? name) !== '' && ((em && (e as SubmitEvent).submitter) || last != form)) && !invalid) {
+    if (!invalid && (em ? sent != (sent = loc.pathname + kind + em) : !button && (em ?? name) !== '' && last != form)) {
       last = form;
       // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
       track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });

@@ -287,13 +287,12 @@ test('a demo form whose work-email pattern refuses a gmail address (the browser 
 
 // ---- known gaps, measured in this round and left out for their size (skipped; flip to test() to check a fix) ----
 
-// Known gap, left out for its size: a page that cancels the submit button's click and later sends the form with that
-// button as submitter (`form.requestSubmit(button)`, which keeps the button's name and value in what is sent) counts
-// it twice, at the click and at the submit event, which the snippet cannot tell from a second click of that button
-// (README: "a double-clicked button stores one event each"). Counting a form once per address (keeping the address last
-// counted beside the form) costs 7 B gzip more than the submitter rule and closes it, with the double click, but
-// changes black-box-journeys-6, which expects two demo requests of a double click. Flip to test() to check a fix.
-test.skip('a contact form whose submit button\'s click is cancelled for a CAPTCHA, then sent with form.requestSubmit(button): one form_submit', async () => {
+// A page that cancels the submit button's click and later sends the form with that button as submitter
+// (`form.requestSubmit(button)`, which keeps the button's name and value in what is sent) counted it twice, at the click
+// and at the submit event, which the snippet cannot tell from a second click of that button. Closed in the twenty-first
+// unseen-pages round (+7 B gzip): an address counts once per page path and form marker on a page, so the double click
+// is one event too (black-box-journeys-6 changed with it).
+test('a contact form whose submit button\'s click is cancelled for a CAPTCHA, then sent with form.requestSubmit(button): one form_submit', async () => {
   const s = await serve({
     '/': doc(
       `<script defer ${tagOf()}></script>`,

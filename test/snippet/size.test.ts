@@ -4,7 +4,15 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,812 with terser after esbuild; 2,806 before the twentieth unseen-pages round (+6: what a page's own
+ * 2,819 with terser after esbuild; 2,812 before the twenty-first unseen-pages round (+7: a form sent again with the same
+ * address counted again, so a Gravity Forms multi-page AJAX form (each "Next" posts the whole form, email included, into
+ * its hidden iframe and the postback replaces the form) stored one form_submit per page, a double or triple click one
+ * per click, Contact Form 7's and Marketo's send corrected after their own refusal (aria-required fields) two, and a
+ * CAPTCHA's requestSubmit(button) after the counted click two: on a sales page each one scores sales_form again (20
+ * points, cap 40), enough with a few views to make an MQL of one request (black-box-journeys-6's triple click: 42, then
+ * MQL at a pricing view). An address counts once per page path and form marker on a page (kept as the last one counted);
+ * a send without one keeps the form rule. The page's path in the key, so a registration on another route of a
+ * single-page app still counts, +3 of the 7); 2,806 before the twentieth unseen-pages round (+6: what a page's own
  * visibilitychange listener on the document tracked as the page was left or closed (an end-of-visit report, as the Page
  * Lifecycle guidance has pages send it) was never sent: the hide's beacon left before the page's listener ran, and a
  * page being left runs no timer; the snippet now hears visibilitychange in the bubble phase on the window, after the
@@ -142,7 +150,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2812;
+export const GZIP_BUDGET = 2819;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

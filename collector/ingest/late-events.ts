@@ -453,3 +453,19 @@ export function rememberPlaced(remembered: readonly KnownSession[] | undefined, 
   }
   return [...out.values()].slice(0, max).map((s) => (s.times.length > maxTimes ? { ...s, times: [...s.times.slice(0, maxTimes / 2), ...s.times.slice(-maxTimes / 2)] } : s));
 }
+
+/**
+ * PostgreSQL, several collectors: a flush's events went on in session `extended` of a visitor (from its latest known
+ * time `before`), while another collector's flush, committed first, opened a later session for the gap these events
+ * close (it saw the visit last active at `before`). Whichever flush commits second bridges them: the joiner
+ * (concurrent-sessions.ts) when it is the opener's, this when it is the flush of the events that closed the gap. Given the
+ * visitor's stored sessions from `before` on, read under its row lock after this flush stored its events (so they hold
+ * them): the merges mergeBridgedSessions makes, as one collector would have from either order. `intoCampaign`: the
+ * campaign key of `extended` (the visitor's session as this flush knew it). Pure; merging twice finds nothing to merge.
+ */
+export function bridgedByCommitted(visitorId: string, stored: readonly KnownSession[], extended: string, before: number, intoCampaign: string): SessionMerge[] {
+  const sessions = new Map(stored.map((s) => [s.sessionId, { ...s, times: [...s.times] }]));
+  if (!sessions.has(extended)) return [];
+  const absorbedBy = mergeBridgedSessions(sessions, [extended], new Map([[extended, before]]), new Set(), new Set());
+  return [...absorbedBy].map(([from, into]) => ({ from, into: into.sessionId, intoStarted: startOf(visitorId, into), intoCampaign }));
+}

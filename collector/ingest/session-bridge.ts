@@ -4,8 +4,10 @@
 import type { Db } from '../storage/db.js';
 import type { EnrichedEvent } from './types.js';
 import type { SessionState } from './sessions.js';
-import type { SessionMerge } from './late-events.js';
+import { bridgedByCommitted, campaignAsStored, knownSessionsOf, type SessionMerge } from './late-events.js';
 import { mergeStoredSessions } from '../storage/session-merge.js';
+import { listVisitorSessionEvents, type StoredCurrentSession, type VisitorUpdate } from '../storage/events.js';
+import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 
 /** What the bridge reads of a write request (store.ts WriteRequest). */
 export interface BridgedRequest {
@@ -21,6 +23,12 @@ export interface SessionBridge {
    * in its requests. Resolves to the leads whose stored events moved (their folds count sessions: fold them again).
    */
   bridge(tx: Db, reqs: BridgedRequest[]): Promise<Set<string>>;
+  /**
+   * PostgreSQL, inside a flush, after its visitor upsert (`current`: each visitor's current session as its row holds it
+   * then, upsertVisitors): merges a later session another collector committed meanwhile into the session this flush's
+   * events went on in, when they closed the gap it was opened for. Resolves to the leads whose stored events moved.
+   */
+  bridgeCommitted(tx: Db, updates: readonly VisitorUpdate[], current: ReadonlyMap<string, StoredCurrentSession>): Promise<Set<string>>;
 }
 
 const visitorKey = (siteId: string, visitorId: string) => siteId + '\u0000' + visitorId;
@@ -77,5 +85,44 @@ export function createSessionBridge(max = 10_000): SessionBridge {
     return leads;
   }
 
-  return { bridge };
+  /**
+   * Two requests of a visitor at the same moment on two collectors, both enriched on its session last active at `t`: one
+   * goes on in that session (a page sent late, at most 30 minutes after `t`), the other opens a session for the gap
+   * after `t` (its page more than 30 minutes after `t`) though the first request's page is at most 30 minutes before it.
+   * One collector would have made them one session, in either order. When the opener's flush commits second, the joiner
+   * moves it (concurrent-sessions.ts). When it commits first, this flush's visitor upsert finds its session current
+   * (waiting for its commit when the opener's flush took the row first): the stored sessions from `t` on, read under the
+   * row lock, are merged as a late event's would be (late-events.ts bridgedByCommitted). Only a visitor whose row holds a later session
+   * than this flush's, begun at most 30 minutes after its events and more than 30 minutes after `t`, with no campaign
+   * or the same one, costs a read; none of the others costs anything.
+   */
+  async function bridgeCommitted(tx: Db, updates: readonly VisitorUpdate[], current: ReadonlyMap<string, StoredCurrentSession>): Promise<Set<string>> {
+    const leads = new Set<string>();
+    const candidates: Array<{ u: VisitorUpdate; key: string; before: number }> = [];
+    for (const u of updates) {
+      const key = visitorKey(u.siteId, u.visitorId);
+      const theirs = current.get(key);
+      const ours = u.session;
+      const before = u.basedOn?.sessionId === ours.sessionId ? u.basedOn.lastSeen : undefined;
+      // (events of its own stored now: a resent request's copies were stored, and bridged, by its first flush)
+      if (!theirs || theirs.sessionId === ours.sessionId || before === undefined || u.newEvents === 0) continue;
+      // a later session, begun after this flush's events and within 30 minutes of them, opened for a gap they closed
+      if (theirs.started <= ours.lastSeen || theirs.started - ours.lastSeen > SESSION_TIMEOUT_MS || theirs.started - before <= SESSION_TIMEOUT_MS) continue;
+      const campaign = campaignAsStored(theirs.campaign);
+      if (campaign !== '' && campaign !== campaignAsStored(ours.campaign)) continue;
+      candidates.push({ u, key, before });
+    }
+    // in visitor order, as the upsert locked their rows
+    candidates.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const { u, key, before } of candidates) {
+      const stored = knownSessionsOf(await listVisitorSessionEvents(tx, u.siteId, u.visitorId, before, Number.MAX_SAFE_INTEGER));
+      const merges = bridgedByCommitted(u.visitorId, stored, u.session.sessionId, before, u.session.campaign);
+      if (merges.length === 0) continue;
+      for (const lead of await mergeStoredSessions(tx, u.siteId, u.visitorId, merges)) leads.add(lead);
+      remember(key, merges);
+    }
+    return leads;
+  }
+
+  return { bridge, bridgeCommitted };
 }

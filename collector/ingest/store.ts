@@ -171,7 +171,11 @@ export function createEventWriter(deps: Deps): EventWriter {
         const kept = erased.size ? reqs.flatMap((r) => r.events) : all;
         presetLeads(kept);
         const stored = await insertEvents(tx, kept);
-        await upsertVisitors(tx, mergeVisitorUpdates(reqs, stored));
+        const updates = mergeVisitorUpdates(reqs, stored);
+        const current = await upsertVisitors(tx, updates);
+        // PostgreSQL: a later session another collector committed meanwhile that this flush's events bridge to theirs
+        // merges now (the opener's flush, had it committed second, would have joined them): its leads fold again
+        if (current) for (const lead of await sessionBridge.bridgeCommitted(tx, updates, current)) bridged.add(lead);
         const toAttribute = stored.filter((e) => !e.isBot);
         if (toAttribute.length) {
           // A failing attribution never un-accepts an event: roll back to here, keep the events unattributed.

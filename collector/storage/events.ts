@@ -137,17 +137,30 @@ export function upsertVisitorSql(db: Db, multiRow = false): string {
       is_bot = ${d.greatest('visitors.is_bot', 'excluded.is_bot')}`;
 }
 
-/** Applies visitor updates in order. SQLite: one prepared statement per update. PostgreSQL: one UNNEST statement per call. */
-export async function upsertVisitors(tx: Db, updates: VisitorUpdate[]): Promise<void> {
+/** A visitor's current session as its row holds it after an upsert (PostgreSQL). */
+export interface StoredCurrentSession {
+  sessionId: string;
+  started: number;
+  campaign: string;
+}
+
+/**
+ * Applies visitor updates in order. SQLite: one prepared statement per update. PostgreSQL: one UNNEST statement per
+ * call, resolving (per `site_id \0 visitor_id`) to each visitor's current session as its row holds it afterwards: one
+ * another collector committed meanwhile, when it began later than this update's (session-bridge.ts bridgeCommitted).
+ */
+export async function upsertVisitors(tx: Db, updates: VisitorUpdate[]): Promise<Map<string, StoredCurrentSession> | undefined> {
   if (tx.dialect === 'pg') return upsertVisitorsPg(tx, updates);
   const sql = upsertVisitorSql(tx);
   for (const u of updates) await tx.run(sql, visitorRow(u));
+  return undefined;
 }
 
-async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<void> {
+async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<Map<string, StoredCurrentSession>> {
   // One statement may not update a row twice (ON CONFLICT DO UPDATE): a visitor repeated in the input waits for the
   // next statement, so updates still apply in input order. The ingest flush merges them, so this is one round.
-  const sql = upsertVisitorSql(tx, true);
+  const sql = upsertVisitorSql(tx, true) + '\n    RETURNING site_id, visitor_id, session_id, session_started, session_campaign';
+  const out = new Map<string, StoredCurrentSession>();
   let rest = updates;
   while (rest.length) {
     const seen = new Set<string>();
@@ -158,9 +171,16 @@ async function upsertVisitorsPg(tx: Db, updates: VisitorUpdate[]): Promise<void>
       if (seen.has(k)) later.push(u);
       else (seen.add(k), round.push(u));
     }
-    await tx.run(sql, toColumnArrays(round, (u) => keyOf(u.siteId, u.visitorId), visitorRow, VISITOR_COLUMNS.length));
+    const rows = await tx.all<{ site_id: string; visitor_id: string; session_id: string; session_started: number | string; session_campaign: string }>(
+      sql,
+      toColumnArrays(round, (u) => keyOf(u.siteId, u.visitorId), visitorRow, VISITOR_COLUMNS.length),
+    );
+    for (const r of rows) {
+      out.set(keyOf(r.site_id, r.visitor_id), { sessionId: r.session_id, started: Number(r.session_started), campaign: r.session_campaign });
+    }
     rest = later;
   }
+  return out;
 }
 
 /**
@@ -177,14 +197,31 @@ export async function claimVisitorSessions(tx: Db, updates: VisitorUpdate[]): Pr
     const k = keyOf(u.siteId, u.visitorId);
     return seen.has(k) ? false : (seen.add(k), true);
   });
-  const rows = await tx.all<SessionRow & { site_id: string; fresh: boolean }>(
+  const rows = await tx.all<SessionRow & { site_id: string; fresh: boolean; seen: boolean }>(
     `INSERT INTO visitors (${VISITOR_COLUMNS.join(', ')})
       SELECT * FROM UNNEST(${VISITOR_COLUMNS.map((c) => `?::${VISITOR_PG_TYPES[c] ?? 'text'}[]`).join(', ')})
       ON CONFLICT (site_id, visitor_id) DO UPDATE SET session_id = visitors.session_id
-      RETURNING site_id, (xmax = 0) AS fresh, ${SESSION_COLS}`,
+      RETURNING site_id, (xmax = 0) AS fresh, ${SESSION_COLS},
+        EXISTS (SELECT 1 FROM events e WHERE e.site_id = visitors.site_id AND e.visitor_id = visitors.visitor_id AND e.at = visitors.last_seen) AS seen`,
     toColumnArrays(unique, (u) => keyOf(u.siteId, u.visitorId), (u) => visitorRow({ ...u, newSessions: 0, newEvents: 0 }), VISITOR_COLUMNS.length),
   );
-  for (const r of rows) out.set(keyOf(r.site_id, r.visitor_id), r.fresh ? null : toSession(r));
+  // A row another flush held when this statement began is read as that flush committed it, but the statement's reads
+  // of events (session_seen) see only what was committed when it began: that flush's events are missing, and the
+  // session's last activity with them (a late page on another collector that brought it within 30 minutes of the
+  // session opened here). Such a row's latest event is not among them: it is read again, in a statement of its own (one
+  // more statement, only when this flush waited for another of the same visitor).
+  const stale: Array<{ site_id: string; visitor_id: string }> = [];
+  for (const r of rows) {
+    if (!r.fresh && !r.seen) stale.push(r);
+    out.set(keyOf(r.site_id, r.visitor_id), r.fresh ? null : toSession(r));
+  }
+  if (stale.length) {
+    const again = await tx.all<SessionRow & { site_id: string }>(
+      `SELECT site_id, ${SESSION_COLS} FROM visitors WHERE (site_id, visitor_id) IN (SELECT * FROM UNNEST(?::text[], ?::text[]))`,
+      [stale.map((r) => r.site_id), stale.map((r) => r.visitor_id)],
+    );
+    for (const r of again) out.set(keyOf(r.site_id, r.visitor_id), toSession(r));
+  }
   return out;
 }
 

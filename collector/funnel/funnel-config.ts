@@ -111,9 +111,9 @@ export function parseFunnelConfig(input: unknown): ConfigParse {
 const serverOnly = (c: Condition) => c.source === 'server' || (c.any !== undefined && c.any.every((a) => a.source === 'server'));
 
 /**
- * The first condition that could never hold, named as `parseFunnelConfig` names a bad part (`stageRules.8.when.sessions:
- * …`), or null. Checked when a config is saved, not when a stored one is read, so a config stored before this check
- * keeps working.
+ * The first condition that could never hold (`sessions` of server events only, a page path glob no path can match), named
+ * as `parseFunnelConfig` names a bad part (`stageRules.8.when.sessions: …`), or null. Checked when a config is saved,
+ * not when a stored one is read, so a config stored before this check keeps working.
  */
 export function neverHolds(config: FunnelConfig): string | null {
   const lists: Array<[string, Condition[]]> = [
@@ -122,8 +122,32 @@ export function neverHolds(config: FunnelConfig): string | null {
     ['sqlWhen', config.sqlWhen],
   ];
   for (const [name, conditions] of lists) {
+    const at = (i: number) => `${name}.${i}${name === 'sqlWhen' ? '' : '.when'}`;
     const i = conditions.findIndex((c) => c.sessions !== undefined && serverOnly(c));
-    if (i >= 0) return `${name}.${i}${name === 'sqlWhen' ? '' : '.when'}.sessions: server events are no sessions (visits); count them with "count"`;
+    if (i >= 0) return `${at(i)}.sessions: server events are no sessions (visits); count them with "count"`;
+    for (const [k, c] of conditions.entries()) {
+      const bad = deadPath(c, at(k));
+      if (bad) return bad;
+    }
+  }
+  return null;
+}
+
+/**
+ * A page path glob that no page can have: a path starts with `/` and holds no query or hash (`pricing`,
+ * `https://acme.com/pricing` or `/pricing?plan=pro` would never match, and the rule would be silently dead).
+ */
+const neverAPath = (glob: string) => !/^[/*]/.test(glob) || /[?#]/.test(glob);
+
+function deadPath(c: Condition | Omit<Condition, 'any' | 'sessions' | 'count'>, at: string): string | null {
+  const glob = c.path === undefined ? undefined : (Array.isArray(c.path) ? c.path : [c.path]).find(neverAPath);
+  if (glob !== undefined)
+    return `${at}.path: ${JSON.stringify(glob)} can never match: a page path starts with "/" (or "*") and holds no query or hash; match those with "url"`;
+  if ('any' in c && c.any) {
+    for (const [k, a] of c.any.entries()) {
+      const bad = deadPath(a, `${at}.any.${k}`);
+      if (bad) return bad;
+    }
   }
   return null;
 }

@@ -48,6 +48,10 @@ function propTest(m: PropMatch): (v: Scalar | undefined) => boolean {
   return (v) => v !== undefined && t(v);
 }
 
+/** A path or glob ending in one `/` after a literal character (not `/`, `*/` or `//`). */
+const slashed = (p: string) => p.length > 1 && p.endsWith('/') && p[p.length - 2] !== '/' && p[p.length - 2] !== '*';
+const unslash = (p: string) => p.slice(0, -1);
+
 /** The per-event part of a condition as a predicate (`sessions` and `count` are counted by the fold). */
 export function compileCondition(c: Condition): EventTest {
   const tests: EventTest[] = [];
@@ -75,9 +79,12 @@ export function compileCondition(c: Condition): EventTest {
   }
   // a path or URL glob written as the address bar shows it ("/über-uns*", "/case studies/*") matches the address as the
   // browser sent it, percent-encoded (a glob written encoded is unchanged)
+  // one trailing slash is no part of a page (README: `/pricing/` is the page `/pricing`, as the snippet counts views):
+  // `/pricing` matches `/pricing/`, `/docs/` matches `/docs`, and `/pricing/*` still matches `/pricing/`
   if (c.path !== undefined) {
-    const m = anyGlob(list(c.path).map(pathAsSent));
-    tests.push((e) => m(e.path));
+    const globs = list(c.path).map(pathAsSent);
+    const m = anyGlob([...globs, ...globs.filter(slashed).map(unslash)]);
+    tests.push((e) => m(e.path) || (slashed(e.path) && m(unslash(e.path))));
   }
   if (c.url !== undefined) {
     const m = anyGlob(list(c.url).map(pathAsSent));

@@ -65,7 +65,7 @@ export function mountFunnelConfig(app: ApiApp, deps: Deps) {
         headers: { 'Funnelbeam-Warning': { schema: { type: 'string' }, description: 'segments naming stages that are gone, e.g. `stalled_consideration (consideration)`' } },
         content: { 'application/json': { schema: configSchema } },
       },
-      400: errorResponse('invalid JSON or config, or a rule that could never hold (`sessions` of server events); the message names the bad part, e.g. `scoreRules.2.window: …`'),
+      400: errorResponse('invalid JSON or config, or a rule that could never hold (`sessions` of server events, a `path` without its leading `/` or with a query); the message names the bad part, e.g. `scoreRules.2.window: …`'),
       401: errorResponse('missing or unknown key'),
       403: errorResponse('key lacks the admin scope'),
       413: errorResponse(`body over ${API_BODY_CEILING} bytes`),

@@ -5,7 +5,7 @@ import type { FormKind } from '../shared/events.js';
 import { track } from './track.js';
 import { flush } from './send.js';
 import { safe } from './safe.js';
-import { loc } from './globals.js';
+import { path } from './pageview.js';
 
 /**
  * the form last counted: a send of it without an address (a validation library's form.submit() after the event, the
@@ -13,11 +13,13 @@ import { loc } from './globals.js';
  */
 let last: unknown;
 /**
- * the address last counted, with the page's path and the form's marker: a send of that address again on this page (a
- * double click, each step of a multi-step form, Gravity Forms' next page posted and its form replaced, a send corrected
- * after a site's own refusal, a CAPTCHA's requestSubmit() after the counted click) is that same sign-up
+ * each address counted, with the page's path (as views see it: with data-hash, its `#/route`) and the form's marker: a
+ * send of that address again at that path and marker (a double click, each step of a multi-step form, Gravity Forms'
+ * next page posted and its form replaced, a send corrected after a site's own refusal, also after another form was sent
+ * in between, a CAPTCHA's requestSubmit() after the counted click) is that same sign-up. The keys have an "@" (an
+ * address's), so none is a property of every object
  */
-let sent: unknown;
+const sent: Record<string, 1> = {};
 
 /**
  * A submit event, or `{ target: form }` for form.submit() (which fires no submit event: index.ts wraps it), or
@@ -65,13 +67,13 @@ export const onSubmit = safe((e: Event, button?: 1 | Event) => {
   // in the loop above, which unlike form.checkValidity() fires no invalid event: a page that writes an error message at
   // each one writes it once); with an address, once per address, path and marker on a page (`sent`, set only by a
   // valid send: a newsletter and a demo form sent with one address both count, and so does a registration on another
-  // route of a single-page app), however it is sent (a submit button, Enter, form.submit(), requestSubmit(), a
-  // type=button control or a cancelled submit click), so a corrected address counts again; without one (none typed, or
-  // no address, `sam@corp`), a form counts once (`last`), never by a type=button control or a
-  // cancelled click, and not after it counted with an address (a multi-step form counted at its "Next", whose last step
-  // has no email field left)
+  // route of a single-page app, a `#/` route with data-hash too), however it is sent (a submit button, Enter,
+  // form.submit(), requestSubmit(), a type=button control or a cancelled submit click), so a corrected address counts
+  // again; without one (none typed, or no address, `sam@corp`), a form counts once (`last`), never by a type=button
+  // control or a cancelled click, and not after it counted with an address (a multi-step form counted at its "Next",
+  // whose last step has no email field left)
   const send = () => {
-    if (!invalid && (em ? sent != (sent = loc.pathname + kind + em) : !button && (em ?? name) !== '' && last != form)) {
+    if (!invalid && (em ? sent[path + kind + em] != (sent[path + kind + em] = 1) : !button && (em ?? name) !== '' && last != form)) {
       last = form;
       // the form's own marker ("contact") goes as its kind: the collector keeps it as props.form, kind "other"
       track(name || 'form_submit', { f: (kind || 'other') as FormKind, em: (em || undefined) as string, tr });

@@ -15,9 +15,10 @@ export let page: { u: string; r: string } | undefined;
  * pathname without a trailing slash (a router's boot that only adds or drops it, Angular's from /pricing/ to /pricing
  * on a static host that serves pages as folders, or a router set the other way, that adds it, is the landing view)
  * (+ hash in hash mode, without its leading "#/" or "#!/": a hash router's boot from "/" to "/#/", Vue's replaceState
- * or AngularJS's "#!/", is the landing view, not another) and query of the current view
+ * or AngularJS's "#!/", is the landing view, not another) and query of the current view; forms.ts keys each address
+ * counted by the path
  */
-let path: string;
+export let path: string;
 let search: string;
 
 export const enum How {

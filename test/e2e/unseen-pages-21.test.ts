@@ -13,22 +13,14 @@
 // and the README before each run: what did the visitor do, and what must the collector store.
 import { test } from 'vitest';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Page } from 'playwright-core';
 import type { StoredRow } from '../helpers/browser.js';
-import { loaded, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { loaded, noEngagement, visitPage, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
 const { site, waitFor, settled } = sites;
 
 /** A page of the site once the snippet runs, with its uncaught errors collected. */
-async function visit(origin: string, at = '/'): Promise<{ page: Page; errors: string[] }> {
-  const page = await sites.browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(origin + at);
-  await loaded(page);
-  return { page, errors };
-}
+const visit = (origin: string, at = '/') => visitPage(sites.browser, origin + at);
 /** An endpoint answering any method with `body` once the request is read (a form tool's API). */
 const answer = (body: string | ((req: IncomingMessage, sent: string) => string), type = 'application/json') => (req: IncomingMessage, res: ServerResponse) => {
   let sent = '';

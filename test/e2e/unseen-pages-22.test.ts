@@ -6,20 +6,13 @@
 import { test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { StoredRow } from '../helpers/browser.js';
-import { loaded, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { loaded, noEngagement, visitPage, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
 
 const sites = snippetSites();
 const { site, waitFor, settled } = sites;
 
 /** A page of the site once the snippet runs, with its uncaught errors collected. */
-async function visit(origin: string, at = '/'): Promise<{ page: Page; errors: string[] }> {
-  const page = await sites.browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(origin + at);
-  await loaded(page);
-  return { page, errors };
-}
+const visit = (origin: string, at = '/') => visitPage(sites.browser, origin + at);
 /** The stored events without engagement: name, URL path, email (the identification). */
 const stored = (rows: StoredRow[]) => noEngagement(rows).map((r) => [r.name, path(r), r.email]);
 

@@ -86,6 +86,16 @@ export function snippetSites(options: { backForwardCache?: boolean } = {}) {
 /** Resolves once the snippet has started on the page. */
 export const loaded = (page: Page) => page.waitForFunction(() => (window as { funnelbeam?: { l?: number } }).funnelbeam?.l);
 
+/** A new page of `browser` at `url` once the snippet runs on it, with the page's uncaught errors collected. */
+export async function visitPage(browser: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await loaded(page);
+  return { page, errors };
+}
+
 /** Makes the page hidden or visible again, as switching tabs does (headless Chromium keeps every tab visible). */
 export const setHidden = (page: Page, hidden: boolean) =>
   page.evaluate((h) => {

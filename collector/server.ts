@@ -4,7 +4,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { parseConfig, type Config } from './config.js';
-import { openDb } from './storage/open-db.js';
+import { openConfiguredDb } from './storage/open-db.js';
 import { createApp, type CreatedApp } from './app.js';
 import { getSiteByName, type Site } from './storage/sites.js';
 import type { Db } from './storage/db.js';
@@ -34,11 +34,7 @@ export interface RunningServer {
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config = { ...parseConfig(options.env ?? process.env), ...options.config };
-  const db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH }).catch((err: Error) => {
-    // name what could not be opened (never the URL itself: it may hold a password)
-    const where = config.DATABASE_URL ? 'the PostgreSQL database of DATABASE_URL' : `the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}`;
-    throw new Error(`cannot open ${where}: ${err.message}`);
-  });
+  const db = await openConfiguredDb(config);
   if (db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:') {
     await checkWritable(db).catch(async (err: Error) => {
       await db.close().catch(() => {});

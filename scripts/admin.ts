@@ -2,7 +2,7 @@
 // exit on error (1: the command failed, 2: the command line is wrong). `npm run admin -- help` prints the usage.
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../collector/config.js';
-import { openDb } from '../collector/storage/open-db.js';
+import { openConfiguredDb } from '../collector/storage/open-db.js';
 import { AdminError, createKey, createSite, listKeysPublic, listSitesPublic, parseScopes, revokeKey, siteOf } from '../collector/admin.js';
 import type { Db } from '../collector/storage/db.js';
 import { replaySite } from '../collector/funnel/replay.js';
@@ -96,12 +96,9 @@ export async function runAdmin(argv: string[], env = process.env): Promise<{ cod
   const config = parseConfig(env);
   let db: Db;
   try {
-    db = await openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH });
+    db = await openConfiguredDb(config);
   } catch (err) {
-    // name what could not be opened, as the collector does (never the URL itself: it may hold a password); SQLite's own
-    // "unable to open database file" named no file
-    const where = config.DATABASE_URL ? 'the PostgreSQL database of DATABASE_URL' : `the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}`;
-    return { code: 1, out: `funnelbeam admin: cannot open ${where}: ${String((err as Error).message).replace(/\s+/g, ' ')}` };
+    return { code: 1, out: `funnelbeam admin: ${String((err as Error).message).replace(/\s+/g, ' ')}` };
   }
   try {
     return { code: 0, out: JSON.stringify(await command.run(db, parsed.values as Record<string, string | undefined>), null, 2) };

@@ -20,6 +20,18 @@ export interface DbConfig {
   poolSize?: number;
 }
 
+/**
+ * openDb for the configured `DATABASE_URL` or `DATABASE_PATH`, a failure naming what could not be opened (never the URL
+ * itself: it may hold a password; SQLite's own "unable to open database file" names no file). The collector and the
+ * admin command both open the database so.
+ */
+export async function openConfiguredDb(config: { DATABASE_URL?: string; DATABASE_PATH: string }): Promise<Db> {
+  return openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH }).catch((err: Error) => {
+    const where = config.DATABASE_URL ? 'the PostgreSQL database of DATABASE_URL' : `the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}`;
+    throw new Error(`cannot open ${where}: ${err.message}`);
+  });
+}
+
 export async function openDb(config: DbConfig): Promise<Db> {
   if (config.databaseUrl) {
     const db = openPostgres(config.databaseUrl, config.poolSize);

@@ -5,7 +5,8 @@ import { LIMITS } from '../../shared/limits.js';
 import { EMAIL_RE } from '../ingest/validate.js';
 import { canonicalEmail } from '../identity/canonical-email.js';
 
-const idText = z.string().min(1).max(LIMITS.idChars).regex(/^[A-Za-z0-9_.:@-]+$/, 'may hold only letters, digits and _ . : @ -');
+/** An id of POST /api/events (an event's, a visitor's): find-lead.ts reads a ref by the same rule. */
+export const idText = z.string().min(1).max(LIMITS.idChars).regex(/^[A-Za-z0-9_.:@-]+$/, 'may hold only letters, digits and _ . : @ -');
 const value = z.string().max(LIMITS.valueChars);
 const bounded = (o: object) => Object.keys(o).length <= LIMITS.propKeys;
 

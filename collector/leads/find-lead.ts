@@ -5,22 +5,22 @@ import type { Db } from '../storage/db.js';
 import { getLeadIdOfVisitor, getLeadRow, getLeadRowByEmail, type LeadRow } from '../storage/lead-reads.js';
 import { getAliasedLeadId } from '../storage/identity.js';
 import { isRefProblem, parseRef } from './parse-ref.js';
-import { serverVisitorLead } from '../funnel/server-event-input.js';
+import { idText, serverVisitorLead } from '../funnel/server-event-input.js';
 
 export type FindLeadResult =
   | { ok: true; lead: LeadRow }
   | { ok: false; code: 'invalid_ref' | 'not_found'; message: string };
 
 /**
- * A visitor id as POST /api/events takes one (letters, digits and `_ . : @ -`, up to 64): a CRM keying people by its own
- * contact id (`contact@4711`) makes a visitor of that id, which reads as an email here.
+ * A visitor id as POST /api/events takes one (server-event-input.ts): a CRM keying people by its own contact id
+ * (`contact@4711`) makes a visitor of that id, which reads as an email here.
  */
-const SERVER_VISITOR_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+const isServerVisitorId = (s: string) => idText.safeParse(s).success;
 
 export async function findLead(db: Db, siteId: string, rawRef: string): Promise<FindLeadResult> {
   const ref = parseRef(rawRef);
   const trimmed = rawRef.trim();
-  const idWithAt = trimmed.includes('@') && SERVER_VISITOR_ID.test(trimmed) && !trimmed.includes('..') ? trimmed : null;
+  const idWithAt = trimmed.includes('@') && isServerVisitorId(trimmed) && !trimmed.includes('..') ? trimmed : null;
   if (isRefProblem(ref) && !idWithAt) return { ok: false, code: 'invalid_ref', message: ref.problem };
   let lead: LeadRow | undefined;
   if (!isRefProblem(ref) && ref.kind === 'email') lead = await getLeadRowByEmail(db, siteId, ref.email);

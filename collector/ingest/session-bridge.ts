@@ -32,6 +32,8 @@ export interface SessionBridge {
 }
 
 const visitorKey = (siteId: string, visitorId: string) => siteId + '\u0000' + visitorId;
+/** Visitor order, as a flush's statements lock visitors' rows (PostgreSQL: no deadlock between flushes). */
+const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** Moves a request's events and session from merged sessions to the ones they joined; none of them opens one now. */
 function followMerges(req: BridgedRequest, merges: readonly SessionMerge[]): void {
@@ -71,11 +73,10 @@ export function createSessionBridge(max = 10_000): SessionBridge {
         if (merges) followMerges(r, merges);
       }
     }
-    // in visitor order, as a flush's other statements lock visitors' rows (PostgreSQL: no deadlock between flushes)
     const bridging = reqs
       .filter((r) => r.merges?.length && r.visitor)
       .map((r) => ({ r, key: visitorKey(r.visitor!.siteId, r.visitor!.visitorId) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      .sort(byKey);
     for (const { r, key } of bridging) {
       const { siteId, visitorId } = r.visitor!;
       for (const other of reqs) if (other !== r && other.visitor && visitorKey(other.visitor.siteId, other.visitor.visitorId) === key) followMerges(other, r.merges!);
@@ -112,8 +113,7 @@ export function createSessionBridge(max = 10_000): SessionBridge {
       if (campaign !== '' && campaign !== campaignAsStored(ours.campaign)) continue;
       candidates.push({ u, key, before });
     }
-    // in visitor order, as the upsert locked their rows
-    candidates.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    candidates.sort(byKey);
     for (const { u, key, before } of candidates) {
       const stored = knownSessionsOf(await listVisitorSessionEvents(tx, u.siteId, u.visitorId, before, Number.MAX_SAFE_INTEGER));
       const merges = bridgedByCommitted(u.visitorId, stored, u.session.sessionId, before, u.session.campaign);

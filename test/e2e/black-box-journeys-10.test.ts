@@ -37,17 +37,13 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startServer, type RunningServer } from '../../collector/server.js';
 import { collectorDatabase } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
+import { DAY, MIN, PHONE_UA, evs, stagesOf, type Item } from './clocked-demo.js';
 
-const MIN = 60_000;
-const DAY = 24 * 60 * MIN;
 const HALF_LIFE = 90 * DAY;
-const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 const DESKTOP_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 /** the score at `at` (collector ms) of awards [points, at] under the 90-day half-life */
 const decayed = (awards: Array<[number, number]>, at: number) => awards.reduce((s, [p, t]) => s + p * 2 ** (-(at - t) / HALF_LIFE), 0);
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-
-interface Item { kind: string; name: string; at: string; visitorId?: string; path?: string; url?: string; from?: string | null; to?: string; rule?: string; points?: number; scoreAfter?: number; segment?: string; change?: string; id?: string }
 
 const h = {
   offset: 0,
@@ -187,9 +183,6 @@ async function timeline(ref: string): Promise<Item[]> {
   expect(r.status).toBe(200);
   return r.body.items;
 }
-/** event items oldest first, engagement left out (sent when a page is hidden: timing) */
-const evs = (items: Item[]) => items.filter((i) => i.kind === 'event' && i.name !== 'engagement').slice().reverse();
-const stagesOf = (items: Item[]) => items.filter((i) => i.kind === 'stage').map((i) => `${i.from ?? null}>${i.to}`).reverse();
 const awardsOf = (items: Item[]) => items.filter((i) => i.kind === 'score' && i.points !== 0).map((i) => `${i.rule} ${i.points}`).reverse();
 const ms = (i: { at: string }) => Date.parse(i.at);
 /** a touch's `at` is the snippet's landing moment, taken as the page starts: at most a second before its view */

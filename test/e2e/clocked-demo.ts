@@ -16,7 +16,7 @@ export const STAGES = ['awareness', 'interest', 'consideration', 'intent', 'eval
 export const HALF_LIFE_MIN = 90 * 24 * 60;
 export const decayed = (awards: Array<[number, number]>, atMin: number) => awards.reduce((s, [p, m]) => s + p * 2 ** (-(atMin - m) / HALF_LIFE_MIN), 0);
 
-export interface Item { kind: string; name: string; at: string; visitorId?: string; path?: string; url?: string; form?: string | null; props?: any; from?: string | null; to?: string; rule?: string; points?: number; scoreAfter?: number; segment?: string; change?: string }
+export interface Item { kind: string; name: string; at: string; visitorId?: string; path?: string; url?: string; form?: string | null; props?: any; from?: string | null; to?: string; rule?: string; points?: number; scoreAfter?: number; segment?: string; change?: string; id?: string }
 
 /** event items oldest first, engagement left out (sent when a page is left, after at least a second: timing) */
 export const evs = (items: Item[]) => items.filter((i) => i.kind === 'event' && i.name !== 'engagement').slice().reverse();

@@ -6,33 +6,13 @@
 // is known here (its own id names it), yet the refusal was kept under no site, so the one place its admin can look
 // (GET /api/rejected with the site's admin key) stayed empty while every visit was lost.
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createKey, createSite } from '../../collector/admin.js';
-import { defaultConfig } from '../../collector/config.js';
-import { makeIngestApp } from '../helpers/ingest-app.js';
 import { LIMITS } from '../../shared/limits.js';
+import { useRejectedHarness } from './rejected-harness.js';
 
 const SITE = 'https://example.com';
-type App = Awaited<ReturnType<typeof makeIngestApp>>;
-type Item = { reason: string; message: string; raw: string; route: string; at: string };
-
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
-
-async function open() {
-  const h: App = await makeIngestApp({ engine: process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite', domain: 'example.com', config: defaultConfig({ LOG_LEVEL: 'error', SEGMENT_SWEEP_MS: 0 }) });
-  closers.push(() => h.db.close(), () => h.close());
-  const admin = (await createKey(h.db, h.site.siteId, ['admin'])).secret;
-  const rejected = async (secret = admin): Promise<Item[]> => {
-    const res = await h.app.request('/api/rejected?limit=500', { headers: { authorization: `Bearer ${secret}` } });
-    expect(res.status).toBe(200);
-    return (await res.json()).items;
-  };
-  const stored = async () => Number((await h.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM events'))!.n);
-  return { ...h, admin, rejected, stored };
-}
+const open = useRejectedHarness();
 
 let seq = 0;
 const beacon = (s: string) =>

@@ -5,30 +5,18 @@
 // send instead, and a rejected-store row "with the site if known" (the issue). The site key is right there, one level
 // down, so the site's admin must find the row in GET /api/rejected; it was kept under no site, and the message only
 // said "expected object, received string".
-import { afterEach, describe, expect, test } from 'vitest';
-import { createKey } from '../../collector/admin.js';
-import { defaultConfig } from '../../collector/config.js';
-import { makeIngestApp } from '../helpers/ingest-app.js';
+import { describe, expect, test } from 'vitest';
+import { useRejectedHarness } from './rejected-harness.js';
 
 const SITE = 'https://example.com';
-type App = Awaited<ReturnType<typeof makeIngestApp>>;
-
-const closers: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
+const openHarness = useRejectedHarness();
 
 async function open() {
-  const h: App = await makeIngestApp({ engine: process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite', domain: 'example.com', config: defaultConfig({ LOG_LEVEL: 'error', SEGMENT_SWEEP_MS: 0 }) });
-  closers.push(() => h.db.close(), () => h.close());
-  const admin = (await createKey(h.db, h.site.siteId, ['admin'])).secret;
-  const rejected = async (): Promise<Array<{ reason: string; message: string; raw: string }>> =>
-    (await (await h.app.request('/api/rejected?limit=500', { headers: { authorization: `Bearer ${admin}` } })).json()).items;
-  const stored = async () => Number((await h.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM events'))!.n);
+  const h = await openHarness();
   // a server client: JSON content type, no Origin, its library's user agent
   const send = (body: string) =>
     h.app.request('/e', { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': 'python-requests/2.32.3' } });
-  return { ...h, rejected, stored, send };
+  return { ...h, send };
 }
 
 const batchOf = (s: string) => ({ s, v: 'visitor_py_000001', e: [{ i: 'evt_py_00000001', n: 'pageview', t: Date.now() - 1000, u: `${SITE}/pricing` }] });

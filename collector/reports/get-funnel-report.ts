@@ -153,9 +153,14 @@ async function readLinearGroups(
   const wholeOf = (key: string) => whole.get(key) ?? whole.set(key, [[groupOf(groups, key), 1]]).get(key)!;
   const sessions = new Map<string, Array<[key: string, sessions: number]>>();
   for (const r of await countSessionTouches(deps.db, siteId, FIELD[breakdown])) {
+    const key = r.k || NO_KEY;
     const seen = sessions.get(r.leadId);
-    if (seen) seen.push([r.k || NO_KEY, r.sessions]);
-    else sessions.set(r.leadId, [[r.k || NO_KEY, r.sessions]]);
+    // sessions without the field ('') and those tagged '(none)' (as GA names a missing medium) are one key: two
+    // entries of one group would count the lead's times in stage twice there, not once
+    const same = seen?.find(([k]) => k === key);
+    if (same) same[1] += r.sessions;
+    else if (seen) seen.push([key, r.sessions]);
+    else sessions.set(r.leadId, [[key, r.sessions]]);
   }
   const sharesOf = new Map<string, Shares>();
   for (let after: string | null = ''; after !== null; ) {

@@ -88,9 +88,22 @@ const stageSchema = z
   .strictObject({ in: z.array(name).min(1).max(50).optional(), eq: name.optional(), gte: name.optional() })
   .refine((v) => v.in !== undefined || v.eq !== undefined || v.gte !== undefined, 'give at least one of in, eq, gte');
 
+/**
+ * A page path starts with `/` and holds no query or hash: a glob such as `pricing`, `https://acme.com/pricing*` or
+ * `/pricing?plan=pro` could never match, and the segment would stay empty without a word (as the funnel's rules refuse).
+ */
+const pathGlob = z
+  .string()
+  .min(1)
+  .max(500)
+  .superRefine((g, ctx) => {
+    if (/^[/*]/.test(g) && !/[?#]/.test(g)) return;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(g)} can never match: a page path starts with "/" (or "*") and holds no query or hash` });
+  });
+
 const didSchema = z.strictObject({
   event: name,
-  path: z.string().min(1).max(500).optional(),
+  path: pathGlob.optional(),
   props: z.record(z.string().min(1).max(64), z.union([z.string().max(512), z.number(), z.boolean()])).optional(),
   within: z.string().regex(DURATION_RE, 'expected a duration like "15m", "12h", "30d" or "2w"').optional(),
   min: z.number().int().min(1).max(10_000).optional(),

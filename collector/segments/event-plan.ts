@@ -3,12 +3,12 @@
 import type { Condition, DidTest, SegmentDefinition } from './definition.js';
 import { durationMs } from './definition.js';
 import { didKey } from './lead-facts.js';
-import { globToLike } from './glob.js';
+import { globToLikes, type PageGlob } from './glob.js';
 import type { CountTest, EventFilter } from '../storage/segments.js';
 
 export interface EventPlan {
   /** tests counted by SQL, each with its key (didKey) */
-  counted: Array<{ key: string; event: string | null; pathLike: string | null; windowMs: number | null; oldest: boolean; source: string | null }>;
+  counted: Array<{ key: string; event: string | null; pathLikes: PageGlob | null; windowMs: number | null; oldest: boolean; source: string | null }>;
   /** which rows to narrow the counting to (every counted test's events pass it) */
   countFilter: Omit<EventFilter, 'since' | 'withProps'> & { windowMs: number };
   /** rows loaded for tests with props; null when no test has props */
@@ -55,8 +55,8 @@ export function planEvents(definitions: readonly SegmentDefinition[]): EventPlan
     const seen = counted.get(key);
     if (seen) seen.oldest ||= oldest;
     else {
-      const pathLike = d.path === undefined ? null : globToLike(d.path);
-      counted.set(key, { key, event: d.event === '*' ? null : d.event, pathLike, windowMs, oldest, source: d.source ?? null });
+      const pathLikes = d.path === undefined ? null : globToLikes(d.path);
+      counted.set(key, { key, event: d.event === '*' ? null : d.event, pathLikes, windowMs, oldest, source: d.source ?? null });
     }
   }
   return {
@@ -68,6 +68,6 @@ export function planEvents(definitions: readonly SegmentDefinition[]): EventPlan
 
 /** The counting tests at a moment: windows become `at > now - window`. */
 export const countTestsAt = (plan: EventPlan, now: number): CountTest[] =>
-  plan.counted.map((t) => ({ event: t.event, pathLike: t.pathLike, since: t.windowMs === null ? null : now - t.windowMs, oldest: t.oldest, source: t.source }));
+  plan.counted.map((t) => ({ event: t.event, pathLikes: t.pathLikes, since: t.windowMs === null ? null : now - t.windowMs, oldest: t.oldest, source: t.source }));
 
 export const filterAt = <F extends { windowMs: number }>(f: F, now: number): F & { since: number } => ({ ...f, since: now - f.windowMs });

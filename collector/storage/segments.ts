@@ -190,8 +190,12 @@ export async function loadLeadEvents(db: Db, siteId: string, leadIds: readonly s
 /** One counted `did` test: an event name (null: any), a LIKE pattern over the path, a window start. */
 export interface CountTest {
   event: string | null;
-  /** LIKE pattern with `\` as escape; case-insensitive for ASCII on both engines */
-  pathLike: string | null;
+  /**
+   * LIKE patterns with `\` as escape (segments/glob.ts, globToLikes): `plain` ones the path matches as stored, `slashed`
+   * ones a path without a trailing slash matches with one added (a page with or without its trailing slash);
+   * case-insensitive for ASCII on both engines
+   */
+  pathLikes: { plain: readonly string[]; slashed: readonly string[] } | null;
   /** count only events after this moment (null: all time); windowed tests also get their newest matching time */
   since: number | null;
   /** also the oldest matching time (windowed tests only) */
@@ -215,10 +219,12 @@ export async function countLeadEvents(
   if (tests.length === 0) return out;
   const like = dialectSql(db.dialect).ilike;
   // distinct (path pattern, window start, source) conditions; tests of different names share them
-  const combos: Array<{ pathLike: string | null; since: number | null; source: string | null; oldest: boolean }> = [];
+  const combos: Array<{ pathLikes: CountTest['pathLikes']; since: number | null; source: string | null; oldest: boolean }> = [];
+  const text = (p: CountTest['pathLikes']) => (p ? JSON.stringify([p.plain, p.slashed]) : null);
+  const samePaths = (a: CountTest['pathLikes'], b: CountTest['pathLikes']) => a === b || text(a) === text(b);
   const comboOf = tests.map((t) => {
-    let j = combos.findIndex((c) => c.pathLike === t.pathLike && c.since === t.since && c.source === t.source);
-    if (j < 0) j = combos.push({ pathLike: t.pathLike, since: t.since, source: t.source, oldest: false }) - 1;
+    let j = combos.findIndex((c) => samePaths(c.pathLikes, t.pathLikes) && c.since === t.since && c.source === t.source);
+    if (j < 0) j = combos.push({ pathLikes: t.pathLikes, since: t.since, source: t.source, oldest: false }) - 1;
     combos[j].oldest ||= t.oldest;
     return j;
   });
@@ -227,7 +233,16 @@ export async function countLeadEvents(
   combos.forEach((c, j) => {
     const parts: string[] = [];
     const ps: unknown[] = [];
-    if (c.pathLike !== null) (parts.push(`path ${like} ? ESCAPE '\\'`), ps.push(c.pathLike));
+    if (c.pathLikes !== null) {
+      // as segments/glob.ts pathMatches: the path as stored, or (without a trailing slash) with one added
+      const ors = c.pathLikes.plain.map(() => `path ${like} ? ESCAPE '\\'`);
+      if (c.pathLikes.slashed.length) {
+        const added = c.pathLikes.slashed.map(() => `(path || '/') ${like} ? ESCAPE '\\'`).join(' OR ');
+        ors.push(`(path <> '' AND path NOT LIKE '%/' AND (${added}))`);
+      }
+      parts.push(ors.length === 1 ? ors[0] : `(${ors.join(' OR ')})`);
+      ps.push(...c.pathLikes.plain, ...c.pathLikes.slashed);
+    }
     if (c.since !== null) (parts.push('at > ?'), ps.push(c.since));
     if (c.source !== null) (parts.push('source = ?'), ps.push(c.source));
     const cond = parts.join(' AND ');

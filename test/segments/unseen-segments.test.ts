@@ -311,10 +311,18 @@ describe('segment webhooks reach a receiver that can verify them', () => {
 
 describe('path globs never stall the collector', () => {
   test('matching agrees with a plain backtracking matcher on small globs and paths', () => {
-    const reference = (glob: string, path: string) => {
+    const plain = (glob: string, path: string) => {
       const re = new RegExp('^' + glob.toLowerCase().split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*') + '$');
       return re.test(path.toLowerCase());
     };
+    // one trailing slash is no part of a page (README, Funnel engine), read as the funnel's path rules read it
+    // (funnel/match-event.ts): `/pricing` matches `/pricing/`, `/docs/` matches `/docs`, `/docs/*` matches `/docs`,
+    // `/pricing//` is another path
+    const slashed = (p: string) => p.length > 1 && p.endsWith('/') && p[p.length - 2] !== '/' && p[p.length - 2] !== '*';
+    const reference = (glob: string, path: string) =>
+      [glob, ...(slashed(glob) ? [glob.slice(0, -1)] : [])].some(
+        (g) => plain(g, path) || (slashed(path) ? plain(g, path.slice(0, -1)) : path !== '' && !path.endsWith('/') && plain(g, path + '/')),
+      );
     const alphabet = fc.constantFrom('a', 'b', 'A', '/', '.', '*', '%', '_');
     fc.assert(
       fc.property(fc.string({ unit: alphabet, maxLength: 8 }), fc.string({ unit: fc.constantFrom('a', 'b', 'B', '/', '.', '%', '_'), maxLength: 12 }), (glob, path) => {

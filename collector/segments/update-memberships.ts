@@ -245,8 +245,15 @@ async function updateChunk(
   await deleteRechecks(tx, siteId, clearRecheck);
 }
 
-/** Time-ordered ids: new history rows append to the primary key's B-tree instead of landing at random pages. */
-const newChangeId = (now: number) => now.toString(36).padStart(9, '0') + '-' + randomBytes(6).toString('base64url');
+/**
+ * Time-ordered ids: new history rows append to the primary key's B-tree instead of landing at random pages. A counter
+ * after the time orders the changes of one millisecond as they were decided: two writes at one `at` (an entry, then
+ * the exit of the next flush or the sweep) are listed newest first by id, so the timeline never ends on an `entered`
+ * the lead has left (random bits alone ordered them at random). The random bits keep ids of several collectors apart.
+ */
+let changeSeq = 0;
+const newChangeId = (now: number) =>
+  now.toString(36).padStart(9, '0') + '-' + (changeSeq++).toString(36).padStart(9, '0') + randomBytes(6).toString('base64url');
 
 /**
  * segment.entered / segment.exited to the site's webhooks that take it. The score is the lead's at `now`, decayed and

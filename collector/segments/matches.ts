@@ -4,6 +4,7 @@ import { durationMs } from './definition.js';
 import { didKey, type DidCount, type LeadFacts } from './lead-facts.js';
 import { pathMatches } from './glob.js';
 import { classifyChannel, hostOf } from '../ingest/channels.js';
+import { APP_REFERRER_HOSTS } from '../ingest/channel-rules.js';
 import type { Touch } from '../ingest/types.js';
 import { decayScore, roundScore } from '../scoring/decay.js';
 
@@ -223,13 +224,26 @@ export function numberMatches(t: NumberTest, n: number): boolean {
 const wantedList = (v: OneOrMany) => (Array.isArray(v) ? v : [v]).map((x) => x.trim().toLowerCase());
 const lower = (v: string | undefined) => (v ?? '').trim().toLowerCase();
 
-// A source is the touch's utm_source or, without one, its referrer host ("google" matches google.com and google.co.uk).
+/**
+ * The host a referrer stands for: its own, or for an Android app that sends its package (`android-app://…`), the web
+ * host of a listed app (the Google app is google.com) and the package itself for another.
+ */
+function referrerHost(ref: string | undefined): string {
+  const app = ref?.startsWith('android-app://') ? /^android-app:\/\/([\w.]+)/.exec(ref)?.[1].toLowerCase() : undefined;
+  if (app !== undefined && Object.hasOwn(APP_REFERRER_HOSTS, app)) return APP_REFERRER_HOSTS[app];
+  return hostOf(ref);
+}
+
+// A source is the touch's utm_source or, without one, its referrer host named by any whole run of its labels: "google"
+// is google.com, google.co.uk and news.google.com (and the Google app's referrer), "facebook" also the l.facebook.com
+// link shim and m.facebook.com that most Facebook visits come from, "facebook.com" all of those.
 function sourceMatches(touch: Touch | null, wanted: string): boolean {
   if (!touch) return false;
   if (lower(touch.utm_source) === wanted) return true;
   if (touch.utm_source) return false;
-  const host = hostOf(touch.ref);
-  return !!host && (host === wanted || host.startsWith(wanted + '.') || host.endsWith('.' + wanted));
+  const host = referrerHost(touch.ref);
+  const name = wanted.replace(/^www\./, '');
+  return !!host && !!name && ('.' + host + '.').includes('.' + name + '.');
 }
 
 function touchMatches(t: TouchTest, f: LeadFacts): boolean {

@@ -38,7 +38,7 @@ export function metaCells(member: AudienceMember): string[] | null {
     hashTrait(t.city, ct!),
     hashTrait(t.state, st!),
     hashTrait(t.zip, zip!),
-    hashValue(country!),
+    hashTrait(t.country, country!),
   ];
   return cells.some(Boolean) ? cells : null;
 }

@@ -9,9 +9,17 @@ import {
 import { toHalfWidth } from './normalize-text.js';
 
 /**
+ * An extension at the end, by the words libphonenumber reads as one: `;ext=`, `ext`, `extn`, `xt`, `extension`,
+ * `extensión`, Spanish `anexo` and Russian `доб`, each with an optional `.` or `:` (`Ext: 12`, `ext.: 12`, as CRMs and
+ * forms write it), or `x`, `#`, `~`. Left in, its digits made a wrong number (`+44 20 7946 0958 ext: 123` hashed as
+ * +442079460958123) or none (a NANP number of 13 digits).
+ */
+const EXTENSION = /\s*(?:;\s*ext=|(?:e?xt(?:ensi[oó]n|n)?|anexo|доб)\.?:?|[x#~])\s*\d{1,6}\s*$/iu;
+
+/**
  * Rules, in order (documented in README "Audience exports"):
  * 0. Full-width digits and signs (a Japanese or Chinese IME types "０９０－１２３４") become ASCII (NFKC).
- * 1. An extension ("x12", "ext. 12", ";ext=12", "#12") at the end is dropped, and so is a "(0)" written
+ * 1. An extension ("x12", "ext. 12", "Ext: 12", "extn 12", ";ext=12", "#12", EXTENSION) at the end is dropped, and so is a "(0)" written
  *    after the country code ("+44 (0)20…"); letters and symbols are ignored.
  * 2. A "+" before the first digit (after a label such as "Tel:" or a `tel:` URI scheme too) means the country code
  *    is already there.
@@ -29,7 +37,7 @@ import { toHalfWidth } from './normalize-text.js';
 export function toE164(raw: string, defaultCountry = ''): string {
   const withoutExt = toHalfWidth(raw)
     .trim()
-    .replace(/\s*(?:;\s*ext=|ext\.?|extension|x|#)\s*\d{1,6}\s*$/i, '')
+    .replace(EXTENSION, '')
     .replace(/\(0\)/g, '');
   // a "+" before the first digit, whatever precedes it: "(+44) …", "Tel: +44 …", "tel:+1-…" (RFC 3966)
   const hasPlus = /^[^\d+]*\+/.test(withoutExt);

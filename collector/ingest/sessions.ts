@@ -3,7 +3,7 @@
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 import type { Touch } from './types.js';
 import { campaignAsStored, placeLateEvents } from './late-events.js';
-import { sessionIdFor } from './session-key.js';
+import { sessionIdFor, sessionStartOf } from './session-key.js';
 
 export { campaignKey, sessionIdFor } from './session-key.js';
 
@@ -65,9 +65,21 @@ export function nextSession(
       return { sessionId: prev.sessionId, state, isNew: false };
     }
   }
-  const state: SessionState = { sessionId: sessionIdFor(visitorId, at), started: at, lastSeen: at, campaign };
+  const state: SessionState = { sessionId: sessionIdFor(visitorId, nameStart(prev, visitorId, at)), started: at, lastSeen: at, campaign };
   if (device !== undefined) state.deviceSeen = device.at;
   return { sessionId: state.sessionId, state, isNew: true };
+}
+
+/**
+ * The millisecond a session opened at `at` is named after: `at`, or a millisecond past the session before it when that
+ * one's name is not earlier (late-events.ts names a session whose name is taken the same way). Two sessions opened in
+ * one millisecond (two tabs restored at once from two campaigns' links, a device clock's jump between two beacons sent
+ * together) took one name: counted as two, their events were one session.
+ */
+function nameStart(prev: SessionState | null, visitorId: string, at: number): number {
+  if (!prev) return at;
+  const before = sessionStartOf(visitorId, prev.sessionId) ?? prev.started;
+  return before < at ? at : before + 1;
 }
 
 /**

@@ -29,12 +29,18 @@ interface NodeBindings {
   incoming?: { socket?: { remoteAddress?: string } };
 }
 
-/** The peer address; the first X-Forwarded-For hop only when the collector sits behind a proxy you run. */
+/**
+ * The peer address; behind a proxy you run (trustProxy), the last X-Forwarded-For hop: the address that proxy saw and
+ * appended. The hops before it are what the client wrote itself: read from the first, a client that made up a new
+ * address per request got a fresh rate-limit bucket each time.
+ */
 export function clientAddress(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = c.req.header('x-forwarded-for');
-    const first = forwarded?.split(',')[0]?.trim();
-    if (first) return first.slice(0, 64);
+    const last = forwarded?.slice(forwarded.lastIndexOf(',') + 1).trim();
+    // without the client's port, which some proxies write (Azure Application Gateway: `203.0.113.9:51234`,
+    // `[2001:db8::1]:51234`): a new one per connection was a new bucket per connection
+    if (last) return last.replace(/^\[([^\]]*)\](?::\d+)?$/, '$1').replace(/^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/, '$1').slice(0, 64);
   }
   const env = c.env as NodeBindings | undefined;
   return env?.incoming?.socket?.remoteAddress ?? 'unknown';

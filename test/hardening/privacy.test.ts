@@ -49,7 +49,8 @@ describe('privacy', () => {
           const res = await fetch(running.url + '/e', {
             method: 'POST',
             body,
-            headers: { 'content-type': 'text/plain', origin, 'user-agent': ua, 'x-forwarded-for': `${ip}, 10.0.0.1`, 'x-real-ip': ip, forwarded: `for="${ip}"` },
+            // as one proxy forwards it: an address the client wrote itself, then the one the proxy saw (the client's)
+            headers: { 'content-type': 'text/plain', origin, 'user-agent': ua, 'x-forwarded-for': `10.0.0.1, ${ip}`, 'x-real-ip': ip, forwarded: `for="${ip}"` },
           });
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         }

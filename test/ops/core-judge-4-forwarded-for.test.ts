@@ -1,0 +1,57 @@
+// README "Hardening settings": TRUST_PROXY=1 is for a collector behind a proxy you run, which appends the address it
+// saw to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for, a cloud load balancer). What the client itself wrote
+// in that header comes before that address, so the first hop is whatever the client says. Read from the first hop,
+// a client that writes a new made-up address in each request got a fresh rate-limit bucket each time: the per-client
+// limit on POST /e (and on /api/* without a key) never answered it 429. The proxy's own entry, the last hop, is the
+// address it saw. Expected values from the limits as configured: 1 request a second with a burst of two.
+import { afterEach, describe, expect, test } from 'vitest';
+import { makeHardeningApp, type HardeningApp } from '../hardening/hardening-app.js';
+
+const PROXY = '10.0.0.1';
+const apps: HardeningApp[] = [];
+afterEach(async () => {
+  for (const h of apps.splice(0)) {
+    await h.close();
+    await h.db.close();
+  }
+});
+
+/** What the proxy forwards: the client's own header (if any), then the address the proxy saw. */
+const forwarded = (client: string, written?: string) => ({ 'x-forwarded-for': written ? `${written}, ${client}` : client });
+
+describe('TRUST_PROXY=1 behind one proxy', () => {
+  test('a client writing a new X-Forwarded-For each time is still limited as itself on POST /e', async () => {
+    const h = await makeHardeningApp({ TRUST_PROXY: '1', RATE_LIMIT_CLIENT_PER_SEC: 1, RATE_LIMIT_SITE_PER_SEC: 0 });
+    apps.push(h);
+    const statuses: number[] = [];
+    for (let k = 1; k <= 5; k++) {
+      const res = await h.postBeacon(h.batch(), { address: PROXY, headers: forwarded('203.0.113.9', `192.0.2.${k}`) });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([202, 202, 429, 429, 429]);
+    // another client behind the same proxy has its own bucket, and the first one's plain requests share its bucket
+    expect((await h.postBeacon(h.batch(), { address: PROXY, headers: forwarded('198.51.100.20') })).status).toBe(202);
+    expect((await h.postBeacon(h.batch(), { address: PROXY, headers: forwarded('203.0.113.9') })).status).toBe(429);
+  });
+
+  test('a proxy that writes the client\'s port (a new one per connection) still limits the client as itself', async () => {
+    const h = await makeHardeningApp({ TRUST_PROXY: '1', RATE_LIMIT_CLIENT_PER_SEC: 1, RATE_LIMIT_SITE_PER_SEC: 0 });
+    apps.push(h);
+    const statuses: number[] = [];
+    for (const client of ['203.0.113.9:51001', '203.0.113.9:51002', '203.0.113.9:51003', '[2001:db8::9]:51004', '[2001:db8::9]:51005', '2001:db8::9']) {
+      statuses.push((await h.postBeacon(h.batch(), { address: PROXY, headers: forwarded(client) })).status);
+    }
+    expect(statuses).toEqual([202, 202, 429, 202, 202, 429]);
+  });
+
+  test('the same on /api/* for requests without a key', async () => {
+    const h = await makeHardeningApp({ TRUST_PROXY: '1', RATE_LIMIT_API_PER_SEC: 1 });
+    apps.push(h);
+    const statuses: number[] = [];
+    for (let k = 1; k <= 4; k++) {
+      const res = await h.api('/api/leads', { secret: '', address: PROXY, headers: forwarded('203.0.113.9', `192.0.2.${k}`) });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 429, 429]);
+  });
+});

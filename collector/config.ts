@@ -20,8 +20,11 @@ const envSchema = z.object({
   WRITER_THREAD: z.enum(['0', '1', 'auto']).default('auto'),
   /** how often the segment sweep re-evaluates leads whose time windows expired, ms (0: no timer) */
   SEGMENT_SWEEP_MS: z.coerce.number().int().min(0).max(86_400_000).default(5_000),
-  /** base URL printed at start (the demo pages load the snippet by a relative URL); defaults to http://HOST:PORT */
-  PUBLIC_URL: z.string().url().optional(),
+  /**
+   * base URL printed at start (the demo pages load the snippet by a relative URL); defaults to http://HOST:PORT. Kept
+   * without trailing slashes: copied from an address bar (`http://devbox:8787/`) it made every printed address `…//demo/`
+   */
+  PUBLIC_URL: z.string().url().transform((u) => u.replace(/\/+$/, '')).optional(),
   /** create the demo site and pages (on by default) */
   DEMO: z.enum(['0', '1']).default('1'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info']).default('info'),

@@ -6,11 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { parseConfig, type Config } from './config.js';
 import { openConfiguredDb } from './storage/open-db.js';
 import { createApp, type CreatedApp } from './app.js';
-import { getSiteByName, type Site } from './storage/sites.js';
+import type { Site } from './storage/sites.js';
 import type { Db } from './storage/db.js';
 import type { Server as HttpServer } from 'node:http';
-import { DEMO_SITE_NAME } from './demo/pages.js';
-import { ensureDemoSite } from './demo/demo-site.js';
+import { ensureDemoSiteOnce } from './demo/demo-site.js';
 import { fitDemoRules } from './demo/demo-rules.js';
 import { drainOnClose } from './ops/drain-on-close.js';
 import { checkWritable } from './ops/check-writable.js';
@@ -41,17 +40,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       throw new Error(`cannot write the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}: ${err.message}`);
     });
   }
-  const demoIsNew = config.DEMO === '1' && !(await getSiteByName(db, DEMO_SITE_NAME));
-  // the demo admits the host of the URL printed below: an IPv6 HOST (`::1`) prints `http://[::1]:8787`, whose pages
-  // send that Origin (ensureDemoSite takes only an IPv4 or a named HOST as a host itself)
+  // the demo admits the host of the URL printed below: an IPv6 HOST (`::1`, and `::`, which a browser on the same
+  // machine opens too) prints `http://[::1]:8787`, whose pages send that Origin (ensureDemoSite takes only an IPv4 or a
+  // named HOST as a host itself)
   const v6Host = config.HOST.replace(/^\[|\]$/g, '');
-  const printedHost = v6Host.includes(':') && v6Host !== '::' ? `http://[${v6Host}]:${config.PORT}` : undefined;
-  const demoSite = config.DEMO === '1' ? await ensureDemoSite(db, config.HOST, config.PUBLIC_URL ?? printedHost) : null;
+  const printedHost = v6Host.includes(':') ? `http://[${v6Host}]:${config.PORT}` : undefined;
+  const demo = config.DEMO === '1' ? await ensureDemoSiteOnce(db, config.HOST, config.PUBLIC_URL ?? printedHost) : null;
+  const demoSite = demo?.site ?? null;
   // the writer thread needs a file both threads open, and keeps the real clock
   const wantThread = config.WRITER_THREAD === '1' || (config.WRITER_THREAD === 'auto' && availableParallelism() >= 4);
   const threaded = db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:' && wantThread && !options.now;
   const created = createApp({ db, config, now: options.now, writerThread: threaded ? { databasePath: config.DATABASE_PATH } : undefined });
-  if (demoSite && demoIsNew) await fitDemoRules(created.deps, demoSite.siteId);
+  if (demo?.created) await fitDemoRules(created.deps, demo.site.siteId);
   if (db.dialect === 'sqlite' && config.DATABASE_PATH !== ':memory:') {
     created.services.unshift(startCheckpointer(config.DATABASE_PATH, 1000, (msg) => created.deps.log.warn('checkpoint failed', { error: msg })));
   }

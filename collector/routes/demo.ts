@@ -8,7 +8,8 @@ import { errorBody } from '../errors.js';
 export function mountDemo(app: ApiApp, deps: Deps) {
   let siteKey: string | null = null;
   const pages = new Map(DEMO_PAGES.map((p) => [p.path, p]));
-  app.get('/demo', (c) => c.redirect('/demo/', 301));
+  // its query kept: a campaign link typed without the slash (`/demo?utm_source=…`) landed as a direct visit
+  app.get('/demo', (c) => c.redirect('/demo/' + new URL(c.req.url).search, 301));
   app.get('/demo/*', async (c) => {
     const path = c.req.path;
     const file = DEMO_FILES[path];

@@ -39,6 +39,8 @@ export const SOCIAL_HOSTS = [
 export const EMAIL_HOSTS = [
   'mail.google.com', 'outlook.live.com', 'outlook.office.com', 'outlook.office365.com', 'outlook.cloud.microsoft', 'mail.yahoo.com',
   'mail.proton.me', 'app.fastmail.com', 'deref-gmx.net', 'deref-web.de', 'safelinks.protection.outlook.com', 'webmail', 'mail.',
+  // webmail whose host says neither: Seznam's (under a search engine's domain), Mail.ru's, Tuta's and HEY's
+  'email.seznam.cz', 'e.mail.ru', 'app.tuta.com', 'app.hey.com',
 ];
 
 /**
@@ -63,6 +65,23 @@ export const APP_REFERRER_HOSTS: Record<string, string> = {
   'com.reddit.frontpage': 'reddit.com',
   'com.zhiliaoapp.musically': 'tiktok.com',
   'com.pinterest': 'pinterest.com',
+  // the lite and sibling apps of the networks above, and Google Go (search)
+  'com.google.android.apps.searchlite': 'google.com',
+  'com.google.android.gm.lite': 'mail.google.com',
+  'com.facebook.orca': 'facebook.com',
+  'com.instagram.lite': 'instagram.com',
+  'com.instagram.barcelona': 'threads.net',
+  'com.linkedin.android.lite': 'linkedin.com',
+  'xyz.blueskyweb.app': 'bsky.app',
+  'com.snapchat.android': 'snapchat.com',
+  'com.discord': 'discord.com',
+  // mail apps without a webmail of their own (Samsung's is the default on Samsung phones): any `mail.` host is email
+  'com.samsung.android.email.provider': 'mail.',
+  'com.android.email': 'mail.',
+  'com.readdle.spark': 'mail.',
+  'me.bluemail.mail': 'mail.',
+  'net.thunderbird.android': 'mail.',
+  'com.fsck.k9': 'mail.',
 };
 
 /**

@@ -52,6 +52,32 @@ function propTest(m: PropMatch): (v: Scalar | undefined) => boolean {
 const slashed = (p: string) => p.length > 1 && p.endsWith('/') && p[p.length - 2] !== '/' && p[p.length - 2] !== '*';
 const unslash = (p: string) => p.slice(0, -1);
 
+/** Percent-escapes of bytes past ASCII: a letter like ü or Ü as a browser sends it in an address. */
+const NON_ASCII_ESCAPES = /(?:%[89a-fA-F][0-9a-fA-F])+/g;
+
+/**
+ * An address (or an address glob) with its non-ASCII letters decoded, for the case-insensitive match: a browser sends
+ * ü as %C3%BC and Ü as %C3%9C, escapes that no lower-casing makes equal, so `/Über-uns*` would miss `/über-uns`. ASCII
+ * escapes (`%2F`, `%20`, `%2A`) stay as they are: decoding them would change what a `/` or a `*` means. A run that is
+ * no UTF-8 stays too (it can only match itself).
+ */
+function decodeLetters(address: string): string {
+  if (!address.includes('%')) return address;
+  return address.replace(NON_ASCII_ESCAPES, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+/** `globTest` for addresses: a glob written decoded or encoded, matched against the address as the browser sent it. */
+const addressTest = (globs: string[]): ((address: string) => boolean) => {
+  const m = anyGlob(globs.map(decodeLetters));
+  return (address) => m(decodeLetters(address));
+};
+
 /** The per-event part of a condition as a predicate (`sessions` and `count` are counted by the fold). */
 export function compileCondition(c: Condition): EventTest {
   const tests: EventTest[] = [];
@@ -63,11 +89,13 @@ export function compileCondition(c: Condition): EventTest {
     const source = c.source;
     tests.push((e) => e.source === source);
   }
+  // event names compare as kept (README: names are kept as given), a glob's as an exact name's: `Closed_Won` is no
+  // `closed_won`, whether the list also holds a glob (`['closed_won', 'deal_*']`) or not; segments read names so too
   if (c.event !== undefined) {
     const names = list(c.event);
     if (names.some((n) => n.includes('*'))) {
-      const m = anyGlob(names);
-      tests.push((e) => m(e.name));
+      const globs = names.map((n) => n.split('*'));
+      tests.push((e) => globs.some((parts) => partsMatch(parts, e.name)));
     } else {
       const set = new Set(names);
       tests.push((e) => set.has(e.name));
@@ -80,15 +108,19 @@ export function compileCondition(c: Condition): EventTest {
   // a path or URL glob written as the address bar shows it ("/über-uns*", "/case studies/*") matches the address as the
   // browser sent it, percent-encoded (a glob written encoded is unchanged)
   // one trailing slash is no part of a page (README: `/pricing/` is the page `/pricing`, as the snippet counts views):
-  // `/pricing` matches `/pricing/`, `/docs/` matches `/docs`, and `/pricing/*` still matches `/pricing/`
+  // `/pricing` matches `/pricing/`, `/docs/` matches `/docs`, and `/docs/*` matches `/docs/` and so `/docs` too: a
+  // section glob takes the section's index however the site serves it (with the slash, as Hugo does; without, as
+  // Next.js does). Letters past ASCII match in any case too (decodeLetters). A page condition needs a page: a server
+  // event has none (its path and URL are empty), so `path: "*"` ("any page") is no rule on CRM events
   if (c.path !== undefined) {
     const globs = list(c.path).map(pathAsSent);
-    const m = anyGlob([...globs, ...globs.filter(slashed).map(unslash)]);
-    tests.push((e) => m(e.path) || (slashed(e.path) && m(unslash(e.path))));
+    const m = addressTest([...globs, ...globs.filter(slashed).map(unslash)]);
+    // a page without its slash is also tried with one, as segments' did.path is (segments/glob.ts pathMatches)
+    tests.push((e) => e.path !== '' && (m(e.path) || (slashed(e.path) ? m(unslash(e.path)) : !e.path.endsWith('/') && m(e.path + '/'))));
   }
   if (c.url !== undefined) {
-    const m = anyGlob(list(c.url).map(pathAsSent));
-    tests.push((e) => m(e.url));
+    const m = addressTest(list(c.url).map(pathAsSent));
+    tests.push((e) => e.url !== '' && m(e.url));
   }
   if (c.props) {
     for (const [key, match] of Object.entries(c.props)) {

@@ -55,11 +55,12 @@ describe('rules judge: page path patterns', () => {
     await put(j, config({ scoreRules: rules }));
     // each page a visit of its own, an hour apart; the address as a browser's location.href gives it
     const pages: Array<[string, string[]]> = [
-      ['/pricing', ['exact', 'glob']],
-      ['/Pricing', ['exact', 'glob']], // paths match in any case (README)
+      // `/pricing` is the page `/pricing/` (one trailing slash is no part of a page), which `/pricing/*` matches
+      ['/pricing', ['exact', 'glob', 'sub']],
+      ['/Pricing', ['exact', 'glob', 'sub']], // paths match in any case (README)
       ['/PRICING/Team', ['glob', 'sub']],
-      ['/pricing?plan=pro&utm_source=x', ['exact', 'glob']], // the query is no part of the path
-      ['/pricing#faq', ['exact', 'glob']], // nor is a plain hash
+      ['/pricing?plan=pro&utm_source=x', ['exact', 'glob', 'sub']], // the query is no part of the path
+      ['/pricing#faq', ['exact', 'glob', 'sub']], // nor is a plain hash
       ['/pricing-old', ['glob']], // a star matches it; the exact path does not
       ['/pricing/team', ['glob', 'sub']],
       ['/pricingx', ['glob']],

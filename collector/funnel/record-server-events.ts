@@ -18,6 +18,7 @@ import { unmarkAttributed } from '../ingest/attribute.js';
 import { rawEvent, truncateRaw } from '../ingest/pipeline.js';
 import { findErasedEvents, lockTombstones } from '../storage/erasure-tombstones.js';
 import { applyOptEvents } from './opt-out.js';
+import { compareEvents } from './fold-event.js';
 
 /** An event of the body that was not stored, and why; the others of the array are stored. */
 export interface RefusedServerEvent {
@@ -122,8 +123,10 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     const resolver = createIdentityResolver(tx, siteId, config.stages[0], now, restarted);
     const events: EnrichedEvent[] = [];
     const result: Array<{ index: number; id: string; leadId: string; duplicate: boolean }> = [];
-    // identity changes happen in time order, as they would have live
-    const order = inputs.map((_, i) => i).filter((i) => !erased.has(i)).sort((a, b) => times[a] - times[b] || a - b);
+    // identity changes happen in time order, as they would have live; events of one time in the order the fold applies
+    // them (README: in `id` order, made ids following the order sent), so two identifications of a device in one
+    // millisecond leave it with the one applied last, as a beacon batch's do
+    const order = inputs.map((_, i) => i).filter((i) => !erased.has(i)).sort((a, b) => times[a] - times[b] || compareEvents({ at: 0, eventId: ids[a] }, { at: 0, eventId: ids[b] }) || a - b);
     // an id sent again later in the same body is a retry of the first: answered as its duplicate, never resolved (an
     // event that is not stored must not make or identify a lead)
     const firstOf = new Map<string, number>();

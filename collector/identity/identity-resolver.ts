@@ -22,7 +22,7 @@ export interface IdentityResolver {
   leadOf(visitorId: string, e: IdentityEvent): Promise<string>;
   /** applies an email seen on the visitor at the event; resolves to the visitor's lead afterwards */
   identify(visitorId: string, email: string, e: IdentityEvent): Promise<string>;
-  /** the lead that has this email, made when none has it yet */
+  /** the lead that has this email, made when none has it yet; identified at the event at the latest */
   leadForEmail(email: string, e: IdentityEvent): Promise<string>;
   /** writes first-sight links and keeps `visitors.lead_id` in step; fresh leads stay to be inserted by the caller */
   flushLinks(): Promise<void>;
@@ -121,7 +121,9 @@ export function createIdentityResolver(
 
   async function leadForEmail(email: string, e: IdentityEvent): Promise<string> {
     const found = await getLeadIdByEmail(tx, siteId, email);
-    if (found) return found;
+    // an event naming the lead by its email identifies it then: a lead it made would be identified at it, so an earlier
+    // one that arrives later (a CRM back-fill, a sync sending newest first) moves identifiedAt back, whatever the order
+    if (found) return identifiedAs(found, e.at);
     const leadId = newLeadId();
     if (await insertLead(tx, { siteId, leadId, email, stage: firstStage, at: e.at, now })) {
       emails.set(leadId, email);

@@ -112,11 +112,14 @@ export async function lowerIdentifiedAt(db: Db, siteId: string, leadId: string, 
 export async function setOptedOutFromEvents(
   db: Db, siteId: string, leadIds: readonly string[], optOut: readonly string[], optIn: readonly string[],
 ): Promise<void> {
+  // ids of one time in id order as the fold compares them, code point by code point: PostgreSQL compares text by the
+  // database's collation (ICU or glibc's en_US put `_` before `-` and fold case), so it is told to compare bytes
+  const idOrder = db.dialect === 'pg' ? 'e.event_id COLLATE "C"' : 'e.event_id';
   await db.run(
     `UPDATE leads SET opted_out = COALESCE((
        SELECT CASE WHEN e.name IN (${listSql(optOut.length)}) THEN 1 ELSE 0 END FROM events e
        WHERE e.site_id = leads.site_id AND e.lead_id = leads.lead_id AND e.source = 'server' AND e.name IN (${listSql(optOut.length + optIn.length)})
-       ORDER BY e.at DESC, e.event_id DESC LIMIT 1), opted_out)
+       ORDER BY e.at DESC, ${idOrder} DESC LIMIT 1), opted_out)
      WHERE site_id = ? AND lead_id IN (${listSql(leadIds.length)})`,
     [...optOut, ...optOut, ...optIn, siteId, ...leadIds],
   );

@@ -21,6 +21,11 @@ export interface RefoldOptions {
   hooks: WebhookQueue | null;
   /** fold every event of the lead from empty, whatever the stored state */
   rebuild: boolean;
+  /**
+   * false for a rebuild nobody's activity caused (a replay): the lead's activity time, which orders GET /api/leads
+   * (newest activity first), stays where its last event put it; default true
+   */
+  activity?: boolean;
 }
 
 /** 'missing': the lead row is gone (merged or erased by another writer). */
@@ -49,7 +54,8 @@ export async function refoldLead(
     const result = rebuild ? foldLead(funnel, emptyFold(funnel.version), folded) : foldLead(funnel, before, folded);
     // a lead begins with its first event: a device merged in, or an event reported late, can move that earlier
     const createdAt = folded.reduce((min, e) => Math.min(min, e.at), Number(row.created_at));
-    const u = foldToUpdate(funnel, result.fold, createdAt, opts.now);
+    // updated_at only moves forward (updateLeadFold), so 0 leaves it as it was
+    const u = foldToUpdate(funnel, result.fold, createdAt, opts.activity === false ? 0 : opts.now);
     if (createdAt < Number(row.created_at)) u.createdAt = createdAt;
     const announceMql = opts.hooks !== null && shouldAnnounceMql(before.mqlAt, row.mql_announced_at ?? null, result.fold);
     if (announceMql) u.mqlAnnouncedAt = result.fold.mqlAt;

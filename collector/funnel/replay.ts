@@ -65,7 +65,7 @@ export async function replaySite(db: Db, siteId: string, opts: ReplayOptions = {
     await db.transaction(async (tx) => {
       const now = deps.now();
       const hooks = webhookQueue(tx, siteId);
-      for (const leadId of ids) await refoldLead(tx, funnel, siteId, leadId, [], { now, hooks: opts.notify ? hooks : null, rebuild: true });
+      for (const leadId of ids) await refoldLead(tx, funnel, siteId, leadId, [], { now, hooks: opts.notify ? hooks : null, rebuild: true, activity: false });
       // the opt-out flag is derived from the events too (a merge recorded before merges carried it is repaired here)
       await reapplyOptEvents(tx, siteId, ids);
       await updateMemberships(tx, deps, siteId, ids, now, hooks);

@@ -57,7 +57,10 @@ function moveSession(req: WriteRequest, from: string, to: SessionState): boolean
 }
 
 export interface SessionJoiner {
-  /** Notes the session a request opens as in flight; the function returned is called once it is answered. */
+  /**
+   * Notes the session a request opens (or continues from an opener not answered yet) as in flight; the function
+   * returned is called once it is answered.
+   */
   track(req: WriteRequest): (() => void) | null;
   /**
    * Inside a flush: moves requests that opened a session another collector opened for the same visit into that one.
@@ -74,7 +77,9 @@ export function createSessionJoiner(): SessionJoiner {
   const MOVED_MAX = 10_000;
   // PostgreSQL: sessions opened by requests not answered yet (per site and session id), with the session each opener
   // continued from. A later request of the visitor enriched on top of one (in another flush here) is checked like its
-  // opener: otherwise its flush, racing the opener's, could store the session the opener's flush moved away from.
+  // opener: otherwise its flush, racing the opener's, could store the session the opener's flush moved away from. It
+  // keeps the session in flight until it is answered too: its flush may begin after the opener was answered, when a
+  // late page's flush on another collector has merged the session away (session-bridge.ts bridgeCommitted).
   const openedInFlight = new Map<string, { basedOn: BasedOn; n: number }>();
   const inFlightKey = (siteId: string, sessionId: string) => siteId + '\u0000' + sessionId;
   /** The session a request opened, or continues from an opener not answered yet, and what that opener continued from. */
@@ -104,18 +109,24 @@ export function createSessionJoiner(): SessionJoiner {
       }
     };
     followMoves();
-    const opening = reqs.filter((r) => checkedSession(r) !== null);
+    // checked now, before the wait for the rows: meanwhile the opener a request continues may be answered (and its
+    // session no longer in flight) while another collector's flush merges that session away
+    const opening = reqs.flatMap((r) => {
+      const checked = checkedSession(r);
+      return checked ? [{ r, checked }] : [];
+    });
     if (opening.length === 0) return changed;
-    const stored = await claimVisitorSessions(tx, opening.map((r) => ({ ...r.visitor!, newEvents: 0 })));
+    const stored = await claimVisitorSessions(tx, opening.map(({ r }) => ({ ...r.visitor!, newEvents: 0 })));
     // a move recorded by another flush while this one waited for the rows
     followMoves();
-    for (const r of opening) {
+    for (const { r, checked } of opening) {
       const v = r.visitor!;
       const key = v.siteId + '\u0000' + v.visitorId;
-      const checked = checkedSession(r);
-      const theirs = stored.get(key);
-      if (!checked || !theirs || !sameVisit(checked.opened, theirs, checked.basedOn)) continue;
       const opened = checked.opened;
+      // (a request such a move took is in the session it joined)
+      if (v.session.sessionId !== opened.sessionId) continue;
+      const theirs = stored.get(key);
+      if (!theirs || !sameVisit(opened, theirs, checked.basedOn)) continue;
       const to = { ...theirs, lastSeen: Math.max(theirs.lastSeen, opened.lastSeen) };
       moveSession(r, opened.sessionId, to);
       changed.set(key, r.visitor!.session);
@@ -129,11 +140,14 @@ export function createSessionJoiner(): SessionJoiner {
 
   function track(req: WriteRequest): (() => void) | null {
     const opened = openedSession(req);
-    if (!opened) return null;
-    const k = inFlightKey(req.visitor!.siteId, opened.sessionId);
+    const v = req.visitor;
+    // a request that opens a session, or continues one whose opener is not answered yet (checkedSession)
+    const sessionId = opened ? opened.sessionId : v && v.basedOn !== undefined && openedInFlight.has(inFlightKey(v.siteId, v.session.sessionId)) ? v.session.sessionId : null;
+    if (sessionId === null) return null;
+    const k = inFlightKey(v!.siteId, sessionId);
     const entry = openedInFlight.get(k);
     if (entry) entry.n++;
-    else openedInFlight.set(k, { basedOn: req.visitor!.basedOn ?? null, n: 1 });
+    else openedInFlight.set(k, { basedOn: v!.basedOn ?? null, n: 1 });
     return () => {
       const e = openedInFlight.get(k);
       if (e && --e.n === 0) openedInFlight.delete(k);

@@ -5,7 +5,7 @@ import type { Db } from '../storage/db.js';
 import type { EnrichedEvent } from './types.js';
 import type { SessionState } from './sessions.js';
 import { bridgedByCommitted, campaignAsStored, knownSessionsOf, type SessionMerge } from './late-events.js';
-import { mergeStoredSessions } from '../storage/session-merge.js';
+import { mergeStoredSessions, moveCurrentSession } from '../storage/session-merge.js';
 import { listVisitorSessionEvents, type StoredCurrentSession, type VisitorUpdate } from '../storage/events.js';
 import { SESSION_TIMEOUT_MS } from '../../shared/limits.js';
 
@@ -29,6 +29,17 @@ export interface SessionBridge {
    * events went on in, when they closed the gap it was opened for. Resolves to the leads whose stored events moved.
    */
   bridgeCommitted(tx: Db, updates: readonly VisitorUpdate[], current: ReadonlyMap<string, StoredCurrentSession>): Promise<Set<string>>;
+  /**
+   * PostgreSQL, inside a flush, after its visitor upsert: moves the requests that went on in a session another
+   * collector's flush merged away since they were enriched into the session it joined, in storage and in the requests.
+   * Resolves to the leads whose stored events moved, and the visitors whose session changed, with that session.
+   */
+  rejoinMerged(tx: Db, reqs: BridgedRequest[], updates: readonly VisitorUpdate[], current: ReadonlyMap<string, StoredCurrentSession>): Promise<Rejoined>;
+}
+
+export interface Rejoined {
+  leads: Set<string>;
+  sessions: Map<string, SessionState>;
 }
 
 const visitorKey = (siteId: string, visitorId: string) => siteId + '\u0000' + visitorId;
@@ -124,5 +135,49 @@ export function createSessionBridge(max = 10_000): SessionBridge {
     return leads;
   }
 
-  return { bridge, bridgeCommitted };
+  /**
+   * A request enriched on a session (remembered while its opener's write was under way, or read back) that another
+   * collector's flush then merged into an earlier one (its late page bridged the gap the session was opened for:
+   * bridgeCommitted there), stored after that merge: its events would keep the merged session's id, and the visitor two
+   * sessions. One collector's flush follows its own merges (bridge); this follows another's, under the row lock the
+   * visitor upsert took. The upsert left the row on the earlier session (upsertVisitorSql: an update that opened no
+   * session, finding the row on an earlier one though past its own's start), and the event that opened the request's
+   * session is in that one now: one read, only for such a visitor. The merge is remembered, so a later request here
+   * enriched on the merged session follows it (bridge). When that event is not there (not merged: the row saw later
+   * activity of its own session before this session's opener was stored), the row goes on in the update's session, as
+   * the upsert would have put it.
+   */
+  async function rejoinMerged(tx: Db, reqs: BridgedRequest[], updates: readonly VisitorUpdate[], current: ReadonlyMap<string, StoredCurrentSession>): Promise<Rejoined> {
+    const out: Rejoined = { leads: new Set(), sessions: new Map() };
+    const candidates: Array<{ u: VisitorUpdate; key: string; theirs: StoredCurrentSession }> = [];
+    for (const u of updates) {
+      const key = visitorKey(u.siteId, u.visitorId);
+      const theirs = current.get(key);
+      // (an update that opened a session, or began no later than the row's, moved the row to its own as before)
+      if (!theirs || theirs.sessionId === u.session.sessionId || u.newSessions > 0 || u.newEvents === 0 || theirs.started >= u.session.started) continue;
+      candidates.push({ u, key, theirs });
+    }
+    candidates.sort(byKey);
+    for (const { u, key, theirs } of candidates) {
+      const ours = u.session;
+      const mine = reqs.filter((r) => r.visitor && visitorKey(r.visitor.siteId, r.visitor.visitorId) === key);
+      const own = new Set(mine.flatMap((r) => r.events.filter((e) => e.sessionId === ours.sessionId).map((e) => e.at)));
+      // the session's opening event: moved into the row's session by a merge, or not (then the row goes on in this
+      // update's session, as it would have without the merge check)
+      const opening = (await listVisitorSessionEvents(tx, u.siteId, u.visitorId, ours.started, ours.started)).filter((e) => !own.has(e.at));
+      if (opening.some((e) => e.sessionId === ours.sessionId) || !opening.some((e) => e.sessionId === theirs.sessionId)) {
+        await moveCurrentSession(tx, u.siteId, u.visitorId, theirs.sessionId, ours);
+        continue;
+      }
+      const merges: SessionMerge[] = [{ from: ours.sessionId, into: theirs.sessionId, intoStarted: theirs.started, intoCampaign: theirs.campaign }];
+      for (const lead of await mergeStoredSessions(tx, u.siteId, u.visitorId, merges)) out.leads.add(lead);
+      for (const r of mine) followMerges(r, merges);
+      remember(key, merges);
+      // the visitor's session after this flush, as followMerges moves a request's
+      out.sessions.set(key, { ...ours, sessionId: theirs.sessionId, started: theirs.started, campaign: ours.campaign !== '' ? ours.campaign : theirs.campaign });
+    }
+    return out;
+  }
+
+  return { bridge, bridgeCommitted, rejoinMerged };
 }

@@ -152,6 +152,8 @@ export function createEventWriter(deps: Deps): EventWriter {
     const all = batch.flatMap((p) => p.req.events);
     let erased: Set<EnrichedEvent> = new Set();
     let moved = new Map<string, SessionState>();
+    // (kept across a retried transaction: the requests it moved are moved already when it runs again)
+    const rejoined = new Map<string, SessionState>();
     try {
       const stored = await db.transaction(async (tx) => {
         // Events of an erased lead's devices or email, from before its erasure (an outbox resent after it): checked
@@ -176,6 +178,13 @@ export function createEventWriter(deps: Deps): EventWriter {
         // PostgreSQL: a later session another collector committed meanwhile that this flush's events bridge to theirs
         // merges now (the opener's flush, had it committed second, would have joined them): its leads fold again
         if (current) for (const lead of await sessionBridge.bridgeCommitted(tx, updates, current)) bridged.add(lead);
+        // PostgreSQL: requests that went on in a session another collector's flush merged away since they were
+        // enriched join the session it merged into (before attribution, which reads their session ids)
+        if (current) {
+          const r = await sessionBridge.rejoinMerged(tx, reqs, updates, current);
+          for (const lead of r.leads) bridged.add(lead);
+          for (const [k, s] of r.sessions) rejoined.set(k, s);
+        }
         const toAttribute = stored.filter((e) => !e.isBot);
         if (toAttribute.length) {
           // A failing attribution never un-accepts an event: roll back to here, keep the events unattributed.
@@ -214,7 +223,8 @@ export function createEventWriter(deps: Deps): EventWriter {
         }
         const result: WriteResult = gone ? { stored: n, duplicates: p.req.events.length - n - gone, erased: gone } : { stored: n, duplicates: p.req.events.length - n };
         if (notStored) result.notStored = notStored;
-        const session = moved.size && p.req.visitor ? moved.get(p.req.visitor.siteId + '\u0000' + p.req.visitor.visitorId) : undefined;
+        const k = (moved.size || rejoined.size) && p.req.visitor ? p.req.visitor.siteId + '\u0000' + p.req.visitor.visitorId : undefined;
+        const session = k === undefined ? undefined : (rejoined.get(k) ?? moved.get(k));
         if (session) result.session = session;
         p.resolve(result);
       }

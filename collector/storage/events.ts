@@ -119,14 +119,23 @@ export function upsertVisitorSql(db: Db, multiRow = false): string {
   const rows = multiRow
     ? `SELECT * FROM UNNEST(${VISITOR_COLUMNS.map((c) => `?::${VISITOR_PG_TYPES[c] ?? 'text'}[]`).join(', ')})`
     : `VALUES (${VISITOR_COLUMNS.map(() => '?').join(', ')})`;
+  // PostgreSQL: an update that opened no session goes on in one begun later than the row's, which the row does not
+  // hold though it saw activity since that session began (its opener was stored): another collector's flush merged
+  // that session into the row's meanwhile (a late page showed the two to be one visit). The row keeps its session, and
+  // the flush moves the update's events into it (session-bridge.ts rejoinMerged, which puts the row on the update's
+  // session, as before, when it was not merged). SQLite has one writer: no merge comes between.
+  const adopt = db.dialect === 'pg'
+    ? `excluded.session_started >= visitors.session_started AND (excluded.session_started = visitors.session_started
+        OR excluded.session_count > 0 OR excluded.session_id = visitors.session_id OR visitors.last_seen < excluded.session_started)`
+    : 'excluded.session_started >= visitors.session_started';
   return `INSERT INTO visitors (${VISITOR_COLUMNS.join(', ')})
     ${rows}
     ON CONFLICT (site_id, visitor_id) DO UPDATE SET
       first_seen = ${d.least('visitors.first_seen', 'excluded.first_seen')},
       last_seen = ${d.greatest('visitors.last_seen', 'excluded.last_seen')},
-      session_id = CASE WHEN excluded.session_started >= visitors.session_started THEN excluded.session_id ELSE visitors.session_id END,
-      session_campaign = CASE WHEN excluded.session_started >= visitors.session_started THEN excluded.session_campaign ELSE visitors.session_campaign END,
-      session_started = ${d.greatest('visitors.session_started', 'excluded.session_started')},
+      session_id = CASE WHEN ${adopt} THEN excluded.session_id ELSE visitors.session_id END,
+      session_campaign = CASE WHEN ${adopt} THEN excluded.session_campaign ELSE visitors.session_campaign END,
+      session_started = CASE WHEN ${adopt} THEN excluded.session_started ELSE visitors.session_started END,
       session_count = visitors.session_count + excluded.session_count,
       event_count = visitors.event_count + excluded.event_count,
       first_touch = COALESCE(visitors.first_touch, excluded.first_touch),
@@ -202,14 +211,17 @@ export async function claimVisitorSessions(tx: Db, updates: VisitorUpdate[]): Pr
       SELECT * FROM UNNEST(${VISITOR_COLUMNS.map((c) => `?::${VISITOR_PG_TYPES[c] ?? 'text'}[]`).join(', ')})
       ON CONFLICT (site_id, visitor_id) DO UPDATE SET session_id = visitors.session_id
       RETURNING site_id, (xmax = 0) AS fresh, ${SESSION_COLS},
-        EXISTS (SELECT 1 FROM events e WHERE e.site_id = visitors.site_id AND e.visitor_id = visitors.visitor_id AND e.at = visitors.last_seen) AS seen`,
+        EXISTS (SELECT 1 FROM events e WHERE e.site_id = visitors.site_id AND e.visitor_id = visitors.visitor_id AND e.at = visitors.last_seen
+          AND e.session_id = visitors.session_id) AS seen`,
     toColumnArrays(unique, (u) => keyOf(u.siteId, u.visitorId), (u) => visitorRow({ ...u, newSessions: 0, newEvents: 0 }), VISITOR_COLUMNS.length),
   );
   // A row another flush held when this statement began is read as that flush committed it, but the statement's reads
   // of events (session_seen) see only what was committed when it began: that flush's events are missing, and the
   // session's last activity with them (a late page on another collector that brought it within 30 minutes of the
-  // session opened here). Such a row's latest event is not among them: it is read again, in a statement of its own (one
-  // more statement, only when this flush waited for another of the same visitor).
+  // session opened here), or that flush moved them into the session (it merged the session they were in: the opener's,
+  // committed before this statement began, which a late page showed to be the same visit). Such a row's latest event
+  // is not among its session's: it is read again, in a statement of its own (one more statement, only when this flush
+  // waited for another of the same visitor).
   const stale: Array<{ site_id: string; visitor_id: string }> = [];
   for (const r of rows) {
     if (!r.fresh && !r.seen) stale.push(r);

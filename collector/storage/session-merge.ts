@@ -33,3 +33,11 @@ export async function mergeStoredSessions(tx: Db, siteId: string, visitorId: str
   if (openers) await tx.run('UPDATE visitors SET session_count = session_count - ? WHERE site_id = ? AND visitor_id = ?', [openers, siteId, visitorId]);
   return leads;
 }
+
+/**
+ * PostgreSQL: puts a visitor's row on session `to` when it holds session `from` (session-bridge.ts rejoinMerged: an
+ * update that went on in `to` found the row on an earlier one, but `to` was not merged away).
+ */
+export async function moveCurrentSession(tx: Db, siteId: string, visitorId: string, from: string, to: { sessionId: string; started: number; campaign: string }): Promise<void> {
+  await tx.run(MOVE_CURRENT_SQL, [to.sessionId, to.started, to.campaign, siteId, visitorId, from]);
+}

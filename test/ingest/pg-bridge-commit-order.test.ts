@@ -92,6 +92,7 @@ async function setUp() {
       const updates = mergeVisitorUpdates([req], await insertEvents(tx, req.events));
       const current = await upsertVisitors(tx, updates);
       await bridge.bridgeCommitted(tx, updates, current!);
+      await bridge.rejoinMerged(tx, [req], updates, current!);
       held.resolve();
       await release;
     });

@@ -6,6 +6,7 @@ import { track } from './track.js';
 import { flush } from './send.js';
 import { safe } from './safe.js';
 import { path } from './pageview.js';
+import { doc } from './globals.js';
 
 /**
  * the form last counted: a send of it without an address (a validation library's form.submit() after the event, the
@@ -30,6 +31,10 @@ const sent: Record<string, 1> = {};
  */
 export const onSubmit = safe((e: Event, button?: 1 | Event) => {
   const form = ((e as unknown as HTMLInputElement).form || e.target) as HTMLFormElement;
+  // a form of a same-origin iframe whose page runs its own copy of the snippet is that copy's to count: watchFrame leaves
+  // such an iframe alone, but a copy that starts after the iframe loaded (a tag manager's "Window Loaded" trigger, a
+  // consent-gated tag, WP Rocket's delayed scripts) finds this one watching its document already, and each counted it
+  if ((form.ownerDocument.defaultView as Window).funnelbeam?.l && form.ownerDocument != doc) return;
   const kind = form.dataset.funnelbeam!;
   // (the event names are the markers with a suffix: newsletter_signup, demo_request)
   const name = kind == 'newsletter' ? kind + '_signup' : kind == 'demo' ? kind + '_request' : '';

@@ -25,12 +25,13 @@ export const captureTouch = (
   here = { url, at: Date.now() };
   // a reload, or a return through history to a page not kept in the back/forward cache, keeps the outside referrer the
   // page first had, now perhaps at a client-side route's address: no new arrival while a visit is under way (a
-  // consent manager's reload before anything was tracked still lands). performance.navigation (type 1 or 2) is
-  // deprecated but everywhere, and shorter than the navigation entry's type. A referrer of the site's own with no visit
+  // consent manager's reload before anything was tracked still lands, and so does a tab reloaded or restored after 30
+  // idle minutes, the next morning: its new session is the search or site that brought the page, not a direct visit).
+  // performance.navigation (type 1 or 2) is deprecated but everywhere, and shorter than the navigation entry's type. A referrer of the site's own with no visit
   // under way is a page the snippet never ran on: a landing page that sent the visitor on at once (a language redirect
   // in <head>, `location.replace('/en/')`, or a moved page's meta refresh, dropping the query), or one left while consent
   // was pending (nothing of it stored), whose campaign is read from it; the page's own wins
-  if (r) new URL(r).host != loc.host ? ((here.ref = r), (performance.navigation?.type && state.a) || (landing = here)) : here.at! - state.a! < 18e5 || f(r);
+  if (r) new URL(r).host != loc.host ? ((here.ref = r), (performance.navigation?.type && here.at! - state.a! < 18e5) || (landing = here)) : here.at! - state.a! < 18e5 || f(r);
   f(url);
 };
 

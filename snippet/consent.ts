@@ -6,6 +6,7 @@ import { loc } from './globals.js';
 import { data } from './config.js';
 import { load, save, state } from './store.js';
 import { soon } from './send.js';
+import { visitorId } from './ids.js';
 
 export const enum Mode {
   Off,
@@ -47,6 +48,10 @@ export const setConsent = (granted: unknown) => {
     granted ? load() : save({});
     state.c = mode;
     save();
+    // the visitor id is made at a grant (as when a page starts tracking: index.ts), not at the first send 300 ms later:
+    // another tab holding for consent takes this grant at once (index.ts, its storage listener) and reads the id instead
+    // of making its own, which split the visitor in two when both tabs made one for their first send
+    visitorId();
     soon();
   }
 };

@@ -6,10 +6,13 @@ import { Mode, mode } from './consent.js';
 
 export const newId = () => crypto.getRandomValues(new Uint8Array(12)).reduce((id, b) => id + (b % 36).toString(36), Date.now().toString(36));
 
-/** The visitor's id, made on first use and kept in first-party storage; undefined while tracking is off. */
+/**
+ * The visitor's id, made on first use and kept in first-party storage; undefined while tracking is off, also once another
+ * tab stored a refusal (load() first): an id made then would be stored with the refusal, which keeps nothing else, and
+ * handed to the page (a hidden CRM field) for a visitor who opted out
+ */
 export const visitorId = () => {
-  if (mode == Mode.On) {
-    load();
+  if (mode == Mode.On && (load(), state.c != 0)) {
     state.v ||= newId();
     save();
     return state.v;

@@ -28,7 +28,6 @@ declare global {
 if (!window.funnelbeam?.l)
   try {
     readTag();
-    initMode();
     const queue = window.funnelbeam?.q || [];
     /**
      * Runs a command, or queues it while the page is prerendered and (for all but 'consent') while consent is
@@ -38,6 +37,8 @@ if (!window.funnelbeam?.l)
     const api: Api = (...a) =>
       doc.prerendering || (mode == Mode.Hold && a[0] != 'consent') ? queue.push(a) : (command(...a), drain());
     let started: unknown;
+    /** grants when the stored state holds a grant (JSON.parse throws when nothing is stored, a refusal grants nothing) */
+    const granted = () => JSON.parse((localStorage as { _fb?: string })._fb!).c && api('consent', true);
     /**
      * Starts tracking once, when on or holding for consent (listeners, the landing touch and the first view, so that
      * the campaign of the landing URL is read before a router drops it); then runs what is queued.
@@ -64,8 +65,16 @@ if (!window.funnelbeam?.l)
             m > 's' ? onSubmit({ target: this } as unknown as Event) : safe(pageview)(m > 'q');
           };
         }
-        // a page restored from the back/forward cache is a new view
-        on('pageshow', (e: PageTransitionEvent) => e.persisted && pageview(How.Force));
+        // a page restored from the back/forward cache is a new view; one held for consent that the visitor gave on a later
+        // page of this tab (the usual path: a banner answered on the second page, then back) is granted now, as its next
+        // load would be, instead of holding until it is closed (the page's own banner, restored as it was left, may never
+        // be answered again). A refusal stored there keeps it holding; nothing stored (JSON.parse throws) changes nothing
+        on('pageshow', (e: PageTransitionEvent) => e.persisted && (pageview(How.Force), granted()));
+        // a tab holding for consent takes a grant the visitor gave in another tab of the site (tabs opened at once from a
+        // list, the banner answered in the first): what it held is sent, not lost with it (each tab's banner is its own,
+        // and the one left open is seldom answered again). Only while holding: a tab that tracks already would answer
+        // each storage event with a write that fires one in the other tab, back and forth
+        on('storage', () => mode == Mode.Hold && granted());
         on('popstate', pageview);
         on('click', onClick);
         on('auxclick', onClick);
@@ -97,6 +106,8 @@ if (!window.funnelbeam?.l)
     };
     api.l = 1;
     window.funnelbeam = api;
-    // a prerendered page counts once it is shown
-    doc.prerendering ? on('prerenderingchange', drain) : drain();
+    // a prerendered page counts once it is shown, and reads the stored consent then: one prerendered by speculation rules
+    // as the previous page loaded, where the visitor then answered the banner, tracks (or stays silent) as answered
+    const go = () => (initMode(), drain());
+    doc.prerendering ? on('prerenderingchange', go) : go();
   } catch {}

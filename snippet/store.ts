@@ -41,12 +41,15 @@ export const load = (q = state.q) => {
 };
 
 /**
- * Stores `s` (the state by default). The stale copy goes first: with storage full, the write then has its room back, and
- * when it still fails load() finds nothing and keeps the copy in memory (the truth for this page); blocked storage throws
- * at once (caught).
+ * Stores `s` (the state by default), its outbox cut to the newest LIMITS.snippetStoredEvents (100) by time. The cap is
+ * kept here, not at each event: what load() joins is appended, also an event that another tab dropped at the cap, so
+ * two tabs tracking in turn while the collector could not be reached grew the outbox by one event each time, past any
+ * cap (until the whole entry no longer fitted in storage), keeping old events and dropping newer ones. The stale copy
+ * goes first: with storage full, the write then has its room back, and when it still fails load() finds nothing and
+ * keeps the copy in memory (the truth for this page); blocked storage throws at once (caught).
  */
 export const save = (s = state) => {
-  state = s;
+  (state = s).q?.sort((a, b) => a.t - b.t).splice(0, s.q!.length - 100);
   try {
     delete (localStorage as { _fb?: string })._fb;
     (localStorage as { _fb?: string })._fb = JSON.stringify(s);

@@ -1,5 +1,5 @@
 // Builds a WireEvent for the current page view and puts it in the outbox (capped at
-// LIMITS.snippetStoredEvents, oldest dropped), sent after a short moment. While consent is pending the outbox lives in
+// LIMITS.snippetStoredEvents, oldest dropped, as it is saved: store.ts), sent after a short moment. While consent is pending the outbox lives in
 // memory only (not saved; flush sends nothing until consent).
 import { touches } from './utm.js';
 import { Mode, mode } from './consent.js';
@@ -25,7 +25,7 @@ export const track = (n: string, extra?: Partial<WireEvent>, since?: number, t =
   JSON.stringify(extra);
   // (load() first: a refusal that another tab stored stops this one too; while consent is pending it reads nothing)
   if (mode & 1 && (load(), state.c != 0)) {
-    if ((state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t, since || t), ...extra }) > 100) state.q.shift();
+    (state.q ||= []).push({ i: newId(), n, t, ...page!, ...touches(t, since || t), ...extra });
     mode == Mode.On && save();
     soon();
   }

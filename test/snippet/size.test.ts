@@ -4,7 +4,20 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,821 with terser after esbuild; 2,819 before snippet judge 22 (+2: the form key kept only the last address counted,
+ * 2,906 with terser after esbuild; 2,868 before the transport judge's shared-state round (+38: a tab's visitorId after
+ * another tab's opt-out called back a new id +2; a grant given in another open tab reaches a tab still waiting for it, the
+ * visitor id made at the grant +22; the outbox cap kept at save, the newest 100 by time, also when two tabs write it in turn
+ * +14); 2,821 before the twenty-third unseen-pages round (+47: a form in a same-origin iframe
+ * showing a page of the site whose tag a tag manager adds after the iframe loaded (GTM's "Window Loaded" trigger, WP
+ * Rocket's delayed scripts) counted twice, by the page's copy, which watched the iframe first, and by the iframe's own:
+ * the page's copy leaves a form of a window running its own copy to it (+25); a page held for consent that the back/
+ * forward cache gave back after the visitor allowed statistics on the next page kept holding, its restored view and
+ * all it did lost: a restored page reads the stored decision (+17); a page prerendered before the decision read it at
+ * the prerender, and held (+5); a tag loaded through a proxy that forwards a whole path (`/fb/s.js`, no data-api) sent
+ * every beacon to the site's own /e: the collector is the script's folder (+0); a reload with an outside referrer
+ * after 30 idle minutes (a discarded tab reloaded, tabs restored at start) made a direct session: "while a visit is
+ * under way" was read as "after any activity ever" (+0); test/e2e/unseen-pages-23.test.ts, unseen-pages-25.test.ts,
+ * test/snippet/judge-23-consent-later-page.test.ts); 2,819 before snippet judge 22 (+2: the form key kept only the last address counted,
  * so a demo form sent, then the footer newsletter, then the demo form again with one address on one page (a send
  * corrected after the site's own refusal, another form sent in between) stored two demo_requests, each scoring
  * sales_form; and the key's path was location.pathname, so with data-hash a footer form kept mounted across `#/` routes
@@ -155,7 +168,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2821;
+export const GZIP_BUDGET = 2906;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

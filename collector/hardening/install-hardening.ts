@@ -4,6 +4,7 @@
 import type { ApiApp, Service } from '../app.js';
 import type { Deps } from '../context.js';
 import { secureHeaders } from './secure-headers.js';
+import { closeUnreadBody } from './close-unread-body.js';
 import { handlerTimeout } from './request-timeout.js';
 import { apiRateLimit } from './rate-limit.js';
 import { apiBodyLimit } from './api-body-limit.js';
@@ -12,6 +13,8 @@ import { startRejectedCap } from './rejected-cap.js';
 import { startRetentionPurge } from './retention-purge.js';
 
 export function installHardening(app: ApiApp, deps: Deps): Service[] {
+  // first: it sees every answer, the refusals of the layers below included
+  app.use('*', closeUnreadBody());
   app.use('*', secureHeaders());
   app.use('*', handlerTimeout(deps.config.HANDLER_TIMEOUT_MS));
   // first on /api/*: it sees the final answer of the limits below and of every route

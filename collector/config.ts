@@ -24,7 +24,12 @@ const envSchema = z.object({
    * base URL printed at start (the demo pages load the snippet by a relative URL); defaults to http://HOST:PORT. Kept
    * without trailing slashes: copied from an address bar (`http://devbox:8787/`) it made every printed address `…//demo/`
    */
-  PUBLIC_URL: z.string().url().transform((u) => u.replace(/\/+$/, '')).optional(),
+  // http(s) only: `devbox:8787`, written without its scheme, passed as a URL of the scheme `devbox:` and every printed
+  // address was unusable (`devbox:8787/demo/`), the demo site admitting no host
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, such as http://devbox:8787' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
   /** create the demo site and pages (on by default) */
   DEMO: z.enum(['0', '1']).default('1'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info']).default('info'),

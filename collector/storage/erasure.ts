@@ -66,6 +66,95 @@ async function splitVisitors(tx: Db, siteId: string, leadId: string) {
   return { own: all.filter((v) => !shared.has(v)), shared: [...shared] };
 }
 
+/**
+ * Refused input is kept as it was sent, so the email may be there in a spelling of the sender's: upper case (a CRM's
+ * `Ada@Example.COM`; PostgreSQL's LIKE is case-sensitive, SQLite's only for ASCII), an international domain in either
+ * form, or a JSON body written with \u escapes (Python's json.dumps writes `B\u00dcCHER`). Text read as a person reads
+ * it: escapes decoded, NFC, lower case.
+ */
+export function readAsWritten(text: string): string {
+  let out = text;
+  // twice: a %-escape inside a JSON escape's output (or the reverse) is read too
+  for (let i = 0; i < 2; i++) {
+    out = out.replace(/\\+u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    out = out.replace(/(?:%[0-9a-fA-F]{2})+/g, (m) => {
+      try {
+        return decodeURIComponent(m);
+      } catch {
+        return m;
+      }
+    });
+  }
+  // the other JSON escapes (a note's "\n" before an address) end a word as the characters they stand for do
+  return out.replace(/\\[nrtbf"\\/]/g, ' ').normalize('NFC').toLowerCase();
+}
+
+/** The longest run of ASCII letters and digits of the local part (else of the whole address): what every spelling keeps. */
+export function emailProbe(email: string): string {
+  const longest = (s: string) => (s.match(/[a-z0-9]+/g) ?? []).reduce((a, b) => (b.length > a.length ? b : a), '');
+  return longest(email.slice(0, Math.max(0, email.lastIndexOf('@')))) || longest(email);
+}
+
+/** What erasure looks for in free text: ids (case as written), SHA-256 hashes (hex, any case), emails (any spelling). */
+interface Mentions {
+  ids: readonly string[];
+  hashes: readonly string[];
+  emails: readonly string[];
+}
+
+const ID_CHAR = /[A-Za-z0-9_-]/;
+/** characters an email's local part continues with (before the match), and a domain (after it) */
+const LOCAL_CHAR = /[\p{L}\p{N}._+-]/u;
+const DOMAIN_GOES_ON = /^(?:[\p{L}\p{N}-]|\.[\p{L}\p{N}])/u;
+
+/** Whether `needle` occurs in `text` as a whole token: `before` must not hold the char before it, `after` the text after. */
+function occursAsToken(text: string, needle: string, before: (c: string) => boolean, after: (rest: string) => boolean): boolean {
+  if (!needle) return false;
+  for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+    if ((i === 0 || !before(text[i - 1])) && !after(text.slice(i + needle.length, i + needle.length + 2))) return true;
+  }
+  return false;
+}
+
+/** Whether a free-text value names the person: an id or hash as a whole token, or the email in any spelling. */
+export function mentionsPerson(text: string, m: Mentions): boolean {
+  const idChar = (c: string) => ID_CHAR.test(c);
+  const idGoesOn = (rest: string) => rest.length > 0 && ID_CHAR.test(rest[0]);
+  if (m.ids.some((id) => occursAsToken(text, id, idChar, idGoesOn))) return true;
+  const lower = text.toLowerCase();
+  if (m.hashes.some((h) => occursAsToken(lower, h, idChar, idGoesOn))) return true;
+  if (!m.emails.length) return false;
+  const read = readAsWritten(text);
+  return m.emails.some((e) => occursAsToken(read, e.normalize('NFC').toLowerCase(), (c) => LOCAL_CHAR.test(c), (rest) => DOMAIN_GOES_ON.test(rest)));
+}
+
+/** The free-text tables erasure searches: their text column, and what names a row. */
+const FREE_TEXT = {
+  webhooks: { table: 'webhook_deliveries', column: 'payload', key: 'delivery_id', sites: 'site_id = ?' },
+  // refused input of an unknown site has no site id ('')
+  rejected: { table: 'rejected_events', column: 'raw', key: 'rejected_id', sites: "site_id IN (?, '')" },
+} as const;
+
+/**
+ * Deletes the rows of a free-text table that mention the person. The patterns (LIKE, matched case-insensitively) find
+ * the candidates through SQL; each is read here, and only a whole-token mention deletes it.
+ */
+async function eraseMentions(tx: Db, t: (typeof FREE_TEXT)[keyof typeof FREE_TEXT], siteId: string, patterns: string[], m: Mentions): Promise<number> {
+  const hits = new Map<string, string>();
+  for (let i = 0; i < patterns.length; i += 100) {
+    const p = patterns.slice(i, i + 100);
+    const rows = await tx.all<{ site_id: string; k: string; text: string }>(
+      `SELECT site_id, ${t.key} AS k, ${t.column} AS text FROM ${t.table}
+       WHERE ${t.sites} AND (${p.map(() => `LOWER(${t.column}) LIKE LOWER(?) ESCAPE '\\'`).join(' OR ')})`,
+      [siteId, ...p],
+    );
+    for (const r of rows) if (mentionsPerson(r.text, m)) hits.set(r.site_id + '\u0000' + r.k, r.site_id);
+  }
+  let n = 0;
+  for (const [id, site] of hits) n += await tx.run(`DELETE FROM ${t.table} WHERE site_id = ? AND ${t.key} = ?`, [site, id.slice(site.length + 1)]);
+  return n;
+}
+
 async function listTablesWithColumns(tx: Db): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   if (tx.dialect === 'pg') {
@@ -217,16 +306,15 @@ export async function eraseLeadRows(
   c.segmentRechecks = await tx.run('DELETE FROM segment_rechecks WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
 
   // Free-text rows: anything mentioning the lead id, an id merged into it (its deliveries name the anonymous lead they
-  // were about), the email (either spelling of an international domain), an erased visitor, or their SHA-256 hashes.
-  const needles = [leadId, ...aliases.map((a) => a.merged_lead_id), ...own, ...(email ? emailSpellings(email) : [])];
-  const patterns = [...needles, ...needles.map(sha256)].map(likeOf);
-  c.webhookDeliveries = await sumChunks(patterns, (p) =>
-    tx.run(`DELETE FROM webhook_deliveries WHERE site_id = ? AND (${p.map(() => "payload LIKE ? ESCAPE '\\'").join(' OR ')})`, [siteId, ...p]),
-  100);
-  // Rejected input of an unknown site has no site id; it may still hold the person's email.
-  c.rejectedEvents = await sumChunks(patterns, (p) =>
-    tx.run(`DELETE FROM rejected_events WHERE site_id IN (?, '') AND (${p.map(() => "raw LIKE ? ESCAPE '\\'").join(' OR ')})`, [siteId, ...p]),
-  100);
+  // were about), the email (any spelling: see readAsWritten), an erased visitor, or their SHA-256 hashes; as whole
+  // tokens, so that no one else's row goes with them (mada@example.com, ada@example.com.au, a device "v10" for "v1").
+  const ids = [leadId, ...aliases.map((a) => a.merged_lead_id), ...own];
+  const mention: Mentions = { ids, hashes: [...ids, ...(email ? emailSpellings(email) : [])].map(sha256), emails: email ? emailSpellings(email) : [] };
+  const patterns = [...ids, ...mention.hashes, ...mention.emails].map(likeOf);
+  c.webhookDeliveries = await eraseMentions(tx, FREE_TEXT.webhooks, siteId, patterns, mention);
+  // Rejected input of an unknown site has no site id; it may still hold the person's email, in the sender's spelling.
+  const probe = email ? [likeOf(emailProbe(email))] : [];
+  c.rejectedEvents = await eraseMentions(tx, FREE_TEXT.rejected, siteId, [...patterns, ...probe], mention);
 
   c.leads = await tx.run('DELETE FROM leads WHERE site_id = ? AND lead_id = ?', [siteId, leadId]);
   for (const v of shared) {

@@ -1,6 +1,8 @@
 // Retention: finds anonymous visitors unseen since a cutoff and deletes them with their events and anonymous leads.
 // A visitor counts as anonymous when its lead has no email, no event of it carries an email, and no identity link
-// ties it to any other lead; anything that might belong to a known person is kept.
+// ties it to any other lead; anything that might belong to a known person is kept. It counts as unseen when neither it
+// nor its lead has an event since the cutoff: a CRM's event naming the lead (`srv:<leadId>`) or the device does not
+// move the device's last_seen, and a deal the CRM sent last week must not go with a visit of last year.
 import type { Db } from './db.js';
 import { listSql } from './multi-row.js';
 import { purgeTombstones } from './erasure-tombstones.js';
@@ -23,7 +25,9 @@ const EXPIRED_SQL = `SELECT v.visitor_id, v.lead_id FROM visitors v
   WHERE v.site_id = ? AND v.last_seen < ? AND l.email IS NULL
     AND NOT EXISTS (SELECT 1 FROM events e WHERE e.site_id = v.site_id AND e.visitor_id = v.visitor_id AND e.email IS NOT NULL)
     AND NOT EXISTS (SELECT 1 FROM identity_links i WHERE i.site_id = v.site_id AND i.visitor_id = v.visitor_id
-                    AND (i.email IS NOT NULL OR v.lead_id IS NULL OR i.lead_id <> v.lead_id))`;
+                    AND (i.email IS NOT NULL OR v.lead_id IS NULL OR i.lead_id <> v.lead_id))
+    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.site_id = v.site_id AND e.visitor_id = v.visitor_id AND e.at >= ?)
+    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.site_id = v.site_id AND e.lead_id = v.lead_id AND e.at >= ?)`;
 
 export async function listSiteIds(db: Db): Promise<string[]> {
   return (await db.all<{ site_id: string }>('SELECT site_id FROM sites ORDER BY site_id')).map((r) => r.site_id);
@@ -31,7 +35,7 @@ export async function listSiteIds(db: Db): Promise<string[]> {
 
 /** Up to `limit` anonymous visitors of the site whose last activity is before `cutoff`, oldest first. */
 export async function listExpiredVisitors(db: Db, siteId: string, cutoff: number, limit: number): Promise<ExpiredVisitor[]> {
-  const rows = await db.all<{ visitor_id: string; lead_id: string | null }>(`${EXPIRED_SQL} ORDER BY v.last_seen LIMIT ?`, [siteId, cutoff, limit]);
+  const rows = await db.all<{ visitor_id: string; lead_id: string | null }>(`${EXPIRED_SQL} ORDER BY v.last_seen LIMIT ?`, [siteId, cutoff, cutoff, cutoff, limit]);
   return rows.map((r) => ({ visitorId: r.visitor_id, leadId: r.lead_id }));
 }
 
@@ -45,7 +49,7 @@ export async function purgeVisitors(tx: Db, siteId: string, cutoff: number, cand
   const lock = tx.dialect === 'pg' ? ' FOR UPDATE OF v' : '';
   const still = await tx.all<{ visitor_id: string; lead_id: string | null }>(
     `${EXPIRED_SQL} AND v.visitor_id IN (${listSql(candidates.length)})${lock}`,
-    [siteId, cutoff, ...candidates],
+    [siteId, cutoff, cutoff, cutoff, ...candidates],
   );
   if (!still.length) return c;
   const visitors = still.map((r) => r.visitor_id);

@@ -113,6 +113,28 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     // an erased lead's device or email, dated at or before its erasure (a CRM backfill): accepted, never stored
     await lockTombstones(tx, 'shared');
     const { erased, restarted } = await findErasedEvents(tx, inputs.map((e, i) => ({ siteId, visitorId: e.visitorId ?? null, email: e.email ?? null, leadId: e.leadId ?? null, at: times[i] })));
+    // a lead named by id that an erasure removed while this request waited for the lock above (the check before the
+    // transaction read it still there), named for a time after that erasure: no lead, as a moment later; never stored
+    // under the erased id, which names nothing again
+    const vanished: Array<RefusedServerEvent & { raw: string }> = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const leadId = inputs[i].leadId;
+      if (!leadId || erased.has(i) || (await getLeadEmail(tx, siteId, leadId))) continue;
+      erased.add(i);
+      const prefix = parsed.isArray ? indexes[i] + '.' : '';
+      vanished.push({ index: indexes[i], id: inputs[i].id ?? null, code: 'unknown_lead', message: `${prefix}leadId: no lead "${leadId}" on this site`, raw: parsed.isArray ? rawEvent(inputs[i]) : text });
+    }
+    if (vanished.length === inputs.length) {
+      await keep(vanished.map((r) => ({ code: r.code, message: r.message, raw: r.raw })));
+      const all = [...refused, ...vanished];
+      const more = all.length > 1 ? ` (and ${all.length - 1} more refused events)` : '';
+      return { ok: false as const, status: 400 as const, code: 'unknown_lead' as const, message: vanished[0].message + more };
+    }
+    if (vanished.length) {
+      await keep(vanished.map((r) => ({ code: r.code, message: r.message, raw: r.raw })));
+      rejected.push(...vanished.map(({ raw: _raw, ...r }) => r));
+      rejected.sort((a, b) => a.index - b.index);
+    }
     // the same id in another request under way (a CRM retrying): wait for it, then read what it stored
     await lockServerEventIds(tx, siteId, ids);
     const stored = await findStoredEvents(tx, siteId, ids);
@@ -174,7 +196,7 @@ export async function acceptServerEvents(deps: Deps, siteId: string, text: strin
     deps.metrics.inc('funnelbeam_events_accepted_total', undefined, inserted.length);
     const duplicates = inputs.length - erased.size - inserted.length;
     deps.metrics.inc('funnelbeam_events_duplicate_total', undefined, duplicates);
-    if (erased.size) deps.metrics.inc('funnelbeam_events_erased_total', undefined, erased.size);
+    if (erased.size > vanished.length) deps.metrics.inc('funnelbeam_events_erased_total', undefined, erased.size - vanished.length);
     // an erased event is listed nowhere: neither stored nor refused
     return { ok: true as const, accepted: inserted.length, duplicates, events: result.filter((r) => r !== undefined), rejected };
   });

@@ -106,6 +106,28 @@ export function createIdentityResolver(
     return l;
   }
 
+  /**
+   * A device whose last lead was erased has no current link: its next event starts a new anonymous lead. An event of it
+   * dated inside an earlier lead's period (an outbox held back, the erased period's own events being dropped by their
+   * tombstones) is still that lead's, as it was before the erasure; only events after the last link ended start afresh.
+   */
+  async function endedLeadAt(visitorId: string, e: IdentityEvent): Promise<string | null> {
+    if (links.has(visitorId)) return null;
+    if (!ended.has(visitorId)) {
+      // prefetched without a link at all (the usual first sight), or a link of it is current: the usual rules
+      if (unlinked.has(visitorId) || (await getCurrentLink(tx, siteId, visitorId))) return null;
+      const last = await getLatestLinkTime(tx, siteId, visitorId);
+      if (last === null) return null;
+      ended.set(visitorId, last);
+    }
+    // the first link that ends after the event: the one covering it, or the first of all for an event before it
+    const row = await tx.get<{ lead_id: string }>(
+      'SELECT lead_id FROM identity_links WHERE site_id = ? AND visitor_id = ? AND to_at > ? ORDER BY from_at LIMIT 1',
+      [siteId, visitorId, e.at],
+    );
+    return row?.lead_id ?? null;
+  }
+
   /** Identity changes need the visitor's first link and its lead row in the table. */
   async function materialize(visitorId: string) {
     const p = pending.get(visitorId);
@@ -191,6 +213,8 @@ export function createIdentityResolver(
     },
 
     async leadOf(visitorId, e) {
+      const then = await endedLeadAt(visitorId, e);
+      if (then) return then;
       const l = await currentLink(visitorId, e);
       if (e.at >= l.fromAt || pending.has(visitorId)) return l.leadId;
       const past = await getLinkAt(tx, siteId, visitorId, e.at);

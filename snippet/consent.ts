@@ -19,7 +19,7 @@ export const enum Mode {
 export let mode: Mode;
 
 /**
- * Silent under Global Privacy Control or Do Not Track, and on localhost or in automated browsers unless data-local; also
+ * Silent under Global Privacy Control or Do Not Track (unless the site's tag says data-privacy-signals="ignore"), and on localhost or in automated browsers unless data-local; also
  * in an opaque origin (a sandboxed iframe without allow-same-origin), whose beacons the collector always refuses.
  * (Written short: doNotTrack "1" equals 1, and no other value does; a host name that is all digits and dots after "127."
  * is a loopback address. `origin == 'null'` stays as written: a page's own global named origin, even undefined, must not
@@ -30,8 +30,9 @@ export const initMode = () => {
   mode =
     !data.site ||
     (!('local' in data) && (navigator.webdriver || /^(localhost|127\.[\d.]+|\[::1\]|)$/.test(loc.hostname))) ||
-    (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl ||
-    (navigator.doNotTrack as unknown) == 1 ||
+    // the site's setting, on its tag (contract §4: honoured by default): data-privacy-signals="ignore" tracks those
+    // visitors too, for a site whose legal basis for first-party measurement does not rest on them
+    (data.privacySignals != 'ignore' && ((navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl || (navigator.doNotTrack as unknown) == 1)) ||
     origin == 'null'
       ? Mode.Silenced
       : state.c ?? (data.consent == 'required' ? Mode.Hold : Mode.On);

@@ -78,6 +78,23 @@ for (const [signal, set] of [
   });
 }
 
+for (const [signal, set] of [
+  ['Global Privacy Control', (w: any) => Object.defineProperty(w.navigator, 'globalPrivacyControl', { value: true })],
+  ['Do Not Track', (w: any) => Object.defineProperty(w.navigator, 'doNotTrack', { value: '1' })],
+] as const) {
+  test(`${signal} is the site's setting: data-privacy-signals="ignore" tracks the visitor, any other value does not`, async () => {
+    const page = await open({ before: set, attrs: { 'data-privacy-signals': 'ignore' } });
+    page.w.funnelbeam('track', 'x');
+    await page.settle();
+    expect(page.events().map((e) => e.n)).toEqual(['pageview', 'x']);
+    const other = await open({ before: set, attrs: { 'data-privacy-signals': 'honour' } });
+    other.w.funnelbeam('track', 'x');
+    other.hide();
+    await other.settle();
+    expect(other.sent).toEqual([]);
+  });
+}
+
 test('localhost and 127.0.0.1 are ignored unless data-local', async () => {
   for (const url of ['http://localhost:3000/', 'http://127.0.0.1:8080/x']) {
     const page = await open({ url });

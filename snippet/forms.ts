@@ -53,8 +53,13 @@ export const onSubmit = safe((e: Event, button?: 1 | Event) => {
   for (const el of [...form.elements, ...form.querySelectorAll('[type]')] as HTMLInputElement[]) {
     let { type, value, name } = el;
     // (a control that fails its constraints makes the form invalid; an element with no validity, such as a design
-    // system's field that is no form control, none)
-    invalid ||= el.willValidate && !el.validity.valid;
+    // system's field that is no form control, none; nor one not shown (display: none on it or around it), which the
+    // page's own validation skips: a `required` field that a form's conditional logic shows only for some answers, a
+    // State select for the United States (jQuery Validate's ignore ":hidden", Parsley's excluded ":hidden"), empty and
+    // hidden for a visitor from elsewhere, who sent the form (the browser itself refuses to send a form with such a
+    // field unless it is novalidate, as those forms are); a browser without checkVisibility (Safari before 17.4) reads
+    // every control, as before)
+    invalid ||= el.willValidate && !el.validity.valid && (el.checkVisibility?.() ?? 1);
     let key = el.dataset.funnelbeamField;
     // a form with a submit button of its own sends by it, not by a type=button control ("Next" of a multi-step form)
     // (a submit control whose click was prevented is that button)
@@ -68,7 +73,7 @@ export const onSubmit = safe((e: Event, button?: 1 | Event) => {
     // them) only when checked (the collector cuts a value to 512 characters)
     else if (key != null && (key ||= name) && value && (el.checked || !/io|bo/.test(type)) && !/pass|pw|cc[-_n]|card|cv[cv]/i.test(name + type + el.autocomplete)) (tr ||= {})[key] = value;
   }
-  // a form with an email field (unless empty) or a marker, valid by its own constraints (each control's validity, read
+  // a form with an email field (unless empty) or a marker, valid by its own constraints (each shown control's validity, read
   // in the loop above, which unlike form.checkValidity() fires no invalid event: a page that writes an error message at
   // each one writes it once); with an address, once per address, path and marker on a page (`sent`, set only by a
   // valid send: a newsletter and a demo form sent with one address both count, and so does a registration on another

@@ -4,7 +4,12 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
 
 /**
  * Bytes, gzip -9, of the full default bundle. Issue 3 asks for 1,800; everything contract §2–§4 lists measures
- * 2,920 with terser after esbuild; 2,906 before the site's setting for privacy signals (+14: data-privacy-signals="ignore"
+ * 2,934 with terser after esbuild; 2,920 before snippet judge 2's round (+14: a `required` control hidden with display:
+ * none (a conditional field a form's logic shows only for some answers, a State select for the United States, which
+ * jQuery Validate and Parsley skip) made a novalidate form invalid, so the send of every visitor who never saw it was
+ * lost; a control checkVisibility() finds hidden no longer counts against the form (offsetWidth, 11 B, reads 0 under
+ * happy-dom; getClientRects, 17 B); test/e2e/unseen-pages-26.test.ts, test/snippet/judge-30-hidden-required.test.ts);
+ * 2,906 before the site's setting for privacy signals (+14: data-privacy-signals="ignore"
  * tracks visitors with Global Privacy Control or Do Not Track on, contract §4's "by default (site setting)"); 2,868 before the transport judge's shared-state round (+38: a tab's visitorId after
  * another tab's opt-out called back a new id +2; a grant given in another open tab reaches a tab still waiting for it, the
  * visitor id made at the grant +22; the outbox cap kept at save, the newest 100 by time, also when two tabs write it in turn
@@ -169,7 +174,7 @@ import { buildSnippet } from '../../scripts/build-snippet.js';
  * and autocomplete handling was fixed. Even a hand-golfed single-file version of the same behaviours
  * was about 2,200, so 1,800 needs features dropped. This ceiling keeps it from growing until that trade-off is decided.
  */
-export const GZIP_BUDGET = 2920;
+export const GZIP_BUDGET = 2934;
 
 test(`the release snippet is at most ${GZIP_BUDGET} bytes gzip -9`, async () => {
   const { gzip, raw, brotli } = await buildSnippet();

@@ -198,14 +198,28 @@ export async function claimDelivery(
     [leaseUntil, due.siteId, due.deliveryId, due.status, due.nextAttemptAt],
   );
   if (changed === 0) return undefined;
-  const r = await db.get<DeliveryRow & { url: string | null; secret: string | null }>(
+  const r = await db.get<DeliveryRow & { url: string | null; secret: string | null; active: number | null; events: string | null }>(
     `SELECT d.site_id, d.delivery_id, d.webhook_id, d.event_type, d.payload, d.status, d.attempts, d.next_attempt_at, d.last_status,
-            d.last_error, d.created_at, d.delivered_at, w.url, w.secret
+            d.last_error, d.created_at, d.delivered_at, w.url, w.secret, w.active, w.events
      FROM webhook_deliveries d LEFT JOIN webhooks w ON w.site_id = d.site_id AND w.webhook_id = d.webhook_id
      WHERE d.site_id = ? AND d.delivery_id = ?`,
     [due.siteId, due.deliveryId],
   );
   if (!r) return undefined;
+  // A claim taken over from a crashed worker is a new attempt: if the webhook was paused or unsubscribed from the type
+  // meanwhile (the PUT held or dropped only what was queued, not this row then `sending`), it waits or is dropped as
+  // the queued ones were, uncounted, instead of being sent.
+  if (r.events !== null && !(JSON.parse(r.events) as string[]).includes(r.event_type)) {
+    await db.run('DELETE FROM webhook_deliveries WHERE site_id = ? AND delivery_id = ?', [due.siteId, due.deliveryId]);
+    return undefined;
+  }
+  if (r.active !== null && Number(r.active) !== 1) {
+    await db.run(
+      `UPDATE webhook_deliveries SET status = 'held', attempts = attempts - 1, next_attempt_at = ? WHERE site_id = ? AND delivery_id = ?`,
+      [due.nextAttemptAt, due.siteId, due.deliveryId],
+    );
+    return undefined;
+  }
   return { ...toDelivery(r), url: r.url ?? '', secret: r.secret ?? '' };
 }
 

@@ -38,8 +38,11 @@ const PRIVATE_V6: Range[] = [
   ['fec0::', 10], // site-local (deprecated, still routed by some networks)
 ];
 
-/** IPv6 forms that carry an IPv4 address in their last 32 bits and may reach it: IPv4-compatible (deprecated) and NAT64. */
-const EMBEDDING_V6 = ['::', '64:ff9b::'];
+/**
+ * IPv6 forms that carry an IPv4 address in their last 32 bits and may reach it: IPv4-compatible (deprecated), NAT64,
+ * and SIIT's IPv4-translated `::ffff:0:a.b.c.d` (RFC 2765), which a stateless translator turns into that IPv4 address.
+ */
+const EMBEDDING_V6 = ['::', '64:ff9b::', '::ffff:0:'];
 
 function blockList(v4: Range[], v6: Range[]): BlockList {
   const list = new BlockList();

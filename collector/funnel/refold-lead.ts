@@ -66,8 +66,9 @@ export async function refoldLead(
     // hears once where the lead now stands, from the stage it last heard of. Under the same rules, a rebuild (a late
     // event, a merge) may add entries to stages below the one the lead stood in: history, not a move (stage.changed
     // "to consideration" after "to purchase" would move a won deal back in the CRM); only entries above it are news.
-    const announced =
+    const news =
       before.version === funnel.version ? entered.filter((c) => funnel.stages.indexOf(c.toStage) > before.rank) : whereItStands(leadId, row.stage, result);
+    const announced = rebuild && before.rank >= 0 ? afterWhatWasTold(row.stage, Number(row.stage_at), news) : news;
     if (opts.hooks) await queueLeadWebhooks(opts.hooks, funnel, leadId, row.email, announced, announceMql, result, opts.now);
     return 'written';
   }
@@ -115,6 +116,24 @@ const scoreRows = (leadId: string, r: FoldResult): ScoreChangeRow[] =>
 function whereItStands(leadId: string, stageBefore: string, r: FoldResult): StageChangeRow[] {
   const last = stageRows(leadId, r).at(-1);
   return last && last.toStage !== stageBefore ? [{ ...last, fromStage: stageBefore }] : [];
+}
+
+/**
+ * A rebuild's moves as the CRM must apply them: it last heard of `stageBefore`, entered at `stageAtBefore`. A late event
+ * or new rules can put the stage the lead now stands in before that (a pricing view dated before the signup the CRM
+ * heard of), so each move is told from the stage told before it, and dated no earlier than it: a CRM ordering one lead's
+ * moves by `at`, then by the from→to chain (README "Webhooks"), then ends where the lead stands. The stage rows (the
+ * timeline) keep the entries' own times.
+ */
+export function afterWhatWasTold(stageBefore: string, stageAtBefore: number, moves: readonly StageChangeRow[]): StageChangeRow[] {
+  let from = stageBefore;
+  let at = stageAtBefore;
+  return moves.map((c) => {
+    const told = { ...c, fromStage: from, at: Math.max(c.at, at) };
+    from = c.toStage;
+    at = told.at;
+    return told;
+  });
 }
 
 /** New events on top of the stored state: their changes are new rows. Resolves to the stages entered. */

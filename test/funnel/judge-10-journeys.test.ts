@@ -153,8 +153,9 @@ describe('three devices, two people: a tablet and a laptop that go over from Ann
     expect((await eventsOf(j, BOB)).filter((e) => e[1] === 'server').map((e) => [e[0], e[2]])).toEqual([['closed_won', 5 * HOUR]]);
 
     // stage.changed as each entry was made: Ann's intent (T0+4h) was told before the proposal came; the rebuild then
-    // put her in evaluation, above intent, which is told (at the entry's time); Bob's five moves forward
-    expect((await moves(a.leadId)).map(([, to, at]) => [to, at])).toEqual([['awareness', 0], ['consideration', 1], ['intent', 4 * HOUR], ['evaluation', 2 * HOUR + 30 * MIN]]);
+    // put her in evaluation, above intent, which is told from intent and dated no earlier than it (the timeline keeps
+    // T0+2h30m), so a CRM ordering by `at`, then the from→to chain, ends on evaluation; Bob's five moves forward
+    expect((await moves(a.leadId)).map(([from, to, at]) => [from, to, at])).toEqual([[null, 'awareness', 0], ['awareness', 'consideration', 1], ['consideration', 'intent', 4 * HOUR], ['intent', 'evaluation', 4 * HOUR]]);
     expect((await moves(b.leadId)).map(([, to, at]) => [to, at])).toEqual([['awareness', HOUR], ['interest', HOUR + 1], ['consideration', 3 * HOUR + 2], ['evaluation', 4 * HOUR + 1], ['purchase', 5 * HOUR]]);
 
     // two leads on the site, no other (the tablet's anonymous lead merged into Ann)

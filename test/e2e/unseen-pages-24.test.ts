@@ -20,8 +20,9 @@ const nextApp = `<script>
     var st = function () { return { __NA: true, __PRIVATE_NEXTJS_INTERNALS_TREE: tree() } };
     var push = history.pushState.bind(history), replace = history.replaceState.bind(history);
     var render = function () { document.getElementById('view').textContent = location.pathname + location.search; };
+    // the latest commit wins: one made while another waits for its timer supersedes it (that timer then finds none)
     var pending = null;
-    var commit = function (url, mode) { pending = { url: url, mode: mode }; setTimeout(function () { render(); var p = pending; pending = null; (p.mode == 'push' ? push : replace)(st(), '', p.url); render(); }, 20); };
+    var commit = function (url, mode) { pending = { url: url, mode: mode }; setTimeout(function () { render(); var p = pending; pending = null; if (!p) return; (p.mode == 'push' ? push : replace)(st(), '', p.url); render(); }, 20); };
     history.pushState = function (data, u, url) { if (data && data.__NA) return push(data, u, url); push(Object.assign({}, data, st()), u, url); if (url) commit(url, 'replace'); };
     history.replaceState = function (data, u, url) { if (data && data.__NA) return replace(data, u, url); replace(Object.assign({}, data, st()), u, url); if (url) commit(url, 'replace'); };
     addEventListener('popstate', function (e) { if (!e.state) return; if (!e.state.__NA) return location.reload(); render(); });

@@ -29,43 +29,11 @@
 // 1d, content_download 10, newsletter_signup 10 cap 10, sales_form 20, demo_request 30, demo_completed 20; MQL at 50;
 // SQL on sales_accepted or a demo request; 90-day half-life; Funnel report: nearest-rank p50/p90 in ms), "Segments"
 // (presets) and "Audience exports", never read from the code's output.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../collector/server.js';
-import { collectorDatabase } from '../helpers/test-db.js';
-import { runAdmin } from '../../scripts/admin.js';
-import { DAY, MIN, PHONE_UA, evs, stagesOf, type Item } from './clocked-demo.js';
+import { describe, expect, test } from 'vitest';
+import { startServer } from '../../collector/server.js';
+import { DAY, MIN, PHONE_UA, evs, stagesOf } from './clocked-demo.js';
+import { HALF_LIFE, sha, decayed, h, now, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl } from './clocked-journeys.js';
 
-const HALF_LIFE = 90 * DAY;
-const DESKTOP_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
-/** the score at `at` (collector ms) of awards [points, at] under the 90-day half-life */
-const decayed = (awards: Array<[number, number]>, at: number) => awards.reduce((s, [p, t]) => s + p * 2 ** (-(at - t) / HALF_LIFE), 0);
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-
-const h = {
-  offset: 0,
-  T0: 0,
-  port: 0,
-  env: {} as Record<string, string>,
-  server: undefined as unknown as RunningServer,
-  browser: undefined as unknown as Browser,
-  devices: [] as BrowserContext[],
-  keys: { write: '', leads: '', audiences: '', admin: '' },
-  siteKey: '',
-  snippet: '',
-  origin: '',
-  collector: '',
-};
-const now = () => Date.now() + h.offset;
-let pages: Server;
-let hooks: Server;
-/** what the webhook receiver got: { type, data } */
-const received: Array<{ type: string; data: any }> = [];
-
-const NAV = '<nav><a id="home" href="/">Home</a> <a id="about" href="/about">About</a> <a id="resources" href="/resources">Resources</a> <a id="pricing" href="/pricing">Pricing</a> <a id="case" href="/case-studies/acme">Acme</a> <a id="news" href="/newsletter">Newsletter</a> <a id="demo" href="/demo">Demo</a> <a id="contact" href="/contact">Contact</a></nav>';
 const BODIES: Record<string, string> = {
   '/': '<h1>Funnels for B2B</h1>',
   '/about': '<p>About us</p>',
@@ -77,135 +45,13 @@ const BODIES: Record<string, string> = {
   '/contact': '<form method="post" action="/thanks"><input type="email" name="work_email" required><textarea name="msg"></textarea><button id="send">Send</button></form>',
   '/thanks': '<p>Thanks!</p>',
 };
+setUpJourneys('journeys10.db', BODIES);
 
-beforeAll(async () => {
-  const database = await collectorDatabase('journeys10.db');
-  h.env = { PORT: '0', ...database, DEMO: '0', LOG_LEVEL: 'error', SEGMENT_SWEEP_MS: '100' };
-  h.server = await startServer({ env: h.env, now });
-  h.T0 = Date.now();
-  h.collector = h.server.url;
-  h.port = Number(new URL(h.server.url).port);
-  const adminRun = async (...argv: string[]) => {
-    const made = await runAdmin(argv, { ...process.env, ...database });
-    expect(made.code, made.out).toBe(0);
-    return JSON.parse(made.out);
-  };
-  const site = await adminRun('site', 'create', '--domain', '127.0.0.1', '--name', 'Tester');
-  h.siteKey = site.siteKey;
-  for (const [k, scopes] of [['write', 'events:write'], ['leads', 'leads:read'], ['audiences', 'audiences:read'], ['admin', 'admin']] as const) {
-    h.keys[k] = (await adminRun('key', 'create', '--site', site.siteId, '--scopes', scopes)).secret;
-  }
-  h.snippet = await (await fetch(h.collector + '/s.js')).text();
-  // the site's pages; a device whose user agent ends in ` CMP` (a visitor the site's consent manager asks) gets the tag
-  // with data-consent="required"
-  pages = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/s.js') return void res.writeHead(200, { 'content-type': 'application/javascript' }).end(h.snippet);
-    if (path.startsWith('/files/')) return void res.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': 'attachment; filename="wp.pdf"' }).end('%PDF-1.4\n');
-    const body = BODIES[path];
-    if (body === undefined) return void res.writeHead(404).end('not found');
-    const consent = / CMP$/.test(req.headers['user-agent'] ?? '') ? ' data-consent="required"' : '';
-    const tag = `<script defer src="/s.js" data-site="${h.siteKey}" data-api="${h.collector}" data-local${consent}></script>`;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(`<!doctype html><html><head><meta charset="utf-8"><title>${path}</title>${tag}</head><body>${NAV}${body}</body></html>`);
-  });
-  await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
-  h.origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
-  hooks = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const b = JSON.parse(raw);
-      received.push({ type: b.type, data: b.data });
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
-  h.browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}, 120_000);
-afterAll(async () => {
-  await h.browser?.close();
-  await h.server?.close();
-  await new Promise<void>((r) => (pages ? pages.close(() => r()) : r()));
-  await new Promise<void>((r) => (hooks ? hooks.close(() => r()) : r()));
-});
-
-// ---- devices, time, the API ----
-async function device(opts: { ua?: string; cmp?: boolean } = {}): Promise<BrowserContext> {
-  const ua = opts.ua ?? (opts.cmp ? DESKTOP_UA + ' CMP' : undefined);
-  const ctx = await h.browser.newContext(ua ? { userAgent: ua } : {});
-  await ctx.clock.install({ time: now() });
-  h.devices.push(ctx);
-  return ctx;
-}
-/** time passes for the collector and every device (tabs stay open; every event of a step is read back before) */
-async function advance(ms: number) {
-  h.offset += ms;
-  for (const d of h.devices) await d.clock.fastForward(ms);
-}
-async function visit(ctx: BrowserContext, path: string): Promise<Page> {
-  const tab = await ctx.newPage();
-  await tab.goto(h.origin + path);
-  await tab.waitForLoadState('load');
-  return tab;
-}
-async function go(tab: Page, id: string, path: string) {
-  await Promise.all([tab.waitForURL(h.origin + path), tab.click('#' + id)]);
-  await tab.waitForLoadState('load');
-}
-async function submit(tab: Page, button: string, email: string) {
-  await tab.fill('input[type=email]', email);
-  await Promise.all([tab.waitForURL(h.origin + '/thanks'), tab.click('#' + button)]);
-  await tab.waitForLoadState('load');
-}
-const visitorIdOf = (tab: Page) => tab.evaluate(() => new Promise<string>((resolve) => (window as any).funnelbeam('visitorId', resolve)));
-
-async function api(path: string, secret: string, init: RequestInit = {}) {
-  const res = await fetch(h.collector + path, { ...init, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...init.headers } });
-  const text = await res.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* csv */
-  }
-  return { status: res.status, body, headers: res.headers };
-}
-const profile = async (ref: string) => {
-  const r = await api(`/api/leads/${encodeURIComponent(ref)}`, h.keys.leads);
-  return r.status === 200 ? r.body : null;
-};
-async function timeline(ref: string): Promise<Item[]> {
-  const r = await api(`/api/leads/${encodeURIComponent(ref)}/timeline?limit=500`, h.keys.leads);
-  expect(r.status).toBe(200);
-  return r.body.items;
-}
-const awardsOf = (items: Item[]) => items.filter((i) => i.kind === 'score' && i.points !== 0).map((i) => `${i.rule} ${i.points}`).reverse();
-const ms = (i: { at: string }) => Date.parse(i.at);
 /** a touch's `at` is the snippet's landing moment, taken as the page starts: at most a second before its view */
 const touchOf = (touch: { at: string }, view: number) => {
   const d = view - Date.parse(touch.at);
   return d >= 0 && d < 1000;
 };
-/** polls a lead's timeline until its events (engagement left out), oldest first, are `want` ("name path") */
-async function eventsUntil(ref: string, want: string[]): Promise<Item[]> {
-  let items: Item[] = [];
-  await expect
-    .poll(async () => {
-      items = (await profile(ref)) ? await timeline(ref) : [];
-      return evs(items).map((i) => `${i.name} ${i.path ?? ''}`.trim());
-    }, { timeout: 15_000, interval: 100 })
-    .toEqual(want);
-  return items;
-}
-async function postEvents(body: unknown) {
-  const r = await api('/api/events', h.keys.write, { method: 'POST', body: JSON.stringify(body) });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  return r.body;
-}
 const segmentsOf = async (ref: string) => ((await profile(ref)).segments as string[]).slice().sort();
 async function segmentsUntil(ref: string, want: string[]) {
   await expect.poll(() => segmentsOf(ref), { timeout: 10_000, interval: 100 }).toEqual(want.slice().sort());
@@ -231,7 +77,7 @@ const who: Record<string, string> = {};
 
 describe('black-box journeys 10 (default rules, the collector\'s clock moved with the devices\')', () => {
   test('setup: a lead.mql and stage.changed webhook to our receiver and a `hot` segment (score ≥ 50)', async () => {
-    const w = await api('/api/webhooks/crm', h.keys.admin, { method: 'PUT', body: JSON.stringify({ url: `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`, events: ['lead.mql', 'stage.changed'] }) });
+    const w = await api('/api/webhooks/crm', h.keys.admin, { method: 'PUT', body: JSON.stringify({ url: hookUrl(), events: ['lead.mql', 'stage.changed'] }) });
     expect(w.status).toBe(201);
     const s = await api('/api/segments/hot', h.keys.admin, { method: 'PUT', body: JSON.stringify({ name: 'Hot', definition: { score: { gte: 50 } } }) });
     expect([200, 201]).toContain(s.status);

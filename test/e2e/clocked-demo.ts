@@ -7,6 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startServer, type RunningServer } from '../../collector/server.js';
 import { collectorDatabase } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
+import { settleCollector } from './settle-collector.js';
 
 export const MIN = 60_000;
 export const DAY = 24 * 60 * MIN;
@@ -78,9 +79,10 @@ export function useClockedDemo(file: string, env: Record<string, string>) {
     h.devices.push(again);
     return again;
   }
-  /** time passes for everyone: the collector and every device. Tabs stay open (a closed tab's beacon arriving after the
-   * jump would be moved by the device-clock correction); every event of the step is read back before this is called. */
+  /** time passes for everyone: the collector and every device, once every beacon already sent has landed (a closed
+   * tab's beacon arriving after the jump would be moved by the device-clock correction: settle-collector.ts) */
   async function advance(minutes: number) {
+    await settleCollector(h.server.url);
     h.offset += minutes * MIN;
     for (const d of h.devices) await d.clock.fastForward(minutes * MIN);
   }

@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../collector/server.js';
 import { collectorDatabase } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
 import { DAY, evs, type Item } from './clocked-demo.js';
+import { settleCollector } from './settle-collector.js';
 
 export const HALF_LIFE = 90 * DAY;
 export const DESKTOP_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
@@ -114,8 +115,9 @@ export async function device(opts: { ua?: string; cmp?: boolean } = {}): Promise
   h.devices.push(ctx);
   return ctx;
 }
-/** time passes for the collector and every device (tabs stay open; every event of a step is read back before) */
+/** time passes for the collector and every device, once every beacon already sent has landed (settle-collector.ts) */
 export async function advance(ms: number) {
+  await settleCollector(h.collector);
   h.offset += ms;
   for (const d of h.devices) await d.clock.fastForward(ms);
 }

@@ -12,6 +12,7 @@ import { collectorDatabase } from '../helpers/test-db.js';
 import { startServer, type RunningServer } from '../../collector/server.js';
 import { createKey, createSite } from '../../collector/admin.js';
 import type { Site } from '../../collector/storage/sites.js';
+import { settleCollector } from './settle-collector.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -65,8 +66,9 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Moves every clock forward: the collector's and each browser profile's. */
+/** Moves every clock forward: the collector's and each browser profile's, once every beacon sent has landed. */
 async function advance(ms: number) {
+  await settleCollector(server.url);
   offset += ms;
   for (const ctx of [laptop, phone, bot]) await ctx.clock.fastForward(ms);
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { createKey } from '../../collector/admin.js';
-import { htmlPage, startCollector, startSiteServer, type Collector, type SiteServer } from '../helpers/browser.js';
+import { htmlPage, startCollector, startSiteServer, type Collector, type SiteServer, CHROMIUM_ARGS } from '../helpers/browser.js';
 
 let browser: BrowserContext;
 let collector: Collector;
@@ -31,7 +31,7 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'funnelbeam-blackbox-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
   });
 });
 afterAll(async () => {

@@ -1,9 +1,9 @@
 // The black-box harness of test/e2e/black-box-journeys*.test.ts: what an outside tester builds with the contract and
 // README alone. The collector started as its own process (`node --import tsx collector/server.ts`, its own real clock),
-// the site and keys made with the admin CLI, the tester's own pages on another port, Chromium launched as the contract
-// says (Playwright's HeadlessChrome user agent, pages tagged data-local), sessions made with Playwright's clock, CRM
-// events by POST /api/events, and everything read back through the HTTP API. The shapes below are the tester's own
-// copy of contract §5, not the project's types.
+// the site made with the admin CLI (the keys by the CLI's own command, in process), the tester's own pages on another
+// port, Chromium launched as the contract says (Playwright's HeadlessChrome user agent, pages tagged data-local),
+// sessions made with Playwright's clock, CRM events by POST /api/events, and everything read back through the HTTP API.
+// The shapes below are the tester's own copy of contract §5, not the project's types.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,9 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { freshPgUrl } from '../helpers/test-db.js';
+import { runAdmin } from '../../scripts/admin.js';
+import { CHROMIUM_ARGS } from '../helpers/browser.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 export const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 
 let dir: string;
@@ -146,7 +148,7 @@ export async function device(userAgent?: string): Promise<BrowserContext> {
   const ctx = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'chromium-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ARGS,
+    args: CHROMIUM_ARGS,
     ...(userAgent ? { userAgent } : {}),
   });
   // the outbound partner site does not exist: answer it here, as a tester's route would
@@ -182,9 +184,14 @@ export function useBlackBox(prefix: string) {
     expect(health.engine).toBe(process.env.TEST_ENGINE === 'pg' ? 'pg' : 'sqlite');
     const site = await admin('site', 'create', '--domain', '127.0.0.1', '--name', 'Tester');
     bb.siteKey = site.siteKey;
-    // the four keys made at once (four processes, as four terminals would): each start of tsx costs a second or two
-    const key = async (scopes: string) => (await admin('key', 'create', '--site', site.siteId, '--scopes', scopes)).secret;
-    const [write, leads, audiences, adminKey] = await Promise.all(['events:write', 'leads:read', 'audiences:read', 'admin'].map(key));
+    // the four keys by the command the CLI runs, in this process: `npm run admin` costs 2.5 s of CPU a run (npm, tsx,
+    // node twice), and CI's two cores are what the browser files wait for. The site above took the whole typed path.
+    const key = async (scopes: string) => {
+      const made = await runAdmin(['key', 'create', '--site', site.siteId, '--scopes', scopes], { ...process.env, DATABASE_PATH: join(dir, 'fb.db'), ...databaseUrl });
+      expect(made.code, made.out).toBe(0);
+      return JSON.parse(made.out).secret as string;
+    };
+    const [write, leads, audiences, adminKey] = [await key('events:write'), await key('leads:read'), await key('audiences:read'), await key('admin')];
     bb.keys = { write, leads, audiences, admin: adminKey };
     pagesServer = createServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;

@@ -12,10 +12,9 @@
 // No bug was found: every figure below is what the rules give.
 // Expected values are worked out by hand from contract §6 and README "Funnel engine", never read from the code's output.
 import { describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
 
 import { DAY, MIN, PHONE_UA, evs, stagesOf, type Item } from './clocked-demo.js';
-import { HALF_LIFE, DESKTOP_UA, sha, decayed, h, now, root, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl } from './clocked-journeys.js';
+import { HALF_LIFE, DESKTOP_UA, sha, decayed, h, now, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl, npmAdmin } from './clocked-journeys.js';
 
 const BODIES: Record<string, string> = {
   '/': '<h1>Funnels for B2B</h1>',
@@ -38,16 +37,6 @@ const CARL = 'carl@globex.test';
 const t: Record<string, number> = {};
 const who: Record<string, string> = {};
 const stageTimes = (items: Item[]) => items.filter((i) => i.kind === 'stage').map(ms).reverse();
-/** `npm run admin -- …` as the operator types it, against the collector's database */
-function npmAdmin(...args: string[]): Promise<any> {
-  const { npm_config_loglevel: _, ...env } = process.env;
-  return new Promise((resolve, reject) => {
-    execFile('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, ...h.database }, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(stderr || String(err)));
-      resolve(JSON.parse(stdout));
-    });
-  });
-}
 async function funnel(query: string) {
   const r = await api(`/api/funnel?${query}`, h.keys.audiences);
   expect(r.status, JSON.stringify(r.body)).toBe(200);

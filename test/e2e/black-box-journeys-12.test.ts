@@ -11,10 +11,9 @@
 // No bug was found: every figure below is what the rules give.
 // Expected values are worked out by hand from contract §6 and README "Funnel engine", never read from the code's output.
 import { describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
 
 import { DAY, MIN, PHONE_UA, evs, stagesOf, type Item } from './clocked-demo.js';
-import { DESKTOP_UA, decayed, h, now, root, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl } from './clocked-journeys.js';
+import { DESKTOP_UA, decayed, h, now, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl, npmAdmin } from './clocked-journeys.js';
 
 const BODIES: Record<string, string> = {
   '/': '<h1>Funnels for B2B</h1>',
@@ -31,16 +30,6 @@ const BODIES: Record<string, string> = {
 setUpJourneys('journeys12.db', BODIES);
 
 const DANA = 'dana@initech.test';
-/** `npm run admin -- …` as the operator types it, against the collector's database */
-function npmAdmin(...args: string[]): Promise<any> {
-  const { npm_config_loglevel: _, ...env } = process.env;
-  return new Promise((resolve, reject) => {
-    execFile('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, ...h.database }, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(stderr || String(err)));
-      resolve(JSON.parse(stdout));
-    });
-  });
-}
 const ELI = 'eli@umbrella.test';
 const t: Record<string, any> = {};
 const stageTimes = (items: Item[]) => items.filter((i) => i.kind === 'stage').map(ms).reverse();

@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../../collector/server.js';
 import { collectorDatabase } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
 import { settleCollector } from './settle-collector.js';
+import { CHROMIUM_ARGS } from '../helpers/browser.js';
 
 export const MIN = 60_000;
 export const DAY = 24 * 60 * MIN;
@@ -56,7 +57,7 @@ export function useClockedDemo(file: string, env: Record<string, string>) {
     h.browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: CHROMIUM_ARGS,
     });
   });
   afterAll(async () => {

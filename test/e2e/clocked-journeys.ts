@@ -3,6 +3,7 @@
 // of our own, and everything read back over HTTP. Each test file gets its own copy of this module's state (vitest
 // isolates files).
 import { afterAll, beforeAll, expect } from 'vitest';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +14,7 @@ import { collectorDatabase } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
 import { DAY, evs, type Item } from './clocked-demo.js';
 import { settleCollector } from './settle-collector.js';
+import { CHROMIUM_ARGS } from '../helpers/browser.js';
 
 export const HALF_LIFE = 90 * DAY;
 export const DESKTOP_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
@@ -96,7 +98,7 @@ export function setUpJourneys(dbName: string, bodies: Record<string, string>) {
     h.browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: CHROMIUM_ARGS,
     });
   }, 120_000);
   afterAll(async () => {
@@ -179,3 +181,14 @@ export async function postEvents(body: unknown) {
 
 /** the webhook receiver's address */
 export const hookUrl = () => `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hook`;
+
+/** `npm run admin -- …` as the operator types it, against the collector's database */
+export function npmAdmin(...args: string[]): Promise<any> {
+  const { npm_config_loglevel: _, ...env } = process.env;
+  return new Promise((resolve, reject) => {
+    execFile('npm', ['run', 'admin', '--', ...args], { cwd: root, env: { ...env, ...h.database }, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(stderr || String(err)));
+      resolve(JSON.parse(stdout));
+    });
+  });
+}

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { htmlPage, launchChromium, startSiteServer, type Pages, type SiteServer } from '../helpers/browser.js';
+import { htmlPage, launchChromium, startSiteServer, type Pages, type SiteServer, CHROMIUM_ARGS } from '../helpers/browser.js';
 import { collectorDatabase } from '../helpers/test-db.js';
 import { startServer, type RunningServer } from '../../collector/server.js';
 import { createKey, createSite } from '../../collector/admin.js';
@@ -43,7 +43,7 @@ async function launchProfile(userAgent: string): Promise<BrowserContext> {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     userAgent,
-    args: [`--user-agent=${userAgent}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [`--user-agent=${userAgent}`, ...CHROMIUM_ARGS],
   });
 }
 

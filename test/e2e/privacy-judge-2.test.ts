@@ -10,6 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createSite } from '../../collector/admin.js';
 import { tempDir } from '../helpers/test-db.js';
 import { STUB, doc, loaded, named, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
+import { CHROMIUM_ARGS } from '../helpers/browser.js';
 
 const sites = snippetSites();
 const { site, serve, waitFor, settled, tagOf } = sites;
@@ -26,7 +27,7 @@ async function ownChromium(prefs: object, args: string[] = [], userAgent = DESKT
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     userAgent,
-    args: [`--user-agent=${userAgent}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
+    args: [`--user-agent=${userAgent}`, ...CHROMIUM_ARGS, ...args],
   });
 }
 

@@ -15,6 +15,11 @@ import { collectorDatabase, tempDir } from './test-db.js';
  */
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
+/** The flags every test launches Chromium with (issue 3; the background-networking ones keep it off this machine's
+ * closed network). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
 /**
  * `backForwardCache`: on, as in a real browser (Playwright turns it off by default with --disable-back-forward-cache,
  * so a "back" would be a fresh load and never a restore).
@@ -25,7 +30,7 @@ export async function launchChromium(options: { backForwardCache?: boolean } = {
     headless: true,
     userAgent: USER_AGENT,
     ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
-    args: [`--user-agent=${USER_AGENT}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [`--user-agent=${USER_AGENT}`, ...CHROMIUM_ARGS],
   });
 }
 

@@ -8,6 +8,9 @@ import { openDb } from '../../collector/storage/open-db.js';
 import { createSite } from '../../collector/admin.js';
 import { fmt, runLoad, startChild } from './load.js';
 import { beaconBody } from './ingest.js';
+import { judgeSoak, type SoakFigures, type SoakWindow } from './soak-verdict.js';
+
+export { parseDuration } from './soak-verdict.js';
 
 /** Visitors the soak cycles through: returning visitors, so per-visitor caches fill to a plateau and only a real
  * leak keeps memory climbing (a new visitor per request would grow every bounded cache for the whole run). */
@@ -17,37 +20,6 @@ export const SOAK_VISITORS = 10_000;
 /** Beacon bodies from a pool of returning visitors, each with fresh event ids. */
 export const pooledBeaconBody = (siteKey: string, events: number, visitors = SOAK_VISITORS) =>
   beaconBody(siteKey, events, visitors, ['/', '/pricing', '/blog/funnels', '/case-studies/acme', '/docs']);
-
-/** `10m`, `30s`, `1h` or plain seconds → seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`bad duration "${text}" (use 30s, 10m, 1h)`);
-  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
-}
-
-export interface SoakWindow {
-  /** seconds since the soak began, at the window's end */
-  at: number;
-  requestsPerSec: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** resident memory of the collector, MB: mean and max over the window's samples */
-  rssMeanMb: number;
-  rssMaxMb: number;
-}
-
-export interface SoakFigures {
-  seconds: number;
-  connections: number;
-  maxRequestsPerSec: number;
-  targetRequestsPerSec: number;
-  windowSeconds: number;
-  windows: SoakWindow[];
-  requests: number;
-  errors: number;
-  databaseMb: number;
-}
 
 const rssMb = (pid: number): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -117,32 +89,6 @@ const statSafe = (p: string) => {
     return 0;
   }
 };
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
-
-/** The verdicts over the steady windows (all but the first, which holds warm-up): memory flat, p99 of every window
- * near the median window's; and no errors at all. */
-export function judgeSoak(f: SoakFigures) {
-  const steady = f.windows.length > 2 ? f.windows.slice(1) : f.windows;
-  const rssFirst = steady[0]?.rssMeanMb ?? NaN;
-  const rssLast = steady[steady.length - 1]?.rssMeanMb ?? NaN;
-  const rssGrowthMb = rssLast - rssFirst;
-  const p99s = steady.map((w) => w.p99);
-  const p99Median = median(p99s);
-  const p99Max = Math.max(...p99s);
-  return {
-    rssGrowthMb,
-    rssFlat: rssGrowthMb <= Math.max(30, rssFirst * 0.15),
-    noErrors: f.errors === 0,
-    p99Median,
-    p99Max,
-    p99Stable: p99Max <= p99Median * 2 + 10,
-    rateHeld: f.windows.every((w) => w.requestsPerSec >= f.targetRequestsPerSec * 0.9),
-  };
-}
 
 export function printSoak(f: SoakFigures) {
   const j = judgeSoak(f);

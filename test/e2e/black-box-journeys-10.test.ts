@@ -32,20 +32,9 @@
 import { describe, expect, test } from 'vitest';
 import { startServer } from '../../collector/server.js';
 import { DAY, MIN, PHONE_UA, evs, stagesOf } from './clocked-demo.js';
-import { HALF_LIFE, sha, decayed, h, now, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl } from './clocked-journeys.js';
+import { sha, decayed, h, now, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl, JOURNEY_PAGES, expectScoresAddUp } from './clocked-journeys.js';
 
-const BODIES: Record<string, string> = {
-  '/': '<h1>Funnels for B2B</h1>',
-  '/about': '<p>About us</p>',
-  '/resources': '<a id="pdf" href="/files/whitepaper-2026.pdf">The 2026 whitepaper (PDF)</a>',
-  '/pricing': '<h1>Pricing</h1>',
-  '/case-studies/acme': '<h1>How Acme grew</h1>',
-  '/newsletter': '<form data-funnelbeam="newsletter" method="post" action="/thanks"><input type="email" name="email" required><button id="join">Join</button></form>',
-  '/demo': '<form data-funnelbeam="demo" method="post" action="/thanks"><input name="name"><input type="email" name="email" required><button id="book">Book a demo</button></form>',
-  '/contact': '<form method="post" action="/thanks"><input type="email" name="work_email" required><textarea name="msg"></textarea><button id="send">Send</button></form>',
-  '/thanks': '<p>Thanks!</p>',
-};
-setUpJourneys('journeys10.db', BODIES);
+setUpJourneys('journeys10.db', JOURNEY_PAGES);
 
 /** a touch's `at` is the snippet's landing moment, taken as the page starts: at most a second before its view */
 const touchOf = (touch: { at: string }, view: number) => {
@@ -633,16 +622,7 @@ describe('black-box journeys 10 (default rules, the collector\'s clock moved wit
 
   test('every lead\'s score items add up (README "Scores": each scoreAfter is the one before decayed to its time, plus its points) to the score shown', async () => {
     for (const ref of [P, R, Q, U, M, A, B, X, who.omar]) {
-      const items = (await timeline(ref)).filter((i) => i.kind === 'score').reverse() ;
-      expect(items.length, ref).toBeGreaterThan(0);
-      let score = 0;
-      let at = ms(items[0]);
-      for (const i of items) {
-        score = score * 2 ** (-(ms(i) - at) / HALF_LIFE) + i.points!;
-        at = ms(i);
-        expect(i.scoreAfter, `${ref} ${i.rule} ${i.at}`).toBeCloseTo(score, 3);
-      }
-      expect((await profile(ref)).score, ref).toBeCloseTo(score * 2 ** (-(now() - at) / HALF_LIFE), 2);
+      await expectScoresAddUp(ref, await timeline(ref));
     }
   });
 });

@@ -13,20 +13,9 @@
 import { describe, expect, test } from 'vitest';
 
 import { DAY, MIN, PHONE_UA, evs, stagesOf, type Item } from './clocked-demo.js';
-import { DESKTOP_UA, decayed, h, now, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl, npmAdmin } from './clocked-journeys.js';
+import { DESKTOP_UA, decayed, h, now, received, setUpJourneys, device, advance, visit, go, submit, visitorIdOf, api, profile, timeline, awardsOf, ms, eventsUntil, postEvents, hookUrl, npmAdmin, JOURNEY_PAGES } from './clocked-journeys.js';
 
-const BODIES: Record<string, string> = {
-  '/': '<h1>Funnels for B2B</h1>',
-  '/about': '<p>About us</p>',
-  '/resources': '<a id="pdf" href="/files/whitepaper-2026.pdf">The 2026 whitepaper (PDF)</a> <a id="cs" href="/files/acme-case-study.pdf">Acme case study (PDF)</a>',
-  '/pricing': '<h1>Pricing</h1>',
-  '/case-studies/acme': '<h1>How Acme grew</h1>',
-  '/newsletter': '<form data-funnelbeam="newsletter" method="post" action="/thanks"><input type="email" name="email" required><button id="join">Join</button></form>',
-  '/demo': '<form data-funnelbeam="demo" method="post" action="/thanks"><input name="name"><input type="email" name="email" required><button id="book">Book a demo</button></form>',
-  '/contact': '<form method="post" action="/thanks"><input type="email" name="work_email" required><textarea name="msg"></textarea><button id="send">Send</button></form>',
-  '/thanks': '<p>Thanks!</p>',
-  '/careers': '<h1>Careers</h1>',
-};
+const BODIES = { ...JOURNEY_PAGES, '/careers': '<h1>Careers</h1>' };
 setUpJourneys('journeys12.db', BODIES);
 
 const DANA = 'dana@initech.test';

@@ -46,6 +46,18 @@ let hooks: Server;
 export const received: Array<{ type: string; data: any }> = [];
 
 export const NAV = '<nav><a id="home" href="/">Home</a> <a id="about" href="/about">About</a> <a id="resources" href="/resources">Resources</a> <a id="pricing" href="/pricing">Pricing</a> <a id="case" href="/case-studies/acme">Acme</a> <a id="news" href="/newsletter">Newsletter</a> <a id="demo" href="/demo">Demo</a> <a id="contact" href="/contact">Contact</a></nav>';
+/** the tester's site: the pages every clocked journey visits (a file adds its own) */
+export const JOURNEY_PAGES: Record<string, string> = {
+  '/': '<h1>Funnels for B2B</h1>',
+  '/about': '<p>About us</p>',
+  '/resources': '<a id="pdf" href="/files/whitepaper-2026.pdf">The 2026 whitepaper (PDF)</a> <a id="cs" href="/files/acme-case-study.pdf">Acme case study (PDF)</a>',
+  '/pricing': '<h1>Pricing</h1>',
+  '/case-studies/acme': '<h1>How Acme grew</h1>',
+  '/newsletter': '<form data-funnelbeam="newsletter" method="post" action="/thanks"><input type="email" name="email" required><button id="join">Join</button></form>',
+  '/demo': '<form data-funnelbeam="demo" method="post" action="/thanks"><input name="name"><input type="email" name="email" required><button id="book">Book a demo</button></form>',
+  '/contact': '<form method="post" action="/thanks"><input type="email" name="work_email" required><textarea name="msg"></textarea><button id="send">Send</button></form>',
+  '/thanks': '<p>Thanks!</p>',
+};
 let BODIES: Record<string, string> = {};
 
 /** Starts the collector, the site's pages (`bodies` by path), a webhook receiver and Chromium for the file's tests. */
@@ -191,4 +203,19 @@ export function npmAdmin(...args: string[]): Promise<any> {
       resolve(JSON.parse(stdout));
     });
   });
+}
+
+/** A lead's score items add up (README "Scores": each scoreAfter is the one before decayed to its time, plus its
+ * points), and the score shown is the last one decayed to now. */
+export async function expectScoresAddUp(ref: string, items: Item[]) {
+  const scores = items.filter((i) => i.kind === 'score').reverse();
+  expect(scores.length, ref).toBeGreaterThan(0);
+  let score = 0;
+  let at = ms(scores[0]);
+  for (const i of scores) {
+    score = score * 2 ** (-(ms(i) - at) / HALF_LIFE) + i.points!;
+    at = ms(i);
+    expect(i.scoreAfter, `${ref} ${i.rule} ${i.at}`).toBeCloseTo(score, 3);
+  }
+  expect((await profile(ref)).score, ref).toBeCloseTo(score * 2 ** (-(now() - at) / HALF_LIFE), 2);
 }

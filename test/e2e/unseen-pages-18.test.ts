@@ -39,7 +39,11 @@ test('a long article read to the middle, then to the end, then scrolled back to 
 test('an SPA visit split at a route, the window then losing focus to another window while it stays visible: 5 s for the first view, 10 s for the second (blurred time is visible time)', async () => {
   const s = await site({ '/': { body: '<h1>home</h1>' } });
   const page = await sites.browser.newPage();
-  await page.clock.install();
+  // the page's clock paused from before the load: only runFor moves it, so a slow machine's real seconds (a loaded CI
+  // run took one between the load and the route) are not engaged time
+  const t0 = Date.now();
+  await page.clock.install({ time: t0 });
+  await page.clock.pauseAt(t0 + 1_000);
   await page.goto(s.origin + '/');
   await loaded(page);
   await page.clock.runFor(5_000);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { judgeSoak, parseDuration, type SoakFigures, type SoakWindow } from '../../scripts/bench/soak.js';
+import { judgeSoak, parseDuration, type SoakFigures, type SoakWindow } from '../../scripts/bench/soak-verdict.js';
 
 const w = (at: number, rss: number, p99: number, errors = 0, rps = 100): SoakWindow => ({ at, requestsPerSec: rps, p50: p99 / 3, p99, errors, rssMeanMb: rss, rssMaxMb: rss + 1 });
 const figures = (windows: SoakWindow[]): SoakFigures => ({

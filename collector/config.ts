@@ -39,8 +39,9 @@ const envSchema = z.object({
   RATE_LIMIT_CLIENT_PER_SEC: z.coerce.number().min(0).default(10_000),
   /** per API key (per client address when no key is presented) on /api/* */
   RATE_LIMIT_API_PER_SEC: z.coerce.number().min(0).default(1_000),
-  /** take the client address from the first X-Forwarded-For hop (only behind a proxy you run) */
-  TRUST_PROXY: z.enum(['0', '1']).default('0'),
+  /** how many proxies you run in front of the collector (0: none); the client address is the X-Forwarded-For hop the
+   * outermost of them appended, that many from the end */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(9).default(0),
   /** rejected-store rows kept per site per minute; the rest are only counted */
   REJECTED_PER_SITE_PER_MIN: z.coerce.number().int().min(0).default(600),
   /** total rejected-store rows; the oldest are pruned off the request path */

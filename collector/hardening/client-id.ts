@@ -30,17 +30,19 @@ interface NodeBindings {
 }
 
 /**
- * The peer address; behind a proxy you run (trustProxy), the last X-Forwarded-For hop: the address that proxy saw and
- * appended. The hops before it are what the client wrote itself: read from the first, a client that made up a new
- * address per request got a fresh rate-limit bucket each time.
+ * The peer address; behind `proxies` proxies you run (TRUST_PROXY), the X-Forwarded-For hop that many from the end: the
+ * address the outermost of your proxies saw and appended (each proxy appends the address it saw). The hops before it
+ * are what the client wrote itself: read from the first, a client that made up a new address per request got a fresh
+ * rate-limit bucket each time. A header with fewer hops than proxies (a request that came in past the outer ones)
+ * gives its first hop, the one your proxy appended.
  */
-export function clientAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for');
-    const last = forwarded?.slice(forwarded.lastIndexOf(',') + 1).trim();
+export function clientAddress(c: Context, proxies: number): string {
+  if (proxies > 0) {
+    const hops = c.req.header('x-forwarded-for')?.split(',');
+    const hop = hops?.[Math.max(0, hops.length - proxies)]?.trim();
     // without the client's port, which some proxies write (Azure Application Gateway: `203.0.113.9:51234`,
     // `[2001:db8::1]:51234`): a new one per connection was a new bucket per connection
-    if (last) return last.replace(/^\[([^\]]*)\](?::\d+)?$/, '$1').replace(/^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/, '$1').slice(0, 64);
+    if (hop) return hop.replace(/^\[([^\]]*)\](?::\d+)?$/, '$1').replace(/^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/, '$1').slice(0, 64);
   }
   const env = c.env as NodeBindings | undefined;
   return env?.incoming?.socket?.remoteAddress ?? 'unknown';

@@ -42,12 +42,12 @@ export function createBeaconLimiter(deps: Deps) {
   const perClient = createRateLimiter({ perSec: config.RATE_LIMIT_CLIENT_PER_SEC, now });
   const perSite = createRateLimiter({ perSec: config.RATE_LIMIT_SITE_PER_SEC, now });
   const siteIdOf = createIdCache(async (key) => (await getSiteByKey(deps.db, key))?.siteId ?? null);
-  const trustProxy = config.TRUST_PROXY === '1';
+  const proxies = config.TRUST_PROXY;
 
   return async function limitBeacon(c: Context<AppEnv>, text: string): Promise<Response | null> {
     let taken: Take = { ok: true };
     let scope = 'client';
-    if (config.RATE_LIMIT_CLIENT_PER_SEC > 0) taken = perClient.take(identity.idOf(clientAddress(c, trustProxy)));
+    if (config.RATE_LIMIT_CLIENT_PER_SEC > 0) taken = perClient.take(identity.idOf(clientAddress(c, proxies)));
     const siteKey = taken.ok && config.RATE_LIMIT_SITE_PER_SEC > 0 ? peekSiteKey(text) : null;
     if (siteKey !== null) {
       taken = perSite.take(siteKey);
@@ -75,13 +75,13 @@ export function apiRateLimit(deps: Deps): MiddlewareHandler<AppEnv> {
   const identity = createClientIdentity(now);
   const perKey = createRateLimiter({ perSec: config.RATE_LIMIT_API_PER_SEC, now });
   const siteIdOfKey = createIdCache(async (keyId) => (await getApiKey(deps.db, keyId))?.siteId ?? null);
-  const trustProxy = config.TRUST_PROXY === '1';
+  const proxies = config.TRUST_PROXY;
 
   return async function apiRateLimitMiddleware(c, next) {
     if (config.RATE_LIMIT_API_PER_SEC <= 0) return next();
     const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
     const keyId = bearer ? keyIdOf(bearer) : null;
-    const taken = perKey.take(keyId ? 'k:' + keyId : 'c:' + identity.idOf(clientAddress(c, trustProxy)));
+    const taken = perKey.take(keyId ? 'k:' + keyId : 'c:' + identity.idOf(clientAddress(c, proxies)));
     if (taken.ok) return next();
     metrics.inc('funnelbeam_rate_limited_total', { scope: 'key', route: '/api' });
     const message = `too many requests for this key; retry after ${taken.retryAfterSec} s`;

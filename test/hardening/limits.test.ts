@@ -67,7 +67,7 @@ describe('rate limits on POST /e', () => {
     const a = [];
     for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) a.push((await spoofed.postBeacon(spoofed.batch(), xff(ip))).status);
     expect(a).toEqual([202, 202, 429]);
-    const proxied = await makeHardeningApp({ RATE_LIMIT_CLIENT_PER_SEC: 1, TRUST_PROXY: '1' });
+    const proxied = await makeHardeningApp({ RATE_LIMIT_CLIENT_PER_SEC: 1, TRUST_PROXY: 1 });
     const b = [];
     for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) b.push((await proxied.postBeacon(proxied.batch(), xff(ip))).status);
     expect(b).toEqual([202, 202, 202]);

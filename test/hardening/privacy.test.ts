@@ -28,7 +28,7 @@ describe('privacy', () => {
     const path = join(tempDir(), 'privacy.db');
     running = await startServer({
       env: {},
-      config: { DATABASE_PATH: path, PORT: 0, DEMO: '0', LOG_LEVEL: 'error', TRUST_PROXY: '1', RATE_LIMIT_CLIENT_PER_SEC: 2, REJECTED_PER_SITE_PER_MIN: 10_000 },
+      config: { DATABASE_PATH: path, PORT: 0, DEMO: '0', LOG_LEVEL: 'error', TRUST_PROXY: 1, RATE_LIMIT_CLIENT_PER_SEC: 2, REJECTED_PER_SITE_PER_MIN: 10_000 },
     });
     const site = await createSite(running.db, { domain: 'shop.example' });
     const key = await createKey(running.db, site.siteId, ['admin']);

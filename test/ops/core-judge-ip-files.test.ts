@@ -41,7 +41,7 @@ test('after accepted, refused, rate-limited and API traffic, no database file ho
   const dir = tempDir('fb-core-judge-ipfiles-');
   running = await startServer({
     env: {},
-    config: { DATABASE_PATH: join(dir, 'ip.db'), PORT: 0, DEMO: '0', LOG_LEVEL: 'error', SEGMENT_SWEEP_MS: 0, TRUST_PROXY: '1', RATE_LIMIT_CLIENT_PER_SEC: 3 },
+    config: { DATABASE_PATH: join(dir, 'ip.db'), PORT: 0, DEMO: '0', LOG_LEVEL: 'error', SEGMENT_SWEEP_MS: 0, TRUST_PROXY: 1, RATE_LIMIT_CLIENT_PER_SEC: 3 },
   });
   const site = await createSite(running.db, { domain: 'shop.example' });
   const admin = await createKey(running.db, site.siteId, ['admin', 'events:write']);

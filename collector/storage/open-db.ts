@@ -20,13 +20,17 @@ export interface DbConfig {
   poolSize?: number;
 }
 
+/** PostgreSQL connections a collector keeps: one per flush in flight (PG_FLUSHES) and 6 for reads, API writes and
+ * sweeps beside them, at least 10. With 10 alone, PG_FLUSHES above 10 waited for connections and starved every read. */
+export const pgPoolSize = (flushes = 4) => Math.max(10, flushes + 6);
+
 /**
  * openDb for the configured `DATABASE_URL` or `DATABASE_PATH`, a failure naming what could not be opened (never the URL
  * itself: it may hold a password; SQLite's own "unable to open database file" names no file). The collector and the
  * admin command both open the database so.
  */
-export async function openConfiguredDb(config: { DATABASE_URL?: string; DATABASE_PATH: string }): Promise<Db> {
-  return openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH }).catch((err: Error) => {
+export async function openConfiguredDb(config: { DATABASE_URL?: string; DATABASE_PATH: string; PG_FLUSHES?: number }): Promise<Db> {
+  return openDb({ databaseUrl: config.DATABASE_URL, databasePath: config.DATABASE_PATH, poolSize: pgPoolSize(config.PG_FLUSHES) }).catch((err: Error) => {
     const where = config.DATABASE_URL ? 'the PostgreSQL database of DATABASE_URL' : `the SQLite database at DATABASE_PATH=${config.DATABASE_PATH}`;
     throw new Error(`cannot open ${where}: ${err.message}`);
   });

@@ -1,5 +1,5 @@
 // Transport: batching, the capped outbox, retry with backoff and Retry-After, beacons while hiding.
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { pagesOfTest, carry, type TestPage } from './page.js';
 import { LIMITS } from '../../shared/limits.js';
 
@@ -252,8 +252,11 @@ test('an event too large for any request (a 70 KB prop) is settled by its 413 on
   const sizes: number[] = [];
   const delivered: string[] = [];
   for (let i = 0; i < 14 && JSON.parse(storage._fb).q.some((e: { n: string }) => e.n !== 'pageview'); i++) {
+    const held = JSON.parse(storage._fb).q.length + 1;
     const page = await open({ status: collector, storage });
-    await page.settle();
+    // until the page's send is answered: a failure backs off (b set), a success settles events (the outbox shrinks).
+    // A fixed wait read the state before the answer on a loaded machine, and the next page started from a stale one
+    await vi.waitFor(() => expect(page.state().b > 0 || page.state().q.length < held).toBe(true), { timeout: 10_000 });
     for (const s of page.sent) {
       sizes.push(s.body.e.length);
       if (collector(JSON.stringify(s.body)) === 202) delivered.push(...s.body.e.map((e) => e.n));

@@ -246,16 +246,19 @@ test('a fetch that fails while the page unloads (no later task of the page runs)
 test('an event too large for any request (a 70 KB prop) is settled by its 413 once alone, and the events behind it go', async () => {
   // the collector refuses a body over 64 KiB with a 413 the page can read (it has CORS headers)
   const collector = (body: string) => (new TextEncoder().encode(body).length > LIMITS.bodyBytes ? 413 : 202);
-  const small = Array.from({ length: 10 }, (_, i) => ({ i: 'old' + String(i + 1).padStart(17, '0'), n: 'e' + i, t: Date.now(), u: 'https://www.example.com/' }));
-  const big = { i: 'old' + '0'.repeat(17), n: 'export', t: Date.now(), u: 'https://www.example.com/', p: { csv: 'x'.repeat(70_000) } };
+  // the large event is the oldest, a millisecond before the others: the outbox is kept in time order, and with
+  // Date.now() read per event a clock tick between two of them once put it ninth, so a 202 for the six before it
+  // reset the halving and it never went alone within the pages the test opens
+  const t = Date.now();
+  const small = Array.from({ length: 10 }, (_, i) => ({ i: 'old' + String(i + 1).padStart(17, '0'), n: 'e' + i, t, u: 'https://www.example.com/' }));
+  const big = { i: 'old' + '0'.repeat(17), n: 'export', t: t - 1, u: 'https://www.example.com/', p: { csv: 'x'.repeat(70_000) } };
   let storage: Record<string, string> = { _fb: JSON.stringify({ v: 'visitor0000000000001', q: [big, ...small] }) };
   const sizes: number[] = [];
   const delivered: string[] = [];
   for (let i = 0; i < 14 && JSON.parse(storage._fb).q.some((e: { n: string }) => e.n !== 'pageview'); i++) {
     const held = JSON.parse(storage._fb).q.length + 1;
     const page = await open({ status: collector, storage });
-    // until the page's send is answered: a failure backs off (b set), a success settles events (the outbox shrinks).
-    // A fixed wait read the state before the answer on a loaded machine, and the next page started from a stale one
+    // until the page's send is answered: a failure backs off (b set), a success settles events (the outbox shrinks)
     await vi.waitFor(() => expect(page.state().b > 0 || page.state().q.length < held).toBe(true), { timeout: 10_000 });
     for (const s of page.sent) {
       sizes.push(s.body.e.length);

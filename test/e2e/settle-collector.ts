@@ -1,9 +1,8 @@
 // Before a test moves the collector's clock, every beacon already sent must have landed. A tab closed just before the
 // jump sends its last batch (engagement, a late view) stamped with the device's clock; arriving after the jump, the
-// device-clock correction reads the jump as the device's skew and moves those events by it: a visit an hour later,
-// a session that never happened (the likely cause of black-box-journeys-11 failing under load). Waiting for the collector to go quiet
-// keeps each event on the clock it was sent on.
-
+// device-clock correction reads the jump as the device's skew and moves those events by it: a visit an hour later, a
+// session that never happened (the likely cause of black-box-journeys-11 failing under load). Waiting for the
+// collector to go quiet keeps each event on the clock it was sent on.
 const COUNTERS = /^funnelbeam_(events_accepted_total|events_duplicate_total|events_rejected_total)\S* (\d+)/gm;
 
 async function eventsSeen(collector: string): Promise<number> {

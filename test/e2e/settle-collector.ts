@@ -3,6 +3,7 @@
 // device-clock correction reads the jump as the device's skew and moves those events by it: a visit an hour later, a
 // session that never happened (the likely cause of black-box-journeys-11 failing under load). Waiting for the
 // collector to go quiet keeps each event on the clock it was sent on.
+
 const COUNTERS = /^funnelbeam_(events_accepted_total|events_duplicate_total|events_rejected_total)\S* (\d+)/gm;
 
 async function eventsSeen(collector: string): Promise<number> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { createKey } from '../../collector/admin.js';
-import { htmlPage, startCollector, startSiteServer, type Collector, type SiteServer, CHROMIUM_ARGS } from '../helpers/browser.js';
+import { htmlPage, startCollector, startSiteServer, type Collector, type SiteServer, CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/browser.js';
 
 let browser: BrowserContext;
 let collector: Collector;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   });
   // the contract's launch, with nothing else: Playwright's own user agent
   browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'funnelbeam-blackbox-')), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
   });

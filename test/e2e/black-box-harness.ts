@@ -16,10 +16,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { freshPgUrl } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
-import { CHROMIUM_ARGS } from '../helpers/browser.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/browser.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
 export const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
 
 let dir: string;
@@ -146,7 +145,7 @@ const PAGES: Record<string, () => string> = {
 /** One device: a persistent Chromium profile launched as the contract says, with Playwright's clock installed. */
 export async function device(userAgent?: string): Promise<BrowserContext> {
   const ctx = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'chromium-')), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
     ...(userAgent ? { userAgent } : {}),

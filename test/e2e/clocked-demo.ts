@@ -8,7 +8,7 @@ import { startServer, type RunningServer } from '../../collector/server.js';
 import { collectorDatabase } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
 import { settleCollector } from './settle-collector.js';
-import { CHROMIUM_ARGS } from '../helpers/browser.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/browser.js';
 
 export const MIN = 60_000;
 export const DAY = 24 * 60 * MIN;
@@ -55,7 +55,7 @@ export function useClockedDemo(file: string, env: Record<string, string>) {
     h.keys.audiences = await key('audiences:read');
     h.keys.admin = await key('admin');
     h.browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: CHROMIUM_ARGS,
     });

@@ -14,7 +14,7 @@ import { collectorDatabase } from '../helpers/test-db.js';
 import { runAdmin } from '../../scripts/admin.js';
 import { DAY, evs, type Item } from './clocked-demo.js';
 import { settleCollector } from './settle-collector.js';
-import { CHROMIUM_ARGS } from '../helpers/browser.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/browser.js';
 
 export const HALF_LIFE = 90 * DAY;
 export const DESKTOP_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
@@ -108,7 +108,7 @@ export function setUpJourneys(dbName: string, bodies: Record<string, string>) {
     });
     await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
     h.browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: CHROMIUM_ARGS,
     });

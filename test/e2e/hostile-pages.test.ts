@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pages, SiteServer } from '../helpers/browser.js';
 import { doc, loaded, named, pathOf as path, snippetSites, STUB } from '../helpers/snippet-sites.js';
 import { createSite } from '../../collector/admin.js';
+import { CHROMIUM_PATH } from '../helpers/browser.js';
 
 const sites = snippetSites();
 const { serve, waitFor, settled, tagOf } = sites;
@@ -353,7 +354,7 @@ test('an automated browser (navigator.webdriver) on a real host name, not localh
   // a browser of its own that resolves a real-looking host name to this machine, so that only webdriver is in play
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP www.hostile.test 127.0.0.1'],
   });
   try {

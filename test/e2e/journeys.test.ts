@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { htmlPage, launchChromium, startSiteServer, type Pages, type SiteServer, CHROMIUM_ARGS } from '../helpers/browser.js';
+import { htmlPage, launchChromium, startSiteServer, type Pages, type SiteServer, CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/browser.js';
 import { collectorDatabase } from '../helpers/test-db.js';
 import { startServer, type RunningServer } from '../../collector/server.js';
 import { createKey, createSite } from '../../collector/admin.js';
@@ -40,7 +40,7 @@ let crmBegan = 0;
 
 async function launchProfile(userAgent: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'funnelbeam-journey-')), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     userAgent,
     args: [`--user-agent=${userAgent}`, ...CHROMIUM_ARGS],

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { tempDir } from '../helpers/test-db.js';
+import { CHROMIUM_PATH } from '../helpers/browser.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -85,7 +86,7 @@ afterAll(async () => {
 
 test('npm start in a fresh checkout: the printed URLs answer, the demo visited in Chromium is read back with the printed admin command, and a SIGKILL loses nothing', async () => {
   const dir = freshCheckout();
-  const launching = chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const launching = chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--no-sandbox', '--disable-gpu'] });
   const first = await npmStart(dir);
   started.push(first);
   const printed = first.printed;

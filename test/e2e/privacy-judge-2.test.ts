@@ -10,7 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createSite } from '../../collector/admin.js';
 import { tempDir } from '../helpers/test-db.js';
 import { STUB, doc, loaded, named, noEngagement, pathOf as path, snippetSites } from '../helpers/snippet-sites.js';
-import { CHROMIUM_ARGS } from '../helpers/browser.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/browser.js';
 
 const sites = snippetSites();
 const { site, serve, waitFor, settled, tagOf } = sites;
@@ -24,7 +24,7 @@ async function ownChromium(prefs: object, args: string[] = [], userAgent = DESKT
   mkdirSync(join(dir, 'Default'), { recursive: true });
   writeFileSync(join(dir, 'Default', 'Preferences'), JSON.stringify(prefs));
   return chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     userAgent,
     args: [`--user-agent=${userAgent}`, ...CHROMIUM_ARGS, ...args],

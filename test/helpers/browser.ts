@@ -26,7 +26,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  */
 export async function launchChromium(options: { backForwardCache?: boolean } = {}): Promise<BrowserContext> {
   return chromium.launchPersistentContext(tempDir('funnelbeam-chromium-'), {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     userAgent: USER_AGENT,
     ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),

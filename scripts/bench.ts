@@ -1,7 +1,8 @@
 // `npm run bench`: the benchmarks of BENCHMARKS.md, printing their figures. `--only a,b` picks sections.
 import { parseArgs } from 'node:util';
 import { benchIngest, printIngest } from './bench/ingest.js';
-import { benchSoak, parseDuration, printSoak } from './bench/soak.js';
+import { benchSoak, printSoak } from './bench/soak.js';
+import { parseDuration } from './bench/soak-verdict.js';
 import { benchPg, printPg } from './bench-pg.js';
 import { benchSegments, printSegments } from './bench-segments.js';
 import { benchReads } from './bench-reads.js';

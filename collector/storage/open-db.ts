@@ -22,7 +22,7 @@ export interface DbConfig {
 
 /** PostgreSQL connections a collector keeps: one per flush in flight (PG_FLUSHES) and 6 for reads, API writes and
  * sweeps beside them, at least 10. With 10 alone, PG_FLUSHES above 10 waited for connections and starved every read. */
-export const pgPoolSize = (flushes = 4) => Math.max(10, flushes + 6);
+export const pgPoolSize = (flushes = 0) => Math.max(10, flushes + 6);
 
 /**
  * openDb for the configured `DATABASE_URL` or `DATABASE_PATH`, a failure naming what could not be opened (never the URL

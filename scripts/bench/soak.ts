@@ -10,8 +10,6 @@ import { fmt, runLoad, startChild } from './load.js';
 import { beaconBody } from './ingest.js';
 import { judgeSoak, type SoakFigures, type SoakWindow } from './soak-verdict.js';
 
-export { parseDuration } from './soak-verdict.js';
-
 /** Visitors the soak cycles through: returning visitors, so per-visitor caches fill to a plateau and only a real
  * leak keeps memory climbing (a new visitor per request would grow every bounded cache for the whole run). */
 export const SOAK_VISITORS = 10_000;
